@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make run` (a local network + the DvP demo) and
+# `make test` (lint, types, the whole suite). Each installs what it needs first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NET_DIR ?= .localnet
+
+.PHONY: install postgres proto lint typecheck test test-fast bench run down clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	@touch $@
+
+install: $(STAMP)
+
+postgres:
+	@bash scripts/ensure-postgres.sh
+
+proto: install
+	$(PY) proto/generate.py
+
+lint: install
+	$(VENV)/bin/ruff check services tests examples bench proto
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+test: install postgres lint typecheck
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not system"
+
+bench: install postgres
+	$(PY) -m bench
+
+run: install postgres
+	$(VENV)/bin/minicanton localnet up --dir $(NET_DIR)
+	$(VENV)/bin/minicanton demo dvp --dir $(NET_DIR)
+
+down: install
+	$(VENV)/bin/minicanton localnet down --dir $(NET_DIR)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

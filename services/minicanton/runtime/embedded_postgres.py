@@ -1,0 +1,168 @@
+"""An embedded PostgreSQL cluster: initdb + pg_ctl into a folder we own.
+
+Used by `minicanton localnet` when no DSN is configured and by the test suite. PostgreSQL
+refuses to run as root, so when we are root the server binaries run as the ``postgres`` OS
+user (``runuser -u postgres --``) on a data folder it owns; as a normal user they run as us.
+The cluster listens on 127.0.0.1 only, on a port we pick, with trust authentication for
+loopback — it is a development cluster, never a production one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SUPERUSER = "postgres"
+
+
+class EmbeddedPostgresError(RuntimeError):
+    pass
+
+
+def find_pg_bin() -> Path:
+    """The folder holding initdb and pg_ctl: PATH first, then Debian's layout."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(os.path.realpath(found)).parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    if candidates:
+        return Path(candidates[0]).parent
+    raise EmbeddedPostgresError(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found: install Debian's 'postgresql' "
+        "package or run 'make test' / 'make run', which install it"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+@dataclass
+class EmbeddedPostgres:
+    data_dir: Path
+    port: int = 0
+    durable: bool = True  # False: fsync off etc., for tests only
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir).resolve()
+        self.bin_dir = find_pg_bin()
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
+
+    def dsn_for(self, database: str) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [str(self.bin_dir / args[0]), *args[1:]]
+        if _running_as_root():
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
+
+    def _prepare_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if _running_as_root():
+            # postgres must reach the folder through every parent
+            for parent in [self.data_dir, *self.data_dir.parents]:
+                if parent == Path("/"):
+                    break
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    os.chmod(parent, mode | 0o011)
+            shutil.chown(self.data_dir, "postgres", "postgres")
+        os.chmod(self.data_dir, 0o700)
+
+    def initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        if self.initialised():
+            return
+        self._prepare_dir()
+        result = self._run(
+            "initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust",
+            "--encoding=UTF8", "--locale=C", check=False,
+        )
+        if result.returncode != 0:
+            raise EmbeddedPostgresError(f"initdb failed: {result.stderr.strip()}")
+
+    def _server_options(self) -> str:
+        options = [
+            "-c listen_addresses=127.0.0.1",
+            f"-p {self.port}",
+            f"-c unix_socket_directories={self.data_dir}",
+            "-c max_connections=300",
+            "-c shared_buffers=128MB",
+        ]
+        if not self.durable:
+            options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        return " ".join(options)
+
+    def start(self) -> str:
+        self.init()
+        if self.port == 0:
+            self.port = free_port()
+        log_file = self.data_dir / "server.log"
+        result = self._run(
+            "pg_ctl", "-D", str(self.data_dir), "-l", str(log_file), "-w", "-t", "60",
+            "-o", self._server_options(), "start", check=False,
+        )
+        if result.returncode != 0:
+            tail = log_file.read_text()[-2000:] if log_file.exists() else ""
+            raise EmbeddedPostgresError(f"pg_ctl start failed: {result.stderr.strip()}\n{tail}")
+        self._wait_ready()
+        log.info("embedded PostgreSQL on 127.0.0.1:%d (%s)", self.port, self.data_dir)
+        return self.dsn
+
+    def _wait_ready(self, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(
+                ("127.0.0.1", self.port), timeout=1
+            ):
+                return
+            time.sleep(0.05)
+        raise EmbeddedPostgresError(f"PostgreSQL did not accept connections on {self.port}")
+
+    def is_running(self) -> bool:
+        if not self.initialised():
+            return False
+        return self._run("pg_ctl", "-D", str(self.data_dir), "status", check=False).returncode == 0
+
+    def stop(self) -> None:
+        if self.is_running():
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop", check=False)
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        psql = shutil.which("psql") or str(self.bin_dir / "psql")
+        result = subprocess.run(
+            [psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", self.dsn_for(database),
+             "-c", sql],
+            capture_output=True, text=True, timeout=60,
+        )
+        if result.returncode != 0:
+            raise EmbeddedPostgresError(f"psql failed: {result.stderr.strip()}")
+        return result.stdout
+
+    def create_database(self, name: str) -> str:
+        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip()
+        if not exists:
+            self.psql(f'CREATE DATABASE "{name}"')
+        return self.dsn_for(name)
