@@ -89,7 +89,12 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             fresh = Path(tmp) / "gen"
             generate(fresh)
-            stale = _differences(fresh, GEN_DIR) if GEN_DIR.exists() else ["gen/ missing"]
+            if not fresh.exists() and not GEN_DIR.exists():
+                return 0  # no protos yet, nothing generated: consistent
+            if not fresh.exists() or not GEN_DIR.exists():
+                stale = ["gen/ present without protos, or protos without gen/"]
+            else:
+                stale = _differences(fresh, GEN_DIR)
             if stale:
                 print("generated code is stale, run `make proto`:", *stale, sep="\n  ")
                 return 1

@@ -1,0 +1,25 @@
+"""The raw crypto floor, measured in the same run as everything it is compared with."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from bench.common import BenchContext, Figure, rate_per_second
+
+SECTION = "crypto floor"
+PAYLOAD = bytes(range(256)) * 4  # 1 KiB
+
+
+def run(context: BenchContext) -> None:
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key()
+    signature = key.sign(PAYLOAD)
+    aes = AESGCM(AESGCM.generate_key(bit_length=256))
+    nonce = bytes(12)
+    context.add(Figure(SECTION, "raw Ed25519 sign 1 KiB", rate_per_second(
+        lambda: key.sign(PAYLOAD)), "ops/s"))
+    context.add(Figure(SECTION, "raw Ed25519 verify 1 KiB", rate_per_second(
+        lambda: public.verify(signature, PAYLOAD)), "ops/s"))
+    context.add(Figure(SECTION, "raw AES-256-GCM encrypt 1 KiB", rate_per_second(
+        lambda: aes.encrypt(nonce, PAYLOAD, None)), "ops/s"))
