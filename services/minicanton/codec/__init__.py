@@ -1,0 +1,1 @@
+"""Protobuf <-> core dataclasses; the only importer of generated code (DESIGN.md §5)."""
