@@ -1,0 +1,140 @@
+"""Confirmation policies: who must confirm an action, with which weights and threshold.
+
+Theory of operation. A confirmation policy turns an action node into its view's
+confirmation parameters: the informees, the subset of them that are *confirming parties*
+with a weight each, and a threshold. The mediator approves a view once the summed weight of
+the confirming parties that approved reaches the threshold (DESIGN.md §3, step 6). These are
+Canton's three policies (`ConfirmationPolicy.{Signatory, Vip, Full}` in Canton 2.x):
+
+- SIGNATORY — the confirming parties are the signatories of the contract acted on (the key
+  maintainers for a lookup-by-key) plus the actors, each with weight 1, threshold = their
+  number: every one of them must confirm. Liveness depends on all of them.
+- FULL — every informee confirms, weight 1 each, threshold = number of informees.
+- VIP — the confirming parties are those informees that know the contract's state (its
+  stakeholders, or the maintainers for a lookup) and are hosted on a VIP participant (the
+  caller says which, from the topology snapshot). Each has weight 1 and the threshold is 1:
+  VIP participants are trusted to act honestly, so one VIP confirmation suffices — Canton's
+  own comment: "As all VIP participants are trusted, it suffices that one of them confirms".
+  The mediator must then also check that the responder is a VIP participant. A node with no
+  such party makes the policy inapplicable (`ConfirmationPolicyNotApplicable`), as Canton's
+  `ConfirmationPolicy.choose` would not pick VIP for such a transaction.
+
+The threshold is never below 1, so a view is never approved vacuously.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from minicanton.core.errors import InvalidArgument, MinicantonError
+from minicanton.core.lf.transaction import Node, Party, Transaction
+from minicanton.core.protocol.ledger_model import (
+    acting_parties,
+    informees_of_node,
+    preorder,
+    signatories_or_maintainers,
+    state_known_to,
+)
+
+VipPredicate = Callable[[Party], bool]
+
+
+class ConfirmationPolicy(Enum):
+    """Values are stable wire names; they are part of the common metadata's hash."""
+
+    VIP = "Vip"
+    SIGNATORY = "Signatory"
+    FULL = "Full"
+
+
+class ConfirmationPolicyNotApplicable(MinicantonError):
+    error_id = "CONFIRMATION_POLICY_NOT_APPLICABLE"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ConfirmingParty:
+    party: Party
+    weight: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ViewConfirmationParameters:
+    """Informees (all of them), the confirming ones with weights (sorted), and the threshold.
+
+    Two nodes with equal parameters can share a view; that is the decomposition rule.
+    """
+
+    informees: frozenset[Party]
+    confirming_parties: tuple[ConfirmingParty, ...]
+    threshold: int
+
+    def __post_init__(self) -> None:
+        confirmers = [c.party for c in self.confirming_parties]
+        if confirmers != sorted(set(confirmers)):
+            raise InvalidArgument("confirming parties must be sorted and distinct")
+        if not set(confirmers) <= self.informees:
+            raise InvalidArgument("confirming parties must be informees")
+        if self.threshold < 1 or any(c.weight < 1 for c in self.confirming_parties):
+            raise InvalidArgument("threshold and weights must be positive")
+        if self.threshold > sum(c.weight for c in self.confirming_parties):
+            raise InvalidArgument("threshold exceeds the total confirming weight")
+
+    @property
+    def confirmers(self) -> frozenset[Party]:
+        return frozenset(c.party for c in self.confirming_parties)
+
+    def is_satisfied_by(self, approving: frozenset[Party]) -> bool:
+        """Whether approvals by `approving` reach the threshold."""
+        weight = sum(c.weight for c in self.confirming_parties if c.party in approving)
+        return weight >= self.threshold
+
+
+def confirmation_parameters(
+    node: Node, policy: ConfirmationPolicy, is_vip: VipPredicate | None = None
+) -> ViewConfirmationParameters:
+    """The view confirmation parameters of `node` under `policy`; VIP needs `is_vip`."""
+    node_informees = informees_of_node(node)
+    if policy is ConfirmationPolicy.FULL:
+        return _all_must_confirm(node_informees, node_informees)
+    if policy is ConfirmationPolicy.SIGNATORY:
+        confirming = signatories_or_maintainers(node) | acting_parties(node)
+        return _all_must_confirm(node_informees, confirming)
+    if is_vip is None:
+        raise ConfirmationPolicyNotApplicable("the VIP policy needs to know the VIP parties")
+    vips = frozenset(p for p in node_informees & state_known_to(node) if is_vip(p))
+    if not vips:
+        raise ConfirmationPolicyNotApplicable(
+            f"no informee of this {type(node).__name__} who knows the contract's state is "
+            "hosted on a VIP participant"
+        )
+    return ViewConfirmationParameters(node_informees, _weighted(vips), threshold=1)
+
+
+def _all_must_confirm(
+    node_informees: frozenset[Party], confirming: frozenset[Party]
+) -> ViewConfirmationParameters:
+    if not confirming:
+        raise ConfirmationPolicyNotApplicable("an action has no party that could confirm it")
+    return ViewConfirmationParameters(node_informees, _weighted(confirming), len(confirming))
+
+
+def _weighted(parties: frozenset[Party]) -> tuple[ConfirmingParty, ...]:
+    return tuple(ConfirmingParty(party, 1) for party in sorted(parties))
+
+
+def applicable_policies(
+    transaction: Transaction, is_vip: VipPredicate
+) -> tuple[ConfirmationPolicy, ...]:
+    """Policies usable for `transaction`, most permissive first (VIP when every node has a
+    VIP informee who knows its state, then SIGNATORY; FULL is always possible)."""
+    usable: list[ConfirmationPolicy] = []
+    for policy in ConfirmationPolicy:
+        try:
+            for node_id in preorder(transaction):
+                confirmation_parameters(transaction.node(node_id), policy, is_vip)
+        except ConfirmationPolicyNotApplicable:
+            continue
+        usable.append(policy)
+    return tuple(usable)
