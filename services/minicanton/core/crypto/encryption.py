@@ -1,0 +1,197 @@
+"""View encryption: AES-256-GCM under a fresh key, the key wrapped for each recipient.
+
+Theory of operation. Each view travels as one `EncryptedView`: its serialized bytes sealed
+with AES-256-GCM under a fresh 32-byte key and nonce from the injected `Entropy`, with the
+view's Merkle hash as associated data (a ciphertext cannot be passed off as another view).
+The view key is then wrapped once per recipient participant, ECIES-style: a fresh ephemeral
+X25519 key agrees a secret with the recipient's X25519 public key, HKDF-SHA256 turns it into
+a key-encryption key, and AES-256-GCM seals the view key under it. The wrap's associated
+data binds the recipient's participant id, its key fingerprint, the ephemeral key and the
+view hash, so a wrapped key copied to another recipient's slot or another view fails to
+open. Every failure — wrong recipient, wrong key, any flipped byte — is one clean
+`CryptoError`; nothing partial is ever returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from minicanton.core.crypto.signing import fingerprint_of
+from minicanton.core.entropy import Entropy
+from minicanton.core.errors import CryptoError
+from minicanton.core.hashing import Hash, HashPurpose, hash_of
+from minicanton.core.ids import Fingerprint, ParticipantId
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+_HKDF_INFO = b"minicanton/view-key-wrap/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptionPublicKey:
+    raw: bytes  # 32 bytes X25519
+
+    def __post_init__(self) -> None:
+        if len(self.raw) != KEY_BYTES:
+            raise CryptoError(f"an X25519 public key is {KEY_BYTES} bytes, got {len(self.raw)}")
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        return fingerprint_of(self.raw)
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptionKeyPair:
+    private_raw: bytes  # 32 bytes X25519
+    public: EncryptionPublicKey
+
+    @classmethod
+    def generate(cls, entropy: Entropy) -> EncryptionKeyPair:
+        return cls.from_private(entropy.random_bytes(KEY_BYTES))
+
+    @classmethod
+    def from_private(cls, private_raw: bytes) -> EncryptionKeyPair:
+        if len(private_raw) != KEY_BYTES:
+            raise CryptoError(f"an X25519 private key is {KEY_BYTES} bytes")
+        private = X25519PrivateKey.from_private_bytes(private_raw)
+        return cls(private_raw, EncryptionPublicKey(private.public_key().public_bytes_raw()))
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        return self.public.fingerprint
+
+    def __repr__(self) -> str:  # never print the private key
+        return f"EncryptionKeyPair(fingerprint={self.fingerprint})"
+
+
+@dataclass(frozen=True, slots=True)
+class WrappedKey:
+    """The view key sealed for one recipient participant."""
+
+    recipient: ParticipantId
+    key_fingerprint: Fingerprint
+    ephemeral_public: bytes
+    nonce: bytes
+    ciphertext: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptedView:
+    view_hash: Hash
+    nonce: bytes
+    ciphertext: bytes
+    wrapped_keys: tuple[WrappedKey, ...]  # sorted by recipient
+
+    @property
+    def recipients(self) -> frozenset[ParticipantId]:
+        return frozenset(wrapped.recipient for wrapped in self.wrapped_keys)
+
+
+def encrypt_view(
+    plaintext: bytes,
+    view_hash: Hash,
+    recipients: Mapping[ParticipantId, EncryptionPublicKey],
+    entropy: Entropy,
+) -> EncryptedView:
+    """Seal `plaintext` (a serialized view) so that only `recipients` can open it."""
+    if not recipients:
+        raise CryptoError("a view needs at least one recipient")
+    view_key = entropy.random_bytes(KEY_BYTES)
+    nonce = entropy.random_bytes(NONCE_BYTES)
+    ciphertext = AESGCM(view_key).encrypt(nonce, plaintext, _view_aad(view_hash))
+    wrapped = tuple(
+        _wrap(view_key, view_hash, participant, recipients[participant], entropy)
+        for participant in sorted(recipients)
+    )
+    return EncryptedView(view_hash, nonce, ciphertext, wrapped)
+
+
+def decrypt_view(
+    encrypted: EncryptedView, participant_id: ParticipantId, key_pair: EncryptionKeyPair
+) -> bytes:
+    """The view's plaintext, or `CryptoError` if it is not for `participant_id`'s `key_pair`
+    or anything in it was altered."""
+    slots = [w for w in encrypted.wrapped_keys if w.recipient == participant_id]
+    if not slots:
+        raise CryptoError(f"view {encrypted.view_hash} is not addressed to {participant_id}")
+    view_key = _unwrap(slots[0], encrypted.view_hash, key_pair)
+    return _open(view_key, encrypted.nonce, encrypted.ciphertext, _view_aad(encrypted.view_hash))
+
+
+def _view_aad(view_hash: Hash) -> bytes:
+    return hash_of(HashPurpose.KEY_WRAP, b"view", view_hash.digest).digest
+
+
+def _wrap_aad(
+    recipient: ParticipantId, fingerprint: Fingerprint, ephemeral: bytes, view_hash: Hash
+) -> bytes:
+    return hash_of(
+        HashPurpose.KEY_WRAP, b"wrap", recipient, fingerprint, ephemeral, view_hash.digest
+    ).digest
+
+
+def _key_encryption_key(shared: bytes, ephemeral: bytes, recipient_public: bytes) -> bytes:
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=ephemeral + recipient_public,
+        info=_HKDF_INFO,
+    )
+    return hkdf.derive(shared)
+
+
+def _wrap(
+    view_key: bytes,
+    view_hash: Hash,
+    recipient: ParticipantId,
+    public: EncryptionPublicKey,
+    entropy: Entropy,
+) -> WrappedKey:
+    ephemeral_private = X25519PrivateKey.from_private_bytes(entropy.random_bytes(KEY_BYTES))
+    ephemeral = ephemeral_private.public_key().public_bytes_raw()
+    try:
+        shared = ephemeral_private.exchange(X25519PublicKey.from_public_bytes(public.raw))
+    except ValueError:
+        raise CryptoError(f"{recipient}'s encryption key is not a usable X25519 key") from None
+    kek = _key_encryption_key(shared, ephemeral, public.raw)
+    nonce = entropy.random_bytes(NONCE_BYTES)
+    aad = _wrap_aad(recipient, public.fingerprint, ephemeral, view_hash)
+    return WrappedKey(
+        recipient, public.fingerprint, ephemeral, nonce, AESGCM(kek).encrypt(nonce, view_key, aad)
+    )
+
+
+def _unwrap(wrapped: WrappedKey, view_hash: Hash, key_pair: EncryptionKeyPair) -> bytes:
+    if wrapped.key_fingerprint != key_pair.fingerprint:
+        raise CryptoError(
+            f"the view key is wrapped for key {wrapped.key_fingerprint}, "
+            f"not for {key_pair.fingerprint}"
+        )
+    if len(wrapped.ephemeral_public) != KEY_BYTES:
+        raise CryptoError("malformed ephemeral key in a wrapped view key")
+    private = X25519PrivateKey.from_private_bytes(key_pair.private_raw)
+    try:
+        shared = private.exchange(X25519PublicKey.from_public_bytes(wrapped.ephemeral_public))
+    except ValueError:
+        raise CryptoError("malformed ephemeral key in a wrapped view key") from None
+    kek = _key_encryption_key(shared, wrapped.ephemeral_public, key_pair.public.raw)
+    aad = _wrap_aad(wrapped.recipient, wrapped.key_fingerprint, wrapped.ephemeral_public,
+                    view_hash)
+    view_key = _open(kek, wrapped.nonce, wrapped.ciphertext, aad)
+    if len(view_key) != KEY_BYTES:
+        raise CryptoError("a wrapped view key has the wrong length")
+    return view_key
+
+
+def _open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+    if len(nonce) != NONCE_BYTES:
+        raise CryptoError(f"an AES-GCM nonce is {NONCE_BYTES} bytes, got {len(nonce)}")
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, aad)
+    except InvalidTag:
+        raise CryptoError("decryption failed: wrong key or tampered ciphertext") from None
