@@ -107,14 +107,15 @@ class TopologyState:
 
     def accept(self, signed: SignedTopologyTransaction, sequenced_us: int) -> AcceptResult:
         """Validate and append; raise a `TopologyError` (state untouched) if invalid."""
-        position = self._by_hash.get(signed.hash)
+        tx_hash = signed.hash
+        position = self._by_hash.get(tx_hash)
         if position is not None:
             return AcceptResult(self._log[position], newly_accepted=False)
         stored = self.check(signed, sequenced_us)
         position = len(self._log)
         tx = signed.transaction
         self._log.append(stored)
-        self._by_hash[stored.hash] = position
+        self._by_hash[tx_hash] = position
         self._serials[tx.key] = tx.serial
         mapping = tx.mapping if tx.operation is TopologyChangeOp.REPLACE else None
         self._history.append(position, stored.valid_from_us, tx.key, mapping)
