@@ -1,0 +1,179 @@
+"""Protobuf <-> core dataclasses for the sequencer API (minicanton.sequencer.v1).
+
+The only module that touches the generated sequencer code. Decoding untrusted bytes raises
+`MalformedRequest` (a typed error) rather than a protobuf or enum exception.
+"""
+
+from __future__ import annotations
+
+from google.protobuf.message import DecodeError
+
+from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
+from minicanton.core.crypto.signing import Signature
+from minicanton.core.hashing import HashPurpose
+from minicanton.core.ids import Fingerprint, MemberId
+from minicanton.core.sequencing.batch import (
+    Batch,
+    Envelope,
+    GroupRecipient,
+    MemberRecipient,
+    Recipient,
+    RecipientGroup,
+    SignedSubmissionRequest,
+    SubmissionRequest,
+)
+from minicanton.core.sequencing.errors import MalformedRequest
+from minicanton.core.sequencing.events import (
+    Deliver,
+    DeliverError,
+    SequencedEvent,
+    SignedSequencedEvent,
+)
+from minicanton.core.sequencing.stored import StoredEnvelope
+
+_GROUP_TO_PB = {
+    RecipientGroup.ALL_MEMBERS: pb.ALL_MEMBERS,
+    RecipientGroup.ALL_PARTICIPANTS: pb.ALL_PARTICIPANTS,
+    RecipientGroup.MEDIATOR_GROUP: pb.MEDIATOR_GROUP,
+}
+_GROUP_FROM_PB = {v: k for k, v in _GROUP_TO_PB.items()}
+
+
+def signature_to_proto(signature: Signature) -> pb.Signature:
+    return pb.Signature(signed_by=signature.signed_by, purpose=int(signature.purpose),
+                        raw=signature.raw)
+
+
+def signature_from_proto(message: pb.Signature) -> Signature:
+    try:
+        purpose = HashPurpose(message.purpose)
+    except ValueError:
+        raise MalformedRequest(f"unknown hash purpose {message.purpose}") from None
+    return Signature(Fingerprint(message.signed_by), purpose, message.raw)
+
+
+def recipient_to_proto(recipient: Recipient) -> pb.Recipient:
+    if isinstance(recipient, MemberRecipient):
+        return pb.Recipient(member=recipient.member)
+    return pb.Recipient(group=_GROUP_TO_PB[recipient.group])
+
+
+def recipient_from_proto(message: pb.Recipient) -> Recipient:
+    kind = message.WhichOneof("kind")
+    if kind == "member":
+        return MemberRecipient(MemberId(message.member))
+    group = _GROUP_FROM_PB.get(message.group) if kind == "group" else None
+    if group is None:
+        raise MalformedRequest("a recipient must be a member or a known group")
+    return GroupRecipient(group)
+
+
+def envelope_to_proto(envelope: Envelope) -> pb.Envelope:
+    return pb.Envelope(recipients=[recipient_to_proto(r) for r in envelope.recipients],
+                       content=envelope.content)
+
+
+def envelope_from_proto(message: pb.Envelope) -> Envelope:
+    return Envelope(tuple(recipient_from_proto(r) for r in message.recipients), message.content)
+
+
+def batch_to_proto(batch: Batch) -> pb.Batch:
+    return pb.Batch(envelopes=[envelope_to_proto(e) for e in batch.envelopes])
+
+
+def batch_from_proto(message: pb.Batch) -> Batch:
+    return Batch(tuple(envelope_from_proto(e) for e in message.envelopes))
+
+
+def submission_to_proto(signed: SignedSubmissionRequest) -> pb.SignedSubmissionRequest:
+    request = signed.request
+    return pb.SignedSubmissionRequest(
+        request=pb.SubmissionRequest(
+            domain_id=request.domain_id, sender=request.sender, message_id=request.message_id,
+            max_sequencing_time_us=request.max_sequencing_time_us,
+            batch=batch_to_proto(request.batch),
+        ),
+        signature=signature_to_proto(signed.signature),
+    )
+
+
+def submission_from_proto(message: pb.SignedSubmissionRequest) -> SignedSubmissionRequest:
+    if not message.HasField("request") or not message.HasField("signature"):
+        raise MalformedRequest("a submission needs a request and a signature")
+    request = message.request
+    return SignedSubmissionRequest(
+        SubmissionRequest(request.domain_id, MemberId(request.sender), request.message_id,
+                          request.max_sequencing_time_us, batch_from_proto(request.batch)),
+        signature_from_proto(message.signature),
+    )
+
+
+def parse_submission(raw: bytes) -> SignedSubmissionRequest:
+    """Untrusted wire bytes to a submission, or `MalformedRequest`."""
+    message = pb.SignedSubmissionRequest()
+    try:
+        message.ParseFromString(raw)
+    except (DecodeError, ValueError):
+        raise MalformedRequest("the request is not a SignedSubmissionRequest") from None
+    return submission_from_proto(message)
+
+
+def event_to_proto(event: SequencedEvent) -> pb.SequencedEvent:
+    message = pb.SequencedEvent(
+        domain_id=event.domain_id, member=event.member, counter=event.counter,
+        timestamp_us=event.timestamp_us,
+        previous_timestamp_us=event.previous_timestamp_us or 0,
+    )
+    content = event.content
+    if isinstance(content, Deliver):
+        message.deliver.CopyFrom(pb.Deliver(sender=content.sender,
+                                            message_id=content.message_id or "",
+                                            batch=batch_to_proto(content.batch)))
+    else:
+        message.deliver_error.CopyFrom(pb.DeliverError(
+            message_id=content.message_id, error_id=content.error_id, reason=content.reason))
+    return message
+
+
+def event_from_proto(message: pb.SequencedEvent) -> SequencedEvent:
+    kind = message.WhichOneof("kind")
+    content: Deliver | DeliverError
+    if kind == "deliver":
+        deliver = message.deliver
+        content = Deliver(MemberId(deliver.sender), deliver.message_id or None,
+                          batch_from_proto(deliver.batch))
+    elif kind == "deliver_error":
+        error = message.deliver_error
+        content = DeliverError(error.message_id, error.error_id, error.reason)
+    else:
+        raise MalformedRequest("an event must be a deliver or a deliver-error")
+    previous = message.previous_timestamp_us if message.counter > 0 else None
+    return SequencedEvent(message.domain_id, MemberId(message.member), message.counter,
+                          message.timestamp_us, previous, content)
+
+
+def signed_event_to_proto(signed: SignedSequencedEvent) -> pb.SignedSequencedEvent:
+    return pb.SignedSequencedEvent(event=event_to_proto(signed.event),
+                                   signature=signature_to_proto(signed.signature))
+
+
+def signed_event_from_proto(message: pb.SignedSequencedEvent) -> SignedSequencedEvent:
+    if not message.HasField("event") or not message.HasField("signature"):
+        raise MalformedRequest("a sequenced event needs an event and a signature")
+    return SignedSequencedEvent(event_from_proto(message.event),
+                                signature_from_proto(message.signature))
+
+
+def encode_stored_envelopes(envelopes: tuple[StoredEnvelope, ...]) -> bytes:
+    return pb.StoredBatch(envelopes=[
+        pb.StoredEnvelope(member_numbers=sorted(e.member_numbers),
+                          envelope=envelope_to_proto(e.envelope))
+        for e in envelopes
+    ]).SerializeToString()
+
+
+def decode_stored_envelopes(raw: bytes) -> tuple[StoredEnvelope, ...]:
+    message = pb.StoredBatch()
+    message.ParseFromString(raw)
+    return tuple(StoredEnvelope(frozenset(e.member_numbers), envelope_from_proto(e.envelope))
+                 for e in message.envelopes)

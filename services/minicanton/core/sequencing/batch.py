@@ -1,0 +1,124 @@
+"""Submission requests: a sender's signed batch of envelopes, each with its own recipients.
+
+A request is signed over its canonical hash (HashPurpose.SUBMISSION_REQUEST), computed from the
+fields here rather than from wire bytes, so the proto is transport only and any faithful
+encoding verifies. Lists are count-prefixed and envelopes hashed one by one, so no two
+different requests share a hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from minicanton.core.crypto.signing import (
+    Signature,
+    SigningKeyPair,
+    SigningPublicKey,
+    verify_signature,
+)
+from minicanton.core.errors import CryptoError
+from minicanton.core.hashing import Hash, HashPurpose, hash_of
+from minicanton.core.ids import MemberId
+from minicanton.core.sequencing.errors import InvalidSubmissionSignature
+
+MAX_MESSAGE_ID_LENGTH = 255
+
+
+class RecipientGroup(Enum):
+    """Recipients by role, resolved to the enabled members at sequencing time."""
+
+    ALL_MEMBERS = "ALL_MEMBERS"
+    ALL_PARTICIPANTS = "ALL_PARTICIPANTS"
+    MEDIATOR_GROUP = "MEDIATOR_GROUP"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecipient:
+    member: MemberId
+
+    @property
+    def canonical(self) -> str:
+        return f"member:{self.member}"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecipient:
+    group: RecipientGroup
+
+    @property
+    def canonical(self) -> str:
+        return f"group:{self.group.value}"
+
+
+Recipient = MemberRecipient | GroupRecipient
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    recipients: tuple[Recipient, ...]
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    envelopes: tuple[Envelope, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionRequest:
+    domain_id: str
+    sender: MemberId
+    message_id: str
+    max_sequencing_time_us: int
+    batch: Batch
+
+
+@dataclass(frozen=True, slots=True)
+class SignedSubmissionRequest:
+    request: SubmissionRequest
+    signature: Signature
+
+
+def _i64(value: int) -> bytes:
+    return value.to_bytes(8, "big", signed=True)
+
+
+def envelope_digest(envelope: Envelope) -> bytes:
+    recipients = [r.canonical for r in envelope.recipients]
+    return hash_of(
+        HashPurpose.SUBMISSION_REQUEST, "envelope", _i64(len(recipients)), *recipients,
+        envelope.content,
+    ).digest
+
+
+def batch_digest(batch: Batch) -> bytes:
+    digests = [envelope_digest(e) for e in batch.envelopes]
+    return hash_of(HashPurpose.SUBMISSION_REQUEST, "batch", _i64(len(digests)), *digests).digest
+
+
+def submission_request_hash(request: SubmissionRequest) -> Hash:
+    return hash_of(
+        HashPurpose.SUBMISSION_REQUEST, "minicanton.submission.v1", request.domain_id,
+        request.sender, request.message_id, _i64(request.max_sequencing_time_us),
+        batch_digest(request.batch),
+    )
+
+
+def sign_submission(request: SubmissionRequest, key: SigningKeyPair) -> SignedSubmissionRequest:
+    signature = key.sign(submission_request_hash(request), HashPurpose.SUBMISSION_REQUEST)
+    return SignedSubmissionRequest(request, signature)
+
+
+def verify_submission(signed: SignedSubmissionRequest, key: SigningPublicKey) -> None:
+    """Raise `InvalidSubmissionSignature` unless the sender's `key` signed this request."""
+    try:
+        verify_signature(
+            key, submission_request_hash(signed.request), HashPurpose.SUBMISSION_REQUEST,
+            signed.signature,
+        )
+    except CryptoError as error:
+        raise InvalidSubmissionSignature(
+            f"submission {signed.request.message_id!r} of {signed.request.sender}: "
+            f"{error.message}"
+        ) from None

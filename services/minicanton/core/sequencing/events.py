@@ -1,0 +1,115 @@
+"""Sequenced events: what a member reads from its own stream, one per timestamp.
+
+Every event names its domain and member, carries the member's gapless counter, the
+domain-unique timestamp and the member's previous timestamp (a chain), and is signed by the
+serving sequencer over its canonical hash (HashPurpose.SEQUENCED_EVENT). Binding member and
+domain into the hash stops an event signed for one member being replayed to another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from minicanton.core.crypto.signing import (
+    Signature,
+    SigningKeyPair,
+    SigningPublicKey,
+    verify_signature,
+)
+from minicanton.core.errors import CryptoError
+from minicanton.core.hashing import Hash, HashPurpose, hash_of
+from minicanton.core.ids import Fingerprint, MemberId
+from minicanton.core.sequencing.batch import Batch, batch_digest
+from minicanton.core.sequencing.errors import EventVerificationFailed
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """A sequenced batch as the reading member sees it: only its envelopes. `message_id` is
+    set only in the sender's copy, which is its receipt."""
+
+    sender: MemberId
+    message_id: str | None
+    batch: Batch
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverError:
+    """To the sender only: its request reached sequencing but could not be delivered."""
+
+    message_id: str
+    error_id: str
+    reason: str
+
+
+EventContent = Deliver | DeliverError
+
+
+@dataclass(frozen=True, slots=True)
+class SequencedEvent:
+    domain_id: str
+    member: MemberId
+    counter: int
+    timestamp_us: int
+    previous_timestamp_us: int | None
+    content: EventContent
+
+
+@dataclass(frozen=True, slots=True)
+class SignedSequencedEvent:
+    event: SequencedEvent
+    signature: Signature
+
+
+def _i64(value: int) -> bytes:
+    return value.to_bytes(8, "big", signed=True)
+
+
+def _content_parts(content: EventContent) -> tuple[bytes | str, ...]:
+    if isinstance(content, Deliver):
+        return ("deliver", content.sender, content.message_id or "", batch_digest(content.batch))
+    return ("deliver-error", content.message_id, content.error_id, content.reason)
+
+
+def event_hash(event: SequencedEvent) -> Hash:
+    previous = -1 if event.previous_timestamp_us is None else event.previous_timestamp_us
+    return hash_of(
+        HashPurpose.SEQUENCED_EVENT, "minicanton.event.v1", event.domain_id, event.member,
+        _i64(event.counter), _i64(event.timestamp_us), _i64(previous),
+        *_content_parts(event.content),
+    )
+
+
+def sign_event(event: SequencedEvent, key: SigningKeyPair) -> SignedSequencedEvent:
+    return SignedSequencedEvent(event, key.sign(event_hash(event), HashPurpose.SEQUENCED_EVENT))
+
+
+def verify_event(
+    signed: SignedSequencedEvent, trusted: Mapping[Fingerprint, SigningPublicKey]
+) -> Hash:
+    """The event's hash, once its signature is checked against the trusted sequencer keys."""
+    key = trusted.get(signed.signature.signed_by)
+    if key is None:
+        raise EventVerificationFailed(
+            f"event {signed.event.counter} is signed by {signed.signature.signed_by}, "
+            "which is not a trusted sequencer key"
+        )
+    digest = event_hash(signed.event)
+    try:
+        verify_signature(key, digest, HashPurpose.SEQUENCED_EVENT, signed.signature)
+    except CryptoError as error:
+        raise EventVerificationFailed(
+            f"event {signed.event.counter}: {error.message}"
+        ) from None
+    return digest
+
+
+@dataclass(frozen=True, slots=True)
+class SequencerPosition:
+    """The last event a member processed: what it stores with the event's effects and resumes
+    from. `event_hash` lets the next sequencer's copy of that event be compared (fork check)."""
+
+    counter: int
+    timestamp_us: int
+    event_hash: Hash
