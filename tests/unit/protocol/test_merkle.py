@@ -29,6 +29,7 @@ from minicanton.core.protocol.merkle import (
     build_tree,
     decode_tree,
     encode_tree,
+    entitled_parties,
     full_informee_tree,
     root_hash,
     verify_membership,
@@ -210,3 +211,13 @@ def test_view_at_rejects_positions_that_are_not_views() -> None:
             view_at(TREE, bad)
     common = view_at(full_informee_tree(TREE), (3,)).view_common_data
     assert isinstance(common, Leaf) and common.content.informees == {ALICE, BOB}
+
+
+def test_each_view_is_for_its_informees_and_its_ancestors_informees() -> None:
+    entitled = entitled_parties(TREE)
+    assert entitled[view_path_of(TREE, 0)] == {ALICE, BOB}
+    assert entitled[view_path_of(TREE, 2)] == {ALICE, BOB, BANK}
+    assert entitled[view_path_of(TREE, 4)] == {ALICE, BOB, SR}
+    assert all(BANK not in parties for path, parties in entitled.items()
+               if path in (view_path_of(TREE, 3), view_path_of(TREE, 4)))
+    assert entitled_parties(full_informee_tree(TREE)) == entitled

@@ -33,21 +33,21 @@ canonical encodings and raises `ViewDecodeError` otherwise.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from minicanton.core.errors import CryptoError, InvalidArgument
 from minicanton.core.hashing import Hash, HashPurpose, hash_of
+from minicanton.core.lf.transaction import Party
 from minicanton.core.protocol.view_serialization import (
     FORMAT_VERSION,
     LeafKind,
     Reader,
     ViewDecodeError,
     Writer,
+    decode_leaf_content,
     encode_leaf_content,
-    get_leaf_content,
     leaf_kind,
-    put_leaf_content,
 )
 from minicanton.core.protocol.views import (
     CommonMetadata,
@@ -85,6 +85,16 @@ class BlindedNode:
 class Leaf(Generic[C]):
     salt: bytes
     content: C
+    # Memo of the canonical content bytes: leaves are immutable and shared between all the
+    # blinded copies of a tree, so each is serialized once however often it is hashed/sent.
+    _encoded: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def encoded_content(self) -> bytes:
+        if self._encoded is None:
+            object.__setattr__(self, "_encoded", encode_leaf_content(self.content))
+        assert self._encoded is not None
+        return self._encoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +102,7 @@ class TransactionView:
     view_common_data: Leaf[ViewCommonData] | BlindedNode
     view_participant_data: Leaf[ViewParticipantData] | BlindedNode
     subviews: tuple[TransactionView | BlindedNode, ...]
+    _hash: Hash | None = field(default=None, init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,15 +163,19 @@ def _build_view(view: NewView, path: MerklePath, seed: bytes) -> TransactionView
 def leaf_hash(leaf: Leaf[Any] | BlindedNode) -> Hash:
     if isinstance(leaf, BlindedNode):
         return leaf.hash
-    return hash_of(HashPurpose.MERKLE_LEAF, leaf.salt, encode_leaf_content(leaf.content))
+    return hash_of(HashPurpose.MERKLE_LEAF, leaf.salt, leaf.encoded_content)
 
 
 def view_hash(view: TransactionView | BlindedNode) -> Hash:
     if isinstance(view, BlindedNode):
         return view.hash
-    children = [leaf_hash(view.view_common_data), leaf_hash(view.view_participant_data)]
-    children += [view_hash(sub) for sub in view.subviews]
-    return hash_of(HashPurpose.MERKLE_NODE, b"view", *(h.digest for h in children))
+    if view._hash is None:
+        children = [leaf_hash(view.view_common_data), leaf_hash(view.view_participant_data)]
+        children += [view_hash(sub) for sub in view.subviews]
+        hashed = hash_of(HashPurpose.MERKLE_NODE, b"view", *(h.digest for h in children))
+        object.__setattr__(view, "_hash", hashed)
+    assert view._hash is not None
+    return view._hash
 
 
 def root_hash(tree: GenTransactionTree) -> Hash:
@@ -297,6 +312,28 @@ def _walk(
         yield from _walk(sub, (*path, FIRST_SUBVIEW + j))
 
 
+def entitled_parties(tree: GenTransactionTree) -> dict[MerklePath, frozenset[Party]]:
+    """Each unblinded view's position -> the parties entitled to it: its informees and those
+    of its ancestor views (who see it as a consequence). The submitter sends `view_tree` of
+    each position to the participants hosting these parties, and to no one else."""
+    out: dict[MerklePath, frozenset[Party]] = {}
+
+    def visit(view: TransactionView | BlindedNode, path: MerklePath,
+              above: frozenset[Party]) -> None:
+        if isinstance(view, BlindedNode):
+            return
+        common = view.view_common_data
+        if isinstance(common, BlindedNode):
+            raise InvalidArgument(f"the informees of the view at {path} are blinded")
+        out[path] = above | common.content.informees
+        for j, sub in enumerate(view.subviews):
+            visit(sub, (*path, FIRST_SUBVIEW + j), out[path])
+
+    for i, view in enumerate(tree.root_views):
+        visit(view, (FIRST_ROOT_VIEW + i,), frozenset())
+    return out
+
+
 # ------------------------------------------------------------------------------ serialization
 
 _BLINDED, _LEAF, _VIEW = 0, 1, 2
@@ -320,7 +357,7 @@ def _put_leaf(w: Writer, leaf: Leaf[Any] | BlindedNode) -> None:
         return
     w.u8(_LEAF)
     w.blob(leaf.salt)
-    put_leaf_content(w, leaf.content)
+    w.blob(leaf.encoded_content)
 
 
 def _put_view(w: Writer, view: TransactionView | BlindedNode) -> None:
@@ -356,13 +393,16 @@ def _get_leaf(r: Reader, expected: type[C], kind: LeafKind) -> Leaf[C] | Blinded
         return BlindedNode(Hash(r.take(32, "blinded hash")))
     if tag != _LEAF:
         raise ViewDecodeError(f"expected a leaf or a blinded node, got tag {tag}")
-    salt = r.take(r.u32("salt length"), "salt")
+    salt = r.blob("salt")
     if len(salt) != SALT_BYTES:
         raise ViewDecodeError(f"a salt is {SALT_BYTES} bytes, got {len(salt)}")
-    content = get_leaf_content(r)
+    encoded = r.blob("leaf content")
+    content = decode_leaf_content(encoded)
     if not isinstance(content, expected):
         raise ViewDecodeError(f"expected {kind.name.lower()} here, got {leaf_kind(content).name}")
-    return Leaf(salt, content)
+    leaf = Leaf(salt, content)
+    object.__setattr__(leaf, "_encoded", encoded)  # canonical, so equal to a re-encoding
+    return leaf
 
 
 def _get_view(r: Reader, depth: int) -> TransactionView | BlindedNode:
