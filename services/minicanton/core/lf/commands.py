@@ -1,0 +1,57 @@
+"""The commands a submission carries (Daml's Ledger API ``Command`` cases).
+
+Templates are named as a user writes them (`TemplateReference`: ``module:Entity`` or
+``package_id:module:Entity``); arguments are core values that the engine type-checks against
+the template, so errors come back with the path of the offending field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from minicanton.core.lf.identifier import Identifier, TemplateReference
+from minicanton.core.lf.value import RecordValue, Value
+
+
+def template_reference(template: TemplateReference | Identifier | str) -> TemplateReference:
+    """Accept the ways callers name a template and return one `TemplateReference`."""
+    if isinstance(template, TemplateReference):
+        return template
+    if isinstance(template, Identifier):
+        return TemplateReference(template.package_id, template.module_name, template.entity_name)
+    return TemplateReference.parse(template)
+
+
+@dataclass(frozen=True, slots=True)
+class CreateCommand:
+    template: TemplateReference
+    argument: RecordValue
+
+
+@dataclass(frozen=True, slots=True)
+class ExerciseCommand:
+    template: TemplateReference
+    contract_id: str
+    choice: str
+    argument: Value
+
+
+@dataclass(frozen=True, slots=True)
+class ExerciseByKeyCommand:
+    template: TemplateReference
+    key: Value
+    choice: str
+    argument: Value
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAndExerciseCommand:
+    """Create a contract and exercise a choice on it: two root actions in one transaction."""
+
+    template: TemplateReference
+    create_argument: RecordValue
+    choice: str
+    choice_argument: Value
+
+
+Command = CreateCommand | ExerciseCommand | ExerciseByKeyCommand | CreateAndExerciseCommand
