@@ -1,7 +1,5 @@
 """Canonical bytes of view contents, and their decoding.
 
-Theory of operation
--------------------
 The Merkle tree hashes the leaves of a transaction tree (the three metadata leaves and each
 view's common and participant data) over the bytes produced here, and views travel between
 participants as these bytes (encrypted). Both uses need one canonical form: equal contents
@@ -21,7 +19,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterable
 from enum import IntEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from minicanton.core.errors import InvalidArgument
 from minicanton.core.ids import MemberId, ParticipantId
@@ -163,12 +161,10 @@ class Reader:
         return self.take(1, what)[0]
 
     def u32(self, what: str) -> int:
-        value: int = _U32.unpack(self.take(4, what))[0]
-        return value
+        return int(_U32.unpack(self.take(4, what))[0])
 
     def i64(self, what: str) -> int:
-        value: int = _I64.unpack(self.take(8, what))[0]
-        return value
+        return int(_I64.unpack(self.take(8, what))[0])
 
     def flag(self, what: str) -> bool:
         byte = self.u8(what)
@@ -209,8 +205,7 @@ class Reader:
 
 
 def decoding(what: str, decode: Callable[[], T]) -> T:
-    """Run `decode`, turning any validation failure of the decoded data into one typed
-    `ViewDecodeError` naming `what` (constructors validate what they are given)."""
+    """Run `decode`; a validation failure of the decoded data becomes a `ViewDecodeError`."""
     try:
         return decode()
     except ViewDecodeError:
@@ -218,8 +213,6 @@ def decoding(what: str, decode: Callable[[], T]) -> T:
     except (InvalidArgument, ValueError, KeyError) as error:
         raise ViewDecodeError(f"invalid {what}: {error}") from None
 
-
-# ------------------------------------------------------------------------- identifiers, keys
 
 
 def put_identifier(w: Writer, identifier: Identifier) -> None:
@@ -247,8 +240,6 @@ def get_record(r: Reader, what: str) -> RecordValue:
         raise ViewDecodeError(f"{what} must be a record, got {type(value).__name__}")
     return value
 
-
-# ------------------------------------------------------------------------------------- nodes
 
 
 def put_node(w: Writer, node: Node) -> None:
@@ -338,8 +329,6 @@ def _get_exercise(r: Reader) -> ExerciseNode:
     )
 
 
-# --------------------------------------------------------------------------------- contracts
-
 
 def put_contract(w: Writer, contract: ContractInstance) -> None:
     w.text(contract.contract_id)
@@ -358,8 +347,6 @@ def get_contract(r: Reader) -> ContractInstance:
         r.optional(lambda: get_key(r), "key"), r.i64("created at"),
     )
 
-
-# -------------------------------------------------------------------------------- the leaves
 
 
 def _put_submitter(w: Writer, m: SubmitterMetadata) -> None:
@@ -407,12 +394,10 @@ def _get_participant(r: Reader) -> ParticipantMetadata:
 
 def _put_view_common(w: Writer, data: ViewCommonData) -> None:
     w.parties(data.informees)
-
-    def put_confirming(party: ConfirmingParty) -> None:
-        w.text(party.party)
-        w.u32(party.weight)
-
-    w.sequence(data.confirming_parties, put_confirming)
+    w.u32(len(data.confirming_parties))
+    for confirming in data.confirming_parties:
+        w.text(confirming.party)
+        w.u32(confirming.weight)
     w.u32(data.threshold)
 
 
@@ -431,13 +416,9 @@ def _put_view_participant(w: Writer, data: ViewParticipantData) -> None:
         w.u32(entry[0])
         put_node(w, entry[1])
 
-    def put_input(item: InputContract) -> None:
+    def put_used(item: InputContract | CreatedContract) -> None:
         put_contract(w, item.contract)
-        w.flag(item.consumed)
-
-    def put_created(item: CreatedContract) -> None:
-        put_contract(w, item.contract)
-        w.flag(item.consumed_in_core)
+        w.flag(item.consumed if isinstance(item, InputContract) else item.consumed_in_core)
 
     def put_resolved(item: ResolvedKey) -> None:
         put_identifier(w, item.template_id)
@@ -446,8 +427,8 @@ def _put_view_participant(w: Writer, data: ViewParticipantData) -> None:
 
     w.sequence(data.core_nodes, put_core)
     w.optional(data.root_seed, w.blob)
-    w.sequence(data.core_inputs, put_input)
-    w.sequence(data.created_core, put_created)
+    w.sequence(data.core_inputs, put_used)
+    w.sequence(data.created_core, put_used)
     w.sequence(sorted(data.created_in_subview_archived_in_core), w.text)
     w.sequence(data.resolved_keys, put_resolved)
 
@@ -473,55 +454,29 @@ def _get_view_participant(r: Reader) -> ViewParticipantData:
     )
 
 
-_DECODERS: dict[LeafKind, Callable[[Reader], LeafContent]] = {
-    LeafKind.SUBMITTER_METADATA: _get_submitter,
-    LeafKind.COMMON_METADATA: _get_common,
-    LeafKind.PARTICIPANT_METADATA: _get_participant,
-    LeafKind.VIEW_COMMON_DATA: _get_view_common,
-    LeafKind.VIEW_PARTICIPANT_DATA: _get_view_participant,
+_CODECS: dict[type, tuple[LeafKind, Callable[[Writer, Any], None], Callable[[Reader], Any]]] = {
+    SubmitterMetadata: (LeafKind.SUBMITTER_METADATA, _put_submitter, _get_submitter),
+    CommonMetadata: (LeafKind.COMMON_METADATA, _put_common, _get_common),
+    ParticipantMetadata: (LeafKind.PARTICIPANT_METADATA, _put_participant, _get_participant),
+    ViewCommonData: (LeafKind.VIEW_COMMON_DATA, _put_view_common, _get_view_common),
+    ViewParticipantData: (
+        LeafKind.VIEW_PARTICIPANT_DATA, _put_view_participant, _get_view_participant
+    ),
 }
+_DECODERS = {kind: get for kind, _, get in _CODECS.values()}
 
 
 def leaf_kind(content: LeafContent) -> LeafKind:
-    if isinstance(content, SubmitterMetadata):
-        return LeafKind.SUBMITTER_METADATA
-    if isinstance(content, CommonMetadata):
-        return LeafKind.COMMON_METADATA
-    if isinstance(content, ParticipantMetadata):
-        return LeafKind.PARTICIPANT_METADATA
-    if isinstance(content, ViewCommonData):
-        return LeafKind.VIEW_COMMON_DATA
-    return LeafKind.VIEW_PARTICIPANT_DATA
-
-
-def put_leaf_content(w: Writer, content: LeafContent) -> None:
-    w.u8(leaf_kind(content))
-    if isinstance(content, SubmitterMetadata):
-        _put_submitter(w, content)
-    elif isinstance(content, CommonMetadata):
-        _put_common(w, content)
-    elif isinstance(content, ParticipantMetadata):
-        _put_participant(w, content)
-    elif isinstance(content, ViewCommonData):
-        _put_view_common(w, content)
-    else:
-        _put_view_participant(w, content)
-
-
-def get_leaf_content(r: Reader) -> LeafContent:
-    raw_kind = r.u8("leaf kind")
-    try:
-        kind = LeafKind(raw_kind)
-    except ValueError:
-        raise ViewDecodeError(f"unknown leaf kind {raw_kind}") from None
-    return decoding(kind.name.lower().replace("_", " "), lambda: _DECODERS[kind](r))
+    return _CODECS[type(content)][0]
 
 
 def encode_leaf_content(content: LeafContent) -> bytes:
     """The canonical bytes of one Merkle leaf's content (what its hash covers)."""
+    kind, put, _ = _CODECS[type(content)]
     w = Writer()
     w.u8(FORMAT_VERSION)
-    put_leaf_content(w, content)
+    w.u8(kind)
+    put(w, content)
     return bytes(w.out)
 
 
@@ -531,6 +486,11 @@ def decode_leaf_content(data: bytes) -> LeafContent:
     version = r.u8("format version")
     if version != FORMAT_VERSION:
         raise ViewDecodeError(f"unknown view format version {version}")
-    content = get_leaf_content(r)
+    raw_kind = r.u8("leaf kind")
+    if raw_kind not in _DECODERS:
+        raise ViewDecodeError(f"unknown leaf kind {raw_kind}")
+    kind = LeafKind(raw_kind)
+    content: LeafContent = decoding(kind.name.lower().replace("_", " "),
+                                    lambda: _DECODERS[kind](r))
     r.expect_end()
     return content
