@@ -1,0 +1,401 @@
+"""The mediator, as a sans-I/O machine (DESIGN.md §3 steps 2, 5, 6; §4 time and timeouts).
+
+Theory of operation
+-------------------
+The machine is fed the mediator's sequenced events in order, each with the topology snapshot
+at the event's timestamp: `handle_event(event, snapshot) -> list[Effect]`. It never reads a
+clock. Sequencer time is the only time there is, so a request times out when an *observed
+event's* timestamp reaches its deadline; when the domain is quiet, the shell's timer calls
+`handle_timer(now_us)` at `next_deadline_us()`, which asks for a time proof (an empty event
+to itself) so that time visibly passes.
+
+* A batch holding an `InformeeMessage` is a confirmation request; its timestamp is its id.
+  The domain parameters in force at that timestamp fix its *participant response deadline*
+  (request time + confirmation response timeout) and its *decision time* (+ mediator reaction
+  timeout). The root-hash messages of the same batch (each addressed to one participant and
+  this mediator) are checked against the informee tree; a malformed request is rejected at
+  once. Otherwise a `ResponseAggregation` starts, holding the request-time snapshot.
+* A `ConfirmationResponse` is verified (its sender's signature, with the keys in force when
+  it is sequenced) and fed to the aggregation. Responses sequenced up to and including the
+  deadline count; once a request is decided anything later for it is ignored and recorded.
+* After the event's messages, every request whose deadline is at or before the event's
+  timestamp that is still undecided times out, naming the participants that did not answer.
+  Never before: an event one microsecond earlier leaves it pending.
+* A verdict is a `MediatorResult` signed by the mediator (Ed25519 is deterministic), sent to
+  every informee participant (and every participant that was sent a root-hash message, and
+  the submitter) under the message id ``verdict-<request ts>``, with the decision time as its
+  max sequencing time. The id is a function of the request, so a resend after a crash or by a
+  new active instance is deduplicated by the sequencer.
+
+Effects are returned in the order they must happen: the `Persist*` ones are written in the
+same database transaction as the event's position, then `SendVerdict` is sent (persist
+before send, as etcd raft's `Ready`). The machine's output is a function of the events and
+snapshots alone: replaying the same events into a fresh machine gives the same effects, which
+is how a restarted (or newly active) mediator rebuilds its pending requests. An event at or
+before the last one handled is ignored, so feeding an event twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+from typing import TypeAlias
+
+from minicanton.core.crypto.signing import SigningKeyPair
+from minicanton.core.errors import CryptoError
+from minicanton.core.hashing import Hash, HashPurpose
+from minicanton.core.ids import MemberId, MemberKind, ParticipantId, parse_member_id
+from minicanton.core.protocol.confirmation_policy import ConfirmationPolicy
+from minicanton.core.protocol.message_codec import (
+    MessageDecodeError,
+    UnknownMessageKind,
+    decode_protocol_message,
+)
+from minicanton.core.protocol.messages import (
+    ConfirmationResponse,
+    InformeeMessage,
+    MediatorResult,
+    Reject,
+    RootHashMessage,
+    Verdict,
+)
+from minicanton.core.protocol.response_aggregation import (
+    InvalidConfirmationResponse,
+    MediatorRejectCode,
+    ResponseAggregation,
+    informee_participants,
+    malformed_request_reasons,
+    mediator_reason,
+)
+from minicanton.core.sequencing.batch import Envelope, GroupRecipient, MemberRecipient
+from minicanton.core.sequencing.events import Deliver, SequencedEvent
+from minicanton.core.topology.errors import MemberKeyNotValid
+from minicanton.core.topology.snapshot import TopologySnapshot
+
+# --------------------------------------------------------------------------------- effects
+
+
+@dataclass(frozen=True, slots=True)
+class PersistRequest:
+    """A confirmation request, with the payloads it arrived in (informee message first)."""
+
+    request_ts_us: int
+    root_hash: Hash
+    submitting_participant: ParticipantId
+    confirmation_policy: ConfirmationPolicy
+    response_deadline_us: int
+    decision_time_us: int
+    payloads: tuple[bytes, ...]
+
+
+class ResponseOutcome(Enum):
+    COUNTED = "COUNTED"  # changed the aggregation
+    NO_CHANGE = "NO_CHANGE"  # its parties had already answered
+    AFTER_DECISION = "AFTER_DECISION"  # the request was already decided (or timed out)
+    INVALID = "INVALID"  # ignored with an alarm (bad signature, unauthorized, unknown request)
+
+
+@dataclass(frozen=True, slots=True)
+class PersistResponse:
+    request_ts_us: int
+    response_ts_us: int
+    sender: ParticipantId
+    view_hash: Hash | None
+    outcome: ResponseOutcome
+    note: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PersistVerdict:
+    """Written with the event that decided the request; also the send outbox."""
+
+    request_ts_us: int
+    decided_ts_us: int
+    message_id: str
+    recipients: tuple[ParticipantId, ...]
+    max_sequencing_time_us: int
+    result: MediatorResult
+
+
+@dataclass(frozen=True, slots=True)
+class SendVerdict:
+    """Send `result` to each recipient in its own envelope, so no recipient learns another."""
+
+    message_id: str
+    recipients: tuple[ParticipantId, ...]
+    max_sequencing_time_us: int
+    result: MediatorResult
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTimeProof:
+    """Ask the sequencer for an empty event to ourselves: a deadline at `at_us` has passed on
+    our clock, and only a sequenced event can show that it has passed in the domain."""
+
+    at_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseAlarm:
+    """Evidence of a misbehaving member; the shell logs it (and counts it)."""
+
+    ts_us: int
+    code: str
+    message: str
+
+
+Effect: TypeAlias = (
+    PersistRequest | PersistResponse | PersistVerdict | SendVerdict | RequestTimeProof | RaiseAlarm
+)
+
+
+def verdict_message_id(request_ts_us: int) -> str:
+    return f"verdict-{request_ts_us}"
+
+
+# --------------------------------------------------------------------------------- machine
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    aggregation: ResponseAggregation
+    snapshot: TopologySnapshot  # at the request's timestamp
+    response_deadline_us: int
+    decision_time_us: int
+    recipients: tuple[ParticipantId, ...]
+
+
+@dataclass(slots=True)
+class _Received:
+    """One event's messages for the mediator, sorted by kind."""
+
+    informee_messages: list[tuple[InformeeMessage, bytes]]
+    root_hashes: dict[ParticipantId, frozenset[Hash]]
+    root_hash_payloads: list[bytes]
+    responses: list[tuple[ConfirmationResponse, bytes]]
+    alarms: list[RaiseAlarm]
+
+
+class Mediator:
+    def __init__(self, mediator_id: MemberId, signing_key: SigningKeyPair) -> None:
+        self.mediator_id = mediator_id
+        self._key = signing_key
+        self._pending: dict[int, _Pending] = {}
+        self._decided: dict[int, int] = {}  # request ts -> decision time (kept until then)
+        self._root_hashes: dict[Hash, int] = {}  # root hash -> decision time of its request
+        self._last_ts_us: int | None = None
+
+    @property
+    def last_ts_us(self) -> int | None:
+        """The timestamp of the last event handled (the clean position's)."""
+        return self._last_ts_us
+
+    @property
+    def pending_requests(self) -> tuple[int, ...]:
+        return tuple(self._pending)
+
+    def aggregation(self, request_ts_us: int) -> ResponseAggregation | None:
+        pending = self._pending.get(request_ts_us)
+        return pending.aggregation if pending else None
+
+    def next_deadline_us(self) -> int | None:
+        return min((p.response_deadline_us for p in self._pending.values()), default=None)
+
+    def handle_timer(self, now_us: int) -> list[Effect]:
+        deadline = self.next_deadline_us()
+        if deadline is None or now_us < deadline:
+            return []
+        return [RequestTimeProof(deadline)]
+
+    def handle_event(self, event: SequencedEvent, snapshot: TopologySnapshot) -> list[Effect]:
+        """The effects of one sequenced event; `snapshot` is the topology at its timestamp."""
+        ts_us = event.timestamp_us
+        if self._last_ts_us is not None and ts_us <= self._last_ts_us:
+            return []
+        self._last_ts_us = ts_us
+        effects: list[Effect] = []
+        if isinstance(event.content, Deliver):
+            received = self._sort(ts_us, event.content.batch.envelopes)
+            effects += received.alarms
+            effects += self._on_request(ts_us, received, snapshot)
+            for response, payload in received.responses:
+                effects += self._on_response(ts_us, response, payload, snapshot)
+        effects += self._time_out(ts_us)
+        self._forget_before(ts_us)
+        return effects
+
+    # --- sorting an event's envelopes ------------------------------------------------
+
+    def _sort(self, ts_us: int, envelopes: Iterable[Envelope]) -> _Received:
+        received = _Received([], {}, [], [], [])
+        for envelope in envelopes:
+            try:
+                message = decode_protocol_message(envelope.content)
+            except UnknownMessageKind:
+                continue  # not ours to read (e.g. a topology broadcast): the shell routes it
+            except MessageDecodeError as err:
+                received.alarms.append(RaiseAlarm(ts_us, err.error_id, err.message))
+                continue
+            if isinstance(message, InformeeMessage):
+                received.informee_messages.append((message, envelope.content))
+            elif isinstance(message, RootHashMessage):
+                self._add_root_hash(received, envelope, message)
+            elif isinstance(message, ConfirmationResponse):
+                received.responses.append((message, envelope.content))
+            else:
+                received.alarms.append(RaiseAlarm(
+                    ts_us, "MEDIATOR_UNEXPECTED_MESSAGE", "a mediator result was sent to us"
+                ))
+        return received
+
+    @staticmethod
+    def _add_root_hash(received: _Received, envelope: Envelope, message: RootHashMessage) -> None:
+        received.root_hash_payloads.append(envelope.content)
+        for recipient in envelope.recipients:
+            if isinstance(recipient, GroupRecipient):
+                continue  # the mediator group; a participant group would hide nobody
+            participant = _as_participant(recipient)
+            if participant is not None:
+                known = received.root_hashes.get(participant, frozenset())
+                received.root_hashes[participant] = known | {message.root_hash}
+
+    # --- requests --------------------------------------------------------------------
+
+    def _on_request(
+        self, ts_us: int, received: _Received, snapshot: TopologySnapshot
+    ) -> list[Effect]:
+        if not received.informee_messages:
+            if received.root_hash_payloads:
+                return [RaiseAlarm(ts_us, MediatorRejectCode.MALFORMED_REQUEST.value,
+                                   "root-hash messages without an informee message")]
+            return []
+        informee, informee_payload = received.informee_messages[0]
+        parameters = snapshot.parameters
+        pending = _Pending(
+            ResponseAggregation.start(ts_us, informee),
+            snapshot,
+            parameters.participant_response_deadline_us(ts_us),
+            parameters.decision_deadline_us(ts_us),
+            self._recipients(informee, received.root_hashes, snapshot),
+        )
+        persist = PersistRequest(
+            ts_us, informee.root_hash, informee.submitting_participant,
+            informee.confirmation_policy, pending.response_deadline_us, pending.decision_time_us,
+            (informee_payload, *received.root_hash_payloads),
+        )
+        reasons = malformed_request_reasons(
+            informee, received.root_hashes, snapshot, self.mediator_id
+        )
+        if len(received.informee_messages) > 1:
+            reasons += (mediator_reason(MediatorRejectCode.MALFORMED_REQUEST,
+                                        "the batch holds more than one informee message"),)
+        if informee.root_hash in self._root_hashes:
+            reasons += (mediator_reason(
+                MediatorRejectCode.DUPLICATE_REQUEST,
+                f"root hash {informee.root_hash} was already used by a recent request",
+            ),)
+        self._root_hashes.setdefault(informee.root_hash, pending.decision_time_us)
+        if reasons:
+            return [persist, *self._finish(ts_us, pending, Reject(reasons))]
+        self._pending[ts_us] = pending
+        return [persist]
+
+    @staticmethod
+    def _recipients(
+        informee: InformeeMessage,
+        root_hashes: dict[ParticipantId, frozenset[Hash]],
+        snapshot: TopologySnapshot,
+    ) -> tuple[ParticipantId, ...]:
+        """Everyone who may hold part of the request: informee participants, whoever got a
+        root-hash message, and the submitter if it is a participant of the domain (a bogus
+        recipient would make the sequencer refuse the whole verdict)."""
+        recipients = set(informee_participants(snapshot, informee.informees)) | set(root_hashes)
+        submitter = informee.submitting_participant
+        if snapshot.participant_attributes(submitter) is not None:
+            recipients.add(submitter)
+        return tuple(sorted(recipients))
+
+    # --- responses -------------------------------------------------------------------
+
+    def _on_response(
+        self,
+        ts_us: int,
+        response: ConfirmationResponse,
+        payload: bytes,
+        snapshot: TopologySnapshot,
+    ) -> list[Effect]:
+        def record(outcome: ResponseOutcome, note: str) -> PersistResponse:
+            return PersistResponse(response.request_ts_us, ts_us, response.sender,
+                                   response.view_hash, outcome, note, payload)
+
+        request_ts_us = response.request_ts_us
+        pending = self._pending.get(request_ts_us)
+        if pending is None:
+            if request_ts_us in self._decided:
+                return [record(ResponseOutcome.AFTER_DECISION, "the request is already decided")]
+            note = f"response from {response.sender} for unknown request {request_ts_us}"
+            return [record(ResponseOutcome.INVALID, note),
+                    RaiseAlarm(ts_us, "MEDIATOR_UNKNOWN_REQUEST", note)]
+        try:
+            snapshot.verify_member_signature(
+                MemberId(response.sender), response.signing_hash(),
+                HashPurpose.CONFIRMATION_RESPONSE, response.signature,
+            )
+            aggregation = pending.aggregation.progress(response, pending.snapshot)
+        except (CryptoError, MemberKeyNotValid, InvalidConfirmationResponse) as err:
+            note = f"response from {response.sender} ignored: {err.message}"
+            return [record(ResponseOutcome.INVALID, note), RaiseAlarm(ts_us, err.error_id, note)]
+        if aggregation is pending.aggregation:
+            return [record(ResponseOutcome.NO_CHANGE, "its parties had already answered")]
+        effects: list[Effect] = [record(ResponseOutcome.COUNTED, "")]
+        if aggregation.verdict is None:
+            self._pending[request_ts_us] = _replace_aggregation(pending, aggregation)
+        else:
+            effects += self._finish(ts_us, pending, aggregation.verdict)
+        return effects
+
+    # --- deciding --------------------------------------------------------------------
+
+    def _time_out(self, ts_us: int) -> list[Effect]:
+        effects: list[Effect] = []
+        due = sorted(t for t, p in self._pending.items() if p.response_deadline_us <= ts_us)
+        for request_ts_us in due:
+            pending = self._pending[request_ts_us]
+            verdict = pending.aggregation.timed_out(pending.snapshot).verdict
+            assert verdict is not None
+            effects += self._finish(ts_us, pending, verdict)
+        return effects
+
+    def _finish(self, ts_us: int, pending: _Pending, verdict: Verdict) -> list[Effect]:
+        request_ts_us = pending.aggregation.request_ts_us
+        self._pending.pop(request_ts_us, None)
+        self._decided[request_ts_us] = pending.decision_time_us
+        result = MediatorResult.create(
+            request_ts_us=request_ts_us, root_hash=pending.aggregation.root_hash,
+            mediator=self.mediator_id, verdict=verdict, signing_key=self._key,
+        )
+        message_id = verdict_message_id(request_ts_us)
+        return [
+            PersistVerdict(request_ts_us, ts_us, message_id, pending.recipients,
+                           pending.decision_time_us, result),
+            SendVerdict(message_id, pending.recipients, pending.decision_time_us, result),
+        ]
+
+    def _forget_before(self, ts_us: int) -> None:
+        """Drop what only mattered until a decision time that has now passed."""
+        for request_ts_us in [t for t, d in self._decided.items() if d < ts_us]:
+            del self._decided[request_ts_us]
+        for root_hash in [h for h, d in self._root_hashes.items() if d < ts_us]:
+            del self._root_hashes[root_hash]
+
+
+def _replace_aggregation(pending: _Pending, aggregation: ResponseAggregation) -> _Pending:
+    return _Pending(aggregation, pending.snapshot, pending.response_deadline_us,
+                    pending.decision_time_us, pending.recipients)
+
+
+def _as_participant(recipient: MemberRecipient) -> ParticipantId | None:
+    kind, _ = parse_member_id(recipient.member)
+    return ParticipantId(recipient.member) if kind is MemberKind.PARTICIPANT else None

@@ -1,0 +1,255 @@
+"""The mediator machine, driven by the events the sequencer would deliver to it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mediator_fixtures import (
+    REACTION_TIMEOUT_US,
+    REQUEST_TS_US,
+    RESPONSE_TIMEOUT_US,
+    DvpDomain,
+)
+
+from minicanton.core.hashing import HashPurpose, hash_of
+from minicanton.core.protocol.mediator import (
+    Effect,
+    Mediator,
+    PersistRequest,
+    PersistResponse,
+    PersistVerdict,
+    RaiseAlarm,
+    RequestTimeProof,
+    ResponseOutcome,
+    SendVerdict,
+)
+from minicanton.core.protocol.message_codec import decode_protocol_message
+from minicanton.core.protocol.messages import (
+    Approve,
+    ConfirmationResponse,
+    InformeeMessage,
+    LocalReject,
+    Reject,
+    Timeout,
+    UnresponsiveParticipant,
+    encode_protocol_message,
+)
+from minicanton.core.protocol.response_aggregation import MediatorRejectCode
+from minicanton.core.sequencing.events import SequencedEvent
+
+DEADLINE_US = REQUEST_TS_US + RESPONSE_TIMEOUT_US
+DECISION_US = DEADLINE_US + REACTION_TIMEOUT_US
+
+
+class Run:
+    """A mediator and its domain; `feed` delivers one event with the snapshot at its time."""
+
+    def __init__(self, domain: DvpDomain | None = None) -> None:
+        self.domain = domain or DvpDomain()
+        self.mediator = Mediator(self.domain.mediator.id, self.domain.mediator.key)
+        self.tree = self.domain.swap_tree()
+        self.informee = InformeeMessage.create(self.tree, self.domain.p("alice"))
+        self.events: list[SequencedEvent] = []
+
+    def feed(self, event: SequencedEvent) -> list[Effect]:
+        self.events.append(event)
+        return self.mediator.handle_event(event, self.domain.snapshot(event.timestamp_us))
+
+    def request(self, ts_us: int = REQUEST_TS_US) -> list[Effect]:
+        return self.feed(self.domain.request_event(ts_us, self.tree))
+
+    def responses(self, hint: str, verdict: LocalReject | None = None,
+                  request_ts_us: int = REQUEST_TS_US) -> list[ConfirmationResponse]:
+        """`hint`'s participant's response for every view where its party confirms."""
+        party = self.domain.parties[hint]
+        return [
+            self.domain.response(hint, request_ts_us, self.informee, view.view_hash, [hint],
+                                 verdict)
+            for view in self.informee.views if party in view.parameters.confirmers
+        ]
+
+    def respond(self, ts_us: int, hint: str, verdict: LocalReject | None = None) -> list[Effect]:
+        return self.feed(self.domain.response_event(ts_us, *self.responses(hint, verdict)))
+
+
+def _of(effects: Sequence[Effect], kind: type) -> list:
+    return [e for e in effects if isinstance(e, kind)]
+
+
+def _verdict(effects: Sequence[Effect]) -> SendVerdict:
+    (send,) = _of(effects, SendVerdict)
+    return send
+
+
+def test_approve_when_every_view_is_confirmed() -> None:
+    run = Run()
+    (persist,) = run.request()
+    assert isinstance(persist, PersistRequest)
+    assert persist.response_deadline_us == DEADLINE_US
+    assert persist.decision_time_us == DECISION_US
+    assert len(persist.payloads) == 5  # the informee message and four root-hash messages
+    for i, hint in enumerate(("alice", "bob", "bank")):
+        effects = run.respond(REQUEST_TS_US + 10 + i, hint)
+        assert not _of(effects, SendVerdict)
+    effects = run.respond(REQUEST_TS_US + 20, "sr")
+    send = _verdict(effects)
+    assert send.result.verdict == Approve()
+    assert send.message_id == f"verdict-{REQUEST_TS_US}"
+    assert send.max_sequencing_time_us == DECISION_US
+    assert send.recipients == tuple(sorted(run.domain.p(h) for h in ("alice", "bob", "bank",
+                                                                     "sr")))
+    send.result.verify(run.domain.mediator.key.public)
+    (stored,) = _of(effects, PersistVerdict)
+    assert stored.result == send.result and stored.decided_ts_us == REQUEST_TS_US + 20
+    assert effects.index(stored) < effects.index(send)  # persist before send
+    assert run.mediator.pending_requests == ()
+    assert run.mediator.next_deadline_us() is None
+
+
+def test_reject_on_the_first_rejection_names_who_rejected_what() -> None:
+    run = Run()
+    run.request()
+    run.respond(REQUEST_TS_US + 10, "alice")
+    effects = run.respond(REQUEST_TS_US + 11, "bank", LocalReject("LOCKED_CONTRACTS", "iou1"))
+    verdict = _verdict(effects).result.verdict
+    assert isinstance(verdict, Reject)
+    assert {(r.code, r.participant) for r in verdict.reasons} == {
+        ("LOCKED_CONTRACTS", run.domain.p("bank"))
+    }
+    late = run.respond(REQUEST_TS_US + 12, "sr")
+    assert [e.outcome for e in _of(late, PersistResponse)] == [ResponseOutcome.AFTER_DECISION] * 2
+    assert not _of(late, SendVerdict)
+
+
+def test_timeout_fires_exactly_at_the_deadline_and_names_the_silent_participants() -> None:
+    run = Run()
+    run.request()
+    assert run.mediator.next_deadline_us() == DEADLINE_US
+    run.respond(REQUEST_TS_US + 10, "alice")
+    run.respond(REQUEST_TS_US + 11, "bob")
+    assert run.mediator.handle_timer(DEADLINE_US - 1) == []
+    assert run.mediator.handle_timer(DEADLINE_US) == [RequestTimeProof(DEADLINE_US)]
+    assert run.feed(run.domain.time_proof(DEADLINE_US - 1)) == []  # one microsecond early
+    effects = run.feed(run.domain.time_proof(DEADLINE_US))
+    send = _verdict(effects)
+    assert send.result.verdict == Timeout(tuple(
+        UnresponsiveParticipant(run.domain.p(h), frozenset({run.domain.parties[h]}))
+        for h in sorted(("bank", "sr"), key=run.domain.p)
+    ))
+    (stored,) = _of(effects, PersistVerdict)
+    assert stored.decided_ts_us == DEADLINE_US
+    late = run.respond(DEADLINE_US + 1, "sr")
+    assert {e.outcome for e in _of(late, PersistResponse)} == {ResponseOutcome.AFTER_DECISION}
+    assert not _of(late, SendVerdict)
+
+
+def test_a_response_sequenced_at_the_deadline_still_counts() -> None:
+    run = Run()
+    run.request()
+    for i, hint in enumerate(("alice", "bob", "bank")):
+        run.respond(REQUEST_TS_US + 10 + i, hint)
+    effects = run.respond(DEADLINE_US, "sr")
+    assert _verdict(effects).result.verdict == Approve()
+
+
+def test_a_root_hash_mismatch_is_rejected_at_once() -> None:
+    run = Run()
+    informee = run.informee
+    other = hash_of(HashPurpose.MERKLE_NODE, b"other")
+    sent = {p: informee.root_hash for p in run.domain.informee_participants(run.tree)}
+    sent[run.domain.p("sr")] = other
+    effects = run.feed(run.domain.request_event(REQUEST_TS_US, run.tree, sent))
+    assert isinstance(effects[0], PersistRequest)
+    verdict = _verdict(effects).result.verdict
+    assert isinstance(verdict, Reject)
+    assert [r.code for r in verdict.reasons] == [MediatorRejectCode.ROOT_HASH_MISMATCH.value]
+    assert run.mediator.pending_requests == ()
+
+
+def test_a_replayed_request_is_rejected_as_a_duplicate() -> None:
+    run = Run()
+    run.request()
+    effects = run.request(REQUEST_TS_US + 100)
+    verdict = _verdict(effects).result.verdict
+    assert isinstance(verdict, Reject)
+    assert verdict.reasons[0].code == MediatorRejectCode.DUPLICATE_REQUEST.value
+    assert run.mediator.pending_requests == (REQUEST_TS_US,)
+
+
+def test_forged_and_unauthorized_responses_are_ignored_with_an_alarm() -> None:
+    run = Run()
+    run.request()
+    informee, domain = run.informee, run.domain
+    iou_view = informee.views[1].view_hash
+    forged = domain.response("bank", REQUEST_TS_US, informee, iou_view, ["bank"],
+                             LocalReject("LOCKED_CONTRACTS", "x"), signer="sr")
+    unauthorized = domain.response("sr", REQUEST_TS_US, informee, iou_view, ["bank"],
+                                   LocalReject("LOCKED_CONTRACTS", "x"))
+    for ts_us, response in ((REQUEST_TS_US + 5, forged), (REQUEST_TS_US + 6, unauthorized)):
+        effects = run.feed(domain.response_event(ts_us, response))
+        (persisted,) = _of(effects, PersistResponse)
+        assert persisted.outcome is ResponseOutcome.INVALID
+        assert _of(effects, RaiseAlarm)
+        assert not _of(effects, SendVerdict)
+    assert run.mediator.pending_requests == (REQUEST_TS_US,)
+
+
+def test_garbage_and_unknown_requests_raise_alarms_but_nothing_breaks() -> None:
+    run = Run()
+    domain = run.domain
+    effects = run.feed(domain.event(REQUEST_TS_US - 5, [domain.to_mediator(b"MCPM\x01\x03junk")]))
+    assert [e.code for e in _of(effects, RaiseAlarm)] == ["MALFORMED_PROTOCOL_MESSAGE"]
+    assert run.feed(domain.event(REQUEST_TS_US - 4, [domain.to_mediator(b"not ours")])) == []
+    stray = run.responses("alice", request_ts_us=REQUEST_TS_US - 3)
+    effects = run.feed(domain.response_event(REQUEST_TS_US - 2, stray[0]))
+    assert _of(effects, PersistResponse)[0].outcome is ResponseOutcome.INVALID
+    assert _of(effects, RaiseAlarm)[0].code == "MEDIATOR_UNKNOWN_REQUEST"
+
+
+def test_an_event_fed_twice_changes_nothing() -> None:
+    run = Run()
+    run.request()
+    event = run.domain.response_event(REQUEST_TS_US + 1, *run.responses("alice"))
+    assert run.feed(event)
+    assert run.feed(event) == []
+
+
+def _scenario(run: Run) -> list[list[Effect]]:
+    """Two overlapping requests: the first approved, the second timing out."""
+    second_tree = run.domain.swap_tree(salt=2)
+    second = InformeeMessage.create(second_tree, run.domain.p("alice"))
+    out = [run.request()]
+    out.append(run.feed(run.domain.request_event(REQUEST_TS_US + 50, second_tree)))
+    for i, hint in enumerate(("alice", "bob", "bank", "sr")):
+        out.append(run.respond(REQUEST_TS_US + 100 + i, hint))
+    alice_second = [
+        run.domain.response("alice", REQUEST_TS_US + 50, second, v.view_hash, ["alice"])
+        for v in second.views if run.domain.parties["alice"] in v.parameters.confirmers
+    ]
+    out.append(run.feed(run.domain.response_event(REQUEST_TS_US + 200, *alice_second)))
+    out.append(run.feed(run.domain.time_proof(DEADLINE_US + 50)))
+    out.append(run.respond(DEADLINE_US + 60, "bob"))
+    return out
+
+
+def test_replaying_the_same_events_after_a_restart_gives_the_same_effects() -> None:
+    original = Run()
+    effects = _scenario(original)
+    assert _verdict(effects[5]).result.verdict == Approve()
+    assert isinstance(_verdict(effects[7]).result.verdict, Timeout)
+    for crash_after in range(len(original.events)):
+        restarted = Mediator(original.domain.mediator.id, original.domain.mediator.key)
+        for event in original.events[:crash_after]:  # rebuilt from the stored events
+            restarted.handle_event(event, original.domain.snapshot(event.timestamp_us))
+        for index, event in enumerate(original.events[crash_after:], start=crash_after):
+            replayed = restarted.handle_event(event, original.domain.snapshot(event.timestamp_us))
+            assert replayed == effects[index]
+
+
+def test_verdict_bytes_are_identical_on_replay_so_the_sequencer_can_deduplicate() -> None:
+    first, second = Run(), Run()
+    a, b = _scenario(first), _scenario(second)
+    sends_a = [encode_protocol_message(s.result) for e in a for s in _of(e, SendVerdict)]
+    sends_b = [encode_protocol_message(s.result) for e in b for s in _of(e, SendVerdict)]
+    assert sends_a == sends_b and len(sends_a) == 2
+    assert decode_protocol_message(sends_a[0]) == _of(a[5], SendVerdict)[0].result
