@@ -19,6 +19,7 @@ from protocol_builders import (
     swap_transaction,
 )
 
+from minicanton.core.errors import InvalidArgument
 from minicanton.core.lf.transaction import NodeId, Transaction
 from minicanton.core.protocol.confirmation_policy import (
     ConfirmationPolicy,
@@ -26,6 +27,7 @@ from minicanton.core.protocol.confirmation_policy import (
     ConfirmingParty,
     applicable_policies,
 )
+from minicanton.core.protocol.ledger_model import forest_of
 from minicanton.core.protocol.views import (
     NewView,
     ViewDecompositionError,
@@ -181,3 +183,14 @@ def test_a_missing_input_contract_is_a_typed_error() -> None:
     with pytest.raises(ViewDecompositionError, match="iou1"):
         decompose(tx, seeds_for(tx), {"dvp": INPUTS["dvp"], "share1": INPUTS["share1"]},
                   SIGNATORY, LEDGER_TIME_US)
+
+
+def test_a_views_action_is_a_transaction_of_its_own() -> None:
+    tx = swap_transaction()
+    views = _by_root(_decompose(tx))
+    assert views[0].action_transaction() == tx
+    iou_leg = views[1].action_transaction()
+    assert iou_leg.roots == (NodeId(0),) and len(iou_leg.nodes) == 2
+    assert iou_leg.nodes[0].children == (NodeId(1),)  # type: ignore[union-attr]
+    with pytest.raises(InvalidArgument, match="missing"):
+        forest_of({NodeId(0): tx.node(NodeId(0))}, [NodeId(0)])

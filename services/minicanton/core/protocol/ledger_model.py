@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
+from minicanton.core.errors import InvalidArgument
 from minicanton.core.hashing import Hash, HashPurpose, hash_of
 from minicanton.core.ids import TransactionId
 from minicanton.core.lf.transaction import (
@@ -135,15 +136,27 @@ def project(transaction: Transaction, parties: Iterable[Party]) -> Transaction:
 
 def subtransaction(transaction: Transaction, roots: Iterable[NodeId]) -> Transaction:
     """The forest of the subtrees under `roots`, node ids renumbered in pre-order."""
-    kept = _preorder_from(transaction, tuple(roots))
+    return forest_of({NodeId(i): node for i, node in enumerate(transaction.nodes)}, roots)
+
+
+def forest_of(nodes: Mapping[NodeId, Node], roots: Iterable[NodeId]) -> Transaction:
+    """A well-formed transaction of the subtrees under `roots`, taken from `nodes` (which
+    may be any part of a transaction holding them), node ids renumbered in pre-order.
+    Raises `InvalidArgument` if a child of a kept node is missing from `nodes`."""
+    root_list = tuple(roots)
+    kept: list[NodeId] = []
+    stack = list(reversed(root_list))
+    while stack:
+        node_id = stack.pop()
+        node = nodes.get(node_id)
+        if node is None:
+            raise InvalidArgument(f"node {node_id} of the subtree is missing")
+        kept.append(node_id)
+        if isinstance(node, ExerciseNode):
+            stack.extend(reversed(node.children))
     renumber = {old: NodeId(new) for new, old in enumerate(kept)}
-    nodes = tuple(_renumbered(transaction.node(old), renumber) for old in kept)
-    new_roots = tuple(renumber[root] for root in roots)
-    return Transaction(nodes=nodes, roots=new_roots)
-
-
-def _preorder_from(transaction: Transaction, roots: tuple[NodeId, ...]) -> list[NodeId]:
-    return list(preorder(Transaction(transaction.nodes, roots)))
+    renumbered = tuple(_renumbered(nodes[old], renumber) for old in kept)
+    return Transaction(nodes=renumbered, roots=tuple(renumber[root] for root in root_list))
 
 
 def _renumbered(node: Node, renumber: Mapping[NodeId, NodeId]) -> Node:

@@ -53,6 +53,7 @@ from minicanton.core.protocol.confirmation_policy import (
     VipPredicate,
     confirmation_parameters,
 )
+from minicanton.core.protocol.ledger_model import forest_of
 
 
 class ViewDecompositionError(MinicantonError):
@@ -170,6 +171,12 @@ class NewView:
         for subview in self.subviews:
             nodes.update(subview.subtree_nodes())
         return nodes
+
+    def action_transaction(self) -> Transaction:
+        """The view's action with all its consequences as a transaction of its own (root at
+        node 0, ids renumbered in pre-order): what re-running the root from its seed must
+        give, node for node (Canton's model-conformance check)."""
+        return forest_of(self.subtree_nodes(), (self.participant_data.root_node_id,))
 
     def walk(self, path: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], NewView]]:
         """This view and all its descendants in pre-order, each with its index path."""
