@@ -15,8 +15,9 @@ is, e.g. ``create_arguments.owner: Numeric "1.00000000001" has more than 10 deci
 
 Record labels are optional on the way in: Daml lets a client omit them and then matches fields
 to the record type by position. Decoding keeps an omitted label as ``""``; once the type is
-known, `label_record` (one record) or `label_value` (a whole value against its type) fills
-them in and puts labelled fields into declaration order.
+known, `minicanton.core.lf.typecheck.check_value` labels a whole value against its type (what
+the participant does with command arguments), and `label_record` applies Daml's rule to one
+record given its `RecordDef`.
 """
 
 from __future__ import annotations
@@ -30,27 +31,7 @@ from minicanton.codec.gen.com.daml.ledger.api.v1 import value_pb2
 from minicanton.core.errors import InvalidArgument
 from minicanton.core.lf.binary_codec import MAX_NESTING, numeric_value
 from minicanton.core.lf.identifier import Identifier
-from minicanton.core.lf.types import (
-    EnumDef,
-    RecordDef,
-    TBool,
-    TContractId,
-    TDate,
-    TGenMap,
-    TInt64,
-    TList,
-    TNumeric,
-    TOptional,
-    TParty,
-    TText,
-    TTextMap,
-    TTimestamp,
-    TUnit,
-    Type,
-    TypeCon,
-    TypeEnvironment,
-    VariantDef,
-)
+from minicanton.core.lf.types import RecordDef
 from minicanton.core.lf.value import (
     BoolValue,
     ContractIdValue,
@@ -434,88 +415,3 @@ def label_record(record: RecordValue, definition: RecordDef, path: str = "") -> 
                        tuple((name, item) for name, (_, item) in zip(declared, record.fields,
                                                                       strict=True)))
 
-
-def label_value(value: Value, type_: Type, env: TypeEnvironment, path: str = "") -> Value:
-    """`value` checked against `type_`, with every record labelled (see `label_record`) and
-    the type ids of records, variants and enums filled in from the type."""
-    try:
-        return _conform(value, type_, env, 0)
-    except InvalidArgument as error:
-        raise _relocate(error, path) from None
-
-
-_SCALAR_KINDS: dict[type, type] = {
-    TUnit: UnitValue, TBool: BoolValue, TInt64: Int64Value, TNumeric: NumericValue,
-    TText: TextValue, TParty: PartyValue, TContractId: ContractIdValue, TDate: DateValue,
-    TTimestamp: TimestampValue,
-}
-
-
-def _conform(value: Value, type_: Type, env: TypeEnvironment, depth: int) -> Value:
-    if depth >= MAX_NESTING:
-        _fail("", f"value nests deeper than {MAX_NESTING} levels")
-    match type_, value:
-        case TypeCon(identifier), _:
-            return _conform_data(value, identifier, env, depth + 1)
-        case TList(element), ListValue(items):
-            return ListValue(tuple(_conform_at(f"[{i}]", item, element, env, depth + 1)
-                                   for i, item in enumerate(items)))
-        case TOptional(element), OptionalValue(inner):
-            if inner is None:
-                return value
-            return OptionalValue(_conform_at(".Some", inner, element, env, depth + 1))
-        case TTextMap(item_type), TextMapValue(entries):
-            return TextMapValue(tuple(
-                (key, _conform_at(f"[{key!r}]", item, item_type, env, depth + 1))
-                for key, item in entries))
-        case TGenMap(key_type, item_type), GenMapValue(pairs):
-            return GenMapValue(tuple(
-                (_conform_at(f"[{i}].key", key, key_type, env, depth + 1),
-                 _conform_at(f"[{i}].value", item, item_type, env, depth + 1))
-                for i, (key, item) in enumerate(pairs)))
-    if isinstance(value, _SCALAR_KINDS.get(type(type_), ())):
-        return value
-    _fail("", f"expected {_describe(type_)}, got {type(value).__name__.removesuffix('Value')}")
-
-
-def _conform_at(step: str, value: Value, type_: Type, env: TypeEnvironment,
-                depth: int) -> Value:
-    try:
-        return _conform(value, type_, env, depth)
-    except InvalidArgument as error:
-        raise _relocate(error, step) from None
-
-
-def _conform_data(value: Value, identifier: Identifier, env: TypeEnvironment,
-                  depth: int) -> Value:
-    definition = env.get(identifier)
-    if definition is None:
-        _fail("", f"unknown data type {identifier}")
-    given = getattr(value, "type_id", None)
-    if given is not None and given != identifier:
-        _fail("", f"expected a value of {identifier}, got one of {given}")
-    match definition, value:
-        case RecordDef(declared), RecordValue():
-            fields = label_record(value, definition).fields
-            types = dict(declared)
-            return RecordValue(identifier, tuple(
-                (name, _conform_at(f".{name}", item, types[name], env, depth))
-                for name, item in fields))
-        case VariantDef(constructors), VariantValue(_, constructor, argument):
-            argument_type = dict(constructors).get(constructor)
-            if argument_type is None:
-                _fail("", f"{identifier} has no constructor {constructor!r}")
-            return VariantValue(identifier, constructor,
-                                _conform_at(f".{constructor}", argument, argument_type, env,
-                                            depth))
-        case EnumDef(constructors), EnumValue(_, constructor):
-            if constructor not in constructors:
-                _fail("", f"{identifier} has no constructor {constructor!r}")
-            return EnumValue(identifier, constructor)
-    _fail("", f"expected a value of {identifier}, got {type(value).__name__.removesuffix('Value')}")
-
-
-def _describe(type_: Type) -> str:
-    if isinstance(type_, TypeCon):
-        return str(type_.identifier)
-    return type(type_).__name__.removeprefix("T")
