@@ -1,0 +1,1 @@
+"""Store interfaces and their PostgreSQL implementations (store/postgres/)."""

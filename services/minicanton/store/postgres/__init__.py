@@ -1,0 +1,1 @@
+"""asyncpg implementations of the store interfaces, with their SQL migrations."""
