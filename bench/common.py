@@ -82,7 +82,7 @@ def percentile(samples: list[float], fraction: float) -> float:
     if not samples:
         return float("nan")
     ordered = sorted(samples)
-    index = min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))
+    index = min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))
     return ordered[index]
 
 

@@ -9,7 +9,7 @@ model needs to compute informees without looking anything up.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NewType, Union
+from typing import NewType
 
 from minicanton.core.lf.identifier import Identifier
 from minicanton.core.lf.value import RecordValue, Value
@@ -90,7 +90,12 @@ class LookupByKeyNode:
     result: str | None  # the contract id found, or None
 
 
-Node = Union[CreateNode, ExerciseNode, FetchNode, LookupByKeyNode]
+Node = (
+    CreateNode
+    | ExerciseNode
+    | FetchNode
+    | LookupByKeyNode
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Union
 
 from minicanton.core.lf.identifier import Identifier
 
@@ -89,22 +88,22 @@ class TypeCon:
     identifier: Identifier
 
 
-Type = Union[
-    TUnit,
-    TBool,
-    TInt64,
-    TNumeric,
-    TText,
-    TParty,
-    TContractId,
-    TDate,
-    TTimestamp,
-    TList,
-    TOptional,
-    TTextMap,
-    TGenMap,
-    TypeCon,
-]
+Type = (
+    TUnit
+    | TBool
+    | TInt64
+    | TNumeric
+    | TText
+    | TParty
+    | TContractId
+    | TDate
+    | TTimestamp
+    | TList
+    | TOptional
+    | TTextMap
+    | TGenMap
+    | TypeCon
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,5 +121,9 @@ class EnumDef:
     constructors: tuple[str, ...]
 
 
-DataTypeDef = Union[RecordDef, VariantDef, EnumDef]
+DataTypeDef = (
+    RecordDef
+    | VariantDef
+    | EnumDef
+)
 TypeEnvironment = Mapping[Identifier, DataTypeDef]

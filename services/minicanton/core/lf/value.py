@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Union
 
 from minicanton.core.errors import InvalidArgument
 from minicanton.core.lf.identifier import Identifier
@@ -177,21 +176,21 @@ class EnumValue:
     constructor: str
 
 
-Value = Union[
-    UnitValue,
-    BoolValue,
-    Int64Value,
-    NumericValue,
-    TextValue,
-    PartyValue,
-    ContractIdValue,
-    DateValue,
-    TimestampValue,
-    ListValue,
-    OptionalValue,
-    TextMapValue,
-    GenMapValue,
-    RecordValue,
-    VariantValue,
-    EnumValue,
-]
+Value = (
+    UnitValue
+    | BoolValue
+    | Int64Value
+    | NumericValue
+    | TextValue
+    | PartyValue
+    | ContractIdValue
+    | DateValue
+    | TimestampValue
+    | ListValue
+    | OptionalValue
+    | TextMapValue
+    | GenMapValue
+    | RecordValue
+    | VariantValue
+    | EnumValue
+)
