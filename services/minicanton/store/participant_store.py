@@ -1,0 +1,346 @@
+"""The participant store: what one sequenced event writes, and the rows the Ledger API reads.
+
+Theory of operation. The participant handles sequenced events one at a time. Everything one
+event causes — contracts archived and created, transactions appended to the event log at new
+offsets, completions, requests starting or ending their wait for a verdict, submissions found
+sequenced, topology received — is gathered in one `EventEffects` and written by
+`apply_event` in ONE database transaction together with the event's `CleanPosition`. After a
+crash the participant reads the clean position and resumes with the next event: an event is
+either wholly stored or not at all, so no transaction is lost or duplicated. `apply_event` is
+idempotent: an event at or below the stored clean position is recognised and skipped.
+
+Offsets are handed out by the store inside that transaction (`offsets.offset_of` of a counter
+kept in the same row as the clean position), so they are strictly increasing, gap-free and sort
+lexicographically. Payloads are opaque bytes (`encode_contract`, `encode_node` below are the
+canonical encodings); the columns beside them (template, stakeholders, witnesses, key hash) are
+what queries filter on. `transaction_entry` turns a core `CommitSet` into the rows to store.
+
+`PostgresParticipantStore` (store/postgres/participant_store.py) implements it with asyncpg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from minicanton.core.ids import RequestId
+from minicanton.core.lf.identifier import Identifier
+from minicanton.core.lf.transaction import (
+    ContractInstance,
+    CreateNode,
+    ExerciseNode,
+    FetchNode,
+    Node,
+)
+from minicanton.core.protocol.commit_set import CommitSet, GlobalKeyHash, ProjectedTransaction
+from minicanton.core.protocol.conflict_detection import RequestLocks
+from minicanton.core.protocol.deduplication import ChangeId
+from minicanton.core.protocol.offsets import Offset
+from minicanton.core.protocol.view_serialization import (
+    Reader,
+    Writer,
+    decoding,
+    get_contract,
+    get_node,
+    put_contract,
+    put_node,
+)
+
+EventKind = Literal["create", "exercise", "fetch", "lookup"]
+STATUS_OK = 0  # google.rpc.Code
+
+
+@dataclass(frozen=True, slots=True)
+class CleanPosition:
+    """The last sequenced event whose effects are stored."""
+
+    sequencer_counter: int
+    sequencer_ts_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredContract:
+    contract_id: str
+    template_id: Identifier
+    signatories: frozenset[str]
+    stakeholders: frozenset[str]
+    key_hash: GlobalKeyHash | None
+    payload: bytes
+    ledger_time_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class DivulgedContract:
+    contract: StoredContract
+    parties: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    node_id: int
+    parent_node_id: int | None
+    kind: EventKind
+    contract_id: str | None
+    template_id: Identifier
+    consuming: bool
+    payload: bytes
+    tree_witnesses: frozenset[str]
+    flat_witnesses: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionEntry:
+    """A command completion for this participant's submitter. `change_key` names the
+    in-flight submission it ends (and, when accepted, the dedup entry it records)."""
+
+    application_id: str
+    act_as: frozenset[str]
+    command_id: str
+    submission_id: str
+    change_key: str | None
+    record_time_us: int
+    status_code: int = STATUS_OK
+    error_id: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionEntry:
+    transaction_id: str
+    ledger_time_us: int
+    record_time_us: int
+    events: tuple[StoredEvent, ...]
+    archived: frozenset[str] = frozenset()
+    created: tuple[StoredContract, ...] = ()
+    divulged: tuple[DivulgedContract, ...] = ()
+    command_id: str = ""
+    workflow_id: str = ""
+    application_id: str = ""
+    submitters: frozenset[str] = frozenset()
+    completion: CompletionEntry | None = None  # the submitter's success, same offset
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRequest:
+    locks: RequestLocks
+    payload: bytes = b""  # what the shell needs when the verdict comes
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionSequenced:
+    change_key: str
+    request_id: RequestId
+    sequenced_at_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopologyRow:
+    sequenced_ts_us: int
+    position: int
+    effective_from_us: int
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EventEffects:
+    position: CleanPosition
+    transactions: tuple[TransactionEntry, ...] = ()
+    rejections: tuple[CompletionEntry, ...] = ()
+    pending_added: tuple[PendingRequest, ...] = ()
+    pending_removed: tuple[RequestId, ...] = ()
+    submissions_sequenced: tuple[SubmissionSequenced, ...] = ()
+    topology: tuple[TopologyRow, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedEvent:
+    already_applied: bool
+    transaction_offsets: tuple[Offset, ...]
+    rejection_offsets: tuple[Offset, ...]
+    ledger_end: Offset
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionEntry:
+    change_id: ChangeId
+    submission_id: str
+    message_id: str
+    max_sequencing_time_us: int
+    payload: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class InFlightRow:
+    entry: SubmissionEntry
+    sequenced_at_us: int | None
+    request_id: RequestId | None
+
+
+@dataclass(frozen=True, slots=True)
+class ContractRow:
+    contract: StoredContract
+    created_at_offset: Offset
+    archived_at_offset: Offset | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    node_id: int
+    parent_node_id: int | None
+    kind: EventKind
+    contract_id: str | None
+    template_id: Identifier
+    consuming: bool
+    payload: bytes
+    witnesses: frozenset[str]  # among the requesting parties
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRow:
+    offset: Offset
+    transaction_id: str
+    command_id: str
+    workflow_id: str
+    application_id: str
+    submitters: frozenset[str]
+    ledger_time_us: int
+    record_time_us: int
+    root_node_ids: tuple[int, ...]  # roots of the requesting parties' projection
+    events: tuple[EventRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRow:
+    offset: Offset
+    entry: CompletionEntry
+    transaction_id: str | None
+
+
+# -- payload encodings -------------------------------------------------------------------
+
+def encode_contract(contract: ContractInstance) -> bytes:
+    writer = Writer()
+    put_contract(writer, contract)
+    return bytes(writer.out)
+
+
+def decode_contract(data: bytes) -> ContractInstance:
+    reader = Reader(data)
+    contract = decoding("stored contract", lambda: get_contract(reader))
+    reader.expect_end()
+    return contract
+
+
+def encode_node(node: Node) -> bytes:
+    writer = Writer()
+    put_node(writer, node)
+    return bytes(writer.out)
+
+
+def decode_node(data: bytes) -> Node:
+    reader = Reader(data)
+    node = decoding("stored event", lambda: get_node(reader))
+    reader.expect_end()
+    return node
+
+
+def stored_contract(
+    contract: ContractInstance,
+    key_hash: GlobalKeyHash | None,
+    encode: Callable[[ContractInstance], bytes] = encode_contract,
+) -> StoredContract:
+    return StoredContract(
+        contract.contract_id,
+        contract.template_id,
+        contract.signatories,
+        contract.stakeholders,
+        key_hash,
+        encode(contract),
+        contract.created_at_us,
+    )
+
+
+def transaction_entry(
+    commit_set: CommitSet,
+    *,
+    transaction_id: str,
+    ledger_time_us: int,
+    record_time_us: int,
+    command_id: str = "",
+    workflow_id: str = "",
+    application_id: str = "",
+    submitters: frozenset[str] = frozenset(),
+    completion: CompletionEntry | None = None,
+) -> TransactionEntry:
+    """The rows an approved commit set adds to this participant's store."""
+    divulged = tuple(
+        DivulgedContract(
+            stored_contract(c, None), _divulged_witnesses(commit_set.projection, c.contract_id)
+        )
+        for c in commit_set.divulged
+    )
+    return TransactionEntry(
+        transaction_id=transaction_id,
+        ledger_time_us=ledger_time_us,
+        record_time_us=record_time_us,
+        events=stored_events(commit_set.projection),
+        archived=commit_set.archived,
+        created=tuple(stored_contract(c.contract, c.key_hash) for c in commit_set.created),
+        divulged=divulged,
+        command_id=command_id,
+        workflow_id=workflow_id,
+        application_id=application_id,
+        submitters=submitters,
+        completion=completion,
+    )
+
+
+def stored_events(projection: ProjectedTransaction) -> tuple[StoredEvent, ...]:
+    parent_of = {
+        child: w.node_id
+        for w in projection.nodes
+        if isinstance(w.node, ExerciseNode)
+        for child in w.node.children
+    }
+    return tuple(
+        StoredEvent(
+            node_id=w.node_id,
+            parent_node_id=parent_of.get(w.node_id),
+            kind=_kind(w.node),
+            contract_id=_contract_id(w.node),
+            template_id=w.node.template_id,
+            consuming=isinstance(w.node, ExerciseNode) and w.node.consuming,
+            payload=encode_node(w.node),
+            tree_witnesses=w.tree_witnesses,
+            flat_witnesses=w.flat_witnesses,
+        )
+        for w in projection.nodes
+    )
+
+
+def _divulged_witnesses(projection: ProjectedTransaction, contract_id: str) -> frozenset[str]:
+    parties: set[str] = set()
+    for w in projection.nodes:
+        node = w.node
+        if isinstance(node, CreateNode | ExerciseNode | FetchNode) and (
+            node.contract_id == contract_id
+        ):
+            parties |= w.tree_witnesses - node.stakeholders
+    return frozenset(parties)
+
+
+def _kind(node: Node) -> EventKind:
+    if isinstance(node, CreateNode):
+        return "create"
+    if isinstance(node, ExerciseNode):
+        return "exercise"
+    if isinstance(node, FetchNode):
+        return "fetch"
+    return "lookup"
+
+
+def _contract_id(node: Node) -> str | None:
+    if isinstance(node, CreateNode | ExerciseNode | FetchNode):
+        return node.contract_id
+    return node.result

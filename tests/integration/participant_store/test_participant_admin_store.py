@@ -1,0 +1,73 @@
+"""Parties, users and rights, packages in the participant's database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from minicanton.core.errors import InvalidArgument
+from minicanton.store.postgres.participant_admin_store import (
+    PackageRow,
+    PartyRow,
+    PostgresParticipantAdminStore,
+    UserAlreadyExists,
+    UserNotFound,
+    UserRight,
+    UserRow,
+)
+from minicanton.store.postgres.participant_store import PostgresParticipantStore
+
+
+@pytest.fixture
+async def admin(fresh_database: str) -> AsyncIterator[PostgresParticipantAdminStore]:
+    store = await PostgresParticipantStore.open(fresh_database)
+    try:
+        yield PostgresParticipantAdminStore(store.pool)
+    finally:
+        await store.close()
+
+
+async def test_parties_are_recorded_once(admin: PostgresParticipantAdminStore) -> None:
+    assert await admin.add_party(PartyRow("alice::12ab", "Alice", True, 1))
+    assert not await admin.add_party(PartyRow("alice::12ab", "Other", False, 2))
+    assert await admin.add_party(PartyRow("bob::12ab", "", False, 3))
+    assert [p.display_name for p in await admin.list_parties()] == ["Alice", ""]
+    assert [p.party for p in await admin.get_parties(["bob::12ab", "zed::00"])] == ["bob::12ab"]
+
+
+async def test_users_and_rights(admin: PostgresParticipantAdminStore) -> None:
+    act = UserRight("can_act_as", "alice::12ab")
+    read = UserRight("can_read_as", "bob::12ab")
+    await admin.create_user(UserRow("u1", "alice::12ab", False, 1), [act])
+    with pytest.raises(UserAlreadyExists) as exists:
+        await admin.create_user(UserRow("u1", "", False, 2))
+    assert exists.value.error_id == "USER_ALREADY_EXISTS"
+    assert await admin.grant_rights("u1", [act, read]) == [read]
+    assert await admin.list_rights("u1") == [act, read]
+    assert await admin.revoke_rights("u1", [read, UserRight("participant_admin")]) == [read]
+    assert (await admin.get_user("u1")).primary_party == "alice::12ab"
+    await admin.create_user(UserRow("u2", "", False, 3))
+    assert [u.user_id for u in await admin.list_users()] == ["u1", "u2"]
+    assert [u.user_id for u in await admin.list_users(after_user_id="u1")] == ["u2"]
+    await admin.delete_user("u1")
+    for missing in (admin.get_user("u1"), admin.delete_user("u1"), admin.list_rights("u1"),
+                    admin.grant_rights("u1", [act])):
+        with pytest.raises(UserNotFound):
+            await missing
+
+
+def test_rights_name_a_party_exactly_when_they_need_one() -> None:
+    with pytest.raises(InvalidArgument):
+        UserRight("can_act_as")
+    with pytest.raises(InvalidArgument):
+        UserRight("participant_admin", "alice::12ab")
+
+
+async def test_packages_by_content_id(admin: PostgresParticipantAdminStore) -> None:
+    package = PackageRow("f" * 64, "dvp", b"source", 5)
+    assert await admin.add_package(package)
+    assert not await admin.add_package(package)
+    assert await admin.get_package("f" * 64) == package
+    assert await admin.get_package("0" * 64) is None
+    assert await admin.list_packages() == [package]
