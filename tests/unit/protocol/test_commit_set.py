@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_conflict_detection import (  # the counteroffer, shared with the locking scenarios
+from counteroffer import (
     ACCOUNT,
     BANK,
     C1,
