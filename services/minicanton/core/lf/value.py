@@ -11,7 +11,7 @@ exist in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from minicanton.core.errors import InvalidArgument
 from minicanton.core.lf.identifier import Identifier
@@ -64,10 +64,14 @@ class NumericValue:
 def normalise_numeric(raw: Decimal) -> Decimal:
     if not isinstance(raw, Decimal) or not raw.is_finite():
         raise InvalidArgument(f"Numeric needs a finite decimal, got {raw!r}")
-    quantised = raw.quantize(_NUMERIC_QUANTUM)
+    # Python's default context keeps 28 digits; Numeric 10 needs 38.
+    with localcontext() as context:
+        context.prec = NUMERIC_PRECISION + 2
+        quantised = raw.quantize(_NUMERIC_QUANTUM)
+        too_large = abs(quantised) >= _NUMERIC_LIMIT
     if quantised != raw:
         raise InvalidArgument(f"{raw} has more than {NUMERIC_SCALE} decimal places")
-    if abs(quantised) >= _NUMERIC_LIMIT:
+    if too_large:
         raise InvalidArgument(f"{raw} exceeds Numeric {NUMERIC_SCALE} precision")
     return quantised
 
