@@ -151,8 +151,11 @@ Effect: TypeAlias = (
 )
 
 
+VERDICT_MESSAGE_ID_PREFIX = "verdict-"
+
+
 def verdict_message_id(request_ts_us: int) -> str:
-    return f"verdict-{request_ts_us}"
+    return f"{VERDICT_MESSAGE_ID_PREFIX}{request_ts_us}"
 
 
 # --------------------------------------------------------------------------------- machine
@@ -191,6 +194,12 @@ class Mediator:
     def last_ts_us(self) -> int | None:
         """The timestamp of the last event handled (the clean position's)."""
         return self._last_ts_us
+
+    def skip_to(self, ts_us: int) -> None:
+        """Mark every event up to `ts_us` as handled: after a restart, the stored events were
+        replayed from the oldest request that still matters, and the rest changed nothing."""
+        if self._last_ts_us is None or ts_us > self._last_ts_us:
+            self._last_ts_us = ts_us
 
     @property
     def pending_requests(self) -> tuple[int, ...]:

@@ -1,0 +1,154 @@
+"""One sequenced event in, one `RecordedEvent` (what to store) and the sends out.
+
+The node's pump calls `EventProcessor.process` for each verified event in order: topology
+broadcasts update the `TopologyState` (effective only after the topology change delay, so the
+snapshot at the event's own timestamp is unaffected), the mediator machine handles the event
+with that snapshot, and the machine's effects become the rows of one `RecordedEvent` — every
+envelope indexed for the auditor, requests, responses, verdicts, topology accepted, receipts
+and refusals of our own sends. No I/O here: the node writes the record, then sends.
+
+`replay` feeds a stored event to a fresh processor with the effects discarded: that is how a
+restarted or newly active instance rebuilds its pending requests (the machine is
+deterministic, so it reaches the state it had).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from minicanton.core.errors import MinicantonError
+from minicanton.core.ids import MemberId
+from minicanton.core.protocol.mediator import (
+    VERDICT_MESSAGE_ID_PREFIX as VERDICT,
+)
+from minicanton.core.protocol.mediator import (
+    Effect,
+    Mediator,
+    PersistRequest,
+    PersistResponse,
+    PersistVerdict,
+    RaiseAlarm,
+    SendVerdict,
+)
+from minicanton.core.sequencing.chain import VerifiedEvent
+from minicanton.core.sequencing.events import Deliver, DeliverError
+from minicanton.core.topology.state import TopologyState
+from minicanton.core.topology.transactions import BROADCAST_MAGIC, TopologyBroadcast
+from minicanton.store.mediator_store import (
+    MessageIndex,
+    MessageKind,
+    RecordedEvent,
+    TopologyRow,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    record: RecordedEvent
+    sends: tuple[SendVerdict, ...] = ()
+    alarms: tuple[RaiseAlarm, ...] = ()
+
+
+class EventProcessor:
+    def __init__(self, mediator: Mediator, topology: TopologyState) -> None:
+        self.mediator = mediator
+        self.topology = topology
+
+    @property
+    def member(self) -> MemberId:
+        return self.mediator.mediator_id
+
+    def process(self, verified: VerifiedEvent, signed_event: bytes) -> Processed:
+        event = verified.event
+        ts_us = event.timestamp_us
+        snapshot = self.topology.snapshot(ts_us)
+        topology = self._accept_topology(verified)
+        effects = self.mediator.handle_event(event, snapshot)
+        record = RecordedEvent(
+            position=verified.position,
+            signed_event=signed_event,
+            messages=self._index(verified, effects),
+            requests=tuple(e for e in effects if isinstance(e, PersistRequest)),
+            responses=tuple(e for e in effects if isinstance(e, PersistResponse)),
+            verdicts=tuple(e for e in effects if isinstance(e, PersistVerdict)),
+            topology=topology,
+            receipts=self._receipts(verified),
+            send_errors=self._send_errors(verified),
+        )
+        return Processed(
+            record,
+            tuple(e for e in effects if isinstance(e, SendVerdict)),
+            tuple(e for e in effects if isinstance(e, RaiseAlarm)),
+        )
+
+    def replay(self, verified: VerifiedEvent) -> None:
+        """Rebuild state from an event whose effects are already stored."""
+        self._accept_topology(verified, replaying=True)
+        snapshot = self.topology.snapshot(verified.event.timestamp_us)
+        self.mediator.handle_event(verified.event, snapshot)
+
+    # --- topology ------------------------------------------------------------------------
+
+    def _accept_topology(
+        self, verified: VerifiedEvent, replaying: bool = False
+    ) -> tuple[TopologyRow, ...]:
+        content = verified.event.content
+        if not isinstance(content, Deliver):
+            return ()
+        rows = []
+        for envelope in content.batch.envelopes:
+            if not envelope.content.startswith(BROADCAST_MAGIC):
+                continue
+            try:
+                broadcast = TopologyBroadcast.from_bytes(envelope.content)
+                for signed in broadcast.transactions:
+                    result = self.topology.accept(signed, verified.event.timestamp_us)
+                    if result.newly_accepted:
+                        rows.append(TopologyRow(verified.event.timestamp_us,
+                                                signed.hash.digest, signed.to_bytes()))
+            except MinicantonError as error:
+                if not replaying:
+                    log.warning("ALARM %s: topology broadcast refused: %s", error.error_id,
+                                error.message)
+        return tuple(rows)
+
+    # --- what to store -------------------------------------------------------------------
+
+    @staticmethod
+    def _index(verified: VerifiedEvent, effects: list[Effect]) -> tuple[MessageIndex, ...]:
+        content = verified.event.content
+        if not isinstance(content, Deliver):
+            return ()
+        known: dict[bytes, tuple[MessageKind, int]] = {}
+        for effect in effects:
+            if isinstance(effect, PersistRequest):
+                informee, *root_hashes = effect.payloads
+                known[informee] = (MessageKind.INFORMEE_MESSAGE, effect.request_ts_us)
+                for payload in root_hashes:
+                    known[payload] = (MessageKind.ROOT_HASH_MESSAGE, effect.request_ts_us)
+            elif isinstance(effect, PersistResponse):
+                known[effect.payload] = (MessageKind.CONFIRMATION_RESPONSE, effect.request_ts_us)
+        rows = []
+        for index, envelope in enumerate(content.batch.envelopes):
+            kind, request_ts_us = known.get(envelope.content, (MessageKind.OTHER, None))
+            if kind is MessageKind.OTHER and envelope.content.startswith(BROADCAST_MAGIC):
+                kind = MessageKind.TOPOLOGY_BROADCAST
+            rows.append(MessageIndex(index, request_ts_us, kind))
+        return tuple(rows)
+
+    def _receipts(self, verified: VerifiedEvent) -> tuple[str, ...]:
+        content = verified.event.content
+        if (isinstance(content, Deliver) and content.sender == self.member
+                and content.message_id and content.message_id.startswith(VERDICT)):
+            return (content.message_id,)
+        return ()
+
+    @staticmethod
+    def _send_errors(verified: VerifiedEvent) -> tuple[tuple[str, str], ...]:
+        content = verified.event.content
+        if isinstance(content, DeliverError) and content.message_id.startswith(VERDICT):
+            return ((content.message_id, f"{content.error_id}: {content.reason}"),)
+        return ()

@@ -1,0 +1,241 @@
+"""The mediator store on PostgreSQL (asyncpg); see `store.mediator_store` for the contract.
+
+One pool; `record_events` is one transaction that first takes the lease row FOR SHARE (the
+fencing check: holder, epoch, not expired) and then writes the events and everything they
+caused with a handful of batched statements, ending with the clean position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from minicanton.codec.mediator import parse_signed_event
+from minicanton.core.hashing import Hash
+from minicanton.core.ids import ParticipantId
+from minicanton.core.protocol.messages import Approve, Reject, Verdict, encode_protocol_message
+from minicanton.core.sequencing.events import Deliver, SequencerPosition
+from minicanton.store.mediator_store import (
+    AuditedMessage,
+    Lease,
+    LeaseLost,
+    MessageKind,
+    OutboxVerdict,
+    RecordedEvent,
+    StoredVerdict,
+    TopologyRow,
+)
+from minicanton.store.migrations import apply_migrations
+
+MIGRATIONS = Path(__file__).parent / "migrations" / "mediator"
+
+_ACQUIRE = """
+INSERT INTO mediator_lease (holder, epoch, expires_at)
+VALUES ($1, 1, clock_timestamp() + $2 * interval '1 millisecond')
+ON CONFLICT (singleton) DO UPDATE
+    SET holder = EXCLUDED.holder, epoch = mediator_lease.epoch + 1,
+        expires_at = EXCLUDED.expires_at
+    WHERE mediator_lease.expires_at < clock_timestamp()
+RETURNING epoch"""
+_RENEW = """
+UPDATE mediator_lease SET expires_at = clock_timestamp() + $3 * interval '1 millisecond'
+WHERE holder = $1 AND epoch = $2 AND expires_at > clock_timestamp() RETURNING epoch"""
+_FENCE = """
+SELECT epoch FROM mediator_lease
+WHERE holder = $1 AND epoch = $2 AND expires_at > clock_timestamp() FOR SHARE"""
+_POSITION = """
+INSERT INTO mediator_position (counter, ts, event_hash) VALUES ($1, $2, $3)
+ON CONFLICT (singleton) DO UPDATE
+    SET counter = EXCLUDED.counter, ts = EXCLUDED.ts, event_hash = EXCLUDED.event_hash"""
+_INSERT_REQUEST = """
+INSERT INTO mediator_requests (request_ts, root_hash, submitting_participant,
+    confirmation_policy, response_deadline_us, decision_time_us)
+VALUES ($1, $2, $3, $4, $5, $6)"""
+_INSERT_RESPONSE = """
+INSERT INTO mediator_responses (response_ts, seq, request_ts, sender, view_hash, outcome, note)
+VALUES ($1, $2, $3, $4, $5, $6, $7)"""
+_INSERT_VERDICT = """
+INSERT INTO mediator_verdicts (request_ts, decided_ts, message_id, recipients,
+    max_sequencing_time_us, verdict, result)
+VALUES ($1, $2, $3, $4, $5, $6, $7)"""
+_AUDIT_COLUMNS = "m.ts, m.envelope_index, m.request_ts, m.kind, e.event"
+
+
+def verdict_name(verdict: Verdict) -> str:
+    if isinstance(verdict, Approve):
+        return "approve"
+    return "reject" if isinstance(verdict, Reject) else "timeout"
+
+
+class PostgresMediatorStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, pool_size: int = 4) -> PostgresMediatorStore:
+        await apply_migrations(dsn, "mediator", MIGRATIONS)
+        return cls(await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size))
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    # --- lease -----------------------------------------------------------------------------
+
+    async def acquire_lease(self, holder: str, ttl_ms: int) -> Lease | None:
+        epoch = await self._pool.fetchval(_ACQUIRE, holder, ttl_ms)
+        return None if epoch is None else Lease(holder, epoch)
+
+    async def renew_lease(self, lease: Lease, ttl_ms: int) -> bool:
+        return await self._pool.fetchval(_RENEW, lease.holder, lease.epoch, ttl_ms) is not None
+
+    async def release_lease(self, lease: Lease) -> None:
+        await self._pool.execute(
+            "UPDATE mediator_lease SET expires_at = clock_timestamp() - interval '1 second' "
+            "WHERE holder = $1 AND epoch = $2", lease.holder, lease.epoch)
+
+    # --- processing ------------------------------------------------------------------------
+
+    async def clean_position(self) -> SequencerPosition | None:
+        row = await self._pool.fetchrow("SELECT counter, ts, event_hash FROM mediator_position")
+        if row is None:
+            return None
+        return SequencerPosition(row["counter"], row["ts"], Hash(bytes(row["event_hash"])))
+
+    async def record_events(self, lease: Lease, events: Sequence[RecordedEvent]) -> int:
+        async with self._pool.acquire() as connection, connection.transaction():
+            if await connection.fetchval(_FENCE, lease.holder, lease.epoch) is None:
+                raise LeaseLost(f"{lease.holder} no longer holds the mediator lease "
+                                f"(epoch {lease.epoch})")
+            last = await connection.fetchval("SELECT ts FROM mediator_position")
+            fresh = [e for e in events if last is None or e.position.timestamp_us > last]
+            if not fresh:
+                return 0
+            await _write(connection, fresh)
+            end = fresh[-1].position
+            await connection.execute(_POSITION, end.counter, end.timestamp_us,
+                                     end.event_hash.digest)
+            return len(fresh)
+
+    async def topology_transactions(self) -> list[TopologyRow]:
+        rows = await self._pool.fetch(
+            "SELECT sequenced_ts, tx_hash, signed_transaction FROM mediator_topology "
+            "ORDER BY position")
+        return [TopologyRow(r["sequenced_ts"], bytes(r["tx_hash"]),
+                            bytes(r["signed_transaction"])) for r in rows]
+
+    async def replay_start_ts(self, clean_ts_us: int) -> int | None:
+        start = await self._pool.fetchval(
+            "SELECT min(request_ts) FROM mediator_requests WHERE decision_time_us > $1",
+            clean_ts_us)
+        return None if start is None else int(start)
+
+    async def signed_events(self, from_ts_us: int, to_ts_us: int) -> list[bytes]:
+        rows = await self._pool.fetch(
+            "SELECT event FROM mediator_events WHERE ts >= $1 AND ts <= $2 ORDER BY ts",
+            from_ts_us, to_ts_us)
+        return [bytes(r["event"]) for r in rows]
+
+    async def unsent_verdicts(self) -> list[OutboxVerdict]:
+        rows = await self._pool.fetch(
+            "SELECT request_ts, message_id, recipients, max_sequencing_time_us, result "
+            "FROM mediator_verdicts WHERE sent_ts IS NULL AND send_error IS NULL "
+            "ORDER BY request_ts")
+        return [OutboxVerdict(r["request_ts"], r["message_id"],
+                              tuple(ParticipantId(p) for p in r["recipients"]),
+                              r["max_sequencing_time_us"], bytes(r["result"])) for r in rows]
+
+    async def verdict(self, request_ts_us: int) -> StoredVerdict | None:
+        r = await self._pool.fetchrow(
+            "SELECT request_ts, decided_ts, message_id, verdict, result, sent_ts, send_error "
+            "FROM mediator_verdicts WHERE request_ts = $1", request_ts_us)
+        if r is None:
+            return None
+        return StoredVerdict(r["request_ts"], r["decided_ts"], r["message_id"], r["verdict"],
+                             bytes(r["result"]), r["sent_ts"], r["send_error"])
+
+    # --- auditor ---------------------------------------------------------------------------
+
+    async def messages_for_request(self, request_ts_us: int) -> list[AuditedMessage]:
+        rows = await self._pool.fetch(
+            f"SELECT {_AUDIT_COLUMNS} FROM mediator_messages m JOIN mediator_events e "
+            "ON e.ts = m.ts WHERE m.request_ts = $1 ORDER BY m.ts, m.envelope_index",
+            request_ts_us)
+        return _audited(rows)
+
+    async def messages_between(
+        self, from_ts_us: int, to_ts_us: int, limit: int
+    ) -> list[AuditedMessage]:
+        rows = await self._pool.fetch(
+            f"SELECT {_AUDIT_COLUMNS} FROM mediator_messages m JOIN mediator_events e "
+            "ON e.ts = m.ts WHERE m.ts >= $1 AND m.ts <= $2 "
+            "ORDER BY m.ts, m.envelope_index LIMIT $3", from_ts_us, to_ts_us, limit)
+        return _audited(rows)
+
+
+async def _write(connection: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+    await connection.executemany(
+        "INSERT INTO mediator_events (ts, counter, event) VALUES ($1, $2, $3)",
+        [(e.position.timestamp_us, e.position.counter, e.signed_event) for e in events])
+    await connection.executemany(
+        "INSERT INTO mediator_messages (ts, envelope_index, request_ts, kind) "
+        "VALUES ($1, $2, $3, $4)",
+        [(e.position.timestamp_us, m.envelope_index, m.request_ts_us, m.kind.value)
+         for e in events for m in e.messages])
+    await connection.executemany(_INSERT_REQUEST, [
+        (r.request_ts_us, r.root_hash.digest, r.submitting_participant,
+         r.confirmation_policy.value, r.response_deadline_us, r.decision_time_us)
+        for e in events for r in e.requests])
+    await connection.executemany(_INSERT_RESPONSE, [
+        (r.response_ts_us, seq, r.request_ts_us, r.sender,
+         r.view_hash.digest if r.view_hash else None, r.outcome.value, r.note)
+        for e in events for seq, r in enumerate(e.responses)])
+    await connection.executemany(_INSERT_VERDICT, [
+        (v.request_ts_us, v.decided_ts_us, v.message_id, list(v.recipients),
+         v.max_sequencing_time_us, verdict_name(v.result.verdict),
+         encode_protocol_message(v.result))
+        for e in events for v in e.verdicts])
+    await _write_topology_and_receipts(connection, events)
+
+
+async def _write_topology_and_receipts(
+    connection: asyncpg.Connection, events: list[RecordedEvent]
+) -> None:
+    topology = [t for e in events for t in e.topology]
+    if topology:
+        start = await connection.fetchval("SELECT coalesce(max(position), -1) + 1 "
+                                          "FROM mediator_topology")
+        await connection.executemany(
+            "INSERT INTO mediator_topology (position, sequenced_ts, tx_hash, signed_transaction)"
+            " VALUES ($1, $2, $3, $4)",
+            [(start + i, t.sequenced_ts_us, t.tx_hash, t.signed_transaction)
+             for i, t in enumerate(topology)])
+    receipts = [(e.position.timestamp_us, m) for e in events for m in e.receipts]
+    if receipts:
+        await connection.executemany(
+            "UPDATE mediator_verdicts SET sent_ts = $1 WHERE message_id = $2", receipts)
+    errors = [(reason, m) for e in events for m, reason in e.send_errors]
+    if errors:
+        await connection.executemany(
+            "UPDATE mediator_verdicts SET send_error = $1 WHERE message_id = $2", errors)
+
+
+def _audited(rows: list[Any]) -> list[AuditedMessage]:
+    events: dict[int, Any] = {}
+    out = []
+    for row in rows:
+        event = events.get(row["ts"])
+        if event is None:
+            event = events[row["ts"]] = parse_signed_event(bytes(row["event"])).event
+        content = event.content
+        if not isinstance(content, Deliver):
+            continue
+        envelope = content.batch.envelopes[row["envelope_index"]]
+        recipients = tuple(
+            getattr(r, "member", None) or f"group:{r.group.value}" for r in envelope.recipients
+        )
+        out.append(AuditedMessage(row["ts"], row["envelope_index"], row["request_ts"],
+                                  MessageKind(row["kind"]), recipients, envelope.content))
+    return out

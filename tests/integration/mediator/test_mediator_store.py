@@ -1,0 +1,145 @@
+"""The mediator store on real PostgreSQL, fed by the real processor: lease and fencing,
+exactly-once recording, restart by replay, the verdict outbox and the auditor's reads."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from mediator_events import chain
+from mediator_fixtures import REQUEST_TS_US, RESPONSE_TIMEOUT_US, DvpDomain
+
+from minicanton.codec.mediator import parse_signed_event
+from minicanton.core.protocol.mediator import Mediator, SendVerdict, verdict_message_id
+from minicanton.core.protocol.messages import InformeeMessage
+from minicanton.core.sequencing.batch import Batch
+from minicanton.core.sequencing.chain import VerifiedEvent
+from minicanton.core.sequencing.events import Deliver, SequencedEvent, SequencerPosition
+from minicanton.mediator.processing import EventProcessor, Processed
+from minicanton.store.mediator_store import LeaseLost, MessageKind
+from minicanton.store.postgres.mediator_store import PostgresMediatorStore
+
+DEADLINE_US = REQUEST_TS_US + RESPONSE_TIMEOUT_US
+
+
+def _scenario(domain: DvpDomain) -> list[SequencedEvent]:
+    """Request 1 approved; request 2 times out at its deadline; a late response; a receipt."""
+    tree1, tree2 = domain.swap_tree(salt=1), domain.swap_tree(salt=2)
+    second_ts = REQUEST_TS_US + 50
+    events = [domain.request_event(REQUEST_TS_US, tree1), domain.request_event(second_ts, tree2)]
+    informee1 = InformeeMessage.create(tree1, domain.p("alice"))
+    for i, hint in enumerate(("alice", "bob", "bank", "sr")):
+        party = domain.parties[hint]
+        responses = [domain.response(hint, REQUEST_TS_US, informee1, v.view_hash, [hint])
+                     for v in informee1.views if party in v.parameters.confirmers]
+        events.append(domain.response_event(REQUEST_TS_US + 100 + i, *responses))
+    receipt = Deliver(domain.mediator.id, verdict_message_id(REQUEST_TS_US), Batch(()))
+    domain.counter += 1
+    events.append(SequencedEvent(events[0].domain_id, domain.mediator.id, domain.counter,
+                                 REQUEST_TS_US + 150, None, receipt))
+    events.append(domain.time_proof(second_ts + RESPONSE_TIMEOUT_US))
+    informee2 = InformeeMessage.create(tree2, domain.p("alice"))
+    late = domain.response("bob", second_ts, informee2, informee2.views[0].view_hash, ["bob"])
+    events.append(domain.response_event(second_ts + RESPONSE_TIMEOUT_US + 1, late))
+    return [SequencedEvent(e.domain_id, e.member, n, e.timestamp_us, None, e.content)
+            for n, e in enumerate(events)]
+
+
+def _processor(domain: DvpDomain) -> EventProcessor:
+    return EventProcessor(Mediator(domain.mediator.id, domain.mediator.key), domain.state)
+
+
+@pytest.fixture
+async def store(fresh_database: str):
+    store = await PostgresMediatorStore.connect(fresh_database)
+    yield store
+    await store.close()
+
+
+async def test_lease_is_exclusive_and_fences_a_deposed_leader(store: PostgresMediatorStore) -> None:
+    first = await store.acquire_lease("mediator-a", ttl_ms=300)
+    assert first is not None and first.epoch == 1
+    assert await store.acquire_lease("mediator-b", ttl_ms=300) is None
+    assert await store.renew_lease(first, ttl_ms=300)
+    await asyncio.sleep(0.4)  # a missed renewal: the lease expires
+    second = await store.acquire_lease("mediator-b", ttl_ms=5_000)
+    assert second is not None and second.epoch == 2
+    assert not await store.renew_lease(first, ttl_ms=300)
+    domain = DvpDomain()
+    (verified, raw), = chain(_scenario(domain)[:1])
+    record = _processor(domain).process(verified, raw).record
+    with pytest.raises(LeaseLost):
+        await store.record_events(first, [record])
+    assert await store.clean_position() is None  # nothing written by the deposed leader
+    assert await store.record_events(second, [record]) == 1
+
+
+async def test_events_are_recorded_once_and_the_auditor_reads_them_back(
+    store: PostgresMediatorStore,
+) -> None:
+    domain = DvpDomain()
+    lease = await store.acquire_lease("mediator-a", ttl_ms=10_000)
+    assert lease is not None
+    processor = _processor(domain)
+    delivered = chain(_scenario(domain))
+    records = [processor.process(v, raw).record for v, raw in delivered]
+    assert await store.record_events(lease, records[:3]) == 3
+    assert await store.record_events(lease, records) == len(records) - 3
+    assert await store.record_events(lease, records) == 0  # a replay writes nothing
+    assert await store.clean_position() == delivered[-1][0].position
+    messages = await store.messages_for_request(REQUEST_TS_US)
+    kinds = [m.kind for m in messages]
+    assert kinds.count(MessageKind.INFORMEE_MESSAGE) == 1
+    assert kinds.count(MessageKind.ROOT_HASH_MESSAGE) == 4
+    assert kinds.count(MessageKind.CONFIRMATION_RESPONSE) == 8  # one per view and confirmer
+    assert messages[0].payload == delivered[0][0].event.content.batch.envelopes[0].content
+    window = await store.messages_between(REQUEST_TS_US + 100, REQUEST_TS_US + 101, 100)
+    assert sorted({m.ts_us for m in window}) == [REQUEST_TS_US + 100, REQUEST_TS_US + 101]
+    assert len(window) == 4  # Alice and Bob each confirm two views
+    assert len(await store.messages_between(REQUEST_TS_US, REQUEST_TS_US + 200, 3)) == 3
+    verdict = await store.verdict(REQUEST_TS_US)
+    assert verdict is not None and verdict.verdict == "approve"
+    assert verdict.sent_ts_us == REQUEST_TS_US + 150  # our receipt marked it sent
+    timed_out = await store.verdict(REQUEST_TS_US + 50)
+    assert timed_out is not None and timed_out.verdict == "timeout"
+    assert timed_out.decided_ts_us == DEADLINE_US + 50
+    assert [v.request_ts_us for v in await store.unsent_verdicts()] == [REQUEST_TS_US + 50]
+
+
+@pytest.mark.parametrize("crash_after", [1, 3, 6, 8])
+async def test_a_restarted_mediator_replays_and_continues_exactly_once(
+    store: PostgresMediatorStore, crash_after: int,
+) -> None:
+    domain = DvpDomain()
+    delivered = chain(_scenario(domain))
+    reference = _processor(domain)
+    expected = [reference.process(v, raw) for v, raw in delivered]
+    lease = await store.acquire_lease("mediator-a", ttl_ms=10_000)
+    assert lease is not None
+    before = _processor(domain)
+    await store.record_events(lease, [before.process(v, raw).record
+                                      for v, raw in delivered[:crash_after]])
+    restarted = await _restart(store, domain)
+    after: list[Processed] = [restarted.process(v, raw) for v, raw in delivered[crash_after:]]
+    assert after == expected[crash_after:]
+    await store.record_events(lease, [p.record for p in after])
+    assert (await store.verdict(REQUEST_TS_US)).verdict == "approve"  # type: ignore[union-attr]
+    sends = [s for p in expected for s in p.sends]
+    assert [s.message_id for s in sends] == [verdict_message_id(REQUEST_TS_US),
+                                             verdict_message_id(REQUEST_TS_US + 50)]
+    assert all(isinstance(s, SendVerdict) for s in sends)
+
+
+async def _restart(store: PostgresMediatorStore, domain: DvpDomain) -> EventProcessor:
+    """What the node does at start: replay the stored events the machine still needs."""
+    processor = _processor(domain)
+    position = await store.clean_position()
+    assert position is not None
+    start = await store.replay_start_ts(position.timestamp_us)
+    if start is not None:
+        for raw in await store.signed_events(start, position.timestamp_us):
+            signed = parse_signed_event(raw)
+            processor.replay(VerifiedEvent(signed, SequencerPosition(
+                signed.event.counter, signed.event.timestamp_us, position.event_hash)))
+    processor.mediator.skip_to(position.timestamp_us)
+    return processor
