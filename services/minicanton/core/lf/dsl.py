@@ -14,8 +14,9 @@ declares its module name (``MODULE = "dvp"``) and classes deriving from the base
 
 Field types are written with the markers below: `Party`, `Text`, `Int64`, `Numeric`, `Bool`,
 `Date`, `Time`, `Unit`, ``ContractId[T]``, ``List[T]``, ``Optional[T]``, ``TextMap[T]`` and the
-package's own data classes; forward references may be strings. Nested ``Optional`` is not
-supported (its Python form would be ambiguous).
+package's own data classes. Annotations are always postponed (as under ``from __future__
+import annotations``), so classes may refer to each other in any order. Nested ``Optional``
+is not supported (its Python form would be ambiguous).
 
 Classes here only *record* what the author wrote; `package.py` resolves the annotations into
 Daml-LF types once the module has run, and the engine evaluates the bodies.

@@ -153,7 +153,10 @@ def _execute(tree: ast.Module, module_name: str) -> dict[str, Any]:
         "__builtins__": _safe_builtins(),
         "__name__": f"minicanton.packages.{module_name}",
     }
-    code = compile(tree, filename, "exec")
+    # Annotations are always postponed (PEP 563), whatever the package imports, so a choice
+    # of template T may return ContractId[T] without quoting.
+    flags = __future__.annotations.compiler_flag
+    code = compile(tree, filename, "exec", flags=flags, dont_inherit=True)
     try:
         exec(code, namespace)
     except MinicantonError:

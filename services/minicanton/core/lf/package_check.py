@@ -173,11 +173,13 @@ def _check_top_level(statement: ast.stmt, dsl_names: set[str]) -> None:
 def _check_class(cls: ast.ClassDef, dsl_names: set[str]) -> None:
     if cls.keywords or cls.decorator_list:
         raise PackageLoadError(cls.lineno, f"class {cls.name} takes no decorators or keywords")
-    for base in cls.bases:
-        if not (isinstance(base, ast.Name) and base.id in dsl_names):
-            raise PackageLoadError(
-                cls.lineno, f"class {cls.name} must derive from a DSL base (Template, Record, ...)"
-            )
+    bases_ok = bool(cls.bases) and all(
+        isinstance(base, ast.Name) and base.id in dsl_names for base in cls.bases
+    )
+    if not bases_ok:
+        raise PackageLoadError(
+            cls.lineno, f"class {cls.name} must derive from a DSL base (Template, Record, ...)"
+        )
     for statement in cls.body:
         _check_class_statement(cls.name, statement, dsl_names)
 
@@ -244,7 +246,7 @@ def _check_node(node: ast.AST) -> None:
     line = getattr(node, "lineno", 0)
     reason = _FORBIDDEN_STATEMENTS.get(type(node))
     if reason is not None:
-        raise PackageLoadError(line, f"{reason} is not allowed in a package")
+        raise PackageLoadError(line, f"not allowed in a package: {reason}")
     if isinstance(node, ast.Name):
         _check_name(node.id, line)
     elif isinstance(node, ast.Attribute):

@@ -157,14 +157,18 @@ class _TypeResolver:
         return None
 
     def _evaluate(self, annotation: Any, where: str, line: int) -> Any:
-        if not isinstance(annotation, str):
-            return annotation
-        try:
-            return eval(annotation, self._namespace)
-        except Exception as error:
-            raise PackageLoadError(
-                line, f"{where}: cannot resolve type {annotation!r}: {error}"
-            ) from None
+        # A quoted forward reference under `from __future__ import annotations` is a string
+        # holding a string: evaluate until it is not one.
+        for _ in range(3):
+            if not isinstance(annotation, str):
+                return annotation
+            try:
+                annotation = eval(annotation, self._namespace)
+            except Exception as error:
+                raise PackageLoadError(
+                    line, f"{where}: cannot resolve type {annotation!r}: {error}"
+                ) from None
+        return annotation
 
     def _apply(self, application: dsl.TypeApplication, where: str, line: int) -> Type:
         if application.constructor == "ContractId":

@@ -354,6 +354,8 @@ def _numeric_from_python(obj: Any, ty: Type, path: str) -> Value:
         raw = Decimal(obj)
         if not raw.is_finite():
             raise ValueTypeError(path, f"{raw} is not a finite Numeric")
+        if raw.adjusted() >= NUMERIC_PRECISION - NUMERIC_SCALE:
+            raise ValueTypeError(path, f"{raw} exceeds Numeric {NUMERIC_SCALE} precision")
         return NumericValue(raw.quantize(Decimal(1).scaleb(-NUMERIC_SCALE), ROUND_HALF_EVEN))
 
 
