@@ -1,6 +1,7 @@
 """Typed errors of the topology core.
 
-Each carries a stable Daml-style `error_id`. The shells map them at the boundary: an admin RPC
+Each carries a stable Daml-style `error_id` (and the gRPC status name a shell answers with,
+read by `runtime.grpc_errors`). The shells map them at the boundary: an admin RPC
 turns them into gRPC statuses; a member that receives a topology transaction from the
 sequencer which fails `AUTHORIZATION` or `DECODE` raises an alarm (a forged or tampered
 transaction) and ignores it, never stores it.
@@ -31,6 +32,7 @@ class TopologyDecodeError(TopologyError):
     """Bytes are not the canonical encoding of a topology transaction."""
 
     error_id = "TOPOLOGY_TRANSACTION_DECODE_ERROR"
+    grpc_status = "INVALID_ARGUMENT"
 
 
 class TopologyAuthorizationError(TopologyError):
@@ -38,27 +40,32 @@ class TopologyAuthorizationError(TopologyError):
     tampered. Members raise an alarm on this one."""
 
     error_id = "TOPOLOGY_UNAUTHORIZED"
+    grpc_status = "PERMISSION_DENIED"
 
 
 class TopologySerialMismatch(TopologyError):
     """The serial is not the successor of the last accepted one for the same unique key."""
 
     error_id = "TOPOLOGY_SERIAL_MISMATCH"
+    grpc_status = "FAILED_PRECONDITION"
 
 
 class TopologyMappingNotFound(TopologyError):
     """A REMOVE for a unique key that has no current mapping."""
 
     error_id = "TOPOLOGY_MAPPING_NOT_FOUND"
+    grpc_status = "NOT_FOUND"
 
 
 class TopologyOutOfOrder(TopologyError):
     """A transaction was offered with a sequencing time before one already accepted."""
 
     error_id = "TOPOLOGY_OUT_OF_ORDER"
+    grpc_status = "FAILED_PRECONDITION"
 
 
 class MemberKeyNotValid(TopologyError):
     """A member signed with a key that is not (or no longer, or not yet) one of its keys."""
 
     error_id = "MEMBER_KEY_NOT_VALID"
+    grpc_status = "PERMISSION_DENIED"
