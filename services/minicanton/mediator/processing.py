@@ -1,7 +1,7 @@
 """One sequenced event in, one `RecordedEvent` (what to store) and the sends out.
 
-The node's pump calls `EventProcessor.process` for each verified event in order: topology
-broadcasts update the `TopologyState` (effective only after the topology change delay, so the
+The node's pump calls `EventProcessor.process` for each verified event in order: the topology
+client takes the topology broadcasts (effective only after the topology change delay, so the
 snapshot at the event's own timestamp is unaffected), the mediator machine handles the event
 with that snapshot, and the machine's effects become the rows of one `RecordedEvent` — every
 envelope indexed for the auditor, requests, responses, verdicts, topology accepted, receipts
@@ -14,10 +14,8 @@ deterministic, so it reaches the state it had).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import MemberId
 from minicanton.core.protocol.mediator import (
     VERDICT_MESSAGE_ID_PREFIX as VERDICT,
@@ -33,16 +31,9 @@ from minicanton.core.protocol.mediator import (
 )
 from minicanton.core.sequencing.chain import VerifiedEvent
 from minicanton.core.sequencing.events import Deliver, DeliverError
-from minicanton.core.topology.state import TopologyState
-from minicanton.core.topology.transactions import BROADCAST_MAGIC, TopologyBroadcast
-from minicanton.store.mediator_store import (
-    MessageIndex,
-    MessageKind,
-    RecordedEvent,
-    TopologyRow,
-)
-
-log = logging.getLogger(__name__)
+from minicanton.core.topology.transactions import BROADCAST_MAGIC
+from minicanton.runtime.topology_client import TopologyAlarm, TopologyClient
+from minicanton.store.mediator_store import MessageIndex, MessageKind, RecordedEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +41,11 @@ class Processed:
     record: RecordedEvent
     sends: tuple[SendVerdict, ...] = ()
     alarms: tuple[RaiseAlarm, ...] = ()
+    topology_alarms: tuple[TopologyAlarm, ...] = ()  # already logged by the topology client
 
 
 class EventProcessor:
-    def __init__(self, mediator: Mediator, topology: TopologyState) -> None:
+    def __init__(self, mediator: Mediator, topology: TopologyClient) -> None:
         self.mediator = mediator
         self.topology = topology
 
@@ -65,7 +57,7 @@ class EventProcessor:
         event = verified.event
         ts_us = event.timestamp_us
         snapshot = self.topology.snapshot(ts_us)
-        topology = self._accept_topology(verified)
+        topology = self.topology.ingest_event(event)
         effects = self.mediator.handle_event(event, snapshot)
         record = RecordedEvent(
             position=verified.position,
@@ -74,7 +66,7 @@ class EventProcessor:
             requests=tuple(e for e in effects if isinstance(e, PersistRequest)),
             responses=tuple(e for e in effects if isinstance(e, PersistResponse)),
             verdicts=tuple(e for e in effects if isinstance(e, PersistVerdict)),
-            topology=topology,
+            topology=topology.rows,
             receipts=self._receipts(verified),
             send_errors=self._send_errors(verified),
         )
@@ -82,38 +74,14 @@ class EventProcessor:
             record,
             tuple(e for e in effects if isinstance(e, SendVerdict)),
             tuple(e for e in effects if isinstance(e, RaiseAlarm)),
+            topology.alarms,
         )
 
     def replay(self, verified: VerifiedEvent) -> None:
-        """Rebuild state from an event whose effects are already stored."""
-        self._accept_topology(verified, replaying=True)
+        """Rebuild state from an event whose effects are already stored (its topology rows
+        were restored with the rest of the member topology store)."""
         snapshot = self.topology.snapshot(verified.event.timestamp_us)
         self.mediator.handle_event(verified.event, snapshot)
-
-    # --- topology ------------------------------------------------------------------------
-
-    def _accept_topology(
-        self, verified: VerifiedEvent, replaying: bool = False
-    ) -> tuple[TopologyRow, ...]:
-        content = verified.event.content
-        if not isinstance(content, Deliver):
-            return ()
-        rows = []
-        for envelope in content.batch.envelopes:
-            if not envelope.content.startswith(BROADCAST_MAGIC):
-                continue
-            try:
-                broadcast = TopologyBroadcast.from_bytes(envelope.content)
-                for signed in broadcast.transactions:
-                    result = self.topology.accept(signed, verified.event.timestamp_us)
-                    if result.newly_accepted:
-                        rows.append(TopologyRow(verified.event.timestamp_us,
-                                                signed.hash.digest, signed.to_bytes()))
-            except MinicantonError as error:
-                if not replaying:
-                    log.warning("ALARM %s: topology broadcast refused: %s", error.error_id,
-                                error.message)
-        return tuple(rows)
 
     # --- what to store -------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 Theory of operation. The mediator handles its sequenced events in order and writes everything
 one or more events cause — the events themselves (the audit log, with the sequencer's
 signature as evidence), one index row per envelope, the requests, responses and verdicts the
-machine decided, topology transactions received, receipts of its own verdict sends — in ONE
+machine decided, topology transactions accepted (into the shared member topology store,
+`store.topology_store`), receipts of its own verdict sends — in ONE
 database transaction together with the new clean position (`record_events`). An event at or
 below the stored clean position is recognised and skipped, so a replay is harmless.
 
@@ -26,6 +27,7 @@ from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import ParticipantId
 from minicanton.core.protocol.mediator import PersistRequest, PersistResponse, PersistVerdict
 from minicanton.core.sequencing.events import SequencerPosition
+from minicanton.store.topology_store import TopologyRow
 
 
 class LeaseLost(MinicantonError):
@@ -58,13 +60,6 @@ class MessageIndex:
 
 
 @dataclass(frozen=True, slots=True)
-class TopologyRow:
-    sequenced_ts_us: int
-    tx_hash: bytes
-    signed_transaction: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class RecordedEvent:
     """One processed event and everything it caused."""
 
@@ -74,7 +69,7 @@ class RecordedEvent:
     requests: tuple[PersistRequest, ...] = ()
     responses: tuple[PersistResponse, ...] = ()
     verdicts: tuple[PersistVerdict, ...] = ()
-    topology: tuple[TopologyRow, ...] = ()
+    topology: tuple[TopologyRow, ...] = ()  # accepted now, written to the member store
     receipts: tuple[str, ...] = ()  # message ids of our sends sequenced in this event
     send_errors: tuple[tuple[str, str], ...] = field(default=())  # (message id, reason)
 
@@ -124,7 +119,9 @@ class MediatorStore(Protocol):
         """Store `events` (in order) with the last one's position; the number newly stored."""
         ...
 
-    async def topology_transactions(self) -> list[TopologyRow]: ...
+    async def topology_transactions(self) -> list[TopologyRow]:
+        """The member topology store's rows, for `TopologyState.restore`."""
+        ...
 
     async def replay_start_ts(self, clean_ts_us: int) -> int | None:
         """The timestamp from which stored events must be replayed to rebuild the machine:

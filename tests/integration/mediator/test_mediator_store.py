@@ -16,6 +16,7 @@ from minicanton.core.sequencing.batch import Batch
 from minicanton.core.sequencing.chain import VerifiedEvent
 from minicanton.core.sequencing.events import Deliver, SequencedEvent, SequencerPosition
 from minicanton.mediator.processing import EventProcessor, Processed
+from minicanton.runtime.topology_client import TopologyClient
 from minicanton.store.mediator_store import LeaseLost, MessageKind
 from minicanton.store.postgres.mediator_store import PostgresMediatorStore
 
@@ -46,7 +47,9 @@ def _scenario(domain: DvpDomain) -> list[SequencedEvent]:
 
 
 def _processor(domain: DvpDomain) -> EventProcessor:
-    return EventProcessor(Mediator(domain.mediator.id, domain.mediator.key), domain.state)
+    topology = TopologyClient(domain.mediator.id, domain.root.fingerprint)
+    topology.state = domain.state  # the test plays the topology manager directly
+    return EventProcessor(Mediator(domain.mediator.id, domain.mediator.key), topology)
 
 
 @pytest.fixture

@@ -26,9 +26,13 @@ from minicanton.store.mediator_store import (
     OutboxVerdict,
     RecordedEvent,
     StoredVerdict,
-    TopologyRow,
 )
 from minicanton.store.migrations import apply_migrations
+from minicanton.store.postgres.topology_store import (
+    PostgresTopologyMemberStore,
+    migrate_member_store,
+)
+from minicanton.store.topology_store import TopologyRow
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "mediator"
 
@@ -73,10 +77,12 @@ def verdict_name(verdict: Verdict) -> str:
 class PostgresMediatorStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._topology = PostgresTopologyMemberStore(pool)
 
     @classmethod
     async def connect(cls, dsn: str, pool_size: int = 4) -> PostgresMediatorStore:
         await apply_migrations(dsn, "mediator", MIGRATIONS)
+        await migrate_member_store(dsn)
         return cls(await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size))
 
     async def close(self) -> None:
@@ -114,17 +120,14 @@ class PostgresMediatorStore:
             if not fresh:
                 return 0
             await _write(connection, fresh)
+            await self._topology.append(connection, [t for e in fresh for t in e.topology])
             end = fresh[-1].position
             await connection.execute(_POSITION, end.counter, end.timestamp_us,
                                      end.event_hash.digest)
             return len(fresh)
 
     async def topology_transactions(self) -> list[TopologyRow]:
-        rows = await self._pool.fetch(
-            "SELECT sequenced_ts, tx_hash, signed_transaction FROM mediator_topology "
-            "ORDER BY position")
-        return [TopologyRow(r["sequenced_ts"], bytes(r["tx_hash"]),
-                            bytes(r["signed_transaction"])) for r in rows]
+        return await self._topology.load()
 
     async def replay_start_ts(self, clean_ts_us: int) -> int | None:
         start = await self._pool.fetchval(
@@ -197,21 +200,10 @@ async def _write(connection: asyncpg.Connection, events: list[RecordedEvent]) ->
          v.max_sequencing_time_us, verdict_name(v.result.verdict),
          encode_protocol_message(v.result))
         for e in events for v in e.verdicts])
-    await _write_topology_and_receipts(connection, events)
+    await _write_send_outcomes(connection, events)
 
 
-async def _write_topology_and_receipts(
-    connection: asyncpg.Connection, events: list[RecordedEvent]
-) -> None:
-    topology = [t for e in events for t in e.topology]
-    if topology:
-        start = await connection.fetchval("SELECT coalesce(max(position), -1) + 1 "
-                                          "FROM mediator_topology")
-        await connection.executemany(
-            "INSERT INTO mediator_topology (position, sequenced_ts, tx_hash, signed_transaction)"
-            " VALUES ($1, $2, $3, $4)",
-            [(start + i, t.sequenced_ts_us, t.tx_hash, t.signed_transaction)
-             for i, t in enumerate(topology)])
+async def _write_send_outcomes(connection: asyncpg.Connection, events: list[RecordedEvent]) -> None:
     receipts = [(e.position.timestamp_us, m) for e in events for m in e.receipts]
     if receipts:
         await connection.executemany(

@@ -74,10 +74,5 @@ CREATE TABLE mediator_verdicts (
     send_error text
 );
 
--- Topology transactions received, in order, to rebuild the topology state at start.
-CREATE TABLE mediator_topology (
-    position bigint PRIMARY KEY,
-    sequenced_ts bigint NOT NULL,
-    tx_hash bytea NOT NULL UNIQUE,
-    signed_transaction bytea NOT NULL
-);
+-- Topology transactions received live in the shared member topology store
+-- ("topology_member", store/postgres/topology_store.py), in this same database.
