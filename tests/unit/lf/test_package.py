@@ -100,6 +100,24 @@ def test_an_import_inside_a_function_is_refused() -> None:
     assert error.line == line and "top level" in error.message
 
 
+def test_fields_and_locals_may_reuse_forbidden_builtin_names() -> None:
+    source = HEADER.replace("Party, Template, Text", "Int64, Party, Template, Text, Time") + (
+        "class Probe(Template):\n"
+        "    owner: Party\n"
+        "    id: Text\n"
+        "    time: Time\n"
+        "    signatories = (\"owner\",)\n"
+        "\n"
+        "    @choice(controller=\"owner\")\n"
+        "    def Poke(self, ctx, hash: Text, type: Int64) -> Text:\n"
+        "        set = [hash, self.id]\n"
+        "        return set[0] + str(type)\n"
+    )
+    package = load_package(source)
+    fields = dict(package.templates["Probe"].info.fields)
+    assert set(fields) == {"owner", "id", "time"}
+
+
 def test_the_allowed_imports_load() -> None:
     source = (
         "from __future__ import annotations\n"

@@ -35,19 +35,24 @@ _ARCHIVE = "Archive"
 class ChoiceContext:
     """Implements `minicanton.dsl.Context` for one running exercise."""
 
-    __slots__ = ("_authorizers", "_run", "_seed", "children")
+    __slots__ = ("_authorizers", "_children", "_run", "_seed")
 
     def __init__(self, run: Interpretation, seed: bytes, authorizers: frozenset[str]) -> None:
         self._run = run
         self._seed = seed
         self._authorizers = authorizers
-        self.children: list[NodeId] = []
+        # Private, so package code (which may not touch `_` attributes) cannot edit the tree.
+        self._children: list[NodeId] = []
 
     def __repr__(self) -> str:
         return "<choice context>"
 
+    def child_nodes(self) -> tuple[NodeId, ...]:
+        """The child actions added so far, in order (what the engine puts in the node)."""
+        return tuple(self._children)
+
     def _next_seed(self) -> bytes:
-        return child_node_seed(self._seed, len(self.children))
+        return child_node_seed(self._seed, len(self._children))
 
     def create(self, contract: Any) -> str:
         if not isinstance(contract, DataObject):
@@ -59,7 +64,7 @@ class ChoiceContext:
         node_id, contract_id = self._run.create(
             self._next_seed(), template, argument, self._authorizers
         )
-        self.children.append(node_id)
+        self._children.append(node_id)
         return contract_id
 
     def exercise(self, contract_id: str, choice: Any, /, **arguments: Any) -> Any:
@@ -76,7 +81,7 @@ class ChoiceContext:
         node_id, instance = self._run.fetch(
             template_def, _contract_id(contract_id), self._authorizers, by_key=False
         )
-        self.children.append(node_id)
+        self._children.append(node_id)
         return self._python_contract(template_def, instance.argument)
 
     def fetch_by_key(self, template: type, key: Any) -> tuple[str, Any]:
@@ -85,7 +90,7 @@ class ChoiceContext:
         node_id, instance = self._run.fetch(
             template_def, contract_id, self._authorizers, by_key=True
         )
-        self.children.append(node_id)
+        self._children.append(node_id)
         return contract_id, self._python_contract(template_def, instance.argument)
 
     def lookup_by_key(self, template: type, key: Any) -> str | None:
@@ -93,7 +98,7 @@ class ChoiceContext:
         node_id, found = self._run.lookup_by_key(
             template_def, self._key_value(template_def, key), self._authorizers
         )
-        self.children.append(node_id)
+        self._children.append(node_id)
         return found
 
     def archive(self, contract_id: str, template: type) -> None:
@@ -123,7 +128,7 @@ class ChoiceContext:
         node_id, result = self._run.exercise(
             self._next_seed(), template, choice, contract_id, argument, self._authorizers, by_key
         )
-        self.children.append(node_id)
+        self._children.append(node_id)
         return to_python(result, choice.info.result_type, self._run.registry)
 
     def _choice_argument(

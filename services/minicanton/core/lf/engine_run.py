@@ -176,7 +176,7 @@ class Interpretation:
             signatories=instance.signatories,
             stakeholders=instance.stakeholders,
             choice_observers=choice_observers,
-            children=tuple(context.children),
+            children=context.child_nodes(),
             exercise_result=result,
             key=instance.key,
             by_key=by_key,

@@ -95,6 +95,7 @@ def check_source(tree: ast.Module) -> CheckedSource:
         _check_top_level(statement, dsl_names)
     for node in ast.walk(tree):
         _check_node(node)
+    _check_free_names(tree, _bound_at_top_level(tree))
     return CheckedSource(module_name, frozenset(dsl_names))
 
 
@@ -248,7 +249,7 @@ def _check_node(node: ast.AST) -> None:
     if reason is not None:
         raise PackageLoadError(line, f"not allowed in a package: {reason}")
     if isinstance(node, ast.Name):
-        _check_name(node.id, line)
+        _check_internal_name(node.id, line)
     elif isinstance(node, ast.Attribute):
         _check_attribute(node, line)
     elif isinstance(node, ast.FunctionDef | ast.ClassDef):
@@ -263,10 +264,49 @@ def _check_node(node: ast.AST) -> None:
         _check_getattr(node, line)
 
 
-def _check_name(name: str, line: int) -> None:
-    reason = _FORBIDDEN_NAMES.get(name)
-    if reason is not None:
-        raise PackageLoadError(line, f"use of {name!r} is not allowed: it {reason}")
+def _check_free_names(node: ast.AST, bound: frozenset[str]) -> None:
+    """Refuse a forbidden name where it would mean the builtin or module of that name.
+
+    A name the package binds itself (a parameter ``time: Time``, a local ``id = ...``) is its
+    own and allowed; only a free use (``time.time()``, ``open(...)``) is refused.
+    """
+    if isinstance(node, ast.FunctionDef | ast.Lambda):
+        bound = bound | _bound_in_function(node)
+    elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound:
+        reason = _FORBIDDEN_NAMES.get(node.id)
+        if reason is not None:
+            raise PackageLoadError(node.lineno, f"use of {node.id!r} is not allowed: it {reason}")
+    for child in ast.iter_child_nodes(node):
+        _check_free_names(child, bound)
+
+
+def _bound_at_top_level(tree: ast.Module) -> frozenset[str]:
+    names: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, ast.FunctionDef | ast.ClassDef):
+            names.add(statement.name)
+        elif isinstance(statement, ast.Assign):
+            names.update(t.id for t in statement.targets if isinstance(t, ast.Name))
+        elif isinstance(statement, ast.ImportFrom):
+            names.update(alias.asname or alias.name for alias in statement.names)
+    return frozenset(names)
+
+
+def _bound_in_function(function: ast.FunctionDef | ast.Lambda) -> frozenset[str]:
+    arguments = function.args
+    names = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
+    names.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
+    body: list[ast.AST] = [function.body] if isinstance(function, ast.Lambda) else [*function.body]
+    for statement in body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, ast.FunctionDef):
+                names.add(node.name)
+    return frozenset(names)
+
+
+def _check_internal_name(name: str, line: int) -> None:
     if name.startswith("__") or name.startswith("_mc"):
         raise PackageLoadError(line, f"use of {name!r} is not allowed: it is internal")
 
