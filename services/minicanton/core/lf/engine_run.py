@@ -151,14 +151,8 @@ class Interpretation:
         contract = to_python(instance.argument, TypeCon(template.identifier), self.registry)
         arguments = self.choice_arguments(choice, argument)
         what = f"exercise of {template.identifier.qualified_name}.{choice.info.name}"
-        controllers = self.parties(self._call(choice.controllers, contract, arguments),
-                                   f"{what}: controllers")
-        if not controllers:
-            raise InterpretationError(f"{what}: the choice has no controllers")
-        if authorizers is not None:
-            self.authorize(controllers, authorizers, what)
-        choice_observers = self.parties(
-            self._call(choice.observers, contract, arguments), f"{what}: choice observers"
+        controllers, choice_observers = self._choice_parties(
+            choice, contract, arguments, authorizers, what
         )
         node_id = self._reserve()
         if choice.info.consuming:
@@ -183,6 +177,27 @@ class Interpretation:
         )
         self.node_seeds[node_id] = seed
         return node_id, result
+
+    def _choice_parties(
+        self,
+        choice: ChoiceDef,
+        contract: Any,
+        arguments: dict[str, Any],
+        authorizers: frozenset[str] | None,
+        what: str,
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """The controllers (checked against the authorizers) and the choice observers."""
+        controllers = self.parties(
+            self._call(choice.controllers, contract, arguments), f"{what}: controllers"
+        )
+        if not controllers:
+            raise InterpretationError(f"{what}: the choice has no controllers")
+        if authorizers is not None:
+            self.authorize(controllers, authorizers, what)
+        observers = self.parties(
+            self._call(choice.observers, contract, arguments), f"{what}: choice observers"
+        )
+        return controllers, observers
 
     def fetch(
         self, template: TemplateDef, contract_id: str, authorizers: frozenset[str], by_key: bool
