@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from bench.common import BenchContext, Figure, rate_per_second
 
 SECTION = "crypto floor"
 PAYLOAD = bytes(range(256)) * 4  # 1 KiB
+_RECIPIENT = X25519PrivateKey.generate().public_key()
 
 
 def run(context: BenchContext) -> None:
@@ -23,3 +27,15 @@ def run(context: BenchContext) -> None:
         lambda: public.verify(signature, PAYLOAD)), "ops/s"))
     context.add(Figure(SECTION, "raw AES-256-GCM encrypt 1 KiB", rate_per_second(
         lambda: aes.encrypt(nonce, PAYLOAD, None)), "ops/s"))
+    run_key_wrap(context)
+
+
+def _x25519_wrap_once() -> None:
+    ephemeral = X25519PrivateKey.generate()
+    shared = ephemeral.exchange(_RECIPIENT)
+    HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"bench").derive(shared)
+
+
+def run_key_wrap(context: BenchContext) -> None:
+    context.add(Figure(SECTION, "raw X25519 ephemeral + HKDF (one key wrap)",
+                       rate_per_second(_x25519_wrap_once), "ops/s"))
