@@ -7,7 +7,8 @@ the stored one — different content at the same counter is a fork (alarm, stop)
 event must be signed by a trusted sequencer key, name this member and domain, carry the next
 counter, a strictly later timestamp, and the previous timestamp of the last event. Any failure
 raises and processing stops: an event is never skipped. When the overlap event was pruned the
-subscription starts one later and the chain check (previous timestamp) is all that links it.
+subscription starts one later and the chain check (previous timestamp) is all that links it;
+the same holds when the stored position has no event hash.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ class EventChain:
         if self.last is None:
             self._awaiting_overlap = False
             return 0
-        self._awaiting_overlap = overlap
-        return self.last.counter if overlap else self.last.counter + 1
+        self._awaiting_overlap = overlap and self.last.event_hash is not None
+        return self.last.counter if self._awaiting_overlap else self.last.counter + 1
 
     def accept(self, signed: SignedSequencedEvent) -> VerifiedEvent | None:
         """The verified event, or None for the (matching) overlap event."""

@@ -108,8 +108,9 @@ def verify_event(
 @dataclass(frozen=True, slots=True)
 class SequencerPosition:
     """The last event a member processed: what it stores with the event's effects and resumes
-    from. `event_hash` lets the next sequencer's copy of that event be compared (fork check)."""
+    from. `event_hash` lets the next sequencer's copy of that event be compared (fork check);
+    a member that stores only counter and timestamp resumes after it, checking the chain."""
 
     counter: int
     timestamp_us: int
-    event_hash: Hash
+    event_hash: Hash | None = None

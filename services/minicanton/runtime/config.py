@@ -1,0 +1,70 @@
+"""One config loader for every process: a JSON or TOML file validated by a pydantic model.
+
+`${NAME}` and `${NAME:-default}` inside string values are replaced from the environment, so a
+container can keep secrets and DSNs out of the file. Errors are `ConfigError` with the file and
+the offending field, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from minicanton.core.errors import MinicantonError
+
+M = TypeVar("M", bound=BaseModel)
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(MinicantonError):
+    error_id = "CONFIG_INVALID"
+
+
+def _expand(value: Any, path: Path) -> Any:
+    if isinstance(value, str):
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            found = os.environ.get(name, default)
+            if found is None:
+                raise ConfigError(f"{path}: environment variable {name} is not set")
+            return found
+        return _VARIABLE.sub(substitute, value)
+    if isinstance(value, dict):
+        return {k: _expand(v, path) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, path) for v in value]
+    return value
+
+
+def _parse(path: Path) -> Any:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"cannot read config {path}: {error.strerror}") from None
+    try:
+        if path.suffix == ".toml":
+            return tomllib.loads(text)
+        if path.suffix == ".json":
+            return json.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path} is not valid {path.suffix[1:].upper()}: {error}") from None
+    raise ConfigError(f"{path}: config files are .json or .toml")
+
+
+def load_config(path: str | Path, model: type[M]) -> M:
+    path = Path(path)
+    data = _expand(_parse(path), path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from None

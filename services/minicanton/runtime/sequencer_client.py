@@ -1,0 +1,341 @@
+"""The sequencer client every member uses (DESIGN.md §4): sends, one subscription, failover.
+
+Theory of operation.
+
+* **Sends.** `send_async` signs the submission once and offers it round-robin to healthy
+  sequencers over their send streams. A connection failure or an "unavailable" answer marks
+  that instance unhealthy and retries the *same signed request* (same message id) on the next,
+  with bounded backoff, until one accepts it or its max sequencing time has passed; a typed
+  refusal (bad signature, unknown recipient, ...) is raised to the caller at once. Acceptance
+  is not the outcome: the outcome comes from the member's own stream, through the pure
+  `SendTracker` — delivered (the receipt), failed (a deliver-error), or not sequenced (an event
+  later than the max sequencing time arrived first). Once that time has passed the client asks
+  for a time proof, so the verdict never waits for unrelated traffic.
+* **Subscription.** One at a time, sticky to one healthy instance. Every event is checked by
+  the pure `EventChain` (trusted sequencer signature, member, domain, gapless counter, timestamp
+  chain) before anything else sees it. On failure the client resumes on the next instance from
+  the last event it received, and that first event must equal the one it had (else
+  `SequencerFork`: an alarm, and processing stops). Verified events go through a bounded queue
+  to the member's handler, in order, one at a time; the handler stores `event.position` in the
+  same database transaction as the event's effects, and the member passes the stored position
+  back as `resume_from` on restart, so each event is processed exactly once.
+* **Failure.** A verification failure, fork or handler exception stops the client; `failure`
+  holds it and `wait_failed()` returns it. Nothing is ever skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+
+from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
+from minicanton.codec.sequencer import signed_event_from_proto, submission_to_proto
+from minicanton.core.crypto.signing import SigningKeyPair, SigningPublicKey
+from minicanton.core.errors import MinicantonError
+from minicanton.core.ids import MemberId
+from minicanton.core.sequencing.batch import (
+    Batch,
+    Envelope,
+    MemberRecipient,
+    SubmissionRequest,
+    sign_submission,
+)
+from minicanton.core.sequencing.chain import EventChain, VerifiedEvent
+from minicanton.core.sequencing.errors import (
+    MaxSequencingTimePassed,
+    SequencerClientError,
+    SequencerUnavailable,
+)
+from minicanton.core.sequencing.events import SequencerPosition
+from minicanton.core.sequencing.send_tracking import (
+    SendDelivered,
+    SendOutcome,
+    SendTracker,
+)
+from minicanton.runtime.clock import Clock, wall_clock_us
+from minicanton.runtime.grpc_errors import error_id_of
+from minicanton.runtime.retry import Backoff
+from minicanton.runtime.sequencer_connection import ConnectionLost, SequencerConnection
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[VerifiedEvent], Awaitable[None]]
+RETRYABLE = {SequencerUnavailable.error_id, "SEQUENCER_INSTANCE_FENCED",
+             ConnectionLost.error_id}
+
+
+class SendRejected(MinicantonError):
+    """A sequencer refused the request for good (typed `rejected_error_id`)."""
+
+    error_id = "SEQUENCER_SEND_REJECTED"
+
+    def __init__(self, rejected_error_id: str, message: str) -> None:
+        super().__init__(f"{rejected_error_id}: {message}")
+        self.rejected_error_id = rejected_error_id
+
+
+@dataclass(frozen=True, slots=True)
+class SequencerClientConfig:
+    endpoints: tuple[str, ...]
+    max_sequencing_time_ms: int = 20_000  # default max sequencing time after now
+    backoff: Backoff = field(default_factory=Backoff)
+    rpc_timeout_ms: int = 5_000
+    health_check_interval_ms: int = 250
+    handler_queue_size: int = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class SendHandle:
+    message_id: str
+    max_sequencing_time_us: int
+    outcome: asyncio.Future[SendOutcome]
+
+
+class SequencerClient:
+    def __init__(self, *, domain_id: str, member: MemberId, signing_key: SigningKeyPair,
+                 trusted_sequencer_keys: Iterable[SigningPublicKey],
+                 config: SequencerClientConfig, clock: Clock = wall_clock_us) -> None:
+        if not config.endpoints:
+            raise SequencerClientError("a sequencer client needs at least one endpoint")
+        self.domain_id = domain_id
+        self.member = member
+        self._key = signing_key
+        self._trusted = {k.fingerprint: k for k in trusted_sequencer_keys}
+        self.config = config
+        self._clock = clock
+        timeout_s = config.rpc_timeout_ms / 1_000
+        self.connections = [SequencerConnection(e, domain_id, member, signing_key, clock,
+                                                timeout_s) for e in config.endpoints]
+        self._next_send = 0
+        self._subscribed = hash(member) % len(self.connections)
+        self._tracker = SendTracker()
+        self._outcomes: dict[str, asyncio.Future[SendOutcome]] = {}
+        self._queue: asyncio.Queue[object] = asyncio.Queue(config.handler_queue_size)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._failed = asyncio.Event()
+        self.failure: BaseException | None = None
+        self.last_received: SequencerPosition | None = None
+        self._closed = False
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self, handler: EventHandler,
+                    resume_from: SequencerPosition | None = None) -> None:
+        """Subscribe from after `resume_from` (the member's stored position; None: from the
+        first event) and feed verified events to `handler`, in order."""
+        self._chain = EventChain(self.domain_id, self.member, self._trusted, resume_from)
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._subscription_loop()),
+                       loop.create_task(self._handler_loop(handler)),
+                       loop.create_task(self._health_loop())]
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for connection in self.connections:
+            await connection.close()
+        self._fail_pending(SequencerClientError("the sequencer client was closed"))
+
+    async def wait_failed(self) -> BaseException:
+        await self._failed.wait()
+        assert self.failure is not None
+        return self.failure
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def send(self, batch: Batch, *, message_id: str | None = None,
+                   max_sequencing_time_us: int | None = None) -> SendOutcome:
+        """Send and wait for the outcome seen on our own stream."""
+        handle = await self.send_async(batch, message_id=message_id,
+                                       max_sequencing_time_us=max_sequencing_time_us)
+        return await handle.outcome
+
+    async def send_async(self, batch: Batch, *, message_id: str | None = None,
+                         max_sequencing_time_us: int | None = None) -> SendHandle:
+        """Return once a sequencer accepted the request (its outcome is `handle.outcome`);
+        raise `SendRejected` if one refused it for good."""
+        self._check_running()
+        message_id = message_id or secrets.token_hex(16)
+        deadline_us = max_sequencing_time_us or (
+            self._clock() + self.config.max_sequencing_time_ms * 1_000)
+        request = SubmissionRequest(self.domain_id, self.member, message_id, deadline_us, batch)
+        raw = submission_to_proto(sign_submission(request, self._key)).SerializeToString()
+        outcome: asyncio.Future[SendOutcome] = asyncio.get_running_loop().create_future()
+        self._tracker.track(message_id, deadline_us)
+        self._outcomes[message_id] = outcome
+        try:
+            await self._offer(raw, message_id, deadline_us, outcome)
+        except BaseException:
+            self._tracker.forget(message_id)
+            self._outcomes.pop(message_id, None)
+            raise
+        return SendHandle(message_id, deadline_us, outcome)
+
+    async def request_time_proof(self) -> int:
+        """Sequencer time now: the timestamp of an empty event sent to ourselves."""
+        batch = Batch((Envelope((MemberRecipient(self.member),), b""),))
+        outcome = await self.send(batch, message_id=f"tick-{secrets.token_hex(8)}")
+        if not isinstance(outcome, SendDelivered):
+            raise SequencerClientError(f"time proof not sequenced: {outcome}")
+        return outcome.timestamp_us
+
+    async def _offer(self, raw: bytes, message_id: str, deadline_us: int,
+                     outcome: asyncio.Future[SendOutcome]) -> None:
+        attempt = 0
+        while not outcome.done() and self._clock() < deadline_us:
+            connection = self._pick_for_send()
+            try:
+                response = await connection.send(raw, message_id)
+            except (ConnectionLost, grpc.aio.AioRpcError, OSError) as error:
+                self._unhealthy(connection, error)
+            else:
+                if response.WhichOneof("outcome") == "accepted":
+                    return
+                error_id = response.rejected.error_id
+                if error_id not in RETRYABLE:
+                    if error_id == MaxSequencingTimePassed.error_id and attempt > 0:
+                        break  # an earlier attempt may have been sequenced: the stream tells
+                    raise SendRejected(error_id, response.rejected.message)
+                self._unhealthy(connection, error_id)
+            await self.config.backoff.sleep(attempt)
+            attempt += 1
+        if not outcome.done():
+            self._after_deadline(deadline_us)
+
+    def _after_deadline(self, deadline_us: int) -> None:
+        """Retries stopped at the deadline: make sure some event after it will arrive."""
+        async def prove() -> None:
+            delay_s = max(0.0, (deadline_us - self._clock()) / 1e6) + 0.01
+            await asyncio.sleep(delay_s)
+            with contextlib.suppress(Exception):
+                await self.request_time_proof()
+        asyncio.get_running_loop().create_task(prove())
+
+    def _pick_for_send(self) -> SequencerConnection:
+        count = len(self.connections)
+        for step in range(count):
+            connection = self.connections[(self._next_send + step) % count]
+            if connection.healthy:
+                self._next_send = (self._next_send + step + 1) % count
+                return connection
+        self._next_send = (self._next_send + 1) % count
+        return self.connections[self._next_send]
+
+    def _unhealthy(self, connection: SequencerConnection, why: object) -> None:
+        if connection.healthy:
+            log.info("sequencer %s unhealthy: %s", connection.endpoint, why)
+        connection.healthy = False
+
+    async def acknowledge(self, timestamp_us: int) -> None:
+        """Tell the sequencers everything up to `timestamp_us` is processed (for pruning)."""
+        await self.connections[self._subscribed].acknowledge(timestamp_us)
+
+    # -- subscription --------------------------------------------------------------------
+
+    async def _subscription_loop(self) -> None:
+        attempt, overlap = 0, True
+        while not self._closed:
+            connection = self._pick_for_subscription()
+            try:
+                async for raw in connection.subscribe(self._chain.restart(overlap=overlap)):
+                    attempt, overlap = 0, True
+                    await self._receive(raw)
+            except (SequencerClientError, MinicantonError) as error:
+                return await self._fail(error)
+            except grpc.aio.AioRpcError as error:
+                overlap = self._after_stream_error(connection, error)
+            await self.config.backoff.sleep(attempt)
+            attempt += 1
+
+    def _after_stream_error(self, connection: SequencerConnection,
+                            error: grpc.aio.AioRpcError) -> bool:
+        """Whether the next attempt should compare an overlap event."""
+        error_id = error_id_of(error)
+        if error_id == "SEQUENCER_COUNTER_PRUNED":
+            return False
+        if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+            connection.forget_token()
+        if error.code() != grpc.StatusCode.CANCELLED:
+            self._unhealthy(connection, error.code())
+            self._subscribed = (self._subscribed + 1) % len(self.connections)
+        return True
+
+    def _pick_for_subscription(self) -> SequencerConnection:
+        count = len(self.connections)
+        for step in range(count):
+            index = (self._subscribed + step) % count
+            if self.connections[index].healthy:
+                self._subscribed = index
+                return self.connections[index]
+        return self.connections[self._subscribed]
+
+    async def _receive(self, raw: bytes) -> None:
+        verified = self._chain.accept(signed_event_from_proto(
+            pb.SignedSequencedEvent.FromString(raw)))
+        if verified is None:
+            return
+        self.last_received = verified.position
+        for result in self._tracker.observe(verified.event):
+            future = self._outcomes.pop(result.message_id, None)
+            if future is not None and not future.done():
+                future.set_result(result)
+        await self._queue.put(verified)
+
+    async def _handler_loop(self, handler: EventHandler) -> None:
+        while True:
+            item = await self._queue.get()
+            assert isinstance(item, VerifiedEvent)
+            try:
+                await handler(item)
+            except Exception as error:
+                await self._fail(error)
+                return
+
+    async def _health_loop(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(self.config.health_check_interval_ms / 1_000)
+            for connection in self.connections:
+                if not connection.healthy and await connection.check_health():
+                    log.info("sequencer %s healthy again", connection.endpoint)
+                    connection.healthy = True
+
+    # -- failure -------------------------------------------------------------------------
+
+    def _check_running(self) -> None:
+        if self.failure is not None:
+            raise SequencerClientError(f"the sequencer client stopped: {self.failure}")
+        if self._closed:
+            raise SequencerClientError("the sequencer client was closed")
+
+    async def _fail(self, error: BaseException) -> None:
+        if self.failure is None:
+            self.failure = error
+            log.critical("sequencer client of %s stopped: %s", self.member, error)
+            self._failed.set()
+            self._fail_pending(error)
+        for task in self._tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+
+    def _fail_pending(self, error: BaseException) -> None:
+        outcomes, self._outcomes = self._outcomes, {}
+        for future in outcomes.values():
+            if not future.done():
+                future.set_exception(error)
+
+
+def sequencer_client(domain_id: str, member: MemberId, signing_key: SigningKeyPair,
+                     endpoints: Sequence[str], trusted_sequencer_keys: Iterable[SigningPublicKey],
+                     **options: object) -> SequencerClient:
+    """Shorthand: `SequencerClientConfig(endpoints=..., **options)`."""
+    config = SequencerClientConfig(tuple(endpoints), **options)  # type: ignore[arg-type]
+    return SequencerClient(domain_id=domain_id, member=member, signing_key=signing_key,
+                           trusted_sequencer_keys=trusted_sequencer_keys, config=config)

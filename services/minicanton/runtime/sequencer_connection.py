@@ -1,0 +1,171 @@
+"""One member's connection to one sequencer endpoint (used by `SequencerClient`).
+
+Holds the gRPC channel, the member's bearer token for that endpoint (challenge-response, renewed
+before expiry or after UNAUTHENTICATED), and one long-lived send stream: requests go out as they
+come, responses are matched by message id (a stream message costs a fraction of a unary call,
+DESIGN.md §8). When the stream breaks, every send waiting on it fails with `ConnectionLost` and
+the client retries it elsewhere under the same message id. `healthy` is the client's routing
+hint; `check_health` asks the standard gRPC health service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import grpc
+from grpc_health.v1 import health_pb2
+
+from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
+from minicanton.codec.sequencer import signature_to_proto
+from minicanton.core.crypto.signing import SigningKeyPair
+from minicanton.core.errors import MinicantonError
+from minicanton.core.ids import MemberId
+from minicanton.core.sequencing.auth import sign_challenge
+from minicanton.runtime.clock import Clock
+
+log = logging.getLogger(__name__)
+SERVICE = "/minicanton.sequencer.v1.SequencerService/"
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+class ConnectionLost(MinicantonError):
+    error_id = "SEQUENCER_CONNECTION_LOST"
+
+
+class SequencerConnection:
+    def __init__(self, endpoint: str, domain_id: str, member: MemberId, key: SigningKeyPair,
+                 clock: Clock, rpc_timeout_s: float = 5.0) -> None:
+        self.endpoint = endpoint
+        self._domain_id = domain_id
+        self._member = member
+        self._key = key
+        self._clock = clock
+        self._timeout_s = rpc_timeout_s
+        self.healthy = True
+        self.channel = grpc.aio.insecure_channel(endpoint, options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ])
+        self._token: str | None = None
+        self._token_expires_us = 0
+        self._token_lock = asyncio.Lock()
+        self._outbox: asyncio.Queue[bytes | None] | None = None
+        self._waiting: dict[str, asyncio.Future[pb.SendResponse]] = {}
+        self._stream_task: asyncio.Task[None] | None = None
+
+    def _unary(self, method: str) -> grpc.aio.UnaryUnaryMultiCallable:
+        return self.channel.unary_unary(SERVICE + method)
+
+    async def info(self) -> pb.SequencerInfo:
+        raw = await self._unary("GetInfo")(pb.InfoRequest().SerializeToString(),
+                                            timeout=self._timeout_s)
+        return pb.SequencerInfo.FromString(raw)
+
+    async def _metadata(self) -> tuple[tuple[str, str], ...]:
+        async with self._token_lock:
+            if self._token is None or self._clock() > self._token_expires_us - 5_000_000:
+                await self._login()
+        return (("authorization", f"Bearer {self._token}"),)
+
+    async def _login(self) -> None:
+        raw = await self._unary("GetChallenge")(
+            pb.ChallengeRequest(member=self._member).SerializeToString(), timeout=self._timeout_s)
+        nonce = pb.Challenge.FromString(raw).nonce
+        signature = sign_challenge(self._domain_id, self._member, nonce, self._key)
+        raw = await self._unary("Authenticate")(pb.AuthenticateRequest(
+            member=self._member, nonce=nonce, signature=signature_to_proto(signature),
+        ).SerializeToString(), timeout=self._timeout_s)
+        token = pb.AuthToken.FromString(raw)
+        self._token, self._token_expires_us = token.token, token.expires_at_us
+
+    def forget_token(self) -> None:
+        self._token = None
+
+    async def send(self, raw: bytes, message_id: str) -> pb.SendResponse:
+        outbox = await self._send_stream()
+        future: asyncio.Future[pb.SendResponse] = asyncio.get_running_loop().create_future()
+        self._waiting[message_id] = future
+        outbox.put_nowait(raw)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self._timeout_s)
+        except TimeoutError:
+            raise ConnectionLost(f"no send response from {self.endpoint}") from None
+        finally:
+            if self._waiting.get(message_id) is future:
+                del self._waiting[message_id]
+
+    async def _send_stream(self) -> asyncio.Queue[bytes | None]:
+        if self._outbox is None or self._stream_task is None or self._stream_task.done():
+            metadata = await self._metadata()
+            outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+            self._outbox = outbox
+            self._stream_task = asyncio.get_running_loop().create_task(
+                self._run_send_stream(outbox, metadata))
+        return self._outbox
+
+    async def _run_send_stream(self, outbox: asyncio.Queue[bytes | None],
+                               metadata: tuple[tuple[str, str], ...]) -> None:
+        async def requests() -> AsyncIterator[bytes]:
+            while (item := await outbox.get()) is not None:
+                yield item
+
+        call = self.channel.stream_stream(SERVICE + "SendStream")(requests(), metadata=metadata)
+        try:
+            async for raw in call:
+                response = pb.SendResponse.FromString(raw)
+                future = self._waiting.pop(response.message_id, None)
+                if future is not None and not future.done():
+                    future.set_result(response)
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+                self.forget_token()
+            log.debug("send stream to %s ended: %s", self.endpoint, error.code())
+        finally:
+            if self._outbox is outbox:
+                self._outbox = None
+            self._fail_waiting(ConnectionLost(f"send stream to {self.endpoint} ended"))
+
+    def _fail_waiting(self, error: Exception) -> None:
+        waiting, self._waiting = self._waiting, {}
+        for future in waiting.values():
+            if not future.done():
+                future.set_exception(error)
+
+    async def subscribe(self, from_counter: int) -> AsyncIterator[bytes]:
+        call = self.channel.unary_stream(SERVICE + "Subscribe")(
+            pb.SubscribeRequest(member=self._member, from_counter=from_counter)
+            .SerializeToString(), metadata=await self._metadata())
+        try:
+            async for raw in call:
+                yield raw
+        finally:
+            call.cancel()
+
+    async def acknowledge(self, timestamp_us: int) -> None:
+        await self._unary("Acknowledge")(pb.AcknowledgeRequest(
+            member=self._member, timestamp_us=timestamp_us).SerializeToString(),
+            metadata=await self._metadata(), timeout=self._timeout_s)
+
+    async def check_health(self) -> bool:
+        check = self.channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString)
+        try:
+            response = await check(health_pb2.HealthCheckRequest(service=""),
+                                   timeout=self._timeout_s)
+        except grpc.aio.AioRpcError:
+            return False
+        return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
+
+    async def close(self) -> None:
+        if self._outbox is not None:
+            self._outbox.put_nowait(None)
+        if self._stream_task is not None:
+            self._stream_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._stream_task
+        await self.channel.close()

@@ -1,0 +1,56 @@
+"""Configuration of one sequencer instance (a JSON or TOML file, see runtime.config).
+
+All instances of a domain share `database_dsn`, `domain_id` and `total_nodes` (the database
+refuses a mismatch). The sequencer signing key: the simple setup gives every instance the same
+`signing_key_seed_hex`, so members trust one key; instances may also each have their own key,
+and then members list every instance's public key as trusted. Either way a member verifies the
+signature of whichever instance serves it.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from minicanton.core.crypto.signing import SigningKeyPair
+from minicanton.core.ids import MemberKind, member_id
+
+
+class SequencerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    domain_id: str = Field(min_length=1)
+    node_name: str = "sequencer"
+    database_dsn: str
+    pool_size: int = Field(8, ge=2, le=64)
+    total_nodes: int = Field(1, ge=1, le=64)
+    signing_key_seed_hex: str = Field(min_length=64, max_length=64)
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535)
+    health_port: int | None = Field(0, ge=0, le=65535)
+    keepalive_interval_ms: int = Field(50, ge=1)
+    offline_timeout_ms: int = Field(3_000, ge=100)
+    max_request_size_bytes: int = Field(1 << 20, ge=1024)
+    max_sequencing_time_horizon_ms: int = Field(300_000, ge=1_000)
+    max_write_batch: int = Field(500, ge=1)
+    token_ttl_ms: int = Field(3_600_000, ge=1_000)
+    challenge_ttl_ms: int = Field(60_000, ge=1_000)
+    admin_token: str | None = None
+    retention_ms: int | None = Field(None, ge=0)
+    pruning_interval_ms: int = Field(60_000, ge=100)
+    ready_file: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("signing_key_seed_hex")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        bytes.fromhex(value)
+        return value
+
+    @property
+    def signing_key(self) -> SigningKeyPair:
+        return SigningKeyPair.from_private(bytes.fromhex(self.signing_key_seed_hex))
+
+    @property
+    def sequencer_id(self) -> str:
+        return member_id(MemberKind.SEQUENCER, self.node_name, self.signing_key.fingerprint)

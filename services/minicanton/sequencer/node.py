@@ -1,0 +1,191 @@
+"""Wiring of one sequencer instance: store, node index, writer, feed, gRPC, health.
+
+Start order: migrations and settings; claim a node index (advisory lock on a dedicated
+connection); members; go online (recovery + rejoin); the feed; LISTEN; the gRPC server (API,
+admin, health) and HTTP health; then ready. Stop (SIGTERM) runs it backwards: not ready, the
+writer drains what is queued and marks us offline, streams end, connections close. Losing the
+node-index lock connection stops the process: another instance may now own our index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2_grpc
+
+from minicanton.core.sequencing.submission import SubmissionLimits
+from minicanton.runtime.clock import Clock, wall_clock_us
+from minicanton.runtime.health import HealthState, serve_http_health
+from minicanton.sequencer.admin import SequencerAdminService, prune_now
+from minicanton.sequencer.auth import Authenticator
+from minicanton.sequencer.config import SequencerConfig
+from minicanton.sequencer.members import MemberCache
+from minicanton.sequencer.reader import EventFeed, StreamContext
+from minicanton.sequencer.service import SERVICE, SequencerDeps, SequencerService
+from minicanton.sequencer.writer import Writer, WriterSettings
+from minicanton.store.postgres.sequencer import PostgresSequencerStore
+
+log = logging.getLogger(__name__)
+GRPC_OPTIONS_MARGIN_BYTES = 64 * 1024
+
+
+class SequencerNode:
+    def __init__(self, config: SequencerConfig, clock: Clock = wall_clock_us) -> None:
+        self.config = config
+        self.clock = clock
+        self.health = HealthState((SERVICE,))
+        self.stopped = asyncio.Event()
+        self.exit_code = 0
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._http: asyncio.Server | None = None
+        self.port = 0
+        self.health_port: int | None = None
+
+    async def start(self) -> None:
+        config = self.config
+        self.store = await PostgresSequencerStore.connect(config.database_dsn, config.pool_size)
+        await self.store.initialize(config.domain_id, config.total_nodes)
+        self.node_index = await self.store.claim_node_index(config.total_nodes)
+        self.store.on_lock_lost = self._lock_lost
+        self.members = MemberCache(self.store)
+        await self.members.reload()
+        self.writer = Writer(self.store, self.node_index, config.total_nodes, self.clock,
+                             WriterSettings(config.keepalive_interval_ms,
+                                            config.offline_timeout_ms, config.max_write_batch),
+                             self._online_changed)
+        await self.writer.go_online()
+        self.feed = EventFeed(self.store)
+        await self.feed.start()
+        await self.store.listen(self._on_events, self.members.changed)
+        self._spawn(self.writer.run(), self.feed.run(), self._watch_lock(), self._prune_loop())
+        await self._serve()
+        await self.health.set_ready(self.writer.online, "offline")
+        self._write_ready_file()
+        log.info("sequencer %s node %d of %d serving on %s:%d", config.node_name,
+                 self.node_index, config.total_nodes, config.host, self.port)
+
+    def _spawn(self, *coroutines: object) -> None:
+        for coroutine in coroutines:
+            task = asyncio.get_running_loop().create_task(coroutine)  # type: ignore[arg-type]
+            task.add_done_callback(self._task_done)
+            self._tasks.append(task)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None and not self._stopping:
+            log.error("background task failed", exc_info=task.exception())
+            self.exit_code = 1
+            self.stopped.set()
+
+    async def _serve(self) -> None:
+        config = self.config
+        limit = config.max_request_size_bytes * 4 + GRPC_OPTIONS_MARGIN_BYTES
+        self.server = grpc.aio.server(options=[("grpc.max_receive_message_length", limit),
+                                               ("grpc.max_send_message_length", limit)])
+        self.server.add_generic_rpc_handlers((
+            SequencerService(self._deps()).handler(),
+            SequencerAdminService(self.store, self.members, self.clock, self.node_index,
+                                  config.admin_token).handler(),
+        ))
+        health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self.server)
+        self.port = self.server.add_insecure_port(f"{config.host}:{config.port}")
+        await self.server.start()
+        if config.health_port is not None:
+            self._http = await serve_http_health(self.health, config.host, config.health_port)
+            self.health_port = self._http.sockets[0].getsockname()[1]
+
+    def _deps(self) -> SequencerDeps:
+        config = self.config
+        limits = SubmissionLimits(config.domain_id, config.max_request_size_bytes,
+                                  config.max_sequencing_time_horizon_ms * 1_000)
+        auth = Authenticator(self.store, self.members, config.domain_id, self.clock,
+                             config.token_ttl_ms, config.challenge_ttl_ms)
+        key = config.signing_key
+
+        def stream_context(check: Callable[[], None]) -> StreamContext:
+            return StreamContext(self.store, self.feed, config.domain_id, key,
+                                 self.members.member_of, check)
+
+        return SequencerDeps(self.store, self.writer, self.members, auth, limits, key,
+                             config.sequencer_id, config.total_nodes, self.clock,
+                             stream_context, lambda: self._stopping)
+
+    def _on_events(self, payload: str) -> None:
+        self.feed.wake()
+        node, _, rest = payload.partition(":")
+        watermark, _, kind = rest.partition(":")
+        if kind == "E" and node != str(self.node_index):
+            self.writer.request_bump(int(watermark))
+
+    def _online_changed(self, online: bool) -> None:
+        if not self._stopping:
+            asyncio.get_running_loop().create_task(self.health.set_ready(online, "offline"))
+
+    def _lock_lost(self) -> None:
+        if not self._stopping:
+            log.critical("lost the node-index lock connection; stopping")
+            self.exit_code = 3
+            self.stopped.set()
+
+    async def _watch_lock(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.store.check_lock()
+            except Exception:
+                self._lock_lost()
+                return
+
+    async def _prune_loop(self) -> None:
+        retention_ms = self.config.retention_ms
+        if retention_ms is None:
+            return
+        while True:
+            await asyncio.sleep(self.config.pruning_interval_ms / 1_000)
+            try:
+                result = await prune_now(self.store, self.members, self.clock, retention_ms)
+                if result.events_removed:
+                    log.info("pruned %d events up to %d", result.events_removed,
+                             result.pruned_up_to_us)
+            except Exception as error:
+                log.warning("pruning failed: %s", error)
+
+    def _write_ready_file(self) -> None:
+        if self.config.ready_file is None:
+            return
+        path = Path(self.config.ready_file)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"port": self.port, "health_port": self.health_port,
+                                         "node_index": self.node_index, "pid": os.getpid()}))
+        temporary.replace(path)
+
+    async def stop(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        log.info("sequencer node %d stopping", getattr(self, "node_index", -1))
+        await self.health.shutting_down()
+        if hasattr(self, "writer"):
+            await self.writer.stop()
+            writer_task = self._tasks[0] if self._tasks else None
+            if writer_task is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(writer_task), 5)
+            await self.writer.go_offline()
+        if hasattr(self, "server"):
+            await self.server.stop(grace=1.0)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._http is not None:
+            self._http.close()
+        if hasattr(self, "store"):
+            await self.store.close()
+        self.stopped.set()

@@ -1,0 +1,157 @@
+"""Serving members their streams: one shared feed per instance, one cheap loop per subscriber.
+
+Theory of operation. The `EventFeed` is the instance's only reader of new events: woken by
+LISTEN/NOTIFY (with a slow poll as a safety net), it reads every event in (cursor, safe
+watermark] once and keeps the recent ones in memory, so N subscribers cost one query, not N.
+A subscription (`member_stream`) starts at the member's counter checkpoint below the requested
+counter and counts forward: from the database while it is behind what the feed holds, then from
+the feed. Each event is projected onto the member (its envelopes only), given the next counter
+and the previous timestamp, signed by this sequencer and sent. Events below the requested
+counter are counted but not sent. Every `CHECKPOINT_EVERY` counters a checkpoint is stored so a
+later subscription need not count from the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from minicanton.codec.sequencer import signed_event_to_proto
+from minicanton.core.crypto.signing import SigningKeyPair
+from minicanton.core.ids import MemberId
+from minicanton.core.sequencing.errors import CounterPruned
+from minicanton.core.sequencing.events import sign_event
+from minicanton.core.sequencing.members import MemberRecord
+from minicanton.core.sequencing.ordering import safe_watermark
+from minicanton.core.sequencing.stored import StoredEvent, StreamCursor, project_event
+from minicanton.store.sequencer import CounterCheckpoint, SequencerStore
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY = 1_000
+PAGE_SIZE = 500
+
+
+class EventFeed:
+    def __init__(self, store: SequencerStore, capacity: int = 20_000,
+                 poll_interval_s: float = 0.25) -> None:
+        self._store = store
+        self._capacity = capacity
+        self._poll_interval_s = poll_interval_s
+        self._events: list[StoredEvent] = []
+        self._stamps: list[int] = []
+        self.cursor_us = 0
+        self.start_us = 0
+        self._wake = asyncio.Event()
+        self._advanced = asyncio.Event()
+
+    async def start(self) -> None:
+        """Start at the current safe watermark; older events are read from the database."""
+        self.cursor_us = self.start_us = safe_watermark(await self._store.watermarks()) or 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+            self._wake.clear()
+            try:
+                await self._read_new()
+            except Exception as error:  # database trouble: the next wake or poll retries
+                log.warning("event feed read failed: %s", error)
+                await asyncio.sleep(0.1)
+
+    async def _read_new(self) -> None:
+        while True:
+            page = await self._store.read_events(self.cursor_us, PAGE_SIZE)
+            if page.up_to_us <= self.cursor_us:
+                return
+            self._events += page.events
+            self._stamps += [e.timestamp_us for e in page.events]
+            self.cursor_us = page.up_to_us
+            self._trim()
+            self._advanced.set()
+            self._advanced = asyncio.Event()
+            if len(page.events) < PAGE_SIZE:
+                return
+
+    def _trim(self) -> None:
+        excess = len(self._events) - self._capacity
+        if excess > 0:
+            self.start_us = self._stamps[excess - 1]
+            del self._events[:excess]
+            del self._stamps[:excess]
+
+    def events_after(self, after_us: int) -> list[StoredEvent]:
+        """Events in (after_us, cursor]; `after_us` must be at least `start_us`."""
+        return self._events[bisect.bisect_right(self._stamps, after_us):]
+
+    async def wait_past(self, position_us: int, timeout_s: float) -> None:
+        if self.cursor_us > position_us:
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._advanced.wait(), timeout_s)
+
+
+class StreamContext:
+    """What a subscription needs besides the feed: identity, keys, and a liveness check that
+    raises (token expired, member disabled, shutting down) to end the stream."""
+
+    def __init__(self, store: SequencerStore, feed: EventFeed, domain_id: str,
+                 signing_key: SigningKeyPair, sender_of: Callable[[int], MemberId],
+                 check: Callable[[], None]) -> None:
+        self.store, self.feed, self.domain_id = store, feed, domain_id
+        self.signing_key, self.sender_of, self.check = signing_key, sender_of, check
+
+
+async def member_stream(
+    ctx: StreamContext, member: MemberRecord, from_counter: int
+) -> AsyncIterator[bytes]:
+    """The member's signed events from `from_counter` on, serialized, forever."""
+    if from_counter <= await ctx.store.pruned_counter(member.number):
+        raise CounterPruned(f"events of {member.member} up to counter {from_counter} "
+                            "were pruned")
+    checkpoint = await ctx.store.checkpoint_before(member.number, from_counter)
+    cursor = StreamCursor(checkpoint.counter, checkpoint.timestamp_us or None)
+    position_us = checkpoint.timestamp_us
+    while True:
+        ctx.check()
+        events, next_us = await _next_events(ctx, member.number, position_us)
+        for stored in events:
+            if not stored.is_for(member.number):
+                continue
+            event = project_event(stored, ctx.domain_id, member.member, member.number,
+                                  ctx.sender_of(stored.sender_number), cursor)
+            cursor = StreamCursor(event.counter, event.timestamp_us)
+            if event.counter % CHECKPOINT_EVERY == 0:
+                _save_checkpoint(ctx, member.number, cursor)
+            if event.counter >= from_counter:
+                signed = sign_event(event, ctx.signing_key)
+                yield signed_event_to_proto(signed).SerializeToString()
+        if next_us == position_us:
+            await ctx.feed.wait_past(position_us, timeout_s=1.0)
+        position_us = next_us
+
+
+async def _next_events(
+    ctx: StreamContext, number: int, position_us: int
+) -> tuple[list[StoredEvent], int]:
+    feed = ctx.feed
+    if position_us < feed.start_us:
+        page = await ctx.store.read_member_events(number, position_us, PAGE_SIZE)
+        return page.events, page.up_to_us
+    if position_us >= feed.cursor_us:
+        return [], position_us
+    return feed.events_after(position_us), feed.cursor_us
+
+
+def _save_checkpoint(ctx: StreamContext, number: int, cursor: StreamCursor) -> None:
+    assert cursor.timestamp_us is not None
+    checkpoint = CounterCheckpoint(cursor.counter, cursor.timestamp_us)
+    task = asyncio.get_running_loop().create_task(ctx.store.save_checkpoint(number, checkpoint))
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())

@@ -1,0 +1,244 @@
+"""The gRPC SequencerService: a thin shell over admission, the writer and member streams.
+
+Handlers take raw request bytes (generic handlers without deserializers), so garbage becomes
+our typed `MalformedRequest` rather than a gRPC-internal error. Every refusal aborts with the
+error's status and `error-id` (runtime.grpc_errors); on the send stream a refusal is a
+`SendRejected` message instead, so one bad request does not end the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.message import DecodeError, Message
+
+from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
+from minicanton.codec.sequencer import parse_submission, signature_from_proto
+from minicanton.core.crypto.signing import SigningKeyPair
+from minicanton.core.errors import MinicantonError
+from minicanton.core.ids import MemberId
+from minicanton.core.sequencing.errors import (
+    AuthenticationFailed,
+    MalformedRequest,
+    MemberDisabled,
+    PermissionDenied,
+    RequestTooLarge,
+    SequencerUnavailable,
+    UnknownRecipient,
+    UnknownSender,
+)
+from minicanton.core.sequencing.members import MemberRecord
+from minicanton.core.sequencing.submission import (
+    SubmissionLimits,
+    ValidatedSubmission,
+    validate_submission,
+)
+from minicanton.runtime.clock import Clock
+from minicanton.runtime.grpc_errors import abort_with
+from minicanton.sequencer.auth import Authenticator
+from minicanton.sequencer.members import MemberCache
+from minicanton.sequencer.reader import StreamContext, member_stream
+from minicanton.sequencer.writer import Writer
+from minicanton.store.sequencer import SequencerStore
+
+log = logging.getLogger(__name__)
+SERVICE = "minicanton.sequencer.v1.SequencerService"
+P = TypeVar("P", bound=Message)
+
+
+def parse(message_type: type[P], raw: bytes) -> P:
+    try:
+        return message_type.FromString(raw)
+    except (DecodeError, ValueError):
+        raise MalformedRequest(f"the request is not a {message_type.__name__}") from None
+
+
+def typed(handler: Callable[[Any, bytes, grpc.aio.ServicerContext], Awaitable[bytes]]) -> Any:
+    """Map our typed errors to statuses, anything else to INTERNAL without leaking a trace."""
+    async def wrapped(self: Any, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        try:
+            return await handler(self, raw, context)
+        except MinicantonError as error:
+            await abort_with(context, error)
+        except Exception:
+            log.exception("unexpected error in %s", handler.__name__)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        raise AssertionError("unreachable")
+    return wrapped
+
+
+@dataclass
+class SequencerDeps:
+    store: SequencerStore
+    writer: Writer
+    members: MemberCache
+    auth: Authenticator
+    limits: SubmissionLimits
+    signing_key: SigningKeyPair
+    sequencer_id: str
+    total_nodes: int
+    clock: Clock
+    stream_context: Callable[[Callable[[], None]], StreamContext]
+    stopping: Callable[[], bool]
+
+
+class SequencerService:
+    def __init__(self, deps: SequencerDeps) -> None:
+        self.d = deps
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        return grpc.method_handlers_generic_handler(SERVICE, {
+            "GetInfo": grpc.unary_unary_rpc_method_handler(self.get_info),
+            "GetChallenge": grpc.unary_unary_rpc_method_handler(self.get_challenge),
+            "Authenticate": grpc.unary_unary_rpc_method_handler(self.authenticate),
+            "Send": grpc.unary_unary_rpc_method_handler(self.send),
+            "SendStream": grpc.stream_stream_rpc_method_handler(self.send_stream),
+            "Subscribe": grpc.unary_stream_rpc_method_handler(self.subscribe),
+            "Acknowledge": grpc.unary_unary_rpc_method_handler(self.acknowledge),
+        })
+
+    async def _member(self, context: grpc.aio.ServicerContext) -> tuple[MemberRecord, int]:
+        return await self.d.auth.member_of(context.invocation_metadata() or ())
+
+    @typed
+    async def get_info(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        parse(pb.InfoRequest, raw)
+        return pb.SequencerInfo(
+            domain_id=self.d.limits.domain_id, sequencer_id=self.d.sequencer_id,
+            sequencer_public_key=self.d.signing_key.public.raw,
+            node_index=self.d.writer.node_index, total_nodes=self.d.total_nodes,
+        ).SerializeToString()
+
+    @typed
+    async def get_challenge(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        request = parse(pb.ChallengeRequest, raw)
+        nonce, expires_us = await self.d.auth.challenge(MemberId(request.member))
+        return pb.Challenge(nonce=nonce, expires_at_us=expires_us).SerializeToString()
+
+    @typed
+    async def authenticate(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        request = parse(pb.AuthenticateRequest, raw)
+        if not request.HasField("signature"):
+            raise AuthenticationFailed("the challenge response carries no signature")
+        token, expires_us = await self.d.auth.authenticate(
+            MemberId(request.member), request.nonce, signature_from_proto(request.signature))
+        return pb.AuthToken(token=token, expires_at_us=expires_us).SerializeToString()
+
+    async def _admit(self, raw: bytes, member: MemberRecord) -> tuple[str, asyncio.Future[
+            int | None]]:
+        if len(raw) > self.d.limits.max_request_size_bytes:
+            raise RequestTooLarge(f"request of {len(raw)} bytes exceeds the domain's maximum "
+                                  f"of {self.d.limits.max_request_size_bytes}")
+        signed = parse_submission(raw)
+        validated = await self._validate(signed, len(raw), member.member)
+        return signed.request.message_id, self.d.writer.submit(validated)
+
+    async def _validate(self, signed: Any, size: int, member: MemberId) -> ValidatedSubmission:
+        def attempt() -> ValidatedSubmission:
+            return validate_submission(signed, size, member, self.d.members.directory,
+                                       self.d.limits, self.d.clock())
+        try:
+            return attempt()
+        except (UnknownRecipient, UnknownSender):
+            if not await self.d.members.refresh_after_miss():
+                raise
+            return attempt()
+
+    @typed
+    async def send(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        member, _ = await self._member(context)
+        message_id, future = await self._admit(raw, member)
+        return _accepted(message_id, await future)
+
+    async def send_stream(self, requests: AsyncIterator[bytes],
+                          context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        try:
+            member, _ = await self._member(context)
+        except MinicantonError as error:
+            await abort_with(context, error)
+            return
+        pending: asyncio.Queue[bytes | tuple[str, asyncio.Future[int | None]] | None] = (
+            asyncio.Queue())
+        pump = asyncio.get_running_loop().create_task(self._pump(requests, member, pending))
+        try:
+            while (item := await pending.get()) is not None:
+                yield item if isinstance(item, bytes) else await _outcome(*item)
+        finally:
+            pump.cancel()
+
+    async def _pump(self, requests: AsyncIterator[bytes], member: MemberRecord,
+                    pending: asyncio.Queue[Any]) -> None:
+        try:
+            async for raw in requests:
+                try:
+                    pending.put_nowait(await self._admit(raw, member))
+                except MinicantonError as error:
+                    pending.put_nowait(_rejected(_message_id_of(raw), error))
+        finally:
+            pending.put_nowait(None)
+
+    async def subscribe(self, raw: bytes,
+                        context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        try:
+            member, expires_us = await self._member(context)
+            request = parse(pb.SubscribeRequest, raw)
+            if request.member != member.member:
+                raise PermissionDenied(f"{member.member} may only read its own stream")
+            if request.from_counter < 0:
+                raise MalformedRequest("from_counter must not be negative")
+            stream = member_stream(self.d.stream_context(self._liveness(member, expires_us)),
+                                   member, request.from_counter)
+            async for event in stream:
+                yield event
+        except MinicantonError as error:
+            await abort_with(context, error)
+
+    def _liveness(self, member: MemberRecord, expires_us: int) -> Callable[[], None]:
+        def check() -> None:
+            if self.d.stopping():
+                raise SequencerUnavailable("this sequencer instance is shutting down")
+            if self.d.clock() >= expires_us:
+                raise AuthenticationFailed("the token expired; authenticate again")
+            if self.d.members.directory.enabled(member.member) is None:
+                raise MemberDisabled(f"{member.member} was disabled")
+        return check
+
+    @typed
+    async def acknowledge(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        member, _ = await self._member(context)
+        request = parse(pb.AcknowledgeRequest, raw)
+        if request.member != member.member:
+            raise PermissionDenied(f"{member.member} may only acknowledge its own events")
+        if request.timestamp_us < 0:
+            raise MalformedRequest("timestamp_us must not be negative")
+        await self.d.store.acknowledge(member.number, request.timestamp_us)
+        return pb.AcknowledgeResponse().SerializeToString()
+
+
+def _accepted(message_id: str, timestamp_us: int | None) -> bytes:
+    return pb.SendResponse(message_id=message_id, accepted=pb.SendAccepted(
+        timestamp_us=timestamp_us or 0, duplicate=timestamp_us is None)).SerializeToString()
+
+
+def _rejected(message_id: str, error: MinicantonError) -> bytes:
+    return pb.SendResponse(message_id=message_id, rejected=pb.SendRejected(
+        error_id=error.error_id, message=error.message)).SerializeToString()
+
+
+async def _outcome(message_id: str, future: asyncio.Future[int | None]) -> bytes:
+    try:
+        return _accepted(message_id, await future)
+    except MinicantonError as error:
+        return _rejected(message_id, error)
+
+
+def _message_id_of(raw: bytes) -> str:
+    try:
+        return pb.SignedSubmissionRequest.FromString(raw).request.message_id
+    except (DecodeError, ValueError):
+        return ""
