@@ -1,0 +1,1 @@
+"""The participant node: `python -m minicanton.participant --config FILE`."""

@@ -1,0 +1,111 @@
+"""Configuration of one participant node (a JSON or TOML file, see runtime.config).
+
+Minimal file::
+
+    name = "bank"                                    # the participant id's hint
+    database_dsn = "postgresql://.../bank"           # its own database; migrated at start
+    key_file = "/var/lib/minicanton/bank/keys.json"  # created at first start, mode 0600
+    sequencers = ["127.0.0.1:5001", "127.0.0.1:5002"]
+    topology_manager = "127.0.0.1:5010"
+
+    [ledger_api]                                     # gRPC Ledger API (+ gRPC health)
+    port = 6865
+    [auth]
+    hs256_secret = "${LEDGER_API_SECRET}"            # or public_key_file / jwks_url
+
+Every port may be 0 (the OS picks one); the bound ports are written to `ready_file` once the
+node is ready. `domain_namespace` pins the domain's trust anchor (the fingerprint of its root
+key); left empty, the participant trusts what the topology manager announces at its FIRST
+start and remembers it in the key file (trust on first use, fine on one machine).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from minicanton.runtime.auth import AuthConfig
+from minicanton.runtime.auth_keys import JwksKeys, KeySource, PublicKeyKeys, SharedSecretKeys
+
+HINT_PATTERN = r"^[A-Za-z0-9_\-.]{1,64}$"
+ENDPOINT_PATTERN = r"^[^\s:]+:[0-9]{1,5}$"
+
+
+class ListenSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535)
+
+
+class AuthSettings(BaseModel):
+    """How Ledger API tokens are verified: exactly one of `hs256_secret` (development),
+    `public_key_file` (RS256/ES256 PEM key or certificate) or `jwks_url`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hs256_secret: str | None = None
+    public_key_file: Path | None = None
+    jwks_url: str | None = None
+    algorithm: Literal["RS256", "ES256"] = "RS256"
+    ledger_id: str | None = None
+    target_audience: str | None = None
+    issuer: str | None = None
+    leeway_s: float = Field(5.0, ge=0)
+    require_expiry: bool = False
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> AuthSettings:
+        chosen = [self.hs256_secret, self.public_key_file, self.jwks_url]
+        if sum(c is not None for c in chosen) != 1:
+            raise ValueError("set exactly one of hs256_secret, public_key_file, jwks_url")
+        return self
+
+    def key_source(self) -> KeySource:
+        if self.hs256_secret is not None:
+            return SharedSecretKeys(self.hs256_secret.encode())
+        if self.public_key_file is not None:
+            return PublicKeyKeys.from_pem(self.public_key_file.read_bytes(), self.algorithm)
+        assert self.jwks_url is not None
+        return JwksKeys(self.jwks_url, (self.algorithm,))
+
+    def auth_config(self, participant_id: str) -> AuthConfig:
+        return AuthConfig(
+            keys=self.key_source(), participant_id=participant_id, ledger_id=self.ledger_id,
+            leeway_s=self.leeway_s, target_audience=self.target_audience, issuer=self.issuer,
+            require_expiry=self.require_expiry,
+        )
+
+
+class ParticipantConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=HINT_PATTERN)
+    database_dsn: str = Field(min_length=1)
+    pool_size: int = Field(8, ge=2, le=64)
+    key_file: Path
+    sequencers: list[str] = Field(min_length=1)
+    topology_manager: str = Field(pattern=ENDPOINT_PATTERN)
+    domain_namespace: str | None = Field(None, pattern=r"^1220[0-9a-f]{64}$")
+    ledger_api: ListenSettings = ListenSettings(port=6865)
+    health_port: int | None = Field(0, ge=0, le=65535)
+    auth: AuthSettings
+    ledger_id: str = "minicanton"
+    # Submissions not sequenced by now + this are completed as not sequenced.
+    max_sequencing_time_ms: int = Field(30_000, ge=100)
+    max_deduplication_duration_ms: int = Field(24 * 3_600_000, ge=0)
+    onboarding_timeout_ms: int = Field(60_000, ge=100)
+    topology_wait_timeout_ms: int = Field(30_000, ge=100)
+    ready_file: Path | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _endpoints(self) -> ParticipantConfig:
+        bad = [s for s in self.sequencers if not re.match(ENDPOINT_PATTERN, s)]
+        if bad:
+            raise ValueError(f"sequencer endpoints must be host:port, got {bad}")
+        return self
