@@ -30,7 +30,7 @@ from minicanton.core.protocol.mediator import (
     SendVerdict,
 )
 from minicanton.core.sequencing.chain import VerifiedEvent
-from minicanton.core.sequencing.events import Deliver, DeliverError
+from minicanton.core.sequencing.events import Deliver, DeliverError, SequencedEvent
 from minicanton.core.topology.transactions import BROADCAST_MAGIC
 from minicanton.runtime.topology_client import TopologyAlarm, TopologyClient
 from minicanton.store.mediator_store import MessageIndex, MessageKind, RecordedEvent
@@ -77,11 +77,10 @@ class EventProcessor:
             topology.alarms,
         )
 
-    def replay(self, verified: VerifiedEvent) -> None:
+    def replay(self, event: SequencedEvent) -> None:
         """Rebuild state from an event whose effects are already stored (its topology rows
         were restored with the rest of the member topology store)."""
-        snapshot = self.topology.snapshot(verified.event.timestamp_us)
-        self.mediator.handle_event(verified.event, snapshot)
+        self.mediator.handle_event(event, self.topology.snapshot(event.timestamp_us))
 
     # --- what to store -------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ Active-passive: all instances of one mediator share the database; the instance h
 lease is the active one. Every `record_events` re-checks the lease (holder and epoch) inside
 its transaction and holds it shared until commit, so an instance that lost the lease can never
 write again (fencing), and a takeover waits for the last write of the old leader to finish.
+A holder restarting under the same name takes its lease back at once, with a new epoch (its
+previous incarnation, were it somehow alive, is fenced by the epoch).
 
 `PostgresMediatorStore` (store/postgres/mediator_store.py) implements it with asyncpg.
 """
@@ -131,6 +133,10 @@ class MediatorStore(Protocol):
     async def signed_events(self, from_ts_us: int, to_ts_us: int) -> list[bytes]: ...
 
     async def unsent_verdicts(self) -> list[OutboxVerdict]: ...
+
+    async def mark_send_error(self, lease: Lease, message_id: str, reason: str) -> None:
+        """A sequencer refused our verdict send for good (e.g. its max sequencing time)."""
+        ...
 
     async def verdict(self, request_ts_us: int) -> StoredVerdict | None: ...
 

@@ -13,8 +13,7 @@ from minicanton.codec.mediator import parse_signed_event
 from minicanton.core.protocol.mediator import Mediator, SendVerdict, verdict_message_id
 from minicanton.core.protocol.messages import InformeeMessage
 from minicanton.core.sequencing.batch import Batch
-from minicanton.core.sequencing.chain import VerifiedEvent
-from minicanton.core.sequencing.events import Deliver, SequencedEvent, SequencerPosition
+from minicanton.core.sequencing.events import Deliver, SequencedEvent
 from minicanton.mediator.processing import EventProcessor, Processed
 from minicanton.runtime.topology_client import TopologyClient
 from minicanton.store.mediator_store import LeaseLost, MessageKind
@@ -141,8 +140,6 @@ async def _restart(store: PostgresMediatorStore, domain: DvpDomain) -> EventProc
     start = await store.replay_start_ts(position.timestamp_us)
     if start is not None:
         for raw in await store.signed_events(start, position.timestamp_us):
-            signed = parse_signed_event(raw)
-            processor.replay(VerifiedEvent(signed, SequencerPosition(
-                signed.event.counter, signed.event.timestamp_us, position.event_hash)))
+            processor.replay(parse_signed_event(raw).event)
     processor.mediator.skip_to(position.timestamp_us)
     return processor

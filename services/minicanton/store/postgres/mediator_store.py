@@ -43,6 +43,7 @@ ON CONFLICT (singleton) DO UPDATE
     SET holder = EXCLUDED.holder, epoch = mediator_lease.epoch + 1,
         expires_at = EXCLUDED.expires_at
     WHERE mediator_lease.expires_at < clock_timestamp()
+       OR mediator_lease.holder = EXCLUDED.holder
 RETURNING epoch"""
 _RENEW = """
 UPDATE mediator_lease SET expires_at = clock_timestamp() + $3 * interval '1 millisecond'
@@ -149,6 +150,14 @@ class PostgresMediatorStore:
         return [OutboxVerdict(r["request_ts"], r["message_id"],
                               tuple(ParticipantId(p) for p in r["recipients"]),
                               r["max_sequencing_time_us"], bytes(r["result"])) for r in rows]
+
+    async def mark_send_error(self, lease: Lease, message_id: str, reason: str) -> None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            if await connection.fetchval(_FENCE, lease.holder, lease.epoch) is None:
+                raise LeaseLost(f"{lease.holder} no longer holds the mediator lease")
+            await connection.execute(
+                "UPDATE mediator_verdicts SET send_error = $1 "
+                "WHERE message_id = $2 AND sent_ts IS NULL", reason, message_id)
 
     async def verdict(self, request_ts_us: int) -> StoredVerdict | None:
         r = await self._pool.fetchrow(

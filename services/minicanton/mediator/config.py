@@ -1,0 +1,109 @@
+"""Configuration of one mediator instance (a JSON or TOML file, see runtime.config).
+
+Minimal file::
+
+    node_name = "mediator"
+    database_dsn = "postgresql://.../mediator"   # shared by the mediator's instances
+    signing_key_seed_hex = "…64 hex…"            # the mediator's Ed25519 key (its identity)
+    domain_id = "minicanton"
+    domain_namespace = "1220…"                   # the domain's trust anchor
+    sequencers = ["127.0.0.1:5001", "127.0.0.1:5002"]
+    admin_token = "${MEDIATOR_ADMIN_TOKEN}"      # for the auditor API
+
+The member id is ``MED::<node_name>::<fingerprint of the key>``; the topology manager must
+list the mediator's key mapping among its initial members (or add it later). `parameters`
+must equal the topology manager's genesis parameters (the domain's static configuration);
+changes after genesis arrive through topology. Instances of one mediator share the key, the
+database and the name; each gets a distinct `instance_name` for the lease (default: the host
+name and process id).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from minicanton.core.crypto.signing import SigningKeyPair, SigningPublicKey
+from minicanton.core.errors import InvalidArgument
+from minicanton.core.ids import Fingerprint, MemberId, MemberKind, member_id
+from minicanton.topology.config import ParametersConfig
+
+ENDPOINT_PATTERN = r"^[^\s:]+:[0-9]{1,5}$"
+
+
+class MediatorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    node_name: str = Field("mediator", pattern=r"^[A-Za-z0-9_\-.]{1,64}$")
+    instance_name: str | None = None
+    database_dsn: str = Field(min_length=1)
+    pool_size: int = Field(4, ge=2, le=32)
+    signing_key_seed_hex: str = Field(min_length=64, max_length=64)
+    domain_id: str = Field(min_length=1)
+    domain_namespace: str = Field(pattern=r"^1220[0-9a-f]{64}$")
+    parameters: ParametersConfig = ParametersConfig()
+    sequencers: list[str] = Field(min_length=1)
+    # Raw Ed25519 public keys (hex) of the sequencers; empty: trust what they announce at start
+    # (GetInfo), for development only.
+    trusted_sequencer_keys_hex: list[str] = []
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535)  # the auditor API
+    health_port: int | None = Field(0, ge=0, le=65535)
+    admin_token: str = Field(min_length=8)
+    lease_ttl_ms: int = Field(5_000, ge=200)
+    lease_renew_interval_ms: int = Field(1_000, ge=50)
+    max_batch_events: int = Field(256, ge=1)
+    time_proof_retry_ms: int = Field(200, ge=10)
+    ready_file: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("signing_key_seed_hex")
+    @classmethod
+    def _seed(cls, value: str) -> str:
+        bytes.fromhex(value)
+        return value
+
+    @field_validator("trusted_sequencer_keys_hex")
+    @classmethod
+    def _keys(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if len(bytes.fromhex(value)) != 32:
+                raise ValueError("a sequencer key is a raw 32-byte Ed25519 key in hex")
+        return values
+
+    @model_validator(mode="after")
+    def _check(self) -> MediatorConfig:
+        bad = [s for s in self.sequencers if not re.match(ENDPOINT_PATTERN, s)]
+        if bad:
+            raise ValueError(f"sequencer endpoints must be host:port, got {bad}")
+        if self.lease_renew_interval_ms * 2 > self.lease_ttl_ms:
+            raise ValueError("lease_renew_interval_ms must be at most half of lease_ttl_ms")
+        try:
+            self.parameters.to_parameters()  # out-of-range values fail here, not at first use
+        except InvalidArgument as error:
+            raise ValueError(error.message) from None
+        return self
+
+    @property
+    def signing_key(self) -> SigningKeyPair:
+        return SigningKeyPair.from_private(bytes.fromhex(self.signing_key_seed_hex))
+
+    @property
+    def mediator_id(self) -> MemberId:
+        return member_id(MemberKind.MEDIATOR, self.node_name, self.signing_key.fingerprint)
+
+    @property
+    def namespace(self) -> Fingerprint:
+        return Fingerprint(self.domain_namespace)
+
+    @property
+    def trusted_sequencer_keys(self) -> list[SigningPublicKey]:
+        return [SigningPublicKey(bytes.fromhex(k)) for k in self.trusted_sequencer_keys_hex]
+
+    @property
+    def holder(self) -> str:
+        return self.instance_name or f"{socket.gethostname()}:{os.getpid()}"

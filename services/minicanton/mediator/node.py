@@ -1,0 +1,322 @@
+"""Wiring of one mediator instance: store, lease, topology, sequencer client, pump, timer,
+auditor API and health.
+
+Theory of operation
+-------------------
+Start: migrations; the auditor gRPC server and health (answering while passive too); then
+the lease. An instance that does not get it is *passive*: it only retries the lease (health
+says "passive"). The active one restores the member topology from its store, rebuilds the
+mediator machine by replaying the stored events from the oldest request that still matters
+(`replay_start_ts`), subscribes from the stored clean position, resends the verdicts whose
+receipt it has not seen (same message ids: the sequencer deduplicates), and becomes ready.
+
+The pump takes the verified events the sequencer client hands over, in order, up to
+`max_batch_events` at a time; runs each through the `EventProcessor`; writes all the records
+in one fenced transaction (events, audit index, requests, responses, verdicts, topology,
+clean position); and only then sends the verdicts (persist before send). The timer sleeps
+until the machine's next deadline on our clock, then asks for a time proof, so an idle domain
+still shows the deadline passing in sequencer time. A lost lease, a failed write or a failed
+sequencer client stops the instance (exit code 3, 1, 1): its memory may no longer match the
+database, and a restart (or the other instance) resumes from the stored position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2_grpc
+
+from minicanton.codec.mediator import encode_signed_event, parse_signed_event
+from minicanton.core.crypto.signing import SigningPublicKey
+from minicanton.core.errors import MinicantonError
+from minicanton.core.protocol.mediator import Mediator, SendVerdict
+from minicanton.core.protocol.messages import encode_protocol_message
+from minicanton.core.sequencing.batch import Batch, Envelope, MemberRecipient
+from minicanton.core.sequencing.chain import VerifiedEvent
+from minicanton.core.sequencing.send_tracking import SendOutcome
+from minicanton.mediator.auditor import SERVICE, MediatorAuditorService, add_auditor_service
+from minicanton.mediator.config import MediatorConfig
+from minicanton.mediator.processing import EventProcessor
+from minicanton.runtime.clock import Clock, wall_clock_us
+from minicanton.runtime.health import HealthState, serve_http_health
+from minicanton.runtime.sequencer_client import (
+    SendRejected,
+    SequencerClient,
+    SequencerClientConfig,
+)
+from minicanton.runtime.sequencer_connection import SequencerConnection
+from minicanton.runtime.topology_client import TopologyClient
+from minicanton.store.mediator_store import Lease, LeaseLost
+from minicanton.store.postgres.mediator_store import PostgresMediatorStore
+
+log = logging.getLogger(__name__)
+EXIT_LEASE_LOST = 3
+
+
+class MediatorNode:
+    def __init__(self, config: MediatorConfig, clock: Clock = wall_clock_us) -> None:
+        self.config = config
+        self.clock = clock
+        self.mediator_id = config.mediator_id
+        self.health = HealthState((SERVICE,))
+        self.stopped = asyncio.Event()
+        self.exit_code = 0
+        self.port = 0
+        self.health_port: int | None = None
+        self.lease: Lease | None = None
+        self.client: SequencerClient | None = None
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._http: asyncio.Server | None = None
+        self._events: asyncio.Queue[VerifiedEvent] = asyncio.Queue(config.max_batch_events * 4)
+        self._deadline_changed = asyncio.Event()
+        self._last_ack_us = 0
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        config = self.config
+        self.store = await PostgresMediatorStore.connect(config.database_dsn, config.pool_size)
+        await self._serve()
+        await self.health.set_ready(False, "passive: waiting for the mediator lease")
+        self._spawn(self._become_active())
+        log.info("mediator %s (instance %s) serving the auditor API on %s:%d",
+                 self.mediator_id, config.holder, config.host, self.port)
+
+    async def _become_active(self) -> None:
+        interval_s = self.config.lease_renew_interval_ms / 1_000
+        while (lease := await self.store.acquire_lease(self.config.holder,
+                                                       self.config.lease_ttl_ms)) is None:
+            await asyncio.sleep(interval_s)
+        self.lease = lease
+        log.info("mediator instance %s is active (lease epoch %d)", lease.holder, lease.epoch)
+        self.processor = await self._rebuild()
+        self.client = await self._connect()
+        await self.client.start(self._events.put, resume_from=await self.store.clean_position())
+        self._spawn(self._pump(), self._timer(), self._renew_lease(), self._watch_client())
+        await self._resend_unsent()
+        await self.health.set_ready(True)
+        self._write_ready_file()
+
+    async def _rebuild(self) -> EventProcessor:
+        config = self.config
+        topology = TopologyClient(self.mediator_id, config.namespace,
+                                  config.parameters.to_parameters())
+        topology.restore(await self.store.topology_transactions())
+        processor = EventProcessor(Mediator(self.mediator_id, config.signing_key), topology)
+        position = await self.store.clean_position()
+        if position is None:
+            return processor
+        start = await self.store.replay_start_ts(position.timestamp_us)
+        replayed = 0
+        if start is not None:
+            for raw in await self.store.signed_events(start, position.timestamp_us):
+                processor.replay(parse_signed_event(raw).event)
+                replayed += 1
+        processor.mediator.skip_to(position.timestamp_us)
+        log.info("rebuilt from %d stored events; %d requests pending", replayed,
+                 len(processor.mediator.pending_requests))
+        return processor
+
+    async def _connect(self) -> SequencerClient:
+        config = self.config
+        trusted = config.trusted_sequencer_keys or await _announced_keys(
+            config.sequencers, config.domain_id, self.mediator_id, config, self.clock)
+        return SequencerClient(
+            domain_id=config.domain_id, member=self.mediator_id, signing_key=config.signing_key,
+            trusted_sequencer_keys=trusted,
+            config=SequencerClientConfig(tuple(config.sequencers)), clock=self.clock)
+
+    def _spawn(self, *coroutines: Coroutine[Any, Any, None]) -> None:
+        for coroutine in coroutines:
+            task = asyncio.get_running_loop().create_task(coroutine)
+            task.add_done_callback(self._task_done)
+            self._tasks.append(task)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or self._stopping:
+            return
+        error = task.exception()
+        if error is not None:
+            lost = isinstance(error, LeaseLost)
+            log.error("stopping: %s", error if lost else "a background task failed",
+                      exc_info=None if lost else error)
+            self.exit_code = EXIT_LEASE_LOST if lost else 1
+            self.stopped.set()
+
+    # --- the pump --------------------------------------------------------------------------
+
+    async def _pump(self) -> None:
+        assert self.lease is not None
+        while True:
+            batch = [await self._events.get()]
+            while len(batch) < self.config.max_batch_events and not self._events.empty():
+                batch.append(self._events.get_nowait())
+            processed = [self.processor.process(v, encode_signed_event(v.signed)) for v in batch]
+            await self.store.record_events(self.lease, [p.record for p in processed])
+            for item in processed:
+                for alarm in item.alarms:
+                    log.warning("ALARM %s at %d: %s", alarm.code, alarm.ts_us, alarm.message)
+                for send in item.sends:
+                    await self._send(send.message_id, send.recipients,
+                                     send.max_sequencing_time_us,
+                                     encode_protocol_message(send.result))
+                    _log_verdict(send)
+            self._deadline_changed.set()
+            await self._acknowledge(batch[-1].event.timestamp_us)
+
+    async def _send(self, message_id: str, recipients: tuple[str, ...],
+                    max_sequencing_time_us: int, payload: bytes) -> None:
+        """One envelope per recipient: no informee participant learns another."""
+        assert self.client is not None and self.lease is not None
+        batch = Batch(tuple(Envelope((MemberRecipient(p),), payload)  # type: ignore[arg-type]
+                            for p in recipients))
+        try:
+            handle = await self.client.send_async(
+                batch, message_id=message_id, max_sequencing_time_us=max_sequencing_time_us)
+        except SendRejected as error:
+            log.error("verdict %s refused by the sequencer: %s", message_id, error.message)
+            await self.store.mark_send_error(self.lease, message_id, error.message)
+            return
+        handle.outcome.add_done_callback(_consume_outcome)
+
+    async def _resend_unsent(self) -> None:
+        now_us = self.clock()
+        for verdict in await self.store.unsent_verdicts():
+            if verdict.max_sequencing_time_us > now_us:
+                await self._send(verdict.message_id, verdict.recipients,
+                                 verdict.max_sequencing_time_us, verdict.result)
+
+    async def _acknowledge(self, ts_us: int) -> None:
+        """Tell the sequencer (at most once a second) what we processed, so it can prune."""
+        if self.client is None or ts_us - self._last_ack_us < 1_000_000:
+            return
+        self._last_ack_us = ts_us
+        try:
+            await self.client.acknowledge(ts_us)
+        except (MinicantonError, grpc.aio.AioRpcError, OSError) as error:
+            log.debug("acknowledge failed: %s", error)
+
+    # --- time ------------------------------------------------------------------------------
+
+    async def _timer(self) -> None:
+        retry_s = self.config.time_proof_retry_ms / 1_000
+        while True:
+            self._deadline_changed.clear()
+            deadline_us = self.processor.mediator.next_deadline_us()
+            wait_s = None if deadline_us is None else (deadline_us - self.clock()) / 1e6
+            if wait_s is None or wait_s > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._deadline_changed.wait(), wait_s)
+                continue
+            if self.processor.mediator.handle_timer(self.clock()):
+                await self._time_proof()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._deadline_changed.wait(), retry_s)
+
+    async def _time_proof(self) -> None:
+        assert self.client is not None
+        try:
+            await asyncio.wait_for(self.client.request_time_proof(), 10)
+        except (TimeoutError, MinicantonError) as error:
+            log.warning("time proof failed: %s", error)
+
+    # --- lease and failures ----------------------------------------------------------------
+
+    async def _renew_lease(self) -> None:
+        assert self.lease is not None
+        while True:
+            await asyncio.sleep(self.config.lease_renew_interval_ms / 1_000)
+            if not await self.store.renew_lease(self.lease, self.config.lease_ttl_ms):
+                raise LeaseLost(f"instance {self.lease.holder} lost the mediator lease")
+
+    async def _watch_client(self) -> None:
+        assert self.client is not None
+        failure = await self.client.wait_failed()
+        raise MinicantonError(f"the sequencer client stopped: {failure}")
+
+    # --- serving ---------------------------------------------------------------------------
+
+    async def _serve(self) -> None:
+        config = self.config
+        self.server = grpc.aio.server()
+        add_auditor_service(self.server, MediatorAuditorService(self.store, config.admin_token))
+        health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self.server)
+        self.port = self.server.add_insecure_port(f"{config.host}:{config.port}")
+        await self.server.start()
+        if config.health_port is not None:
+            self._http = await serve_http_health(self.health, config.host, config.health_port)
+            self.health_port = self._http.sockets[0].getsockname()[1]
+
+    def _write_ready_file(self) -> None:
+        if self.config.ready_file is None:
+            return
+        path = Path(self.config.ready_file)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({
+            "port": self.port, "health_port": self.health_port, "pid": os.getpid(),
+            "member": self.mediator_id,
+        }))
+        temporary.replace(path)
+
+    async def stop(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        log.info("mediator instance %s stopping", self.config.holder)
+        await self.health.shutting_down()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.client is not None:
+            await self.client.close()
+        if hasattr(self, "server"):
+            await self.server.stop(grace=1.0)
+        if self._http is not None:
+            self._http.close()
+        if hasattr(self, "store"):
+            if self.lease is not None:
+                with contextlib.suppress(Exception):
+                    await self.store.release_lease(self.lease)
+            await self.store.close()
+        self.stopped.set()
+
+
+def _consume_outcome(outcome: asyncio.Future[SendOutcome]) -> None:
+    """The outcome arrives on our own stream (the receipt is stored there); only note errors."""
+    if not outcome.cancelled() and outcome.exception() is not None:
+        log.debug("verdict send outcome: %s", outcome.exception())
+
+
+def _log_verdict(send: SendVerdict) -> None:
+    log.info("verdict on request %d: %s", send.result.request_ts_us,
+             type(send.result.verdict).__name__.lower(),
+             extra={"fields": {"request_ts_us": send.result.request_ts_us,
+                               "message_id": send.message_id}})
+
+
+async def _announced_keys(endpoints: list[str], domain_id: str, member: str,
+                          config: MediatorConfig, clock: Clock) -> list[SigningPublicKey]:
+    """Development only: trust the keys the sequencers announce."""
+    keys = []
+    for endpoint in endpoints:
+        connection = SequencerConnection(endpoint, domain_id, member,  # type: ignore[arg-type]
+                                         config.signing_key, clock)
+        try:
+            info = await connection.info()
+            keys.append(SigningPublicKey(info.sequencer_public_key))
+        except grpc.aio.AioRpcError as error:
+            log.warning("sequencer %s did not announce its key: %s", endpoint, error.code())
+        finally:
+            await connection.close()
+    if not keys:
+        raise MinicantonError("no sequencer announced its key; set trusted_sequencer_keys_hex")
+    return keys

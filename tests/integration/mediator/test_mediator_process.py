@@ -1,0 +1,299 @@
+"""The mediator as a real process against a real sequencer process and real PostgreSQL.
+
+The test plays the topology manager (it broadcasts the DvP domain's signed topology through
+the sequencer) and the four participants (each a real sequencer client with its own key):
+approve, timeout noticed through a time proof, a kill -9 and restart in the middle of a
+request, and the auditor API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+import pytest_asyncio
+from mediator_fixtures import DvpDomain
+from tests.integration.sequencer.harness import (
+    DOMAIN_ID,
+    SEQUENCER_KEY,
+    Recorder,
+    SequencerCluster,
+)
+
+from minicanton.codec.gen.minicanton.mediator.v1 import mediator_auditor_pb2 as apb
+from minicanton.codec.gen.minicanton.mediator.v1 import mediator_auditor_pb2_grpc as apb_grpc
+from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_admin_pb2 as spb
+from minicanton.core.crypto.signing import SigningKeyPair
+from minicanton.core.ids import MemberId, MemberKind, member_id
+from minicanton.core.protocol.message_codec import decode_protocol_message
+from minicanton.core.protocol.messages import (
+    Approve,
+    ConfirmationResponse,
+    InformeeMessage,
+    MediatorResult,
+    Timeout,
+    encode_protocol_message,
+)
+from minicanton.core.sequencing.batch import Batch, Envelope, MemberRecipient
+from minicanton.core.sequencing.events import Deliver
+from minicanton.core.sequencing.send_tracking import SendDelivered
+from minicanton.core.topology.transactions import TopologyBroadcast
+from minicanton.runtime.embedded_postgres import EmbeddedPostgres, free_port
+from minicanton.runtime.sequencer_client import SequencerClient
+
+RESPONSE_TIMEOUT_MS = 2_000
+REACTION_TIMEOUT_MS = 2_000
+AUDITOR_TOKEN = "auditor-secret-token"
+HINTS = ("alice", "bob", "bank", "sr")
+
+
+@dataclass
+class MediatorProcess:
+    workdir: Path
+    config: dict[str, object]
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def ready_path(self) -> Path:
+        return self.workdir / "mediator.ready"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "mediator.log"
+
+    def spawn(self) -> None:
+        self.ready_path.unlink(missing_ok=True)
+        config_path = self.workdir / "mediator.json"
+        config_path.write_text(json.dumps(self.config))
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "minicanton.mediator", "--config", str(config_path)],
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    async def wait_ready(self, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.ready_path.exists():
+            assert self.process is not None
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the mediator did not start:\n{self.log_tail()}")
+            await asyncio.sleep(0.02)
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def terminate(self) -> int | None:
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+
+class Network:
+    """One sequencer, the mediator process and four participant clients."""
+
+    def __init__(self, sequencer: SequencerCluster, mediator: MediatorProcess,
+                 domain: DvpDomain) -> None:
+        self.sequencer = sequencer
+        self.mediator = mediator
+        self.domain = domain
+        self.clients: dict[str, SequencerClient] = {}
+        self.recorders: dict[str, Recorder] = {}
+
+    async def register(self, member: MemberId, key: SigningKeyPair) -> None:
+        await self.sequencer.admin("RegisterMember", spb.RegisterMemberRequest(
+            member=member, signing_public_key=key.public.raw), spb.RegisterMemberResponse)
+
+    async def start_participants(self) -> None:
+        for hint in HINTS:
+            node = self.domain.participants[hint]
+            client = self.sequencer.client(_Member(node.id, node.key))
+            recorder = Recorder()
+            await client.start(recorder)
+            self.clients[hint], self.recorders[hint] = client, recorder
+
+    async def request(self, salt: int) -> tuple[int, InformeeMessage]:
+        """Alice's participant sends a confirmation request; its sequencing time."""
+        tree = self.domain.swap_tree(salt=salt)
+        envelopes = self.domain.request_envelopes(tree)
+        outcome = await self.clients["alice"].send(Batch(tuple(envelopes)))
+        assert isinstance(outcome, SendDelivered)
+        return outcome.timestamp_us, InformeeMessage.create(tree, self.domain.p("alice"))
+
+    async def respond(self, hint: str, request_ts_us: int, informee: InformeeMessage) -> None:
+        party = self.domain.parties[hint]
+        responses = [
+            self.domain.response(hint, request_ts_us, informee, view.view_hash, [hint])
+            for view in informee.views if party in view.parameters.confirmers
+        ]
+        outcome = await self.clients[hint].send(Batch(tuple(
+            self.domain.to_mediator(encode_protocol_message(r)) for r in responses)))
+        assert isinstance(outcome, SendDelivered)
+
+    def verdicts(self, hint: str, request_ts_us: int) -> list[tuple[int, MediatorResult]]:
+        found = []
+        for verified in self.recorders[hint].events:
+            content = verified.event.content
+            if not isinstance(content, Deliver):
+                continue
+            for envelope in content.batch.envelopes:
+                if not envelope.content.startswith(b"MCPM"):
+                    continue
+                message = decode_protocol_message(envelope.content)
+                if isinstance(message, MediatorResult) and message.request_ts_us == request_ts_us:
+                    assert envelope.recipients == (MemberRecipient(self.domain.p(hint)),)
+                    found.append((verified.event.timestamp_us, message))
+        return found
+
+    async def wait_verdicts(self, request_ts_us: int, timeout_s: float = 15.0) -> None:
+        for hint in HINTS:
+            await self.recorders[hint].wait_for(
+                lambda _events, h=hint: bool(self.verdicts(h, request_ts_us)), timeout_s)
+
+
+@dataclass(frozen=True)
+class _Member:
+    member: MemberId
+    key: SigningKeyPair
+
+
+@pytest_asyncio.fixture
+async def network(request: pytest.FixtureRequest, postgres_cluster: EmbeddedPostgres,
+                  tmp_path: Path) -> AsyncIterator[Network]:
+    response_timeout_ms = getattr(request, "param", RESPONSE_TIMEOUT_MS)
+    sequencer = SequencerCluster(
+        postgres_cluster.create_database(f"seq_{uuid.uuid4().hex[:12]}"), tmp_path, instances=1)
+    await sequencer.start()
+    domain = DvpDomain()
+    mediator = MediatorProcess(tmp_path, {
+        "node_name": "mediator", "instance_name": "mediator-test",
+        "database_dsn": postgres_cluster.create_database(f"med_{uuid.uuid4().hex[:12]}"),
+        "signing_key_seed_hex": domain.mediator.key.private_raw.hex(),
+        "domain_id": DOMAIN_ID, "domain_namespace": domain.root.fingerprint,
+        "parameters": {"confirmation_response_timeout_ms": response_timeout_ms,
+                       "mediator_reaction_timeout_ms": REACTION_TIMEOUT_MS,
+                       "topology_change_delay_ms": 10},
+        "sequencers": list(sequencer.endpoints),
+        "trusted_sequencer_keys_hex": [SEQUENCER_KEY.public.raw.hex()],
+        "port": free_port(), "health_port": None, "admin_token": AUDITOR_TOKEN,
+        "lease_ttl_ms": 2_000, "lease_renew_interval_ms": 500,
+        "ready_file": str(tmp_path / "mediator.ready"), "log_json": False,
+    })
+    net = Network(sequencer, mediator, domain)
+    try:
+        await net.register(domain.mediator.id, domain.mediator.key)
+        for hint in HINTS:
+            await net.register(domain.participants[hint].id, domain.participants[hint].key)
+        await _broadcast_topology(net)
+        mediator.spawn()
+        await mediator.wait_ready()
+        await net.start_participants()
+        yield net
+    finally:
+        mediator.terminate()
+        await sequencer.stop()
+
+
+async def _broadcast_topology(net: Network) -> None:
+    """Play the topology manager: all of the domain's signed transactions to the mediator."""
+    key = SigningKeyPair.from_private(b"\x07" * 32)
+    manager = member_id(MemberKind.TOPOLOGY_MANAGER, "manager", key.fingerprint)
+    await net.register(manager, key)
+    client = net.sequencer.client(_Member(manager, key))
+    await client.start(Recorder())
+    broadcast = TopologyBroadcast(tuple(s.signed for s in net.domain.state.transactions()))
+    envelope = Envelope((MemberRecipient(net.domain.mediator.id),), broadcast.to_bytes())
+    assert isinstance(await client.send(Batch((envelope,))), SendDelivered)
+    await asyncio.sleep(0.05)  # past the 10 ms topology change delay
+
+
+async def test_a_request_confirmed_by_everyone_is_approved_once(network: Network) -> None:
+    request_ts_us, informee = await network.request(salt=1)
+    for hint in HINTS:
+        await network.respond(hint, request_ts_us, informee)
+    await network.wait_verdicts(request_ts_us)
+    for hint in HINTS:
+        (_, result), = network.verdicts(hint, request_ts_us)
+        assert result.verdict == Approve()
+        result.verify(network.domain.mediator.key.public)
+    await _check_auditor(network, request_ts_us)
+
+
+async def test_a_silent_participant_times_out_at_the_deadline_and_is_named(
+    network: Network,
+) -> None:
+    request_ts_us, informee = await network.request(salt=2)
+    for hint in ("alice", "bob", "bank"):  # SR's participant never answers
+        await network.respond(hint, request_ts_us, informee)
+    await network.wait_verdicts(request_ts_us, timeout_s=RESPONSE_TIMEOUT_MS / 1e3 + 10)
+    (verdict_ts_us, result), = network.verdicts("alice", request_ts_us)
+    assert isinstance(result.verdict, Timeout)
+    assert [u.participant for u in result.verdict.unresponsive] == [network.domain.p("sr")]
+    assert verdict_ts_us > request_ts_us + RESPONSE_TIMEOUT_MS * 1_000  # not before
+    assert verdict_ts_us < request_ts_us + (RESPONSE_TIMEOUT_MS + REACTION_TIMEOUT_MS) * 1_000
+
+
+@pytest.mark.parametrize("network", [20_000], indirect=True)  # a restart takes a second or two
+async def test_a_killed_mediator_resumes_and_decides_exactly_once(network: Network) -> None:
+    request_ts_us, informee = await network.request(salt=3)
+    await network.respond("alice", request_ts_us, informee)
+    await network.respond("bob", request_ts_us, informee)
+    await asyncio.sleep(0.3)  # let the mediator store those
+    network.mediator.kill()
+    await network.respond("bank", request_ts_us, informee)
+    network.mediator.spawn()
+    await network.mediator.wait_ready()
+    await network.respond("sr", request_ts_us, informee)
+    await network.wait_verdicts(request_ts_us)
+    await asyncio.sleep(0.5)  # a duplicate verdict would arrive by now
+    for hint in HINTS:
+        (_, result), = network.verdicts(hint, request_ts_us)
+        assert result.verdict == Approve()
+
+
+async def _check_auditor(network: Network, request_ts_us: int) -> None:
+    port = network.mediator.config["port"]
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = apb_grpc.MediatorAuditorServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.GetRequest(apb.GetRequestRequest(request_id_us=request_ts_us))
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        metadata = (("authorization", f"Bearer {AUDITOR_TOKEN}"),)
+        answer = await stub.GetRequest(apb.GetRequestRequest(request_id_us=request_ts_us),
+                                       metadata=metadata)
+        kinds = [m.kind for m in answer.messages]
+        assert kinds.count("informee_message") == 1
+        assert kinds.count("root_hash_message") == 4
+        assert kinds.count("confirmation_response") == 8
+        assert answer.verdict.verdict == "approve" and answer.verdict.sent_at_us > 0
+        responses = [m for m in answer.messages if m.kind == "confirmation_response"]
+        assert isinstance(decode_protocol_message(responses[0].payload), ConfirmationResponse)
+        listed = await stub.ListMessages(apb.ListMessagesRequest(
+            from_us=request_ts_us, to_us=request_ts_us), metadata=metadata)
+        assert len(listed.messages) == 5
+        with pytest.raises(grpc.aio.AioRpcError) as bad:
+            await stub.ListMessages(apb.ListMessagesRequest(from_us=2, to_us=1),
+                                    metadata=metadata)
+        assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+
