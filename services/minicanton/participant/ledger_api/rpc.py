@@ -1,0 +1,117 @@
+"""What every Ledger API servicer shares: authenticating the caller and the error boundary.
+
+Each RPC is decorated with `unary` or `stream`: whatever the handler raises is mapped to a
+gRPC status by `errors.abort_with_error` (the only place exceptions become statuses). Each
+handler's first line authenticates the call with `LedgerApiService.claims` and then states the
+check its RPC needs (`check_read_as`, `check_act_as`, `check_admin`, ...): the authorization
+of an RPC reads where the RPC is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import grpc
+
+from minicanton.participant.ledger_api.backend import LedgerApiBackend
+from minicanton.participant.ledger_api.errors import LedgerApiError, abort_with_error
+from minicanton.runtime.auth import AuthorizedClaims, LedgerApiAuthenticator
+
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+ContextOf = Callable[[Any], Mapping[str, str]]
+
+_PASS_THROUGH = (grpc.aio.AbortError, asyncio.CancelledError)
+
+
+class LedgerApiService:
+    """Base of the servicers: the backend and the authenticator."""
+
+    def __init__(self, backend: LedgerApiBackend, authenticator: LedgerApiAuthenticator
+                 ) -> None:
+        self.backend = backend
+        self.authenticator = authenticator
+
+    async def claims(self, context: grpc.aio.ServicerContext) -> AuthorizedClaims:
+        """The verified claims of the caller's bearer token (UNAUTHENTICATED if none)."""
+        authorization = None
+        for key, value in context.invocation_metadata() or ():
+            if key == "authorization":
+                authorization = value if isinstance(value, str) else value.decode("latin-1")
+        return await self.authenticator.authenticate(authorization)
+
+    async def admin_claims(self, context: grpc.aio.ServicerContext) -> AuthorizedClaims:
+        claims = await self.claims(context)
+        claims.check_admin()
+        return claims
+
+    def check_ledger_id(self, ledger_id: str) -> None:
+        """An empty ledger id is fine (Daml made it optional); another ledger's is not."""
+        if ledger_id and ledger_id != self.backend.ledger_id:
+            raise LedgerApiError(
+                "LEDGER_ID_MISMATCH",
+                f"ledger id {ledger_id!r} does not match this participant's ledger id",
+                expected_ledger_id=self.backend.ledger_id, received_ledger_id=ledger_id,
+            )
+
+
+def check_live(claims: AuthorizedClaims) -> None:
+    """Streams outlive tokens: stop one whose token expired (ACCESS_TOKEN_EXPIRED)."""
+    claims.check_not_expired(time.time())
+
+
+def unary(context_of: ContextOf | None = None) -> Callable[
+    [Callable[[Any, Request, grpc.aio.ServicerContext], Awaitable[Response]]],
+    Callable[[Any, Request, grpc.aio.ServicerContext], Awaitable[Response]],
+]:
+    """Map whatever a unary handler raises to its status; `context_of(request)` adds request
+    context (e.g. the command id) to the error details."""
+
+    def decorate(handler: Callable[[Any, Request, grpc.aio.ServicerContext],
+                                   Awaitable[Response]]
+                 ) -> Callable[[Any, Request, grpc.aio.ServicerContext], Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def wrapper(self: Any, request: Request,
+                          context: grpc.aio.ServicerContext) -> Response:
+            try:
+                return await handler(self, request, context)
+            except _PASS_THROUGH:
+                raise
+            except Exception as error:
+                await abort_with_error(context, error, _safe_context(context_of, request))
+                raise AssertionError("unreachable: abort raises") from error
+
+        return wrapper
+
+    return decorate
+
+
+def stream(handler: Callable[[Any, Request, grpc.aio.ServicerContext], AsyncIterator[Response]]
+           ) -> Callable[[Any, Request, grpc.aio.ServicerContext], AsyncIterator[Response]]:
+    """The same boundary for server-streaming handlers (async generators)."""
+
+    @functools.wraps(handler)
+    async def wrapper(self: Any, request: Request,
+                      context: grpc.aio.ServicerContext) -> AsyncIterator[Response]:
+        try:
+            async for item in handler(self, request, context):
+                yield item
+        except _PASS_THROUGH:
+            raise
+        except Exception as error:
+            await abort_with_error(context, error)
+
+    return wrapper
+
+
+def _safe_context(context_of: ContextOf | None, request: Any) -> Mapping[str, str]:
+    if context_of is None:
+        return {}
+    try:
+        return context_of(request)
+    except Exception:  # a malformed request must not hide the error being reported
+        return {}
