@@ -253,3 +253,28 @@ def test_verdict_bytes_are_identical_on_replay_so_the_sequencer_can_deduplicate(
     sends_b = [encode_protocol_message(s.result) for e in b for s in _of(e, SendVerdict)]
     assert sends_a == sends_b and len(sends_a) == 2
     assert decode_protocol_message(sends_a[0]) == _of(a[5], SendVerdict)[0].result
+
+
+def test_what_only_mattered_until_the_decision_time_is_forgotten_after_it() -> None:
+    run = Run()
+    run.request()
+    run.feed(run.domain.time_proof(DEADLINE_US))  # times out
+    within = run.respond(DECISION_US, "sr")
+    assert {e.outcome for e in _of(within, PersistResponse)} == {ResponseOutcome.AFTER_DECISION}
+    after = run.respond(DECISION_US + 1, "bob")
+    assert {e.outcome for e in _of(after, PersistResponse)} == {ResponseOutcome.INVALID}
+    again = run.request(DECISION_US + 2)  # the same tree: no longer a recent duplicate
+    assert not _of(again, SendVerdict)
+    assert run.mediator.pending_requests == (DECISION_US + 2,)
+
+
+def test_many_requests_in_flight_time_out_in_deadline_order() -> None:
+    run = Run()
+    trees = [run.domain.swap_tree(salt=s) for s in range(10, 40)]
+    for i, tree in enumerate(trees):
+        run.feed(run.domain.request_event(REQUEST_TS_US + i, tree))
+    assert run.mediator.next_deadline_us() == DEADLINE_US
+    effects = run.feed(run.domain.time_proof(DEADLINE_US + 9))
+    decided = [s.result.request_ts_us for s in _of(effects, SendVerdict)]
+    assert decided == [REQUEST_TS_US + i for i in range(10)]
+    assert run.mediator.next_deadline_us() == DEADLINE_US + 10

@@ -37,6 +37,7 @@ before the last one handled is ignored, so feeding an event twice changes nothin
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -186,8 +187,13 @@ class Mediator:
         self.mediator_id = mediator_id
         self._key = signing_key
         self._pending: dict[int, _Pending] = {}
-        self._decided: dict[int, int] = {}  # request ts -> decision time (kept until then)
-        self._root_hashes: dict[Hash, int] = {}  # root hash -> decision time of its request
+        self._decided: set[int] = set()  # request ts, kept until its decision time
+        self._root_hashes: dict[Hash, int] = {}  # -> latest decision time of a request with it
+        # Heaps, so each event costs O(log n) however many requests are in flight: response
+        # deadlines of pending requests (entries of decided ones are skipped lazily) and
+        # decision times of everything remembered.
+        self._deadlines: list[tuple[int, int]] = []  # (response deadline, request ts)
+        self._expiries: list[tuple[int, int, Hash]] = []  # (decision time, request ts, root)
         self._last_ts_us: int | None = None
 
     @property
@@ -210,7 +216,9 @@ class Mediator:
         return pending.aggregation if pending else None
 
     def next_deadline_us(self) -> int | None:
-        return min((p.response_deadline_us for p in self._pending.values()), default=None)
+        while self._deadlines and self._deadlines[0][1] not in self._pending:
+            heapq.heappop(self._deadlines)
+        return self._deadlines[0][0] if self._deadlines else None
 
     def handle_timer(self, now_us: int) -> list[Effect]:
         deadline = self.next_deadline_us()
@@ -224,6 +232,7 @@ class Mediator:
         if self._last_ts_us is not None and ts_us <= self._last_ts_us:
             return []
         self._last_ts_us = ts_us
+        self._forget_before(ts_us)
         effects: list[Effect] = []
         if isinstance(event.content, Deliver):
             received = self._sort(ts_us, event.content.batch.envelopes)
@@ -232,7 +241,6 @@ class Mediator:
             for response, payload in received.responses:
                 effects += self._on_response(ts_us, response, payload, snapshot)
         effects += self._time_out(ts_us)
-        self._forget_before(ts_us)
         return effects
 
     # --- sorting an event's envelopes ------------------------------------------------
@@ -305,10 +313,12 @@ class Mediator:
                 MediatorRejectCode.DUPLICATE_REQUEST,
                 f"root hash {informee.root_hash} was already used by a recent request",
             ),)
-        self._root_hashes.setdefault(informee.root_hash, pending.decision_time_us)
+        self._root_hashes[informee.root_hash] = pending.decision_time_us
+        heapq.heappush(self._expiries, (pending.decision_time_us, ts_us, informee.root_hash))
         if reasons:
             return [persist, *self._finish(ts_us, pending, Reject(reasons))]
         self._pending[ts_us] = pending
+        heapq.heappush(self._deadlines, (pending.response_deadline_us, ts_us))
         return [persist]
 
     @staticmethod
@@ -369,8 +379,8 @@ class Mediator:
 
     def _time_out(self, ts_us: int) -> list[Effect]:
         effects: list[Effect] = []
-        due = sorted(t for t, p in self._pending.items() if p.response_deadline_us <= ts_us)
-        for request_ts_us in due:
+        while (deadline := self.next_deadline_us()) is not None and deadline <= ts_us:
+            _, request_ts_us = heapq.heappop(self._deadlines)
             pending = self._pending[request_ts_us]
             verdict = pending.aggregation.timed_out(pending.snapshot).verdict
             assert verdict is not None
@@ -380,7 +390,7 @@ class Mediator:
     def _finish(self, ts_us: int, pending: _Pending, verdict: Verdict) -> list[Effect]:
         request_ts_us = pending.aggregation.request_ts_us
         self._pending.pop(request_ts_us, None)
-        self._decided[request_ts_us] = pending.decision_time_us
+        self._decided.add(request_ts_us)
         result = MediatorResult.create(
             request_ts_us=request_ts_us, root_hash=pending.aggregation.root_hash,
             mediator=self.mediator_id, verdict=verdict, signing_key=self._key,
@@ -394,10 +404,11 @@ class Mediator:
 
     def _forget_before(self, ts_us: int) -> None:
         """Drop what only mattered until a decision time that has now passed."""
-        for request_ts_us in [t for t, d in self._decided.items() if d < ts_us]:
-            del self._decided[request_ts_us]
-        for root_hash in [h for h, d in self._root_hashes.items() if d < ts_us]:
-            del self._root_hashes[root_hash]
+        while self._expiries and self._expiries[0][0] < ts_us:
+            decision_time_us, request_ts_us, root_hash = heapq.heappop(self._expiries)
+            self._decided.discard(request_ts_us)
+            if self._root_hashes.get(root_hash) == decision_time_us:
+                del self._root_hashes[root_hash]
 
 
 def _replace_aggregation(pending: _Pending, aggregation: ResponseAggregation) -> _Pending:
