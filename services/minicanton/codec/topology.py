@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from minicanton.codec.gen.minicanton.topology.v1 import topology_admin_pb2 as pb
+from minicanton.core.crypto.encryption import EncryptionPublicKey
+from minicanton.core.crypto.signing import Signature, SigningPublicKey
 from minicanton.core.errors import InvalidArgument
-from minicanton.core.ids import MemberId, ParticipantId
+from minicanton.core.hashing import Hash, HashPurpose, hash_of
+from minicanton.core.ids import Fingerprint, MemberId, ParticipantId
 from minicanton.core.topology.errors import TopologyDecodeError
 from minicanton.core.topology.mappings import (
     HostingParticipant,
@@ -225,3 +228,48 @@ def vetted_to_proto(
         pb.VettedPackagesInfo(participant=m.participant, package_ids=sorted(m.package_ids))
         for m in mappings
     ])
+
+
+# --- member-signed requests --------------------------------------------------------------
+
+MEMBER_HEADER = "x-minicanton-member"
+TIMESTAMP_HEADER = "x-minicanton-timestamp-us"
+SIGNATURE_HEADER = "x-minicanton-signature"
+_REQUEST_LABEL = "minicanton.topology.request.v1"
+
+
+def member_request_hash(
+    domain_id: str, method: str, member: str, timestamp_us: int, body: bytes
+) -> Hash:
+    """What a member signs to call the topology manager for itself (see the proto's header).
+    A distinct label keeps it apart from the sequencer's challenge under the same purpose."""
+    return hash_of(HashPurpose.AUTH_CHALLENGE, _REQUEST_LABEL, domain_id, method, member,
+                   timestamp_us.to_bytes(8, "big", signed=True), body)
+
+
+def signature_to_header(signature: Signature) -> str:
+    return f"{signature.signed_by}:{signature.raw.hex()}"
+
+
+def signature_from_header(text: str) -> Signature:
+    signed_by, sep, raw_hex = text.partition(":")
+    try:
+        raw = bytes.fromhex(raw_hex)
+    except ValueError:
+        raw = b""
+    if not sep or len(raw) != 64:
+        raise InvalidArgument(f"{SIGNATURE_HEADER} must be '<fingerprint>:<128 hex digits>'")
+    return Signature(Fingerprint(signed_by), HashPurpose.AUTH_CHALLENGE, raw)
+
+
+def signing_key_from_bytes(raw: bytes) -> SigningPublicKey:
+    if len(raw) != 32:
+        raise InvalidArgument(f"a signing key is a raw 32-byte Ed25519 key, got {len(raw)} bytes")
+    return SigningPublicKey(raw)
+
+
+def encryption_key_from_bytes(raw: bytes) -> EncryptionPublicKey:
+    if len(raw) != 32:
+        raise InvalidArgument(
+            f"an encryption key is a raw 32-byte X25519 key, got {len(raw)} bytes")
+    return EncryptionPublicKey(raw)

@@ -1,0 +1,127 @@
+"""Keeping the sequencers' member registry in step with the topology.
+
+Theory of operation
+-------------------
+The sequencer authenticates members and checks the signature of every submission against one
+registered key per member, set through its admin API. The topology is the source of truth, and
+this is the bridge: at the effective time of each accepted change to a member's keys or to a
+participant's admission, the manager sets that member's registration to its current (last)
+signing key in the topology *as of that time*, or disables it when its keys or its participant
+state were removed. Until then the sequencer keeps the previous key, so a submission signed
+with a key being revoked is still sequenced while the key is valid and refused once the
+revocation is effective (give or take one admin call, a few milliseconds).
+
+A newly admitted participant is registered before its onboarding broadcast is sent (so that it
+receives it); its registration is confirmed again at the effective time. At start the manager
+reconciles every member whose last change is already effective and schedules the others.
+
+Participants, mediators and the manager itself are registered; sequencers are not members of
+their own service. Disabling is final at the sequencer (a disabled member id cannot register
+again), so it happens only when a member's keys or a participant's state are removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from minicanton.core.ids import MemberId, MemberKind, ParticipantId, parse_member_id
+from minicanton.core.topology.mappings import OwnerToKeyMapping, ParticipantState
+from minicanton.core.topology.state import StoredTopologyTransaction
+from minicanton.core.topology.transactions import TopologyTransaction
+from minicanton.runtime.clock import Clock
+from minicanton.runtime.retry import Backoff
+from minicanton.runtime.topology_client import TopologyClient
+from minicanton.topology.sequencer_admin import SequencerAdmin
+
+log = logging.getLogger(__name__)
+_REGISTERED_KINDS = (MemberKind.PARTICIPANT, MemberKind.MEDIATOR, MemberKind.TOPOLOGY_MANAGER)
+_ATTEMPTS = 8
+
+
+def member_of(transaction: TopologyTransaction) -> MemberId | None:
+    """The member whose sequencer registration `transaction` may change."""
+    mapping = transaction.mapping
+    if isinstance(mapping, OwnerToKeyMapping):
+        member = mapping.member
+    elif isinstance(mapping, ParticipantState):
+        member = MemberId(mapping.participant)
+    else:
+        return None
+    return member if parse_member_id(member)[0] in _REGISTERED_KINDS else None
+
+
+class SequencerMemberSync:
+    def __init__(self, admin: SequencerAdmin, topology: TopologyClient, clock: Clock) -> None:
+        self._admin = admin
+        self._topology = topology
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._scheduled: set[tuple[MemberId, int]] = set()
+        self._backoff = Backoff(initial_ms=50, max_ms=2_000)
+
+    def on_accepted(self, accepted: Sequence[StoredTopologyTransaction]) -> None:
+        for stored in accepted:
+            member = member_of(stored.transaction)
+            if member is not None:
+                self._schedule(member, stored.valid_from_us)
+
+    async def reconcile_all(self) -> None:
+        """At start: bring every member in line with the topology now, except those with a
+        change still to come, which are scheduled at its effective time."""
+        now_us = self._clock()
+        latest: dict[MemberId, int] = {}
+        for stored in self._topology.state.transactions():
+            member = member_of(stored.transaction)
+            if member is not None:
+                latest[member] = max(latest.get(member, 0), stored.valid_from_us)
+        for member, from_us in sorted(latest.items()):
+            if from_us > now_us:
+                self._schedule(member, from_us)
+            else:
+                await self.reconcile(member, now_us)
+
+    async def reconcile(self, member: MemberId, at_us: int) -> None:
+        snapshot = self._topology.snapshot(at_us)
+        key = snapshot.current_signing_key(member)
+        admitted = (parse_member_id(member)[0] is not MemberKind.PARTICIPANT
+                    or ParticipantId(member) in snapshot.participants())
+        async with self._lock:
+            if key is None or not admitted:
+                await self._admin.disable(member)
+                log.info("sequencers: %s disabled as of %d", member, at_us)
+            else:
+                await self._admin.register(member, key)
+                log.info("sequencers: %s registered with key %s as of %d", member,
+                         key.fingerprint, at_us)
+
+    def _schedule(self, member: MemberId, at_us: int) -> None:
+        if (member, at_us) in self._scheduled:
+            return  # a key mapping and a participant state effective together: once
+        self._scheduled.add((member, at_us))
+        task = asyncio.get_running_loop().create_task(self._at(member, at_us))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _at(self, member: MemberId, at_us: int) -> None:
+        delay_s = (at_us - self._clock()) / 1e6
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
+        for attempt in range(_ATTEMPTS):
+            try:
+                await self.reconcile(member, at_us)
+                self._scheduled.discard((member, at_us))
+                return
+            except Exception as error:  # keep trying: the sequencers may be restarting
+                log.warning("sequencer registration of %s failed (attempt %d): %s", member,
+                            attempt + 1, error)
+                await self._backoff.sleep(attempt)
+        log.error("gave up registering %s with the sequencers; it is fixed at next start",
+                  member)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
