@@ -61,20 +61,22 @@ HINTS = ("alice", "bob", "bank", "sr")
 class MediatorProcess:
     workdir: Path
     config: dict[str, object]
+    name: str = "mediator"
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def ready_path(self) -> Path:
-        return self.workdir / "mediator.ready"
+        return self.workdir / f"{self.name}.ready"
 
     @property
     def log_path(self) -> Path:
-        return self.workdir / "mediator.log"
+        return self.workdir / f"{self.name}.log"
 
     def spawn(self) -> None:
         self.ready_path.unlink(missing_ok=True)
-        config_path = self.workdir / "mediator.json"
-        config_path.write_text(json.dumps(self.config))
+        config_path = self.workdir / f"{self.name}.json"
+        config_path.write_text(json.dumps({**self.config, "instance_name": self.name,
+                                           "ready_file": str(self.ready_path)}))
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "minicanton.mediator", "--config", str(config_path)],
@@ -118,6 +120,14 @@ class Network:
         self.domain = domain
         self.clients: dict[str, SequencerClient] = {}
         self.recorders: dict[str, Recorder] = {}
+        self.standbys: list[MediatorProcess] = []
+
+    def standby(self, name: str) -> MediatorProcess:
+        """A second instance of the same mediator (same key and database)."""
+        process = MediatorProcess(self.mediator.workdir, self.mediator.config, name)
+        self.standbys.append(process)
+        process.spawn()
+        return process
 
     async def register(self, member: MemberId, key: SigningKeyPair) -> None:
         await self.sequencer.admin("RegisterMember", spb.RegisterMemberRequest(
@@ -185,7 +195,7 @@ async def network(request: pytest.FixtureRequest, postgres_cluster: EmbeddedPost
     await sequencer.start()
     domain = DvpDomain()
     mediator = MediatorProcess(tmp_path, {
-        "node_name": "mediator", "instance_name": "mediator-test",
+        "node_name": "mediator",
         "database_dsn": postgres_cluster.create_database(f"med_{uuid.uuid4().hex[:12]}"),
         "signing_key_seed_hex": domain.mediator.key.private_raw.hex(),
         "domain_id": DOMAIN_ID, "domain_namespace": domain.root.fingerprint,
@@ -195,8 +205,7 @@ async def network(request: pytest.FixtureRequest, postgres_cluster: EmbeddedPost
         "sequencers": list(sequencer.endpoints),
         "trusted_sequencer_keys_hex": [SEQUENCER_KEY.public.raw.hex()],
         "port": free_port(), "health_port": None, "admin_token": AUDITOR_TOKEN,
-        "lease_ttl_ms": 2_000, "lease_renew_interval_ms": 500,
-        "ready_file": str(tmp_path / "mediator.ready"), "log_json": False,
+        "lease_ttl_ms": 2_000, "lease_renew_interval_ms": 500, "log_json": False,
     })
     net = Network(sequencer, mediator, domain)
     try:
@@ -209,7 +218,8 @@ async def network(request: pytest.FixtureRequest, postgres_cluster: EmbeddedPost
         await net.start_participants()
         yield net
     finally:
-        mediator.terminate()
+        for process in (mediator, *net.standbys):
+            process.terminate()
         await sequencer.stop()
 
 
@@ -265,6 +275,26 @@ async def test_a_killed_mediator_resumes_and_decides_exactly_once(network: Netwo
     await network.respond("sr", request_ts_us, informee)
     await network.wait_verdicts(request_ts_us)
     await asyncio.sleep(0.5)  # a duplicate verdict would arrive by now
+    for hint in HINTS:
+        (_, result), = network.verdicts(hint, request_ts_us)
+        assert result.verdict == Approve()
+
+
+@pytest.mark.parametrize("network", [20_000], indirect=True)
+async def test_a_passive_instance_takes_over_when_the_active_one_dies(network: Network) -> None:
+    passive = network.standby("mediator-b")
+    await asyncio.sleep(1.0)
+    assert not passive.ready_path.exists()  # passive: the lease is held
+    request_ts_us, informee = await network.request(salt=4)
+    await network.respond("alice", request_ts_us, informee)
+    await network.respond("bob", request_ts_us, informee)
+    await asyncio.sleep(0.3)
+    network.mediator.kill()
+    await passive.wait_ready(timeout_s=15)  # the lease expired: the standby is active
+    for hint in ("bank", "sr"):
+        await network.respond(hint, request_ts_us, informee)
+    await network.wait_verdicts(request_ts_us)
+    await asyncio.sleep(0.5)
     for hint in HINTS:
         (_, result), = network.verdicts(hint, request_ts_us)
         assert result.verdict == Approve()
