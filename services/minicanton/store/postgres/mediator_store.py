@@ -109,7 +109,9 @@ class PostgresMediatorStore:
         row = await self._pool.fetchrow("SELECT counter, ts, event_hash FROM mediator_position")
         if row is None:
             return None
-        return SequencerPosition(row["counter"], row["ts"], Hash(bytes(row["event_hash"])))
+        digest = row["event_hash"]
+        return SequencerPosition(row["counter"], row["ts"],
+                                 None if digest is None else Hash(bytes(digest)))
 
     async def record_events(self, lease: Lease, events: Sequence[RecordedEvent]) -> int:
         async with self._pool.acquire() as connection, connection.transaction():
@@ -124,7 +126,7 @@ class PostgresMediatorStore:
             await self._topology.append(connection, [t for e in fresh for t in e.topology])
             end = fresh[-1].position
             await connection.execute(_POSITION, end.counter, end.timestamp_us,
-                                     end.event_hash.digest)
+                                     end.event_hash.digest if end.event_hash else None)
             return len(fresh)
 
     async def topology_transactions(self) -> list[TopologyRow]:

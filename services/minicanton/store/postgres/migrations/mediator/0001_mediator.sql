@@ -16,7 +16,7 @@ CREATE TABLE mediator_position (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     counter bigint NOT NULL,
     ts bigint NOT NULL,
-    event_hash bytea NOT NULL
+    event_hash bytea  -- null when the client gave none (then the chain check links it)
 );
 
 -- Every event received, as delivered and signed by the sequencer: the audit log's evidence
