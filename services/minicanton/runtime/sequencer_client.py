@@ -244,14 +244,19 @@ class SequencerClient:
         attempt, overlap = 0, True
         while not self._closed:
             connection = self._pick_for_subscription()
+            call = None
             try:
-                async for raw in connection.subscribe(self._chain.restart(overlap=overlap)):
+                call = await connection.subscribe(self._chain.restart(overlap=overlap))
+                async for raw in call:
                     attempt, overlap = 0, True
                     await self._receive(raw)
             except (SequencerClientError, MinicantonError) as error:
                 return await self._fail(error)
             except grpc.aio.AioRpcError as error:
                 overlap = self._after_stream_error(connection, error)
+            finally:
+                if call is not None:
+                    call.cancel()
             await self.config.backoff.sleep(attempt)
             attempt += 1
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 import grpc
 from grpc_health.v1 import health_pb2
@@ -35,6 +34,23 @@ class ConnectionLost(MinicantonError):
     error_id = "SEQUENCER_CONNECTION_LOST"
 
 
+class _Outbox:
+    """The send stream's requests: a plain async iterator over a queue (None ends it). Not an
+    async generator, which gRPC would leave half-run when the channel closes."""
+
+    def __init__(self, queue: asyncio.Queue[bytes | None]) -> None:
+        self._queue = queue
+
+    def __aiter__(self) -> _Outbox:
+        return self
+
+    async def __anext__(self) -> bytes:
+        item = await self._queue.get()
+        if item is None:
+            raise StopAsyncIteration
+        return item
+
+
 class SequencerConnection:
     def __init__(self, endpoint: str, domain_id: str, member: MemberId, key: SigningKeyPair,
                  clock: Clock, rpc_timeout_s: float = 5.0) -> None:
@@ -48,6 +64,12 @@ class SequencerConnection:
         self.channel = grpc.aio.insecure_channel(endpoint, options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            # a restarted sequencer must be reachable again within a second, not gRPC's 2 min
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.min_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 1_000),
+            # our own subchannels: another channel's backoff after a crash must not leak here
+            ("grpc.use_local_subchannel_pool", 1),
         ])
         self._token: str | None = None
         self._token_expires_us = 0
@@ -108,11 +130,8 @@ class SequencerConnection:
 
     async def _run_send_stream(self, outbox: asyncio.Queue[bytes | None],
                                metadata: tuple[tuple[str, str], ...]) -> None:
-        async def requests() -> AsyncIterator[bytes]:
-            while (item := await outbox.get()) is not None:
-                yield item
-
-        call = self.channel.stream_stream(SERVICE + "SendStream")(requests(), metadata=metadata)
+        call = self.channel.stream_stream(SERVICE + "SendStream")(_Outbox(outbox),
+                                                                  metadata=metadata)
         try:
             async for raw in call:
                 response = pb.SendResponse.FromString(raw)
@@ -134,15 +153,11 @@ class SequencerConnection:
             if not future.done():
                 future.set_exception(error)
 
-    async def subscribe(self, from_counter: int) -> AsyncIterator[bytes]:
-        call = self.channel.unary_stream(SERVICE + "Subscribe")(
+    async def subscribe(self, from_counter: int) -> grpc.aio.UnaryStreamCall:
+        """The member's raw event stream from `from_counter`; the caller cancels the call."""
+        return self.channel.unary_stream(SERVICE + "Subscribe")(
             pb.SubscribeRequest(member=self._member, from_counter=from_counter)
             .SerializeToString(), metadata=await self._metadata())
-        try:
-            async for raw in call:
-                yield raw
-        finally:
-            call.cancel()
 
     async def acknowledge(self, timestamp_us: int) -> None:
         await self._unary("Acknowledge")(pb.AcknowledgeRequest(

@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import grpc
@@ -46,6 +46,7 @@ class SequencerNode:
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._http: asyncio.Server | None = None
+        self._writer_task: asyncio.Task[None] | None = None
         self.port = 0
         self.health_port: int | None = None
 
@@ -66,6 +67,7 @@ class SequencerNode:
         await self.feed.start()
         await self.store.listen(self._on_events, self.members.changed)
         self._spawn(self.writer.run(), self.feed.run(), self._watch_lock(), self._prune_loop())
+        self._writer_task = self._tasks[0]
         await self._serve()
         await self.health.set_ready(self.writer.online, "offline")
         self._write_ready_file()
@@ -167,25 +169,35 @@ class SequencerNode:
         temporary.replace(path)
 
     async def stop(self) -> None:
+        """Graceful, and bounded: every step has a deadline so SIGTERM always ends us."""
         if self._stopping:
             return
         self._stopping = True
         log.info("sequencer node %d stopping", getattr(self, "node_index", -1))
         await self.health.shutting_down()
-        if hasattr(self, "writer"):
+        if self._writer_task is not None:
             await self.writer.stop()
-            writer_task = self._tasks[0] if self._tasks else None
-            if writer_task is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(asyncio.shield(writer_task), 5)
-            await self.writer.go_offline()
+            await _bounded(asyncio.shield(self._writer_task), 5.0)
+            log.info("writer drained")
+            await _bounded(self.writer.go_offline(), 3.0)
+            log.info("offline")
         if hasattr(self, "server"):
             await self.server.stop(grace=1.0)
+            log.info("server stopped")
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await _bounded(asyncio.gather(*self._tasks, return_exceptions=True), 2.0)
+        stuck = [t.get_coro() for t in self._tasks if not t.done()]
+        if stuck:
+            log.warning("tasks still running at shutdown: %s", stuck)
         if self._http is not None:
             self._http.close()
         if hasattr(self, "store"):
             await self.store.close()
+        log.info("sequencer node %d stopped", getattr(self, "node_index", -1))
         self.stopped.set()
+
+
+async def _bounded(awaitable: Awaitable[object], timeout_s: float) -> None:
+    with contextlib.suppress(Exception, asyncio.TimeoutError):
+        await asyncio.wait_for(awaitable, timeout_s)

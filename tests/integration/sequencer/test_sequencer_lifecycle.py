@@ -31,10 +31,12 @@ async def raw_stream(sequencer: SequencerCluster, member, count: int) -> list[by
     received = []
     try:
         async with asyncio.timeout(10):
-            async for raw in connection.subscribe(0):
+            call = await connection.subscribe(0)
+            async for raw in call:
                 received.append(raw)
                 if len(received) == count:
                     break
+            call.cancel()
     finally:
         await connection.close()
     return received
@@ -106,10 +108,11 @@ async def test_acknowledged_events_are_pruned_and_counters_survive(
     await a.send(Batch((to(bob, content=b"p4"),)))
     await resumed.wait_for(lambda e: len(e) == 3)
     assert [v.event.counter for v in resumed.events] == [2, 3, 4]
+    connection = SequencerConnection(sequencer.endpoints[0], DOMAIN_ID, bob.member, bob.key,
+                                     wall_clock_us)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        async for _ in SequencerConnection(sequencer.endpoints[0], DOMAIN_ID, bob.member,
-                                           bob.key, wall_clock_us).subscribe(0):
-            pass
+        await (await connection.subscribe(0)).read()
+    await connection.close()
     assert error_id_of(caught.value) == "SEQUENCER_COUNTER_PRUNED"
 
 

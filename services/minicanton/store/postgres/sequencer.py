@@ -9,6 +9,7 @@ events, watermark and NOTIFY commit atomically in a single round trip.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -107,11 +108,20 @@ class PostgresSequencerStore:
         pool = await asyncpg.create_pool(dsn, min_size=2, max_size=pool_size)
         return cls(dsn, pool)
 
-    async def close(self) -> None:
-        for connection in (self._listen_connection, self._lock_connection):
-            if connection is not None and not connection.is_closed():
-                await connection.close()
-        await self._pool.close()
+    async def close(self, timeout_s: float = 2.0) -> None:
+        """Close gracefully; connections still busy after `timeout_s` are cut."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                for connection in (self._listen_connection, self._lock_connection):
+                    if connection is not None and not connection.is_closed():
+                        await connection.close()
+                await self._pool.close()
+        except TimeoutError:
+            log.warning("database connections did not close in time; terminating them")
+            for connection in (self._listen_connection, self._lock_connection):
+                if connection is not None and not connection.is_closed():
+                    connection.terminate()
+            self._pool.terminate()
 
     async def initialize(self, domain_id: str, total_nodes: int) -> None:
         async with self._pool.acquire() as connection, connection.transaction():
