@@ -193,13 +193,19 @@ class ScriptedSubmitter:
     error: MinicantonError | None = None
     requests: list[SubmissionRequest] = field(default_factory=list)
     hold: bool = False  # accept but never complete
+    rejection: tuple[int, str, str] | None = None  # complete with (code, error id, message)
 
     async def submit(self, request: SubmissionRequest) -> SubmissionAccepted:
         self.requests.append(request)
         if self.error is not None:
             raise self.error
         completion: asyncio.Future[CompletionRow] = asyncio.get_running_loop().create_future()
-        if not self.hold:
+        if self.rejection is not None:
+            code, error_id, message = self.rejection
+            completion.set_result(await self.writer.reject(CompletionEntry(
+                request.application_id, request.act_as, request.command_id,
+                request.submission_id, None, RECORD_TIME_US, code, error_id, message)))
+        elif not self.hold:
             completion.set_result(await self.writer.commit(
                 request.commands, request.act_as, command_id=request.command_id,
                 application_id=request.application_id, submission_id=request.submission_id,
