@@ -1,0 +1,536 @@
+"""The participant, as a sans-I/O machine (DESIGN.md §3 steps 1-7 at one participant).
+
+Theory of operation
+-------------------
+*Submitting.* `prepare_submission` interprets a command and builds its confirmation request
+(`submission`); it raises a typed error for anything the client must fix. The shell then
+deduplicates the change and records it in flight (the store's `start_submission`, atomically),
+and calls `submit`, which tracks the submission and returns the `SendBatch`. Our own receipt
+(the event of our send, carrying its message id) tells which request is ours; its verdict
+completes the submission. A submission still unsequenced when sequencer time passes its max
+sequencing time completes as `NOT_SEQUENCED_TIMEOUT`; a deliver-error completes it at once.
+
+*Validating.* Each sequenced event is handled in two steps: `prepare_event` (decrypt and
+validate a request: pure, independent of our state, so it may run ahead) and `process`
+(strictly in timestamp order: conflict detection, responses, verdicts, timeouts). With a
+partial ACS cache the shell asks `states_to_fetch(prepared)` in between and hands the store's
+answer to `provide_states`; `handle_event` does both steps when the cache is the whole ACS.
+A request takes its locks whatever its checks say (seed 003's pessimism); we answer each view
+we hold that has a confirming party we may confirm for with one signed response for those
+parties: a request-wide rejection first, then the view's own, then its activeness. A
+request whose root hash we saw within its decision time is a replay and is rejected.
+
+*Committing.* On the mediator's verdict (signature checked with the keys in force when it is
+sequenced) an approval applies the commit set of the views that passed our checks (archive
+consumed, add created, keep divulged), a rejection or timeout only releases the locks. A
+request whose verdict has not come by its decision time is released as timed out. Sequencer
+time is the only time: when the domain is quiet, `handle_timer(now)` asks for a time proof at
+`next_deadline_us()`.
+
+Determinism: the effects are a function of the events, the snapshots, the registry and the
+entropy given to `prepare_submission`. An event at or before the last one processed is
+ignored. `restore` rebuilds in-flight submissions and pending requests (with their locks) from
+what the effects persisted, and returns the responses to resend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from minicanton.core.entropy import Entropy
+from minicanton.core.errors import CryptoError
+from minicanton.core.hashing import Hash, HashPurpose
+from minicanton.core.lf.engine import ContractLookup
+from minicanton.core.lf.package import PackageRegistry
+from minicanton.core.protocol.commit_set import (
+    EMPTY_COMMIT_SET,
+    CommitSet,
+    GlobalKeyHash,
+    commit_set_for,
+)
+from minicanton.core.protocol.conflict_detection import (
+    ActivenessResult,
+    ConflictDetectionError,
+    ConflictDetector,
+    ContractState,
+    RequestLocks,
+    StatesToFetch,
+)
+from minicanton.core.protocol.deduplication import SubmissionAlreadyInFlight
+from minicanton.core.protocol.ledger_model import transaction_id_of
+from minicanton.core.protocol.message_codec import (
+    MessageDecodeError,
+    UnknownMessageKind,
+    decode_protocol_message,
+)
+from minicanton.core.protocol.messages import (
+    Approve,
+    LocalReject,
+    MediatorResult,
+    RootHashMessage,
+)
+from minicanton.core.protocol.participant_effects import (
+    Effect,
+    EmitCompletion,
+    MarkSubmissionSequenced,
+    PendingPayload,
+    PersistCommit,
+    PersistPendingRequest,
+    RaiseAlarm,
+    RemovePendingRequest,
+    RequestTimeProof,
+    SendBatch,
+    TrackedSubmission,
+    decode_pending_payload,
+    encode_pending_payload,
+)
+from minicanton.core.protocol.participant_outcomes import (
+    DUPLICATE_REQUEST,
+    deliver_error_completion,
+    local_timeout_completion,
+    not_sequenced_completion,
+    responses_for,
+    verdict_completion,
+)
+from minicanton.core.protocol.submission import (
+    CommandSubmission,
+    ParticipantIdentity,
+    PreparedSubmission,
+    prepare_submission,
+)
+from minicanton.core.protocol.validation import (
+    IgnoredRequest,
+    ReceivedRequest,
+    ValidatedRequest,
+    request_id_of,
+    validate_request,
+)
+from minicanton.core.protocol.validation_views import forest_of_views, with_original_ids
+from minicanton.core.protocol.view_message import (
+    ViewMessageDecodeError,
+    decode_view_message,
+    is_view_message,
+)
+from minicanton.core.sequencing.events import Deliver, DeliverError, SequencedEvent
+from minicanton.core.topology.errors import MemberKeyNotValid, TopologyDecodeError
+from minicanton.core.topology.snapshot import TopologySnapshot
+
+DEFAULT_SUBMISSION_TTL_US = 60_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantConfig:
+    identity: ParticipantIdentity
+    submission_ttl_us: int = DEFAULT_SUBMISSION_TTL_US  # max sequencing time = now + this
+    complete_acs: bool = False  # the simulation: the conflict detector's cache is the ACS
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEvent:
+    """An event read and validated, ready for `process`."""
+
+    event: SequencedEvent
+    snapshot: TopologySnapshot
+    request: ValidatedRequest | IgnoredRequest | None
+    received: PendingPayload | None
+    results: tuple[MediatorResult, ...]
+    alarms: tuple[RaiseAlarm, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    request: ValidatedRequest
+    payload: PendingPayload
+
+
+class ParticipantMachine:
+    def __init__(
+        self,
+        config: ParticipantConfig,
+        registry: PackageRegistry,
+        *,
+        last_event_ts_us: int | None = None,
+    ) -> None:
+        self.config = config
+        self.registry = registry  # the shell replaces it when packages are uploaded
+        self._detector = ConflictDetector(
+            complete_acs=config.complete_acs, last_request_ts_us=last_event_ts_us
+        )
+        self._submissions: dict[str, TrackedSubmission] = {}  # by change key
+        self._pending: dict[int, _Pending] = {}  # by request timestamp
+        self._recent_roots: dict[Hash, int] = {}  # root hash -> its decision time
+        self._last_ts_us = last_event_ts_us
+
+    @property
+    def participant_id(self) -> str:
+        return self.config.identity.participant_id
+
+    @property
+    def conflict_detector(self) -> ConflictDetector:
+        return self._detector
+
+    @property
+    def last_ts_us(self) -> int | None:
+        return self._last_ts_us
+
+    def pending_requests(self) -> tuple[int, ...]:
+        return tuple(sorted(self._pending))
+
+    def tracked_submissions(self) -> tuple[TrackedSubmission, ...]:
+        return tuple(self._submissions.values())
+
+    # --- submitting -----------------------------------------------------------------------
+
+    def prepare_submission(
+        self,
+        submission: CommandSubmission,
+        contracts: ContractLookup,
+        snapshot: TopologySnapshot,
+        now_us: int,
+        entropy: Entropy,
+    ) -> PreparedSubmission:
+        return prepare_submission(
+            submission, identity=self.config.identity, contracts=contracts,
+            registry=self.registry, snapshot=snapshot, now_us=now_us,
+            max_sequencing_time_us=now_us + self.config.submission_ttl_us, entropy=entropy,
+        )
+
+    def submit(self, prepared: PreparedSubmission) -> list[Effect]:
+        """Track a deduplicated submission; raises if the change is already in flight here."""
+        key = prepared.change_id.key
+        if key in self._submissions:
+            raise SubmissionAlreadyInFlight(
+                f"command {prepared.change_id.command_id!r} is already in flight"
+            )
+        self._submissions[key] = TrackedSubmission(
+            prepared.change_id, prepared.submission.submission_id, prepared.message_id,
+            prepared.max_sequencing_time_us,
+        )
+        return [SendBatch(prepared.message_id, prepared.batch, prepared.max_sequencing_time_us)]
+
+    # --- events ---------------------------------------------------------------------------
+
+    def handle_event(self, event: SequencedEvent, snapshot: TopologySnapshot) -> list[Effect]:
+        """Both steps at once (for a complete ACS cache, or states already provided)."""
+        return self.process(self.prepare_event(event, snapshot))
+
+    def prepare_event(self, event: SequencedEvent, snapshot: TopologySnapshot) -> PreparedEvent:
+        """Read and validate `event` (`snapshot` is the topology at its timestamp)."""
+        content = event.content
+        if not isinstance(content, Deliver):
+            return PreparedEvent(event, snapshot, None, None, (), ())
+        views: list[bytes] = []
+        roots: list[bytes] = []
+        results: list[MediatorResult] = []
+        alarms: list[RaiseAlarm] = []
+        for envelope in content.batch.envelopes:
+            self._sort(event.timestamp_us, envelope.content, views, roots, results, alarms)
+        if not views and not roots:
+            return PreparedEvent(event, snapshot, None, None, tuple(results), tuple(alarms))
+        payload = PendingPayload(tuple(views), tuple(roots), None)
+        request = self._validate(event.timestamp_us, payload, snapshot)
+        return PreparedEvent(event, snapshot, request, payload, tuple(results), tuple(alarms))
+
+    def _sort(
+        self,
+        ts_us: int,
+        payload: bytes,
+        views: list[bytes],
+        roots: list[bytes],
+        results: list[MediatorResult],
+        alarms: list[RaiseAlarm],
+    ) -> None:
+        if not payload:
+            return  # a time proof
+        if is_view_message(payload):
+            views.append(payload)
+            return
+        try:
+            message = decode_protocol_message(payload)
+        except UnknownMessageKind:
+            return  # not ours to read (a topology broadcast): the shell routes it
+        except MessageDecodeError as err:
+            alarms.append(RaiseAlarm(ts_us, err.error_id, err.message))
+            return
+        if isinstance(message, RootHashMessage):
+            roots.append(payload)
+        elif isinstance(message, MediatorResult):
+            results.append(message)
+        else:
+            alarms.append(RaiseAlarm(ts_us, "PARTICIPANT_UNEXPECTED_MESSAGE",
+                                     f"a {type(message).__name__} was sent to us"))
+
+    def _validate(
+        self, ts_us: int, payload: PendingPayload, snapshot: TopologySnapshot
+    ) -> ValidatedRequest | IgnoredRequest:
+        try:
+            views = tuple(decode_view_message(v) for v in payload.view_messages)
+        except ViewMessageDecodeError as err:
+            views = ()
+            bad = err.message
+        else:
+            bad = ""
+        roots = tuple(
+            m for m in map(decode_protocol_message, payload.root_hash_messages)
+            if isinstance(m, RootHashMessage)
+        )
+        validated = validate_request(ts_us, ReceivedRequest(views, roots),
+                                     self.config.identity, self.registry, snapshot)
+        if bad and isinstance(validated, ValidatedRequest) and validated.rejection is None:
+            validated = replace(validated, rejection=LocalReject(
+                "LOCAL_VERDICT_MALFORMED_REQUEST", bad))
+        return validated
+
+    def states_to_fetch(self, prepared: PreparedEvent) -> StatesToFetch:
+        if isinstance(prepared.request, ValidatedRequest):
+            return self._detector.states_to_fetch(prepared.request.activeness)
+        return StatesToFetch(frozenset(), frozenset())
+
+    def provide_states(
+        self,
+        contracts: Mapping[str, ContractState | None],
+        keys: Mapping[GlobalKeyHash, str | None],
+    ) -> None:
+        self._detector.provide_states(contracts, keys)
+
+    def process(self, prepared: PreparedEvent) -> list[Effect]:
+        """The effects of one prepared event, strictly in timestamp order."""
+        event = prepared.event
+        ts_us = event.timestamp_us
+        if self._last_ts_us is not None and ts_us <= self._last_ts_us:
+            return []
+        effects: list[Effect] = list(prepared.alarms)
+        effects += self._on_receipt(event)
+        if isinstance(prepared.request, IgnoredRequest):
+            effects.append(RaiseAlarm(ts_us, "PARTICIPANT_IGNORED_REQUEST",
+                                      prepared.request.reason))
+        elif prepared.request is not None and prepared.received is not None:
+            effects += self._on_request(prepared.request, prepared.received)
+        for result in prepared.results:
+            effects += self._on_result(ts_us, result, prepared.snapshot)
+        effects += self._expire(ts_us)
+        self._last_ts_us = ts_us
+        return _sends_last(effects)
+
+    # --- our submissions ------------------------------------------------------------------
+
+    def _on_receipt(self, event: SequencedEvent) -> list[Effect]:
+        content = event.content
+        tracked = self._by_message_id(content.message_id)
+        if tracked is None or tracked.request_ts_us is not None:
+            return []  # not ours, a response or time proof, or a replay of a sequenced one
+        ts_us = event.timestamp_us
+        if isinstance(content, DeliverError):
+            del self._submissions[tracked.change_id.key]
+            return [EmitCompletion(deliver_error_completion(tracked, content, ts_us))]
+        sequenced = replace(tracked, request_ts_us=ts_us)
+        self._submissions[tracked.change_id.key] = sequenced
+        return [MarkSubmissionSequenced(tracked.change_id, tracked.message_id,
+                                        request_id_of(ts_us), ts_us)]
+
+    def _by_message_id(self, message_id: str | None) -> TrackedSubmission | None:
+        if message_id is None:
+            return None
+        return next((s for s in self._submissions.values() if s.message_id == message_id), None)
+
+    def _take_submission(self, request_ts_us: int) -> TrackedSubmission | None:
+        for key, tracked in self._submissions.items():
+            if tracked.request_ts_us == request_ts_us:
+                return self._submissions.pop(key)
+        return None
+
+    # --- requests -------------------------------------------------------------------------
+
+    def _on_request(self, request: ValidatedRequest, received: PendingPayload) -> list[Effect]:
+        ts_us = request.request_ts_us
+        seen_until = self._recent_roots.get(request.root_hash)
+        if seen_until is not None and seen_until >= ts_us and request.rejection is None:
+            request = replace(request, rejection=LocalReject(
+                DUPLICATE_REQUEST, f"root hash {request.root_hash} was already requested"))
+        self._recent_roots.setdefault(request.root_hash, request.decision_time_us)
+        result = self._detector.check_and_lock(
+            request.request_id, ts_us, request.activeness, request.decision_time_us
+        )
+        return self._track_request(request, received, result)
+
+    def _track_request(
+        self, request: ValidatedRequest, received: PendingPayload, result: ActivenessResult
+    ) -> list[Effect]:
+        responses = responses_for(request, result, self.config.identity)
+        payload = replace(received, responses=responses)
+        self._pending[request.request_ts_us] = _Pending(request, payload)
+        locks = self._detector.locks_of(request.request_id)
+        effects: list[Effect] = [PersistPendingRequest(locks, encode_pending_payload(payload))]
+        if responses is not None:
+            effects.append(responses)
+        return effects
+
+    # --- verdicts -------------------------------------------------------------------------
+
+    def _on_result(
+        self, ts_us: int, result: MediatorResult, snapshot: TopologySnapshot
+    ) -> list[Effect]:
+        pending = self._pending.get(result.request_ts_us)
+        problem = self._result_problem(result, pending, snapshot)
+        if problem:
+            return [RaiseAlarm(ts_us, "PARTICIPANT_INVALID_VERDICT", problem)]
+        tracked = self._take_submission(result.request_ts_us)
+        if pending is None:
+            if tracked is None:
+                return []  # a verdict for a request we were never part of (or forgot)
+            return [EmitCompletion(verdict_completion(tracked, result, ts_us, None))]
+        del self._pending[result.request_ts_us]
+        return self._finish(ts_us, pending.request, result, tracked)
+
+    def _result_problem(
+        self, result: MediatorResult, pending: _Pending | None, snapshot: TopologySnapshot
+    ) -> str:
+        try:
+            snapshot.verify_member_signature(
+                result.mediator, result.signing_hash(), HashPurpose.MEDIATOR_VERDICT,
+                result.signature,
+            )
+        except (CryptoError, MemberKeyNotValid) as err:
+            return f"verdict for {result.request_ts_us} by {result.mediator}: {err.message}"
+        if pending is None:
+            return ""
+        expected = pending.request.mediator
+        if expected is not None and result.mediator != expected:
+            return f"verdict for {result.request_ts_us} by {result.mediator}, not {expected}"
+        if result.root_hash != pending.request.root_hash:
+            return f"verdict for {result.request_ts_us} names another root hash"
+        return ""
+
+    def _finish(
+        self,
+        ts_us: int,
+        request: ValidatedRequest,
+        result: MediatorResult,
+        tracked: TrackedSubmission | None,
+    ) -> list[Effect]:
+        effects: list[Effect] = [RemovePendingRequest(request.request_id)]
+        if not isinstance(result.verdict, Approve):
+            self._detector.finalize(request.request_id, approved=False)
+            if tracked is not None:
+                effects.append(EmitCompletion(verdict_completion(tracked, result, ts_us, None)))
+            return effects
+        commit_set, alarm = self._commit(request)
+        if alarm:
+            effects.append(RaiseAlarm(ts_us, "PARTICIPANT_COMMIT_REFUSED", alarm))
+        transaction_id = transaction_id_of(request.root_hash)
+        completion = (None if tracked is None
+                      else verdict_completion(tracked, result, ts_us, transaction_id))
+        if commit_set.is_empty:
+            if completion is not None:
+                effects.append(EmitCompletion(completion))
+            return effects
+        assert request.metadata is not None  # a request with valid views has its metadata
+        effects.append(PersistCommit(
+            request.request_id, transaction_id, request.root_hash, request.request_ts_us,
+            request.metadata.ledger_time_us, request.metadata.workflow_id, commit_set,
+            request.submitter, completion,
+        ))
+        return effects
+
+    def _commit(self, request: ValidatedRequest) -> tuple[CommitSet, str]:
+        commit_set = commit_set_of(request)
+        try:
+            self._detector.finalize(request.request_id, approved=True, commit_set=commit_set)
+        except ConflictDetectionError as err:
+            empty = commit_set_of(replace(request, views=()))
+            self._detector.finalize(request.request_id, approved=True, commit_set=empty)
+            return empty, err.message
+        return commit_set, ""
+
+    # --- time -----------------------------------------------------------------------------
+
+    def _expire(self, ts_us: int) -> list[Effect]:
+        effects: list[Effect] = []
+        for request_ts_us in sorted(self._pending):
+            pending = self._pending[request_ts_us]
+            if pending.request.decision_time_us < ts_us:
+                del self._pending[request_ts_us]
+                request_id = pending.request.request_id
+                self._detector.finalize(request_id, approved=False)
+                effects.append(RemovePendingRequest(request_id))
+                tracked = self._take_submission(request_ts_us)
+                if tracked is not None:
+                    effects.append(EmitCompletion(local_timeout_completion(tracked, ts_us)))
+        for tracked in sorted(self._submissions.values(), key=lambda s: s.change_id.key):
+            if tracked.request_ts_us is None and tracked.max_sequencing_time_us < ts_us:
+                del self._submissions[tracked.change_id.key]
+                effects.append(EmitCompletion(not_sequenced_completion(tracked, ts_us)))
+        for root, until_us in list(self._recent_roots.items()):
+            if until_us < ts_us:
+                del self._recent_roots[root]
+        return effects
+
+    def next_deadline_us(self) -> int | None:
+        """When sequencer time must pass for a timeout of ours (a time proof shows it)."""
+        deadlines = [p.request.decision_time_us for p in self._pending.values()]
+        deadlines += [s.max_sequencing_time_us for s in self._submissions.values()
+                      if s.request_ts_us is None]
+        return min(deadlines, default=None)
+
+    def handle_timer(self, now_us: int) -> list[Effect]:
+        deadline = self.next_deadline_us()
+        if deadline is None or now_us <= deadline:
+            return []
+        return [RequestTimeProof(deadline)]
+
+    # --- restart --------------------------------------------------------------------------
+
+    def restore(
+        self,
+        submissions: Iterable[TrackedSubmission],
+        pending: Iterable[tuple[RequestLocks, bytes]],
+        snapshot_at: Callable[[int], TopologySnapshot],
+    ) -> list[Effect]:
+        """Rebuild from what was persisted; returns the responses to send again."""
+        for tracked in submissions:
+            self._submissions[tracked.change_id.key] = tracked
+        effects: list[Effect] = []
+        locks_to_restore = []
+        for locks, raw in sorted(pending, key=lambda item: item[0].request_ts_us):
+            effects += self._restore_one(locks, raw, snapshot_at(locks.request_ts_us))
+            locks_to_restore.append(locks)
+        self._detector.restore(locks_to_restore)
+        return effects
+
+    def _restore_one(
+        self, locks: RequestLocks, raw: bytes, snapshot: TopologySnapshot
+    ) -> list[Effect]:
+        try:
+            payload = decode_pending_payload(raw)
+        except (TopologyDecodeError, ValueError) as err:
+            raise ConflictDetectionError(f"pending request {locks.request_id}: {err}") from None
+        request = self._validate(locks.request_ts_us, payload, snapshot)
+        if not isinstance(request, ValidatedRequest):
+            raise ConflictDetectionError(f"pending request {locks.request_id} is not a request")
+        self._pending[locks.request_ts_us] = _Pending(request, payload)
+        self._recent_roots.setdefault(request.root_hash, request.decision_time_us)
+        return [payload.responses] if payload.responses is not None else []
+
+
+def commit_set_of(request: ValidatedRequest) -> CommitSet:
+    """What an approval commits here: the views that passed our checks, for our parties."""
+    views = request.model_valid_views
+    if not views or request.metadata is None:
+        return EMPTY_COMMIT_SET
+    forest = forest_of_views(v.view for v in views)
+    inputs = {cid: c for v in views for cid, c in v.view.input_contracts().items()}
+    commit_set = commit_set_for(
+        forest.transaction, frozenset(request.hosted_parties), inputs,
+        request.metadata.ledger_time_us,
+    )
+    return replace(commit_set, projection=with_original_ids(commit_set.projection, forest))
+
+
+def _sends_last(effects: list[Effect]) -> list[Effect]:
+    """Persist before send: sends and time-proof requests after everything else."""
+    later = (SendBatch, RequestTimeProof)
+    return [e for e in effects if not isinstance(e, later)] + [
+        e for e in effects if isinstance(e, later)
+    ]
+

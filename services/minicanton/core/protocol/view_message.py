@@ -1,0 +1,126 @@
+"""The envelope that carries one encrypted view of a confirmation request.
+
+An `EncryptedViewMessage` is what a participant finds in a request batch for each view it
+is entitled to (Canton's `EncryptedViewMessage`): the view's Merkle position, the
+`EncryptedView` (AES-256-GCM under a fresh key, wrapped for each recipient participant; the
+view hash is its associated data) and the submitting participant's signature over the
+transaction's root hash (`HashPurpose.ROOT_HASH_MESSAGE`). The signature travels with every
+view, so every recipient can check who submitted, whichever views it holds.
+
+The position is in clear: the sequencer is privy to the view structure anyway (seed 003), and
+it lets the recipient find the view in the decrypted tree without guessing.
+
+Wire format: ``MAGIC`` (distinct from the protocol messages' so a node routes by prefix),
+a version byte, then the fields in the tiny big-endian format of `topology.serialization`.
+`decode_view_message` accepts only the canonical encoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from minicanton.core.crypto.encryption import EncryptedView, WrappedKey
+from minicanton.core.crypto.signing import Signature, SigningKeyPair
+from minicanton.core.errors import InvalidArgument, MinicantonError
+from minicanton.core.hashing import Hash, HashPurpose
+from minicanton.core.ids import Fingerprint, ParticipantId
+from minicanton.core.protocol.merkle import MerklePath
+from minicanton.core.topology.errors import TopologyDecodeError
+from minicanton.core.topology.serialization import Reader, Writer
+
+MAGIC = b"MCEV"
+WIRE_VERSION = 1
+MAX_POSITION_DEPTH = 200
+
+
+class ViewMessageDecodeError(MinicantonError):
+    """Bytes that are not the canonical encoding of an encrypted view message."""
+
+    error_id = "MALFORMED_VIEW_MESSAGE"
+
+
+def sign_root_hash(root_hash: Hash, key: SigningKeyPair) -> Signature:
+    """The submitting participant's signature that it submitted the transaction `root_hash`."""
+    return key.sign(root_hash, HashPurpose.ROOT_HASH_MESSAGE)
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptedViewMessage:
+    view_position: MerklePath
+    submitter_signature: Signature
+    encrypted: EncryptedView
+
+    def __post_init__(self) -> None:
+        if not self.view_position or len(self.view_position) > MAX_POSITION_DEPTH:
+            raise InvalidArgument(f"bad view position {self.view_position}")
+        if self.submitter_signature.purpose is not HashPurpose.ROOT_HASH_MESSAGE:
+            raise InvalidArgument("a view message needs a ROOT_HASH_MESSAGE signature")
+
+    @property
+    def view_hash(self) -> Hash:
+        return self.encrypted.view_hash
+
+    @property
+    def recipients(self) -> frozenset[ParticipantId]:
+        return self.encrypted.recipients
+
+
+def is_view_message(payload: bytes) -> bool:
+    return payload.startswith(MAGIC)
+
+
+def encode_view_message(message: EncryptedViewMessage) -> bytes:
+    w = Writer()
+    w.u8(WIRE_VERSION)
+    w.u32(len(message.view_position))
+    for index in message.view_position:
+        w.u32(index)
+    signature = message.submitter_signature
+    w.text(signature.signed_by)
+    w.u32(signature.purpose)
+    w.raw(signature.raw)
+    sealed = message.encrypted
+    w.raw(sealed.view_hash.digest)
+    w.raw(sealed.nonce)
+    w.raw(sealed.ciphertext)
+    w.u32(len(sealed.wrapped_keys))
+    for wrapped in sealed.wrapped_keys:
+        w.text(wrapped.recipient)
+        w.text(wrapped.key_fingerprint)
+        w.raw(wrapped.ephemeral_public)
+        w.raw(wrapped.nonce)
+        w.raw(wrapped.ciphertext)
+    return MAGIC + w.getvalue()
+
+
+def decode_view_message(data: bytes) -> EncryptedViewMessage:
+    """The message encoded in `data`; `ViewMessageDecodeError` unless it is canonical."""
+    if not is_view_message(data):
+        raise ViewMessageDecodeError("payload is not an encrypted view message")
+    try:
+        message = _read(Reader(data[len(MAGIC):]))
+    except (TopologyDecodeError, InvalidArgument, ValueError) as err:
+        raise ViewMessageDecodeError(f"malformed view message: {err}") from None
+    if encode_view_message(message) != data:
+        raise ViewMessageDecodeError("view message is not in canonical form")
+    return message
+
+
+def _read(r: Reader) -> EncryptedViewMessage:
+    version = r.u8()
+    if version != WIRE_VERSION:
+        raise ViewMessageDecodeError(f"unsupported view message version {version}")
+    depth = r.count(4)
+    if depth > MAX_POSITION_DEPTH:
+        raise ViewMessageDecodeError(f"view position deeper than {MAX_POSITION_DEPTH}")
+    position = tuple(r.u32() for _ in range(depth))
+    signature = Signature(Fingerprint(r.text()), HashPurpose(r.u32()), r.raw())
+    view_hash = Hash(r.raw())
+    nonce, ciphertext = r.raw(), r.raw()
+    wrapped = tuple(
+        WrappedKey(ParticipantId(r.text()), Fingerprint(r.text()), r.raw(), r.raw(), r.raw())
+        for _ in range(r.count(20))
+    )
+    r.end()
+    return EncryptedViewMessage(position, signature, EncryptedView(view_hash, nonce, ciphertext,
+                                                                   wrapped))
