@@ -27,7 +27,6 @@ from grpc_health.v1 import health_pb2_grpc
 
 from minicanton.codec import topology as codec
 from minicanton.codec.gen.minicanton.topology.v1 import topology_admin_pb2 as pb
-from minicanton.codec.gen.minicanton.topology.v1 import topology_admin_pb2_grpc as pb_grpc
 from minicanton.core.crypto.signing import SigningKeyPair, SigningPublicKey
 from minicanton.core.ids import MemberId, MemberKind, member_id
 from minicanton.core.sequencing.batch import Batch, Envelope, GroupRecipient, RecipientGroup
@@ -222,8 +221,8 @@ class TopologyManagerNode:
         auth = RequestAuthenticator(config.admin_token, self.domain_id,
                                     lambda m: self.topology.head().signing_keys(m), self.clock)
         self.server = grpc.aio.server()
-        pb_grpc.add_TopologyManagerAdminServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            TopologyAdminService(self.manager, auth, self.domain_info()), self.server)
+        service = TopologyAdminService(self.manager, auth, self.domain_info())
+        self.server.add_generic_rpc_handlers((service.handler(),))
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self.server)
         self.port = self.server.add_insecure_port(f"{config.host}:{config.port}")
         await self.server.start()

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from minicanton.codec import topology as codec
 from minicanton.codec.gen.minicanton.topology.v1 import topology_admin_pb2 as pb
@@ -38,6 +39,18 @@ _STATUS = {
 }
 
 
+_METHODS = pb.DESCRIPTOR.services_by_name["TopologyManagerAdminService"].methods_by_name
+
+
+def parse(method: str, raw: bytes) -> Any:
+    """The request of `method` from the wire; garbage is a typed INVALID_ARGUMENT."""
+    request_type = getattr(pb, _METHODS[method].input_type.name)
+    try:
+        return request_type.FromString(raw)
+    except (DecodeError, ValueError):
+        raise InvalidArgument(f"the request is not a {request_type.__name__}") from None
+
+
 def rpc(access: Access) -> Callable[[Any], Any]:
     def decorate(method: Callable[[Any, Any, Caller], Awaitable[Any]]) -> Any:
         path = f"/{SERVICE}/{method.__name__}"
@@ -45,6 +58,8 @@ def rpc(access: Access) -> Callable[[Any], Any]:
         async def wrapped(self: TopologyAdminService, request: Any,
                           context: grpc.aio.ServicerContext) -> Any:
             try:
+                if isinstance(request, bytes):
+                    request = parse(method.__name__, request)
                 caller = self.authenticate(context, path, request, access)
                 return await method(self, request, caller)
             except MinicantonError as error:
@@ -78,12 +93,26 @@ def _record(record: OnboardingRecord) -> pb.OnboardingRequestInfo:
     )
 
 
+def _serialize(message: Any) -> bytes:
+    return message.SerializeToString()  # type: ignore[no-any-return]
+
+
 class TopologyAdminService(pb_grpc.TopologyManagerAdminServiceServicer):
     def __init__(self, manager: TopologyManager, auth: RequestAuthenticator,
                  info: pb.DomainInfo) -> None:
         self.manager = manager
         self.auth = auth
         self.info = info
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        """Raw-bytes handlers, so a request that is not even protobuf gets a typed error."""
+        handlers = {}
+        for name, method in _METHODS.items():
+            implementation = getattr(self, name)
+            make = (grpc.unary_stream_rpc_method_handler if method.server_streaming
+                    else grpc.unary_unary_rpc_method_handler)
+            handlers[name] = make(implementation, response_serializer=_serialize)
+        return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
     def authenticate(self, context: grpc.aio.ServicerContext, path: str, request: Any,
                      access: Access) -> Caller:
@@ -233,6 +262,8 @@ class TopologyAdminService(pb_grpc.TopologyManagerAdminServiceServicer):
                                  ) -> AsyncIterator[pb.FetchTopologyStateResponse]:
         path = f"/{SERVICE}/FetchTopologyState"
         try:
+            if isinstance(request, bytes):
+                request = parse("FetchTopologyState", request)
             self.authenticate(context, path, request, "member")
             if request.known_up_to_us < 0:
                 raise InvalidArgument("known_up_to_us must not be negative")

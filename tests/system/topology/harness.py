@@ -108,7 +108,7 @@ class TopologyManagerProcess:
         return TopologyAdminClient(self.endpoint, admin_token=ADMIN_TOKEN, timeout_s=15)
 
 
-@dataclass
+@dataclass(eq=False)
 class PlayedMember:
     """A participant or mediator as its process will run, minus the protocol."""
 
@@ -151,6 +151,17 @@ class PlayedMember:
         self._manager_endpoint = manager_endpoint
         self.client = SequencerClient(
             domain_id=DOMAIN_ID, member=self.id, signing_key=self.key,
+            trusted_sequencer_keys=[SEQUENCER_KEY.public],
+            config=SequencerClientConfig(sequencers))
+        await self.client.start(self._handle, resume_from=self.position)
+
+    async def switch_key(self, key: SigningKeyPair, sequencers: tuple[str, ...]) -> None:
+        """Sign with `key` from now on: a new sequencer client resuming where this one is."""
+        assert self.client is not None
+        await self.client.close()
+        self.key = key
+        self.client = SequencerClient(
+            domain_id=DOMAIN_ID, member=self.id, signing_key=key,
             trusted_sequencer_keys=[SEQUENCER_KEY.public],
             config=SequencerClientConfig(sequencers))
         await self.client.start(self._handle, resume_from=self.position)
