@@ -89,6 +89,9 @@ class ParticipantConfig(BaseModel):
     key_file: Path
     sequencers: list[str] = Field(min_length=1)
     topology_manager: str = Field(pattern=ENDPOINT_PATTERN)
+    # Raw Ed25519 public keys (hex) of the sequencers; empty: trust what they announce at
+    # start (development only).
+    trusted_sequencer_keys_hex: list[str] = []
     domain_namespace: str | None = Field(None, pattern=r"^1220[0-9a-f]{64}$")
     ledger_api: ListenSettings = ListenSettings(port=6865)
     health_port: int | None = Field(0, ge=0, le=65535)
