@@ -26,7 +26,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from tests.integration.ledger_api.harness import PARTICIPANT_ID, Harness, auth, ledger_api
+from tests.integration.ledger_api.harness import (
+    PARTICIPANT_ID,
+    SECRET,
+    Harness,
+    auth,
+    ledger_api,
+)
 from tests.integration.ledger_api.test_commands import commands
 from tests.unit.lf.engine_helpers import ALICE, BANK, BOB, SR
 
@@ -95,8 +101,9 @@ from minicanton.codec.gen.com.daml.ledger.api.v1.admin import (
 from minicanton.codec.gen.com.daml.ledger.api.v1.admin import (
     user_management_service_pb2_grpc as user_grpc,
 )
+from minicanton.participant.ledger_api import server
 from minicanton.participant.ledger_api.server import SERVICE_NAMES
-from minicanton.runtime.auth import DAML_CLAIMS, PARTICIPANT_AUDIENCE_PREFIX
+from minicanton.runtime.auth import DAML_CLAIMS, PARTICIPANT_AUDIENCE_PREFIX, mint_dev_token
 from minicanton.runtime.auth_keys import PublicKeyKeys
 from minicanton.store.postgres.participant_admin_store import UserRight, UserRow
 
@@ -200,8 +207,6 @@ RPCS = [
 
 
 def test_the_matrix_covers_every_rpc_of_every_service() -> None:
-    from minicanton.participant.ledger_api import server
-
     covered = {(r.service, r.name) for r in RPCS}
     expected = set()
     for module_name in dir(server):
@@ -355,3 +360,19 @@ async def test_a_token_with_the_rights_passes_every_gate(rs256_api: tuple[Harnes
     results = {f"{rpc.service}.{rpc.name}": await call(api.channel, rpc, tokens.full())
                for rpc in RPCS}
     assert {name: code.name for name, code in results.items() if code in GATE_CODES} == {}
+
+
+async def test_a_stream_ends_when_its_token_expires(api: Harness) -> None:
+    """Streams outlive tokens: a live stream is cut with UNAUTHENTICATED at expiry."""
+
+
+    token = mint_dev_token(SECRET, [], [ALICE], participant_id=PARTICIPANT_ID,
+                           expires_in_s=1)
+    api.backend.poll_interval_s = 0.2
+    stream = tx_grpc.TransactionServiceStub(api.channel).GetTransactions(
+        tx_pb2.GetTransactionsRequest(begin={"boundary": 1}, filter=_flt(ALICE)),
+        metadata=auth(token))
+    with pytest.raises(grpc.aio.AioRpcError) as expired:
+        await asyncio.wait_for(stream.read(), 5)
+    assert expired.value.code() == U
+    assert "ACCESS_TOKEN_EXPIRED" in (expired.value.details() or "")

@@ -193,6 +193,13 @@ class LedgerApiBackend:
         self.notifier.advance(end)
         return end
 
+    async def ledger_end_beyond(self, offset: Offset) -> Offset:
+        """The ledger end for a stream at `offset`: the announced one when it is past the
+        stream (no query: the commit path announces only what is committed), else the
+        store's (a missed or not yet sent signal costs a query, never an update)."""
+        announced = self.notifier.ledger_end
+        return announced if announced > offset else await self.ledger_end()
+
     async def wait_beyond(self, offset: Offset) -> None:
         """Return when the ledger may have passed `offset` (or after a poll interval)."""
         await self.notifier.wait_beyond(offset, self.poll_interval_s)

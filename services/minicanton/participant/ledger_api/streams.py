@@ -1,8 +1,9 @@
 """Following the ledger: read (begin, end] page by page, then, if open-ended, wait for more.
 
-Each pass reads up to the ledger end as it was read at the start of the pass (everything at
-or below it is committed, the store writes the ledger end in the same transaction as the rows),
-so paging by "the last offset seen" never skips nor repeats an update. A stream without an end
+Each pass reads up to the ledger end as known at the start of the pass (everything at or below
+it is committed: the store writes the ledger end in the same transaction as the rows, and the
+commit path announces it only after), so paging by "the last offset seen" never skips nor
+repeats an update. A stream without an end
 then waits for the ledger end to move (`LedgerApiBackend.wait_beyond`) and goes on. Between
 pages and on every wake-up it checks that the caller's token is still valid.
 """
@@ -34,7 +35,8 @@ async def follow(
     """The rows in (begin, end], or from begin on for ever when `end_inclusive` is None."""
     cursor = begin_exclusive
     while True:
-        upper = end_inclusive if end_inclusive is not None else await backend.ledger_end()
+        upper = (end_inclusive if end_inclusive is not None
+                 else await backend.ledger_end_beyond(cursor))
         while cursor < upper:
             page = await read_page(cursor, upper, page_size)
             for row in page:
