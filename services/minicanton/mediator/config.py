@@ -5,15 +5,15 @@ Minimal file::
     node_name = "mediator"
     database_dsn = "postgresql://.../mediator"   # shared by the mediator's instances
     signing_key_seed_hex = "…64 hex…"            # the mediator's Ed25519 key (its identity)
-    domain_id = "minicanton"
-    domain_namespace = "1220…"                   # the domain's trust anchor
     sequencers = ["127.0.0.1:5001", "127.0.0.1:5002"]
+    topology_manager = "127.0.0.1:5010"          # tells the domain id, namespace, parameters
     admin_token = "${MEDIATOR_ADMIN_TOKEN}"      # for the auditor API
 
 The member id is ``MED::<node_name>::<fingerprint of the key>``; the topology manager must
-list the mediator's key mapping among its initial members (or add it later). `parameters`
-must equal the topology manager's genesis parameters (the domain's static configuration);
-changes after genesis arrive through topology. Instances of one mediator share the key, the
+list the mediator's key mapping among its initial members (or add it later). Without a
+`topology_manager`, `domain_id`, `domain_namespace` and `parameters` (which must equal the
+manager's genesis parameters) come from this file; with one, a `domain_namespace` set here
+pins the trust anchor. Instances of one mediator share the key, the
 database and the name; each gets a distinct `instance_name` for the lease (default: the host
 name and process id).
 """
@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from minicanton.core.crypto.signing import SigningKeyPair, SigningPublicKey
 from minicanton.core.errors import InvalidArgument
-from minicanton.core.ids import Fingerprint, MemberId, MemberKind, member_id
+from minicanton.core.ids import MemberId, MemberKind, member_id
 from minicanton.topology.config import ParametersConfig
 
 ENDPOINT_PATTERN = r"^[^\s:]+:[0-9]{1,5}$"
@@ -42,8 +42,11 @@ class MediatorConfig(BaseModel):
     database_dsn: str = Field(min_length=1)
     pool_size: int = Field(4, ge=2, le=32)
     signing_key_seed_hex: str = Field(min_length=64, max_length=64)
-    domain_id: str = Field(min_length=1)
-    domain_namespace: str = Field(pattern=r"^1220[0-9a-f]{64}$")
+    # The topology manager tells the domain's id, namespace and genesis parameters (and the
+    # topology before our first event, if we join late). Without it, all three come from here.
+    topology_manager: str | None = Field(None, pattern=ENDPOINT_PATTERN)
+    domain_id: str | None = Field(None, min_length=1)
+    domain_namespace: str | None = Field(None, pattern=r"^1220[0-9a-f]{64}$")
     parameters: ParametersConfig = ParametersConfig()
     sequencers: list[str] = Field(min_length=1)
     # Raw Ed25519 public keys (hex) of the sequencers; empty: trust what they announce at start
@@ -80,6 +83,9 @@ class MediatorConfig(BaseModel):
         bad = [s for s in self.sequencers if not re.match(ENDPOINT_PATTERN, s)]
         if bad:
             raise ValueError(f"sequencer endpoints must be host:port, got {bad}")
+        if self.topology_manager is None and (self.domain_id is None
+                                              or self.domain_namespace is None):
+            raise ValueError("set topology_manager, or domain_id and domain_namespace")
         if self.lease_renew_interval_ms * 2 > self.lease_ttl_ms:
             raise ValueError("lease_renew_interval_ms must be at most half of lease_ttl_ms")
         try:
@@ -95,10 +101,6 @@ class MediatorConfig(BaseModel):
     @property
     def mediator_id(self) -> MemberId:
         return member_id(MemberKind.MEDIATOR, self.node_name, self.signing_key.fingerprint)
-
-    @property
-    def namespace(self) -> Fingerprint:
-        return Fingerprint(self.domain_namespace)
 
     @property
     def trusted_sequencer_keys(self) -> list[SigningPublicKey]:

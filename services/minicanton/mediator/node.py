@@ -28,6 +28,7 @@ import json
 import logging
 import os
 from collections.abc import Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from minicanton.core.sequencing.chain import VerifiedEvent
 from minicanton.core.sequencing.send_tracking import SendOutcome
 from minicanton.mediator.auditor import SERVICE, MediatorAuditorService, add_auditor_service
 from minicanton.mediator.config import MediatorConfig
+from minicanton.mediator.domain import fetch_topology_before, resolve_domain
 from minicanton.mediator.processing import EventProcessor
 from minicanton.runtime.clock import Clock, wall_clock_us
 from minicanton.runtime.health import HealthState, serve_http_health
@@ -56,6 +58,7 @@ from minicanton.runtime.sequencer_connection import SequencerConnection
 from minicanton.runtime.topology_client import TopologyClient
 from minicanton.store.mediator_store import Lease, LeaseLost
 from minicanton.store.postgres.mediator_store import PostgresMediatorStore
+from minicanton.store.topology_store import TopologyRow
 
 log = logging.getLogger(__name__)
 EXIT_LEASE_LOST = 3
@@ -79,6 +82,7 @@ class MediatorNode:
         self._events: asyncio.Queue[VerifiedEvent] = asyncio.Queue(config.max_batch_events * 4)
         self._deadline_changed = asyncio.Event()
         self._last_ack_us = 0
+        self._bootstrap_pending = False
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -98,9 +102,12 @@ class MediatorNode:
             await asyncio.sleep(interval_s)
         self.lease = lease
         log.info("mediator instance %s is active (lease epoch %d)", lease.holder, lease.epoch)
+        self.domain = await resolve_domain(self.config)
         self.processor = await self._rebuild()
+        position = await self.store.clean_position()
+        self._bootstrap_pending = position is None and len(self.processor.topology.state) == 0
         self.client = await self._connect()
-        await self.client.start(self._events.put, resume_from=await self.store.clean_position())
+        await self.client.start(self._events.put, resume_from=position)
         self._spawn(self._pump(), self._timer(), self._renew_lease(), self._watch_client())
         await self._resend_unsent()
         await self.health.set_ready(True)
@@ -108,8 +115,8 @@ class MediatorNode:
 
     async def _rebuild(self) -> EventProcessor:
         config = self.config
-        topology = TopologyClient(self.mediator_id, config.namespace,
-                                  config.parameters.to_parameters())
+        topology = TopologyClient(self.mediator_id, self.domain.namespace,
+                                  self.domain.genesis_parameters)
         topology.restore(await self.store.topology_transactions())
         processor = EventProcessor(Mediator(self.mediator_id, config.signing_key), topology)
         position = await self.store.clean_position()
@@ -129,10 +136,10 @@ class MediatorNode:
     async def _connect(self) -> SequencerClient:
         config = self.config
         trusted = config.trusted_sequencer_keys or await _announced_keys(
-            config.sequencers, config.domain_id, self.mediator_id, config, self.clock)
+            config.sequencers, self.domain.domain_id, self.mediator_id, config, self.clock)
         return SequencerClient(
-            domain_id=config.domain_id, member=self.mediator_id, signing_key=config.signing_key,
-            trusted_sequencer_keys=trusted,
+            domain_id=self.domain.domain_id, member=self.mediator_id,
+            signing_key=config.signing_key, trusted_sequencer_keys=trusted,
             config=SequencerClientConfig(tuple(config.sequencers)), clock=self.clock)
 
     def _spawn(self, *coroutines: Coroutine[Any, Any, None]) -> None:
@@ -160,8 +167,12 @@ class MediatorNode:
             batch = [await self._events.get()]
             while len(batch) < self.config.max_batch_events and not self._events.empty():
                 batch.append(self._events.get_nowait())
+            bootstrap = await self._bootstrap(batch[0].event.timestamp_us)
             processed = [self.processor.process(v, encode_signed_event(v.signed)) for v in batch]
-            await self.store.record_events(self.lease, [p.record for p in processed])
+            records = [p.record for p in processed]
+            records[0] = replace(records[0], topology=bootstrap + records[0].topology)
+            await self.store.record_events(self.lease, records)
+            self._bootstrap_pending = False
             for item in processed:
                 for alarm in item.alarms:
                     log.warning("ALARM %s at %d: %s", alarm.code, alarm.ts_us, alarm.message)
@@ -172,6 +183,16 @@ class MediatorNode:
                     _log_verdict(send)
             self._deadline_changed.set()
             await self._acknowledge(batch[-1].event.timestamp_us)
+
+    async def _bootstrap(self, first_event_us: int) -> tuple[TopologyRow, ...]:
+        """Before our first event ever: the topology sequenced before it (late joiners)."""
+        if not self._bootstrap_pending:
+            return ()
+        fetched = await fetch_topology_before(self.config, self.domain, first_event_us)
+        rows = self.processor.topology.bootstrap(fetched, before_us=first_event_us).rows
+        log.info("bootstrapped %d topology transactions sequenced before %d", len(rows),
+                 first_event_us)
+        return rows
 
     async def _send(self, message_id: str, recipients: tuple[str, ...],
                     max_sequencing_time_us: int, payload: bytes) -> None:

@@ -4,7 +4,7 @@ sequencer: it picks timestamps and builds the events the mediator would be deliv
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -166,26 +166,19 @@ class DvpDomain:
     def iou_create_tree(self, policy: ConfirmationPolicy, salt: int = 1,
                         issuer: str = "bank", owner: str = "alice") -> GenTransactionTree:
         """One view: a create of an Iou signed by `issuer`, observed by `owner`."""
-        node = _create("iou", "Iou", {self.parties[issuer]}, {self.parties[owner]})
-        return self.tree(Transaction((node,), (NodeId(0),)), {}, policy, salt)
+        transaction = iou_create(self.parties[issuer], self.parties[owner])
+        return self.tree(transaction, {}, policy, salt)
 
     def tree(self, transaction: Transaction, inputs: dict[str, ContractInstance],
              policy: ConfirmationPolicy, salt: int) -> GenTransactionTree:
-        seeds = {NodeId(i): bytes([i, salt]) * 16 for i in range(len(transaction.nodes))}
         snapshot = self.state.snapshot(REQUEST_TS_US)
 
         def is_vip(party: str) -> bool:
             hosts = snapshot.hosting_participants(PartyId(party))
             return any(snapshot.is_vip(p) for p in hosts)
 
-        views = decompose(transaction, seeds, inputs, policy, T0_US, is_vip)
-        submitter = SubmitterMetadata(
-            frozenset({self.parties["alice"]}), frozenset(), "dvp", f"cmd-{salt}",
-            self.p("alice"), f"sub-{salt}", REQUEST_TS_US + 60_000_000,
-        )
-        common = CommonMetadata(policy, DOMAIN_ID, self.mediator.id)
-        participant = ParticipantMetadata(T0_US, T0_US, "wf")
-        return build_tree(submitter, common, participant, views, bytes([salt]) * 32)
+        return tree_for(transaction, inputs, policy, salt, self.mediator.id, self.p("alice"),
+                        self.parties["alice"], is_vip)
 
     def informee_participants(self, tree: GenTransactionTree) -> list[ParticipantId]:
         informee = InformeeMessage.create(tree, self.p("alice"))
@@ -243,6 +236,28 @@ class DvpDomain:
 
     def time_proof(self, ts_us: int) -> SequencedEvent:
         return self.event(ts_us, [], sender=self.mediator.id)
+
+
+def tree_for(
+    transaction: Transaction, inputs: dict[str, ContractInstance], policy: ConfirmationPolicy,
+    salt: int, mediator: MemberId, submitter: ParticipantId, act_as: str,
+    is_vip: Callable[[str], bool] | None = None,
+) -> GenTransactionTree:
+    """The full Merkle tree of `transaction`, as a submitting participant builds it."""
+    seeds = {NodeId(i): bytes([i, salt]) * 16 for i in range(len(transaction.nodes))}
+    views = decompose(transaction, seeds, inputs, policy, T0_US, is_vip)
+    submitter_metadata = SubmitterMetadata(
+        frozenset({act_as}), frozenset(), "dvp", f"cmd-{salt}", submitter, f"sub-{salt}",
+        REQUEST_TS_US + 60_000_000,
+    )
+    common = CommonMetadata(policy, DOMAIN_ID, mediator)
+    participant = ParticipantMetadata(T0_US, T0_US, "wf")
+    return build_tree(submitter_metadata, common, participant, views, bytes([salt]) * 32)
+
+
+def iou_create(issuer: str, owner: str) -> Transaction:
+    """One action: the create of an Iou signed by `issuer`, observed by `owner`."""
+    return Transaction((_create("iou", "Iou", {issuer}, {owner}),), (NodeId(0),))
 
 
 def _contract(cid: str, entity: str, sigs: set[str], obs: set[str]) -> ContractInstance:
