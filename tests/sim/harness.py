@@ -44,6 +44,7 @@ from minicanton.core.protocol.participant_effects import (
     SendBatch,
     TrackedSubmission,
 )
+from minicanton.core.protocol.participant_outcomes import response_message_id
 from minicanton.core.protocol.submission import (
     CommandSubmission,
     ParticipantIdentity,
@@ -113,8 +114,9 @@ class SimNetwork:
         }
         self.mediator = med.Mediator(self.domain.mediator.id, self.domain.mediator.key)
         self.outbox: list[QueuedSend] = []
-        self.held: list[QueuedSend] = []
-        self.hold_rules: list[HoldRule] = []
+        self.held: list[tuple[str, QueuedSend]] = []  # (the rule's name, the send)
+        self.hold_rules: dict[str, HoldRule] = {}
+        self.sequenced_at: dict[str, int] = {}  # message id -> its event's timestamp
         self.delivered: dict[str, list[SequencedEvent]] = {n: [] for n in self._names()}
         self.alarms: list[tuple[str, RaiseAlarm | med.RaiseAlarm]] = []
         self.refused: list[tuple[str, str, str]] = []  # (sender, message id, error id)
@@ -217,18 +219,37 @@ class SimNetwork:
                                     send.max_sequencing_time_us, send.batch)
         node = self.domain.mediator if name == "mediator" else self.domain.participants[name]
         queued = QueuedSend(name, sign_submission(request, node.key))
-        if any(rule(name, request) for rule in self.hold_rules):
-            self.held.append(queued)
+        rule = next((k for k, r in self.hold_rules.items() if r(name, request)), None)
+        if rule is not None:
+            self.held.append((rule, queued))
         else:
             self.outbox.append(queued)
 
-    def hold(self, rule: HoldRule) -> None:
-        self.hold_rules.append(rule)
+    def hold(self, name: str, rule: HoldRule) -> None:
+        """Keep sends matching `rule` back until `release(name)`."""
+        self.hold_rules[name] = rule
 
-    def release(self) -> None:
-        self.hold_rules.clear()
-        self.outbox.extend(self.held)
-        self.held.clear()
+    def hold_responses(self, request: PreparedSubmission) -> None:
+        """Keep back every confirmation response to `request`: it stays in flight."""
+
+        def rule(_sender: str, send: SubmissionRequest) -> bool:
+            ts = self.sequenced_at.get(request.message_id)
+            return ts is not None and send.message_id == response_message_id(ts)
+
+        self.hold(request.message_id, rule)
+
+    def release(self, name: str | PreparedSubmission) -> None:
+        key = name.message_id if isinstance(name, PreparedSubmission) else name
+        self.hold_rules.pop(key, None)
+        self.outbox.extend(send for rule, send in self.held if rule == key)
+        self.held = [(rule, send) for rule, send in self.held if rule != key]
+
+    def held_sends(self, name: str | PreparedSubmission) -> list[QueuedSend]:
+        key = name.message_id if isinstance(name, PreparedSubmission) else name
+        return [send for rule, send in self.held if rule == key]
+
+    def request_ts(self, request: PreparedSubmission) -> int:
+        return self.sequenced_at[request.message_id]
 
     def step(self) -> bool:
         """Sequence one pending send and deliver its event; False when nothing is pending."""
@@ -260,6 +281,7 @@ class SimNetwork:
         (planned,) = plan_events([validated], self._allocator, self.clock_us)
         stored = planned.event
         assert stored is not None
+        self.sequenced_at.setdefault(request.message_id, stored.timestamp_us)
         self.sequenced.append(send)
         for number in sorted(stored.recipient_numbers):
             name = self._names()[number]

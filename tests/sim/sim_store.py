@@ -97,15 +97,16 @@ class SimParticipantStore:
             self.archived[contract_id] = instance
         for created in commit_set.created:
             self.active[created.contract.contract_id] = created.contract
-        for node in commit_set.projection.nodes:
-            if isinstance(node.node, ExerciseNode) and node.node.consuming:
-                self.divulged.pop(node.node.contract_id, None)  # its archival is witnessed
+        consumed = {n.node.contract_id for n in commit_set.projection.nodes
+                    if isinstance(n.node, ExerciseNode) and n.node.consuming}
+        for contract_id in consumed:
+            self.divulged.pop(contract_id, None)  # we witnessed its archival
         for contract in commit_set.divulged:
+            if contract.contract_id in consumed:
+                continue
+            known = self.divulged.get(contract.contract_id, (contract, frozenset()))[1]
             witnesses = _witnesses_of(commit, contract.contract_id)
-            if contract.contract_id not in self.archived and contract.contract_id not in (
-                    commit_set.archived):
-                known = self.divulged.get(contract.contract_id, (contract, frozenset()))[1]
-                self.divulged[contract.contract_id] = (contract, known | witnesses)
+            self.divulged[contract.contract_id] = (contract, known | witnesses)
         self.transactions.append(LedgerEntry(offset, commit))
         if commit.completion is not None:
             self._complete(commit.completion, offset)
