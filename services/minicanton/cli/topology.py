@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
-from google.protobuf.json_format import MessageToDict
+from google.protobuf.descriptor import FieldDescriptor
 from rich.console import Console
 from rich.table import Table
 
@@ -65,9 +65,25 @@ def _run(endpoint: str, token: str | None, work: Callable[[TopologyAdminClient],
 
 
 def _as_dict(message: Any) -> dict[str, Any]:
-    data: dict[str, Any] = MessageToDict(message, preserving_proto_field_name=True,
-                                         including_default_value_fields=True)
-    return data
+    """Every field, with numbers as JSON numbers (protobuf's JSON quotes 64-bit ones)."""
+    return {field.name: _value(field, getattr(message, field.name))
+            for field in message.DESCRIPTOR.fields}
+
+
+def _value(field: FieldDescriptor, value: Any) -> Any:
+    if field.label == FieldDescriptor.LABEL_REPEATED:
+        return [_single(field, item) for item in value]
+    return _single(field, value)
+
+
+def _single(field: FieldDescriptor, value: Any) -> Any:
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        return _as_dict(value)
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        return field.enum_type.values_by_number[value].name
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return value.hex()
+    return value
 
 
 def _print_rows(title: str, columns: list[str], rows: list[list[str]], data: Any,

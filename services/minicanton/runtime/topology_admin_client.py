@@ -50,7 +50,9 @@ class TopologyCallFailed(MinicantonError):
     """A call to the topology manager failed; `error_id` is the server's."""
 
     def __init__(self, error_id: str, status: grpc.StatusCode, details: str) -> None:
-        super().__init__(details, error_id=error_id)
+        prefix = f"{error_id}: "
+        super().__init__(details[len(prefix):] if details.startswith(prefix) else details,
+                         error_id=error_id)
         self.status = status
 
 

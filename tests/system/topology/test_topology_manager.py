@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 
 import asyncpg
@@ -13,7 +16,7 @@ import pytest
 from prometheus_client import REGISTRY
 from tests.integration.sequencer.harness import DOMAIN_ID, SEQUENCER_KEY
 from tests.system.topology.conftest import Network
-from tests.system.topology.harness import PlayedMember
+from tests.system.topology.harness import ADMIN_TOKEN, PlayedMember
 
 from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_admin_pb2 as apb
 from minicanton.codec.gen.minicanton.topology.v1 import topology_admin_pb2 as pb
@@ -335,3 +338,34 @@ async def test_restarts_keep_the_state_and_apply_nothing_twice(network: Network)
     unexpected = [line for line in log.splitlines()
                   if (" ERROR " in line or "Traceback" in line) and "ALARM" not in line]
     assert unexpected == []
+
+
+def _cli(network: Network, *args: str, token: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MINICANTON_TOPOLOGY_ENDPOINT": network.manager.endpoint}
+    if token:
+        env["MINICANTON_TOPOLOGY_ADMIN_TOKEN"] = ADMIN_TOKEN
+    return subprocess.run([sys.executable, "-m", "minicanton.cli.main", "topology", *args],
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+async def test_the_cli_lists_and_changes_the_topology(network: Network) -> None:
+    p1, p2 = _members["p1"], _members["p2"]
+    listed = await asyncio.to_thread(_cli, network, "participants", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = {r["participant"]: r for r in json.loads(listed.stdout)}
+    assert rows[p2.id]["trust_level"] == "TRUST_LEVEL_VIP"
+    table = await asyncio.to_thread(_cli, network, "parties")
+    assert table.returncode == 0 and "alice" in table.stdout
+    changed = await asyncio.to_thread(_cli, network, "set-trust", p2.id, "ordinary", "--json")
+    assert changed.returncode == 0, changed.stderr
+    assert json.loads(changed.stdout)["effective_us"] > 0
+    nobody = "PAR::nobody::1220" + "ab" * 32
+    bad = await asyncio.to_thread(_cli, network, "set-trust", nobody, "vip")
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("error: TOPOLOGY_UNKNOWN_PARTICIPANT")
+    assert "Traceback" not in bad.stderr
+    refused = await asyncio.to_thread(_cli, network, "keys", token=False)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    wrong = await asyncio.to_thread(_cli, network, "vet", p1.id, "bad id!",
+                                    "--admin-token", "not-the-token")
+    assert wrong.returncode == 1 and "TOPOLOGY_UNAUTHENTICATED" in wrong.stderr
