@@ -190,8 +190,12 @@ class SimNetwork:
             submission, node.store.lookup(parties + readers), self.domain.snapshot(self.clock_us),
             self.clock_us, node.entropy,
         )
+        return self.submit_prepared(name, prepared)
+
+    def submit_prepared(self, name: str, prepared: PreparedSubmission) -> PreparedSubmission:
+        """Deduplicate, track and send a prepared request (a test may have altered it)."""
         self.record_in_flight(name, prepared)
-        self._handle_effects(name, node.machine.submit(prepared))
+        self._handle_effects(name, self.participants[name].machine.submit(prepared))
         self.submitted.append(prepared)
         return prepared
 
