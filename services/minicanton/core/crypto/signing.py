@@ -9,6 +9,7 @@ key, prefixed ``1220`` as Canton's multihash-style fingerprints are.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -22,6 +23,7 @@ from minicanton.core.hashing import Hash, HashPurpose, hash_of
 from minicanton.core.ids import Fingerprint
 
 
+@lru_cache(maxsize=1024)
 def fingerprint_of(public_key: bytes) -> Fingerprint:
     return Fingerprint("1220" + hash_of(HashPurpose.PUBLIC_KEY_FINGERPRINT, public_key).hex)
 
@@ -64,9 +66,15 @@ class SigningKeyPair:
         return self.public.fingerprint
 
     def sign(self, hash_: Hash, purpose: HashPurpose) -> Signature:
-        private = Ed25519PrivateKey.from_private_bytes(self.private_raw)
-        raw = private.sign(_signed_bytes(hash_, purpose))
+        raw = _private_key(self.private_raw).sign(_signed_bytes(hash_, purpose))
         return Signature(self.fingerprint, purpose, raw)
+
+
+@lru_cache(maxsize=256)
+def _private_key(private_raw: bytes) -> Ed25519PrivateKey:
+    """Loading a key derives its public half (a scalar multiplication, as costly as a
+    signature), so a node signing every event keeps the loaded key."""
+    return Ed25519PrivateKey.from_private_bytes(private_raw)
 
 
 def _signed_bytes(hash_: Hash, purpose: HashPurpose) -> bytes:
