@@ -97,21 +97,25 @@ def wait_ready(node: NodeProcess, logs_dir: Path, timeout_s: float = 60.0) -> No
     raise LocalnetError(f"{node.name} not ready after {timeout_s:.0f} s: {reason}")
 
 
-def stop_pid(pid: int | None, grace_s: float = 15.0) -> bool:
-    """SIGTERM, wait up to `grace_s`, then SIGKILL. True if it had to be killed."""
-    if not is_alive(pid):
-        return False
-    assert pid is not None
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
+def stop_pids(pids: list[int | None], grace_s: float = 20.0) -> list[bool]:
+    """SIGTERM them all, wait up to `grace_s`, then SIGKILL the rest. Which were killed."""
+    for pid in pids:
+        if is_alive(pid):
+            assert pid is not None
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        if not is_alive(pid):
-            return False
+    while time.monotonic() < deadline and any(is_alive(pid) for pid in pids):
         time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
-    return True
+    killed = []
+    for pid in pids:
+        stubborn = is_alive(pid)
+        if stubborn:
+            assert pid is not None
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        killed.append(stubborn)
+    return killed
 
 
 def tail(path: Path, lines: int = 20) -> str:
