@@ -66,3 +66,13 @@ class ChangeNotSequenced(TopologyRequestError):
 class NotReady(TopologyRequestError):
     error_id = "TOPOLOGY_MANAGER_NOT_READY"
     grpc_status = "UNAVAILABLE"
+
+
+class SequencersUnreachable(TopologyRequestError):
+    error_id = "TOPOLOGY_SEQUENCERS_UNREACHABLE"
+    grpc_status = "UNAVAILABLE"
+
+
+class DatabaseUnavailable(TopologyRequestError):
+    error_id = "TOPOLOGY_DATABASE_UNAVAILABLE"
+    grpc_status = "UNAVAILABLE"

@@ -48,7 +48,12 @@ from minicanton.store.topology_store import ManagerIdentity
 from minicanton.topology.auth import RequestAuthenticator
 from minicanton.topology.changes import DomainKeys, Signed, genesis
 from minicanton.topology.config import TopologyManagerConfig
-from minicanton.topology.errors import ChangeNotSequenced, NotReady, TopologyRequestError
+from minicanton.topology.errors import (
+    ChangeNotSequenced,
+    DatabaseUnavailable,
+    NotReady,
+    TopologyRequestError,
+)
 from minicanton.topology.manager import TopologyManager
 from minicanton.topology.sequencer_admin import SequencerAdmin
 from minicanton.topology.sequencer_sync import SequencerMemberSync
@@ -74,9 +79,12 @@ class TopologyManagerNode:
 
     async def start(self) -> None:
         config = self.config
-        await migrate_manager_store(config.database_dsn)
-        self.pool = await asyncpg.create_pool(config.database_dsn, min_size=1,
-                                              max_size=config.pool_size)
+        try:
+            await migrate_manager_store(config.database_dsn)
+            self.pool = await asyncpg.create_pool(config.database_dsn, min_size=1,
+                                                  max_size=config.pool_size)
+        except (OSError, asyncpg.PostgresError) as error:
+            raise DatabaseUnavailable(f"cannot open the manager's database: {error}") from None
         self.store = PostgresTopologyManagerStore(self.pool)
         self.sequencers = SequencerAdmin(config.sequencer_endpoints, config.sequencer_admin_token)
         info = await self.sequencers.info()

@@ -15,7 +15,7 @@ from minicanton.core.crypto.signing import SigningPublicKey
 from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import MemberId
 from minicanton.runtime.grpc_errors import error_id_of
-from minicanton.topology.errors import ChangeNotSequenced
+from minicanton.topology.errors import SequencersUnreachable
 
 log = logging.getLogger(__name__)
 ADMIN = "/minicanton.sequencer.v1.SequencerAdminService/"
@@ -52,7 +52,9 @@ class SequencerAdmin:
                     ) from None
                 log.info("sequencer %s unreachable: %s", endpoint, error.code().name)
                 last = error
-        raise ChangeNotSequenced(f"no sequencer reachable: {last.details() if last else ''}")
+        raise SequencersUnreachable(
+            f"no sequencer reachable at {', '.join(self._endpoints)}: "
+            f"{last.details() if last else ''}")
 
     async def info(self) -> pb.SequencerInfo:
         raw = await self._call(PUBLIC + "GetInfo", pb.InfoRequest().SerializeToString(),
