@@ -95,3 +95,21 @@ def check_invariants(net: SimNetwork) -> None:
         assert len(set(seen.values())) == 1, f"participants disagree on {contract_id}: {seen}"
     for key, count in completions_per_command(net).items():
         assert count == 1, f"submission {key} completed {count} times"
+    _check_shared_commits(net)
+
+
+def _check_shared_commits(net: SimNetwork) -> None:
+    """A transaction that archives or creates a contract is committed at every running
+    participant hosting a stakeholder of that contract."""
+    committed = {name: {e.transaction_id for e in node.store.transactions}
+                 for name, node in net.participants.items() if node.running}
+    for name in committed:
+        for entry in net.store(name).transactions:
+            commit_set = entry.commit.commit_set
+            touched = [c.contract for c in commit_set.created]
+            touched += [net.store(name).archived[c] for c in commit_set.archived]
+            for contract in touched:
+                for other, ids in committed.items():
+                    if contract.stakeholders & net.store(other).parties:
+                        assert entry.transaction_id in ids, (
+                            f"{other} misses {entry.transaction_id}, committed at {name}")

@@ -87,6 +87,7 @@ class SimDomain:
         seed: int = 3,
         parameters: DomainParameters | None = None,
         vip: Iterable[str] = (),
+        vetting: Mapping[str, Sequence[Package]] | None = None,
     ) -> None:
         self.entropy = SeededEntropy(seed)
         self.root = SigningKeyPair.generate(self.entropy)
@@ -105,7 +106,9 @@ class SimDomain:
             self.participants[name] = node
             self.submit(ParticipantState(node.participant, ParticipantPermission.SUBMISSION,
                                          trust))
-            self.submit(VettedPackages(node.participant, package_ids))
+            vetted = package_ids if vetting is None or name not in vetting else frozenset(
+                PackageId(p.package_id) for p in vetting[name])
+            self.submit(VettedPackages(node.participant, vetted))
             for hint in hints:
                 self.host(hint, {name: ParticipantPermission.SUBMISSION})
 
