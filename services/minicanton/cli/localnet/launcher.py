@@ -139,8 +139,10 @@ def _start_participants(layout: LocalnetLayout, network: dict[str, Any],
     for spec in specs:
         progress(f"starting participant {spec.name}")
         pids[spec.name] = _spawn(spec, layout.directory)
+        ledger_api = f"127.0.0.1:{spec.config['ledger_api']['port']}"
         network["participants"][spec.name] = {
-            "ledger_api": f"127.0.0.1:{spec.config['ledger_api']['port']}",
+            # Daml's admin services (parties, users, packages) share the Ledger API port
+            "ledger_api": ledger_api, "admin_api": ledger_api,
             "health": f"http://127.0.0.1:{spec.config['health_port']}/readyz",
             "pid": pids[spec.name]}
     for spec in specs:

@@ -1,0 +1,91 @@
+"""`minicanton localnet up`, `demo dvp`, `status`, `down`: the newcomer's path, for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minicanton.cli.ledger_client import LedgerClient
+from minicanton.cli.localnet.supervisor import is_alive
+from minicanton.runtime.auth import mint_dev_token
+
+pytestmark = pytest.mark.system
+
+
+def minicanton(*args: str, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "minicanton.cli.main", *args],
+                          capture_output=True, text=True, timeout=timeout_s,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def network_dir(tmp_path_factory: pytest.TempPathFactory):
+    directory = tmp_path_factory.mktemp("localnet")
+    started = minicanton("localnet", "up", "--dir", str(directory))
+    try:
+        assert started.returncode == 0, started.stderr
+        yield directory
+    finally:
+        minicanton("localnet", "down", "--dir", str(directory), "--wipe")
+
+
+def test_network_json_describes_every_node(network_dir: Path) -> None:
+    network = json.loads((network_dir / "network.json").read_text())
+    assert set(network["participants"]) == {"bank", "sr", "alice", "bob"}
+    for node in network["participants"].values():
+        assert node["ledger_api"].startswith("127.0.0.1:") and is_alive(node["pid"])
+    assert len(network["sequencers"]) == 2
+    assert all(is_alive(node["pid"]) for node in network["sequencers"].values())
+    assert is_alive(network["topology_manager"]["pid"])
+    assert [is_alive(node["pid"]) for node in network["mediators"].values()] == [True]
+    assert network["auth"]["hs256_secret"] and network["postgres"]["dsn"]
+    assert {entry["participant"] for entry in network["parties"].values()} == {
+        "bank", "sr", "alice", "bob"}
+
+
+async def _templates_seen(network: dict, hint: str) -> set[str]:
+    entry = network["parties"][hint]
+    token = mint_dev_token(network["auth"]["hs256_secret"], act_as=[entry["party"]])
+    endpoint = network["participants"][entry["participant"]]["ledger_api"]
+    async with LedgerClient(endpoint) as client:
+        return {c.template for c in await client.active_contracts(entry["party"], token)}
+
+
+async def test_demo_runs_dvp_and_each_party_sees_only_its_share(network_dir: Path) -> None:
+    demo = minicanton("demo", "dvp", "--dir", str(network_dir))
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "Alice swapped" in demo.stdout
+    network = json.loads((network_dir / "network.json").read_text())
+    assert await _templates_seen(network, "Bank") == {"dvp:Iou"}
+    assert await _templates_seen(network, "SR") == {"dvp:Share"}
+    assert await _templates_seen(network, "Alice") == {"dvp:Share"}
+    assert await _templates_seen(network, "Bob") == {"dvp:Iou"}
+
+
+def test_up_again_is_a_no_op_and_status_reports_running(network_dir: Path) -> None:
+    again = minicanton("localnet", "up", "--dir", str(network_dir))
+    assert again.returncode == 0 and "already running" in again.stderr
+    status = minicanton("localnet", "status", "--dir", str(network_dir))
+    assert status.returncode == 0 and status.stdout.count("yes") == 8
+
+
+def test_token_for_an_unknown_party_is_a_clear_error(network_dir: Path) -> None:
+    result = minicanton("token", "--dir", str(network_dir), "--act-as", "Mallory")
+    assert result.returncode == 2 and "unknown party 'Mallory'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_down_leaves_no_process_behind(tmp_path: Path, network_dir: Path) -> None:
+    network = json.loads((network_dir / "network.json").read_text())
+    pids = [node["pid"] for group in ("participants", "sequencers", "mediators")
+            for node in network[group].values()] + [network["topology_manager"]["pid"]]
+    down = minicanton("localnet", "down", "--dir", str(network_dir))
+    assert down.returncode == 0, down.stderr
+    assert not any(is_alive(pid) for pid in pids)
+    status = minicanton("localnet", "status", "--dir", str(network_dir))
+    assert status.returncode == 3
