@@ -91,10 +91,12 @@ def initial_key_mapping(
 
 
 def genesis(
-    keys: DomainKeys, parameters: DomainParameters, members: Sequence[SignedTopologyTransaction]
+    keys: DomainKeys, parameters: DomainParameters, members: Sequence[SignedTopologyTransaction],
+    sequencer_ids: Iterable[MemberId] = (),
 ) -> Signed:
     """The domain's first broadcast: root certificate, the manager's keys, the initial
-    mediators' and sequencers' member-signed key mappings, who is active, the parameters."""
+    mediators' and sequencers' member-signed key mappings, who is active (`sequencer_ids` adds
+    sequencers known without a key mapping), the parameters."""
     ns = keys.namespace
     first: list[SignedTopologyTransaction] = [
         _serial_one(NamespaceDelegation(ns.fingerprint, ns.public, True)).sign(ns),
@@ -112,7 +114,8 @@ def genesis(
                                   "sequencer (participants onboard themselves)")
         kinds[kind].add(mapping.member)
         first.append(signed.with_signatures(ns))
-    mediators, sequencers = kinds[MemberKind.MEDIATOR], kinds[MemberKind.SEQUENCER]
+    mediators = kinds[MemberKind.MEDIATOR]
+    sequencers = kinds[MemberKind.SEQUENCER] | set(sequencer_ids)
     domain: list[TopologyMapping] = [DomainParametersState(parameters)]
     if mediators:
         domain.append(MediatorDomainState(frozenset(mediators)))

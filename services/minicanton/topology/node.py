@@ -200,7 +200,7 @@ class TopologyManagerNode:
         members = [codec.signed_transaction_from_bytes(bytes.fromhex(h), "initial member")
                    for h in self.config.initial_members]
         parameters = self.config.parameters.to_parameters()
-        planned = genesis(self.keys, parameters, members)
+        planned = genesis(self.keys, parameters, members, await self.sequencers.sequencer_ids())
 
         async def register(signed: Signed) -> None:
             for transaction in signed:

@@ -62,6 +62,18 @@ class SequencerAdmin:
         info: pb.SequencerInfo = pb.SequencerInfo.FromString(raw)
         return info
 
+    async def sequencer_ids(self) -> set[MemberId]:
+        """The ids the reachable instances announce."""
+        found = set()
+        for channel in self._channels:
+            try:
+                raw = await channel.unary_unary(PUBLIC + "GetInfo")(
+                    pb.InfoRequest().SerializeToString(), timeout=self._timeout_s)
+            except grpc.aio.AioRpcError:
+                continue
+            found.add(MemberId(pb.SequencerInfo.FromString(raw).sequencer_id))
+        return found
+
     async def register(self, member: MemberId, key: SigningPublicKey) -> bool:
         raw = await self._call(ADMIN + "RegisterMember", apb.RegisterMemberRequest(
             member=member, signing_public_key=key.raw).SerializeToString())

@@ -95,6 +95,7 @@ async def test_onboarding_waits_for_approval_and_late_joiners_get_the_earlier_to
             _members["p1"].id, _members["p2"].id}, member.name
         assert _members["p2"].id not in state.snapshot(effective_us - 1).participants()
         assert state.head().mediators() == {network.mediator.id}
+        assert [s.split("::")[1] for s in state.head().sequencers()] == ["seq0"]
     async with network.manager.admin() as admin:
         fetched, _ = await admin.fetch_state(0)
     # the late joiners got the genesis from the manager, the rest from the sequencer
