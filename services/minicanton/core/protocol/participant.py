@@ -44,10 +44,8 @@ from minicanton.core.hashing import Hash, HashPurpose
 from minicanton.core.lf.engine import ContractLookup
 from minicanton.core.lf.package import PackageRegistry
 from minicanton.core.protocol.commit_set import (
-    EMPTY_COMMIT_SET,
     CommitSet,
     GlobalKeyHash,
-    commit_set_for,
 )
 from minicanton.core.protocol.conflict_detection import (
     ActivenessResult,
@@ -59,16 +57,10 @@ from minicanton.core.protocol.conflict_detection import (
 )
 from minicanton.core.protocol.deduplication import SubmissionAlreadyInFlight
 from minicanton.core.protocol.ledger_model import transaction_id_of
-from minicanton.core.protocol.message_codec import (
-    MessageDecodeError,
-    UnknownMessageKind,
-    decode_protocol_message,
-)
 from minicanton.core.protocol.messages import (
     Approve,
     LocalReject,
     MediatorResult,
-    RootHashMessage,
 )
 from minicanton.core.protocol.participant_effects import (
     Effect,
@@ -87,10 +79,12 @@ from minicanton.core.protocol.participant_effects import (
 )
 from minicanton.core.protocol.participant_outcomes import (
     DUPLICATE_REQUEST,
+    commit_set_of,
     deliver_error_completion,
     local_timeout_completion,
     not_sequenced_completion,
     responses_for,
+    sends_last,
     verdict_completion,
 )
 from minicanton.core.protocol.submission import (
@@ -101,16 +95,10 @@ from minicanton.core.protocol.submission import (
 )
 from minicanton.core.protocol.validation import (
     IgnoredRequest,
-    ReceivedRequest,
     ValidatedRequest,
     request_id_of,
-    validate_request,
-)
-from minicanton.core.protocol.validation_views import forest_of_views, with_original_ids
-from minicanton.core.protocol.view_message import (
-    ViewMessageDecodeError,
-    decode_view_message,
-    is_view_message,
+    sort_envelopes,
+    validate_payload,
 )
 from minicanton.core.sequencing.events import Deliver, DeliverError, SequencedEvent
 from minicanton.core.topology.errors import MemberKeyNotValid, TopologyDecodeError
@@ -220,67 +208,19 @@ class ParticipantMachine:
         content = event.content
         if not isinstance(content, Deliver):
             return PreparedEvent(event, snapshot, None, None, (), ())
-        views: list[bytes] = []
-        roots: list[bytes] = []
-        results: list[MediatorResult] = []
-        alarms: list[RaiseAlarm] = []
-        for envelope in content.batch.envelopes:
-            self._sort(event.timestamp_us, envelope.content, views, roots, results, alarms)
-        if not views and not roots:
-            return PreparedEvent(event, snapshot, None, None, tuple(results), tuple(alarms))
-        payload = PendingPayload(tuple(views), tuple(roots), None)
+        arrived = sort_envelopes(event.timestamp_us, content.batch.envelopes)
+        alarms = tuple(RaiseAlarm(ts, code, text) for ts, code, text in arrived.alarms)
+        if not arrived.view_messages and not arrived.root_hash_messages:
+            return PreparedEvent(event, snapshot, None, None, arrived.results, alarms)
+        payload = PendingPayload(arrived.view_messages, arrived.root_hash_messages, None)
         request = self._validate(event.timestamp_us, payload, snapshot)
-        return PreparedEvent(event, snapshot, request, payload, tuple(results), tuple(alarms))
-
-    def _sort(
-        self,
-        ts_us: int,
-        payload: bytes,
-        views: list[bytes],
-        roots: list[bytes],
-        results: list[MediatorResult],
-        alarms: list[RaiseAlarm],
-    ) -> None:
-        if not payload:
-            return  # a time proof
-        if is_view_message(payload):
-            views.append(payload)
-            return
-        try:
-            message = decode_protocol_message(payload)
-        except UnknownMessageKind:
-            return  # not ours to read (a topology broadcast): the shell routes it
-        except MessageDecodeError as err:
-            alarms.append(RaiseAlarm(ts_us, err.error_id, err.message))
-            return
-        if isinstance(message, RootHashMessage):
-            roots.append(payload)
-        elif isinstance(message, MediatorResult):
-            results.append(message)
-        else:
-            alarms.append(RaiseAlarm(ts_us, "PARTICIPANT_UNEXPECTED_MESSAGE",
-                                     f"a {type(message).__name__} was sent to us"))
+        return PreparedEvent(event, snapshot, request, payload, arrived.results, alarms)
 
     def _validate(
         self, ts_us: int, payload: PendingPayload, snapshot: TopologySnapshot
     ) -> ValidatedRequest | IgnoredRequest:
-        try:
-            views = tuple(decode_view_message(v) for v in payload.view_messages)
-        except ViewMessageDecodeError as err:
-            views = ()
-            bad = err.message
-        else:
-            bad = ""
-        roots = tuple(
-            m for m in map(decode_protocol_message, payload.root_hash_messages)
-            if isinstance(m, RootHashMessage)
-        )
-        validated = validate_request(ts_us, ReceivedRequest(views, roots),
-                                     self.config.identity, self.registry, snapshot)
-        if bad and isinstance(validated, ValidatedRequest) and validated.rejection is None:
-            validated = replace(validated, rejection=LocalReject(
-                "LOCAL_VERDICT_MALFORMED_REQUEST", bad))
-        return validated
+        return validate_payload(ts_us, payload.view_messages, payload.root_hash_messages,
+                                self.config.identity, self.registry, snapshot)
 
     def states_to_fetch(self, prepared: PreparedEvent) -> StatesToFetch:
         if isinstance(prepared.request, ValidatedRequest):
@@ -311,7 +251,7 @@ class ParticipantMachine:
             effects += self._on_result(ts_us, result, prepared.snapshot)
         effects += self._expire(ts_us)
         self._last_ts_us = ts_us
-        return _sends_last(effects)
+        return sends_last(effects)
 
     # --- our submissions ------------------------------------------------------------------
 
@@ -511,26 +451,3 @@ class ParticipantMachine:
         self._pending[locks.request_ts_us] = _Pending(request, payload)
         self._recent_roots.setdefault(request.root_hash, request.decision_time_us)
         return [payload.responses] if payload.responses is not None else []
-
-
-def commit_set_of(request: ValidatedRequest) -> CommitSet:
-    """What an approval commits here: the views that passed our checks, for our parties."""
-    views = request.model_valid_views
-    if not views or request.metadata is None:
-        return EMPTY_COMMIT_SET
-    forest = forest_of_views(v.view for v in views)
-    inputs = {cid: c for v in views for cid, c in v.view.input_contracts().items()}
-    commit_set = commit_set_for(
-        forest.transaction, frozenset(request.hosted_parties), inputs,
-        request.metadata.ledger_time_us,
-    )
-    return replace(commit_set, projection=with_original_ids(commit_set.projection, forest))
-
-
-def _sends_last(effects: list[Effect]) -> list[Effect]:
-    """Persist before send: sends and time-proof requests after everything else."""
-    later = (SendBatch, RequestTimeProof)
-    return [e for e in effects if not isinstance(e, later)] + [
-        e for e in effects if isinstance(e, later)
-    ]
-

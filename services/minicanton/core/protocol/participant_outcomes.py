@@ -19,8 +19,11 @@ participants; for a timeout, the participants that did not answer.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from minicanton.core.hashing import Hash
 from minicanton.core.ids import ParticipantId, PartyId, TransactionId
+from minicanton.core.protocol.commit_set import EMPTY_COMMIT_SET, CommitSet, commit_set_for
 from minicanton.core.protocol.conflict_detection import ActivenessResult
 from minicanton.core.protocol.messages import (
     Approve,
@@ -38,12 +41,15 @@ from minicanton.core.protocol.participant_effects import (
     MEDIATOR_TIMEOUT,
     NOT_SEQUENCED,
     Completion,
+    Effect,
     Rejection,
+    RequestTimeProof,
     SendBatch,
     TrackedSubmission,
 )
 from minicanton.core.protocol.submission import ParticipantIdentity
 from minicanton.core.protocol.validation import HeldView, ValidatedRequest
+from minicanton.core.protocol.validation_views import forest_of_views, with_original_ids
 from minicanton.core.sequencing.batch import (
     Batch,
     Envelope,
@@ -177,3 +183,28 @@ def _completion(
     rejection: Rejection | None = None,
 ) -> Completion:
     return Completion(tracked.change_id, tracked.submission_id, ts_us, transaction_id, rejection)
+
+
+# ------------------------------------------------------------------------------------ commits
+
+
+def commit_set_of(request: ValidatedRequest) -> CommitSet:
+    """What an approval commits here: the views that passed our checks, for our parties."""
+    views = request.model_valid_views
+    if not views or request.metadata is None:
+        return EMPTY_COMMIT_SET
+    forest = forest_of_views(v.view for v in views)
+    inputs = {cid: c for v in views for cid, c in v.view.input_contracts().items()}
+    commit_set = commit_set_for(
+        forest.transaction, frozenset(request.hosted_parties), inputs,
+        request.metadata.ledger_time_us,
+    )
+    return replace(commit_set, projection=with_original_ids(commit_set.projection, forest))
+
+
+def sends_last(effects: list[Effect]) -> list[Effect]:
+    """Persist before send: sends and time-proof requests after everything else."""
+    later = (SendBatch, RequestTimeProof)
+    return [e for e in effects if not isinstance(e, later)] + [
+        e for e in effects if isinstance(e, later)
+    ]

@@ -34,11 +34,11 @@ are entitled to was withheld: the answer is a rejection for all our confirming p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from minicanton.core.crypto.encryption import decrypt_view
-from minicanton.core.errors import CryptoError, InvalidArgument, MinicantonError
+from minicanton.core.errors import CryptoError, MinicantonError
 from minicanton.core.hashing import Hash, HashPurpose
 from minicanton.core.ids import MemberId, ParticipantId, PartyId, RequestId
 from minicanton.core.lf.engine import reinterpret
@@ -56,7 +56,12 @@ from minicanton.core.protocol.merkle import (
     decode_tree,
     verify_membership,
 )
-from minicanton.core.protocol.messages import LocalReject, RootHashMessage
+from minicanton.core.protocol.message_codec import (
+    MessageDecodeError,
+    UnknownMessageKind,
+    decode_protocol_message,
+)
+from minicanton.core.protocol.messages import LocalReject, MediatorResult, RootHashMessage
 from minicanton.core.protocol.response_aggregation import may_confirm
 from minicanton.core.protocol.submission import ParticipantIdentity, vip_predicate
 from minicanton.core.protocol.validation_views import (
@@ -65,8 +70,14 @@ from minicanton.core.protocol.validation_views import (
     forest_of_views,
     open_views,
 )
-from minicanton.core.protocol.view_message import EncryptedViewMessage
+from minicanton.core.protocol.view_message import (
+    EncryptedViewMessage,
+    ViewMessageDecodeError,
+    decode_view_message,
+    is_view_message,
+)
 from minicanton.core.protocol.views import CommonMetadata, ParticipantMetadata, SubmitterMetadata
+from minicanton.core.sequencing.batch import Envelope
 from minicanton.core.topology.errors import MemberKeyNotValid
 from minicanton.core.topology.snapshot import TopologySnapshot
 
@@ -93,6 +104,68 @@ class ReceivedRequest:
 
     view_messages: tuple[EncryptedViewMessage, ...]
     root_hash_messages: tuple[RootHashMessage, ...]
+    undecodable: tuple[str, ...] = ()  # why view messages could not even be decoded
+
+
+@dataclass(frozen=True, slots=True)
+class Arrived:
+    """One event's envelopes for a participant, sorted by what they are."""
+
+    view_messages: tuple[bytes, ...]
+    root_hash_messages: tuple[bytes, ...]
+    results: tuple[MediatorResult, ...]
+    alarms: tuple[tuple[int, str, str], ...]  # (ts, code, message)
+
+
+def sort_envelopes(ts_us: int, envelopes: Iterable[Envelope]) -> Arrived:
+    views: list[bytes] = []
+    roots: list[bytes] = []
+    results: list[MediatorResult] = []
+    alarms: list[tuple[int, str, str]] = []
+    for envelope in envelopes:
+        payload = envelope.content
+        if not payload:
+            continue  # a time proof
+        if is_view_message(payload):
+            views.append(payload)
+            continue
+        try:
+            message = decode_protocol_message(payload)
+        except UnknownMessageKind:
+            continue  # not ours to read (a topology broadcast): the shell routes it
+        except MessageDecodeError as err:
+            alarms.append((ts_us, err.error_id, err.message))
+            continue
+        if isinstance(message, RootHashMessage):
+            roots.append(payload)
+        elif isinstance(message, MediatorResult):
+            results.append(message)
+        else:
+            alarms.append((ts_us, "PARTICIPANT_UNEXPECTED_MESSAGE",
+                           f"a {type(message).__name__} was sent to us"))
+    return Arrived(tuple(views), tuple(roots), tuple(results), tuple(alarms))
+
+
+def validate_payload(
+    request_ts_us: int,
+    view_messages: Iterable[bytes],
+    root_hash_messages: Iterable[bytes],
+    identity: ParticipantIdentity,
+    registry: PackageRegistry,
+    snapshot: TopologySnapshot,
+) -> ValidatedRequest | IgnoredRequest:
+    """`validate_request` on the raw payloads (as received, or as kept while pending)."""
+    views: list[EncryptedViewMessage] = []
+    undecodable: list[str] = []
+    for raw in view_messages:
+        try:
+            views.append(decode_view_message(raw))
+        except ViewMessageDecodeError as err:
+            undecodable.append(err.message)
+    roots = tuple(m for m in map(decode_protocol_message, root_hash_messages)
+                  if isinstance(m, RootHashMessage))
+    received = ReceivedRequest(tuple(views), roots, tuple(undecodable))
+    return validate_request(request_ts_us, received, identity, registry, snapshot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +232,7 @@ def validate_request(
         )
     (root,), (submitter,) = roots, submitters
     trees, problems = _open_trees(received.view_messages, root, identity)
+    problems = [*received.undecodable, *problems]
     problems += _signature_problems(received.view_messages, root, submitter, snapshot)
     return _Checker(request_ts_us, root, submitter, identity, registry, snapshot).run(
         trees, problems
@@ -179,9 +253,14 @@ def _open_trees(
             view = open_views(tree, message.view_position)
             if view.view_hash != message.view_hash:
                 raise CryptoError(f"the view at {message.view_position} is not the one sealed")
+            view.check_shape()
             opened.append((tree, view))
         except MinicantonError as err:
             problems.append(f"view {message.view_hash}: {err.message}")
+        except (ValueError, KeyError, IndexError, TypeError, RecursionError) as err:
+            # only the submitter can produce bytes that decrypt: a malicious one must not be
+            # able to crash us, whatever it sealed
+            problems.append(f"view {message.view_hash}: undecodable ({type(err).__name__})")
     return opened, problems
 
 
@@ -384,8 +463,10 @@ class _Checker:
             )
         except FailedAuthorization as err:
             return LocalReject(AUTHORIZATION, f"view {view.position}: {err.message}")
-        except (MinicantonError, InvalidArgument) as err:
+        except MinicantonError as err:
             return LocalReject(CONFORMANCE, f"view {view.position}: {err.error_id}: {err.message}")
+        except (ValueError, KeyError, IndexError, TypeError, RecursionError) as err:
+            return LocalReject(CONFORMANCE, f"view {view.position}: {type(err).__name__}")
         if again.transaction != view.action_transaction():
             return LocalReject(CONFORMANCE, f"view {view.position} is not what its root action "
                                             "gives when re-interpreted")

@@ -77,6 +77,23 @@ class OpenView:
                 found.setdefault((key.template_id, key.key), key.contract_id)
         return found
 
+    def check_shape(self) -> None:
+        """Raise `InvalidArgument` unless the view is a well-formed subtree: a non-empty core
+        starting at its root, every child of a core node in the core or the root of one of
+        its subviews, and every subview hanging under a core node (recursively)."""
+        core = dict(self.data.core_nodes)
+        if not core or len(core) != len(self.data.core_nodes):
+            raise InvalidArgument(f"the view at {self.position} has an empty or repeated core")
+        subview_roots = [sub.root_node_id for sub in self.subviews]
+        children = [c for node in core.values() if isinstance(node, ExerciseNode)
+                    for c in node.children]
+        outside = [c for c in children if c not in core]
+        if sorted(outside) != sorted(subview_roots) or len(set(children)) != len(children):
+            raise InvalidArgument(f"the view at {self.position} does not match its subviews")
+        for subview in self.subviews:
+            subview.check_shape()
+        self.action_transaction()
+
     def action_transaction(self) -> Transaction:
         """The view's action with all its consequences, root at node 0."""
         return forest_of(self.subtree_nodes(), (self.root_node_id,))
