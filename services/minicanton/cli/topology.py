@@ -27,6 +27,7 @@ from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import MemberId, MemberKind, member_id
 from minicanton.core.topology.mappings import ParticipantPermission, TrustLevel
+from minicanton.core.topology.transactions import SignedTopologyTransaction
 from minicanton.runtime.topology_admin_client import TopologyAdminClient
 from minicanton.topology.changes import initial_key_mapping
 
@@ -300,6 +301,27 @@ def offboard(participant: str, endpoint: str = ENDPOINT, admin_token: str = TOKE
     answer = _run(endpoint, admin_token, lambda c: c.call(
         "OffboardParticipant", pb.OffboardParticipantRequest(participant=participant)))
     _print_change(answer.change, as_json)
+
+
+@app.command("add-member")
+def add_member(key_mapping_hex: str = typer.Argument(..., help="the member-signed key mapping "
+                                                     "(`key-mapping` prints it)"),
+               endpoint: str = ENDPOINT, admin_token: str = TOKEN,
+               as_json: bool = JSON) -> None:
+    """Make a mediator or sequencer active in the domain."""
+    try:
+        signed = SignedTopologyTransaction.from_bytes(bytes.fromhex(key_mapping_hex))
+    except (ValueError, MinicantonError) as error:
+        raise _fail(f"bad key mapping: {getattr(error, 'message', error)}") from None
+    _print_change(_run(endpoint, admin_token, lambda c: c.add_domain_member(signed)), as_json)
+
+
+@app.command("remove-member")
+def remove_member(member: str, endpoint: str = ENDPOINT, admin_token: str = TOKEN,
+                  as_json: bool = JSON) -> None:
+    """Remove a mediator or sequencer from the domain's active set."""
+    _print_change(_run(endpoint, admin_token, lambda c: c.remove_domain_member(member)),
+                  as_json)
 
 
 @app.command("allocate-party")

@@ -146,6 +146,17 @@ class TopologyAdminClient:
             participant=participant, trust_level=trust_level_to_proto(level)))
         return _change(response)
 
+    async def add_domain_member(self, key_mapping: SignedTopologyTransaction) -> pb.TopologyChange:
+        """Make a mediator or sequencer active (its member-signed key mapping)."""
+        response = await self.call("AddDomainMember", pb.AddDomainMemberRequest(
+            key_mapping=key_mapping.to_bytes()))
+        return _change(response)
+
+    async def remove_domain_member(self, member: str) -> pb.TopologyChange:
+        response = await self.call("RemoveDomainMember",
+                                   pb.RemoveDomainMemberRequest(member=member))
+        return _change(response)
+
     # --- parties and packages ----------------------------------------------------------
 
     async def allocate_party(

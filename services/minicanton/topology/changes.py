@@ -187,6 +187,37 @@ class Planner:
         state = self._admitted(participant)
         return self._sign(self.remove(state.key))
 
+    # --- domain entities ---------------------------------------------------------------
+
+    def add_domain_member(self, key_mapping: SignedTopologyTransaction) -> Signed:
+        mapping = key_mapping.transaction.mapping
+        if (key_mapping.transaction.operation is not TopologyChangeOp.REPLACE
+                or not isinstance(mapping, OwnerToKeyMapping)):
+            raise InvalidTopologyMapping("a domain member is added with its OwnerToKeyMapping")
+        kind = parse_member_id(mapping.member)[0]
+        if kind not in (MemberKind.MEDIATOR, MemberKind.SEQUENCER):
+            raise InvalidTopologyMapping(f"{mapping.member} is not a mediator or sequencer")
+        keys = None if self.head.mapping(mapping.key) == mapping else (
+            key_mapping.with_signatures(self.keys.namespace))
+        active = self._domain_set(kind) | {mapping.member}
+        state = self._sign(self.replace(_domain_state(kind, active)))
+        return (keys, *state) if keys is not None else state
+
+    def remove_domain_member(self, member: str) -> Signed:
+        kind = parse_member_id(member)[0]
+        if kind not in (MemberKind.MEDIATOR, MemberKind.SEQUENCER):
+            raise InvalidArgument(f"{member} is not a mediator or sequencer")
+        active = self._domain_set(kind)
+        if member not in active:
+            raise UnknownMember(f"{member} is not an active {kind.name.lower()}")
+        if active == {member}:
+            raise InvalidArgument(f"the domain needs at least one {kind.name.lower()}")
+        return self._sign(self.replace(_domain_state(kind, active - {MemberId(member)})))
+
+    def _domain_set(self, kind: MemberKind) -> frozenset[MemberId]:
+        return (self.head.mediators() if kind is MemberKind.MEDIATOR
+                else self.head.sequencers())
+
     # --- parties and packages ----------------------------------------------------------
 
     def party(
@@ -283,6 +314,14 @@ class Planner:
 
     def parameters(self, parameters: DomainParameters) -> Signed:
         return self._sign(self.replace(DomainParametersState(parameters)))
+
+
+def _domain_state(
+    kind: MemberKind, members: frozenset[MemberId]
+) -> MediatorDomainState | SequencerDomainState:
+    if kind is MemberKind.MEDIATOR:
+        return MediatorDomainState(members)
+    return SequencerDomainState(members)
 
 
 def check_onboarding_request(signed: SignedTopologyTransaction) -> OwnerToKeyMapping:

@@ -33,8 +33,8 @@ from typing import Protocol
 
 from minicanton.codec.topology import signed_transaction_from_bytes
 from minicanton.core.errors import InvalidArgument
-from minicanton.core.ids import ParticipantId
-from minicanton.core.topology.mappings import ParticipantPermission, TrustLevel
+from minicanton.core.ids import MemberKind, ParticipantId, parse_member_id
+from minicanton.core.topology.mappings import OwnerToKeyMapping, ParticipantPermission, TrustLevel
 from minicanton.core.topology.state import StoredTopologyTransaction, TopologyState
 from minicanton.core.topology.transactions import SignedTopologyTransaction, TopologyBroadcast
 from minicanton.runtime.clock import Clock
@@ -131,6 +131,15 @@ class TopologyManager:
         accepted = [s for s in stored if s is not None]
         return ChangeOutcome(tuple(signed), accepted[0].sequenced_us,
                              max(s.valid_from_us for s in accepted))
+
+    async def register_mediators(self, signed: Signed) -> None:
+        """Before a broadcast that gives mediators keys: register them with the sequencers,
+        so they receive it."""
+        for transaction in signed:
+            mapping = transaction.transaction.mapping
+            if isinstance(mapping, OwnerToKeyMapping) and (
+                    parse_member_id(mapping.member)[0] is MemberKind.MEDIATOR):
+                await self.sequencers.register(mapping.member, mapping.signing_keys[-1])
 
     # --- onboarding --------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from minicanton.core.sequencing.batch import Batch, Envelope, GroupRecipient, Re
 from minicanton.core.sequencing.chain import VerifiedEvent
 from minicanton.core.sequencing.errors import SequencerClientError
 from minicanton.core.sequencing.send_tracking import SendDelivered
-from minicanton.core.topology.mappings import OwnerToKeyMapping, ParticipantState
+from minicanton.core.topology.mappings import ParticipantState
 from minicanton.core.topology.state import TopologyState
 from minicanton.core.topology.transactions import TopologyChangeOp
 from minicanton.runtime.clock import Clock, wall_clock_us
@@ -46,7 +46,7 @@ from minicanton.store.postgres.topology_store import (
 )
 from minicanton.store.topology_store import ManagerIdentity
 from minicanton.topology.auth import RequestAuthenticator
-from minicanton.topology.changes import DomainKeys, Signed, genesis
+from minicanton.topology.changes import DomainKeys, genesis
 from minicanton.topology.config import TopologyManagerConfig
 from minicanton.topology.errors import (
     ChangeNotSequenced,
@@ -202,15 +202,9 @@ class TopologyManagerNode:
         parameters = self.config.parameters.to_parameters()
         planned = genesis(self.keys, parameters, members, await self.sequencers.sequencer_ids())
 
-        async def register(signed: Signed) -> None:
-            for transaction in signed:
-                mapping = transaction.transaction.mapping
-                if isinstance(mapping, OwnerToKeyMapping) and mapping.member.startswith(
-                        MemberKind.MEDIATOR.value + "::"):
-                    await self.sequencers.register(mapping.member, mapping.signing_keys[-1])
-
         scratch = TopologyState(self.keys.domain_namespace)
-        outcome = await self.manager.apply(lambda _: planned, register, scratch)
+        outcome = await self.manager.apply(lambda _: planned, self.manager.register_mediators,
+                                           scratch)
         log.info("domain bootstrapped: %d transactions sequenced at %d, effective at %d",
                  len(outcome.transactions), outcome.sequenced_us, outcome.effective_us)
 

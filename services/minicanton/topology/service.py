@@ -176,6 +176,19 @@ class TopologyAdminService(pb_grpc.TopologyManagerAdminServiceServicer):
         outcome = await self.manager.apply(lambda p: p.trust_level(request.participant, level))
         return pb.SetTrustLevelResponse(change=_change(outcome))
 
+    @rpc("admin")
+    async def AddDomainMember(self, request: pb.AddDomainMemberRequest, caller: Caller) -> Any:
+        signed = codec.signed_transaction_from_bytes(request.key_mapping, "key_mapping")
+        outcome = await self.manager.apply(lambda p: p.add_domain_member(signed),
+                                           self.manager.register_mediators)
+        return pb.AddDomainMemberResponse(change=_change(outcome))
+
+    @rpc("admin")
+    async def RemoveDomainMember(self, request: pb.RemoveDomainMemberRequest,
+                                 caller: Caller) -> Any:
+        outcome = await self.manager.apply(lambda p: p.remove_domain_member(request.member))
+        return pb.RemoveDomainMemberResponse(change=_change(outcome))
+
     # --- parties, packages, keys, parameters -------------------------------------------
 
     @rpc("member")

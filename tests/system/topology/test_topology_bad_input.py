@@ -154,6 +154,24 @@ def _cases(network: Network, p1: PlayedMember, p2: PlayedMember,
          Code.NOT_FOUND, "TOPOLOGY_UNKNOWN_PARTICIPANT"),
         ("SetTrustLevel", pb.SetTrustLevelRequest(participant=p1.id, trust_level=2), member,
          Code.PERMISSION_DENIED, "TOPOLOGY_PERMISSION_DENIED"),
+        ("AddDomainMember", pb.AddDomainMemberRequest(key_mapping=b"junk"), admin,
+         Code.INVALID_ARGUMENT, "TOPOLOGY_TRANSACTION_DECODE_ERROR"),
+        ("AddDomainMember", pb.AddDomainMemberRequest(key_mapping=initial_key_mapping(
+            MemberId(new_id), [stranger], enc).to_bytes()), admin, Code.INVALID_ARGUMENT,
+         "INVALID_TOPOLOGY_MAPPING"),
+        ("AddDomainMember", pb.AddDomainMemberRequest(key_mapping=initial_key_mapping(
+            mediator_id, [stranger]).__class__(initial_key_mapping(
+                mediator_id, [stranger]).transaction, ()).to_bytes()), admin,
+         Code.PERMISSION_DENIED, "TOPOLOGY_UNAUTHORIZED"),
+        ("AddDomainMember", pb.AddDomainMemberRequest(key_mapping=initial_key_mapping(
+            mediator_id, [stranger]).to_bytes()), member, Code.PERMISSION_DENIED,
+         "TOPOLOGY_PERMISSION_DENIED"),
+        ("RemoveDomainMember", pb.RemoveDomainMemberRequest(member=p1.id), admin,
+         Code.INVALID_ARGUMENT, "INVALID_ARGUMENT"),
+        ("RemoveDomainMember", pb.RemoveDomainMemberRequest(member=mediator_id), admin,
+         Code.NOT_FOUND, "TOPOLOGY_UNKNOWN_MEMBER"),
+        ("RemoveDomainMember", pb.RemoveDomainMemberRequest(member=network.mediator.id), admin,
+         Code.INVALID_ARGUMENT, "INVALID_ARGUMENT"),  # the last mediator stays
         ("AllocateParty", pb.AllocatePartyRequest(party="no-namespace", hosts=[host(p1.id)]),
          admin, Code.INVALID_ARGUMENT, "INVALID_TOPOLOGY_MAPPING"),
         ("AllocateParty", pb.AllocatePartyRequest(party=party_id("d", p1_ns)), admin,

@@ -22,7 +22,7 @@ from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_admin_pb2 as 
 from minicanton.codec.gen.minicanton.topology.v1 import topology_admin_pb2 as pb
 from minicanton.core.crypto.signing import Signature, SigningKeyPair
 from minicanton.core.hashing import HashPurpose, hash_of
-from minicanton.core.ids import MemberId, ParticipantId, party_id
+from minicanton.core.ids import MemberId, MemberKind, ParticipantId, party_id
 from minicanton.core.sequencing.batch import (
     Batch,
     Envelope,
@@ -246,6 +246,29 @@ async def test_vip_trust_level_and_parameters_change_at_their_effective_time(
     for member in everyone(network):
         snapshot = member.topology.client.snapshot(vetted.effective_us)  # type: ignore[union-attr]
         assert snapshot.vetted_packages(p1.id) == {"pkg-a", "pkg-b"}
+
+
+async def test_a_mediator_added_later_joins_late_and_leaves_the_active_set(
+    network: Network,
+) -> None:
+    m2 = PlayedMember("mediator2", MemberKind.MEDIATOR, 12, network.database("m2"))
+    signed = initial_key_mapping(m2.id, [m2.key])
+    async with network.manager.admin() as admin:
+        added = await admin.add_domain_member(signed)
+        assert (await admin.add_domain_member(signed)).unchanged
+    _members["m2"] = await network.start_member(m2)  # registered before the broadcast
+    await all_processed(network, added.effective_us)
+    for member in everyone(network):
+        state = member.topology.client.state  # type: ignore[union-attr]
+        assert state.snapshot(added.effective_us - 1).mediators() == {network.mediator.id}
+        assert state.snapshot(added.effective_us).mediators() == {network.mediator.id, m2.id}
+    async with network.manager.admin() as admin:
+        removed = await admin.remove_domain_member(m2.id)
+    await all_processed(network, removed.effective_us)
+    for member in everyone(network):
+        snapshot = member.topology.client.snapshot(removed.effective_us)  # type: ignore[union-attr]
+        assert snapshot.mediators() == {network.mediator.id}
+        assert snapshot.signing_keys(m2.id) == (m2.key.public,)  # its keys stay
 
 
 def _alarm_count(member: str, error_id: str) -> float:

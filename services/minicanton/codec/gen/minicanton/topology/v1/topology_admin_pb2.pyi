@@ -214,6 +214,30 @@ class SetTrustLevelResponse(_message.Message):
     change: TopologyChange
     def __init__(self, change: _Optional[_Union[TopologyChange, _Mapping]] = ...) -> None: ...
 
+class AddDomainMemberRequest(_message.Message):
+    __slots__ = ("key_mapping",)
+    KEY_MAPPING_FIELD_NUMBER: _ClassVar[int]
+    key_mapping: bytes
+    def __init__(self, key_mapping: _Optional[bytes] = ...) -> None: ...
+
+class AddDomainMemberResponse(_message.Message):
+    __slots__ = ("change",)
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    change: TopologyChange
+    def __init__(self, change: _Optional[_Union[TopologyChange, _Mapping]] = ...) -> None: ...
+
+class RemoveDomainMemberRequest(_message.Message):
+    __slots__ = ("member",)
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    member: str
+    def __init__(self, member: _Optional[str] = ...) -> None: ...
+
+class RemoveDomainMemberResponse(_message.Message):
+    __slots__ = ("change",)
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    change: TopologyChange
+    def __init__(self, change: _Optional[_Union[TopologyChange, _Mapping]] = ...) -> None: ...
+
 class HostingParticipant(_message.Message):
     __slots__ = ("participant", "permission")
     PARTICIPANT_FIELD_NUMBER: _ClassVar[int]

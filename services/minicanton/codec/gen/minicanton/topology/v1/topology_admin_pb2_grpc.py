@@ -54,6 +54,16 @@ class TopologyManagerAdminServiceStub(object):
                 request_serializer=minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.SetTrustLevelRequest.SerializeToString,
                 response_deserializer=minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.SetTrustLevelResponse.FromString,
                 )
+        self.AddDomainMember = channel.unary_unary(
+                '/minicanton.topology.v1.TopologyManagerAdminService/AddDomainMember',
+                request_serializer=minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.AddDomainMemberRequest.SerializeToString,
+                response_deserializer=minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.AddDomainMemberResponse.FromString,
+                )
+        self.RemoveDomainMember = channel.unary_unary(
+                '/minicanton.topology.v1.TopologyManagerAdminService/RemoveDomainMember',
+                request_serializer=minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.RemoveDomainMemberRequest.SerializeToString,
+                response_deserializer=minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.RemoveDomainMemberResponse.FromString,
+                )
         self.AllocateParty = channel.unary_unary(
                 '/minicanton.topology.v1.TopologyManagerAdminService/AllocateParty',
                 request_serializer=minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.AllocatePartyRequest.SerializeToString,
@@ -172,6 +182,18 @@ class TopologyManagerAdminServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def SetTrustLevel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddDomainMember(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveDomainMember(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -303,6 +325,16 @@ def add_TopologyManagerAdminServiceServicer_to_server(servicer, server):
                     servicer.SetTrustLevel,
                     request_deserializer=minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.SetTrustLevelRequest.FromString,
                     response_serializer=minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.SetTrustLevelResponse.SerializeToString,
+            ),
+            'AddDomainMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddDomainMember,
+                    request_deserializer=minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.AddDomainMemberRequest.FromString,
+                    response_serializer=minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.AddDomainMemberResponse.SerializeToString,
+            ),
+            'RemoveDomainMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveDomainMember,
+                    request_deserializer=minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.RemoveDomainMemberRequest.FromString,
+                    response_serializer=minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.RemoveDomainMemberResponse.SerializeToString,
             ),
             'AllocateParty': grpc.unary_unary_rpc_method_handler(
                     servicer.AllocateParty,
@@ -517,6 +549,40 @@ class TopologyManagerAdminService(object):
         return grpc.experimental.unary_unary(request, target, '/minicanton.topology.v1.TopologyManagerAdminService/SetTrustLevel',
             minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.SetTrustLevelRequest.SerializeToString,
             minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.SetTrustLevelResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def AddDomainMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/minicanton.topology.v1.TopologyManagerAdminService/AddDomainMember',
+            minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.AddDomainMemberRequest.SerializeToString,
+            minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.AddDomainMemberResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RemoveDomainMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/minicanton.topology.v1.TopologyManagerAdminService/RemoveDomainMember',
+            minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.RemoveDomainMemberRequest.SerializeToString,
+            minicanton_dot_topology_dot_v1_dot_topology__admin__pb2.RemoveDomainMemberResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
