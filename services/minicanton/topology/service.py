@@ -20,8 +20,14 @@ from minicanton.codec.gen.minicanton.topology.v1 import topology_admin_pb2 as pb
 from minicanton.codec.gen.minicanton.topology.v1 import topology_admin_pb2_grpc as pb_grpc
 from minicanton.core.errors import InvalidArgument, MinicantonError
 from minicanton.core.ids import MemberId
-from minicanton.core.topology.mappings import ParticipantPermission, TrustLevel
+from minicanton.core.topology.mappings import (
+    MappingCode,
+    MappingKey,
+    ParticipantPermission,
+    TrustLevel,
+)
 from minicanton.core.topology.snapshot import TopologySnapshot
+from minicanton.core.topology.state import TopologyState
 from minicanton.runtime.grpc_errors import abort_with
 from minicanton.store.topology_store import OnboardingRecord, OnboardingState
 from minicanton.topology.auth import Caller, RequestAuthenticator
@@ -79,10 +85,14 @@ def _change(outcome: ChangeOutcome) -> pb.TopologyChange:
                                  outcome.effective_us)
 
 
-def _record(record: OnboardingRecord) -> pb.OnboardingRequestInfo:
+def _record(record: OnboardingRecord, state: TopologyState) -> pb.OnboardingRequestInfo:
     signed = codec.signed_transaction_from_bytes(record.key_mapping, "key_mapping")
     mapping = signed.transaction.mapping
+    admissions = state.history(MappingKey(MappingCode.PARTICIPANT_STATE, record.participant))
+    effective_us = admissions[-1].valid_from_us if (
+        record.status is OnboardingState.ADMITTED and admissions) else 0
     return pb.OnboardingRequestInfo(
+        effective_us=effective_us,
         participant=record.participant, status=_STATUS[record.status],
         signing_key_fingerprints=[k.fingerprint for k in getattr(mapping, "signing_keys", ())],
         encryption_key_fingerprints=[
@@ -143,13 +153,15 @@ class TopologyAdminService(pb_grpc.TopologyManagerAdminServiceServicer):
     @rpc("open")
     async def GetOnboardingStatus(self, request: pb.GetOnboardingStatusRequest,
                                   caller: Caller) -> Any:
-        return _record(await self.manager.onboarding_status(request.participant))
+        record = await self.manager.onboarding_status(request.participant)
+        return _record(record, self.manager.state)
 
     @rpc("admin")
     async def ListOnboardingRequests(self, request: pb.ListOnboardingRequestsRequest,
                                      caller: Caller) -> Any:
         records = await self.manager.store.list_requests(request.pending_only)
-        return pb.ListOnboardingRequestsResponse(requests=[_record(r) for r in records])
+        return pb.ListOnboardingRequestsResponse(requests=[
+            _record(r, self.manager.state) for r in records])
 
     @rpc("admin")
     async def ApproveOnboarding(self, request: pb.ApproveOnboardingRequest,

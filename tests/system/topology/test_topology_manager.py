@@ -85,6 +85,10 @@ async def test_onboarding_waits_for_approval_and_late_joiners_get_the_earlier_to
         assert not listed.participants  # nothing in the topology before approval
         change = await admin.approve(p1.id)
     assert change.effective_us - change.sequenced_us == 250_000  # the genesis delay
+    async with p1.admin(network.manager.endpoint) as client:
+        status = await client.onboarding_status(p1.id)
+    assert status.status == pb.ONBOARDING_STATUS_ADMITTED
+    assert status.effective_us == change.effective_us
     await network.start_member(p1)
     _members["p2"] = network.participant("p2", 22)
     effective_us = await network.onboard(_members["p2"])

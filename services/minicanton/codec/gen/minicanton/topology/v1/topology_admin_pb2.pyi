@@ -125,7 +125,7 @@ class RequestOnboardingResponse(_message.Message):
     def __init__(self, status: _Optional[_Union[OnboardingStatus, str]] = ..., change: _Optional[_Union[TopologyChange, _Mapping]] = ...) -> None: ...
 
 class OnboardingRequestInfo(_message.Message):
-    __slots__ = ("participant", "status", "signing_key_fingerprints", "encryption_key_fingerprints", "permission", "requested_at_us", "decided_at_us", "reason")
+    __slots__ = ("participant", "status", "signing_key_fingerprints", "encryption_key_fingerprints", "permission", "requested_at_us", "decided_at_us", "reason", "effective_us")
     PARTICIPANT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     SIGNING_KEY_FINGERPRINTS_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +134,7 @@ class OnboardingRequestInfo(_message.Message):
     REQUESTED_AT_US_FIELD_NUMBER: _ClassVar[int]
     DECIDED_AT_US_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_US_FIELD_NUMBER: _ClassVar[int]
     participant: str
     status: OnboardingStatus
     signing_key_fingerprints: _containers.RepeatedScalarFieldContainer[str]
@@ -142,7 +143,8 @@ class OnboardingRequestInfo(_message.Message):
     requested_at_us: int
     decided_at_us: int
     reason: str
-    def __init__(self, participant: _Optional[str] = ..., status: _Optional[_Union[OnboardingStatus, str]] = ..., signing_key_fingerprints: _Optional[_Iterable[str]] = ..., encryption_key_fingerprints: _Optional[_Iterable[str]] = ..., permission: _Optional[_Union[ParticipantPermission, str]] = ..., requested_at_us: _Optional[int] = ..., decided_at_us: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+    effective_us: int
+    def __init__(self, participant: _Optional[str] = ..., status: _Optional[_Union[OnboardingStatus, str]] = ..., signing_key_fingerprints: _Optional[_Iterable[str]] = ..., encryption_key_fingerprints: _Optional[_Iterable[str]] = ..., permission: _Optional[_Union[ParticipantPermission, str]] = ..., requested_at_us: _Optional[int] = ..., decided_at_us: _Optional[int] = ..., reason: _Optional[str] = ..., effective_us: _Optional[int] = ...) -> None: ...
 
 class GetOnboardingStatusRequest(_message.Message):
     __slots__ = ("participant",)
