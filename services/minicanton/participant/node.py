@@ -204,8 +204,11 @@ class ParticipantNode:
     async def _send_now(self, send: SendBatch) -> None:
         assert self.sequencer is not None
         try:
-            await self.sequencer.send_async(send.batch, message_id=send.message_id,
-                                            max_sequencing_time_us=send.max_sequencing_time_us)
+            handle = await self.sequencer.send_async(
+                send.batch, message_id=send.message_id,
+                max_sequencing_time_us=send.max_sequencing_time_us)
+            # the outcome comes through the pump (receipt, deliver error, or timeout)
+            handle.outcome.add_done_callback(lambda f: f.cancelled() or f.exception())
         except SendRejected as error:
             log.warning("sequencer refused %s: %s", send.message_id, error.message)
         except Exception as error:

@@ -11,7 +11,6 @@ token.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
@@ -229,12 +228,13 @@ class LedgerClient:
     async def allocate(self, hint: str) -> str:
         response = await self.parties.AllocateParty(
             party_pb.AllocatePartyRequest(party_id_hint=hint, display_name=hint.title()),
-            metadata=self.auth(admin_token()), timeout=30)
+            metadata=self.auth(admin_token()), timeout=30, wait_for_ready=True)
         return str(response.party_details.party)
 
     async def upload(self, source: bytes) -> None:
-        await self.packages.UploadDarFile(package_pb.UploadDarFileRequest(dar_file=source),
-                                          metadata=self.auth(admin_token()), timeout=30)
+        await self.packages.UploadDarFile(
+            package_pb.UploadDarFileRequest(dar_file=source),
+            metadata=self.auth(admin_token()), timeout=30, wait_for_ready=True)
 
     async def create_iou(self, issuer: str, owner: str, amount: str, command_id: str) -> str:
         create = commands_pb2.Command(create=commands_pb2.CreateCommand(
@@ -249,22 +249,22 @@ class LedgerClient:
             ledger_id="minicanton", application_id=APPLICATION_ID, command_id=command_id,
             act_as=[issuer], commands=[create]))
         response = await self.commands.SubmitAndWaitForTransactionId(
-            request, metadata=self.auth(party_token(issuer)), timeout=60)
+            request, metadata=self.auth(party_token(issuer)), timeout=60, wait_for_ready=True)
         return str(response.transaction_id)
 
     async def active_contracts(self, party: str) -> list[Any]:
         request = acs_pb.GetActiveContractsRequest(
-            ledger_id="minicanton", filter=_filter(party))
+            ledger_id="minicanton", filter=_filter(party), verbose=True)
         created = []
         async for response in self.acs.GetActiveContracts(
-                request, metadata=self.auth(party_token(party)), timeout=30):
+                request, metadata=self.auth(party_token(party)), timeout=30, wait_for_ready=True):
             created += list(response.active_contracts)
         return created
 
     async def ledger_end(self, party: str) -> str:
         response = await self.transactions.GetLedgerEnd(
             tx_pb.GetLedgerEndRequest(ledger_id="minicanton"),
-            metadata=self.auth(party_token(party)), timeout=10)
+            metadata=self.auth(party_token(party)), timeout=10, wait_for_ready=True)
         return str(response.offset.absolute)
 
     async def transactions_of(self, party: str) -> list[Any]:
@@ -275,10 +275,10 @@ class LedgerClient:
         request = tx_pb.GetTransactionsRequest(
             ledger_id="minicanton",
             begin=offset_pb.LedgerOffset(boundary=offset_pb.LedgerOffset.LEDGER_BEGIN),
-            end=offset_pb.LedgerOffset(absolute=end), filter=_filter(party))
+            end=offset_pb.LedgerOffset(absolute=end), filter=_filter(party), verbose=True)
         out = []
         async for response in self.transactions.GetTransactions(
-                request, metadata=self.auth(party_token(party)), timeout=30):
+                request, metadata=self.auth(party_token(party)), timeout=30, wait_for_ready=True):
             out += list(response.transactions)
         return out
 
@@ -291,8 +291,13 @@ def _filter(party: str) -> transaction_filter_pb2.TransactionFilter:
 async def eventually(check: Any, timeout_s: float = 20.0) -> Any:
     deadline = time.monotonic() + timeout_s
     while True:
-        with contextlib.suppress(AssertionError):
+        try:
             return await check()
+        except AssertionError:
+            pass
+        except grpc.aio.AioRpcError as error:  # a restarted node not reachable yet
+            if error.code() != grpc.StatusCode.UNAVAILABLE:
+                raise
         if time.monotonic() > deadline:
             return await check()
         await asyncio.sleep(0.2)

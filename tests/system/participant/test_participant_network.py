@@ -3,34 +3,145 @@ and a restart in the middle of a load that loses and duplicates nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 import pytest
 import pytest_asyncio
-from tests.system.participant.harness import Domain, LedgerClient
+from tests.system.participant.harness import Domain, LedgerClient, eventually
 
 from minicanton.runtime.embedded_postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.system
-DVP = Path(__file__).parents[3] / "examples" / "dvp.py"
+ERRORS: dict[str, str] = {}
+DVP = (Path(__file__).parents[3] / "examples" / "dvp.py").read_bytes()
+
+
+@dataclass
+class Network:
+    domain: Domain
+    bank: LedgerClient
+    alice: LedgerClient
+    bank_party: str
+    alice_party: str
 
 
 @pytest_asyncio.fixture(scope="module")
-async def domain(postgres_cluster: EmbeddedPostgres, tmp_path_factory) -> AsyncIterator[Domain]:
-    started = Domain(postgres_cluster, Path(tmp_path_factory.mktemp("domain")))
+async def network(postgres_cluster: EmbeddedPostgres,
+                  tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Network]:
+    domain = Domain(postgres_cluster, Path(tmp_path_factory.mktemp("domain")))
+    clients: list[LedgerClient] = []
     try:
-        await started.start()
-        await started.add_participant("bank")
-        yield started
+        await domain.start()
+        for name in ("bank", "alice"):
+            clients.append(LedgerClient(await domain.add_participant(name)))
+        bank, alice = clients
+        for client in clients:
+            await client.upload(DVP)
+        yield Network(domain, bank, alice, await bank.allocate("Bank"),
+                      await alice.allocate("Alice"))
     finally:
-        await started.stop()
+        for client in clients:
+            await client.close()
+        await domain.stop()
 
 
-async def test_a_participant_joins_and_allocates_a_party(domain: Domain) -> None:
-    bank = LedgerClient(domain.participants["bank"])
-    try:
-        party = await bank.allocate("bankparty")
-        assert party.startswith("bankparty::1220")
-    finally:
-        await bank.close()
+async def test_parties_are_hosted_where_they_were_allocated(network: Network) -> None:
+    assert network.bank_party.startswith("Bank::1220")
+    assert network.alice_party.startswith("Alice::1220")
+    assert network.bank_party.split("::")[1] != network.alice_party.split("::")[1]
+
+
+async def test_an_iou_created_on_one_participant_is_seen_on_both(network: Network) -> None:
+    bank, alice = network.bank_party, network.alice_party
+    transaction_id = await network.bank.create_iou(bank, alice, "100.0", "iou-1")
+    assert transaction_id
+
+    async def seen_by_both() -> None:
+        for client, party in ((network.bank, bank), (network.alice, alice)):
+            contracts = await client.active_contracts(party)
+            ious = [c for c in contracts if c.template_id.entity_name == "Iou"]
+            assert len(ious) == 1, (party, contracts)
+            fields = {f.label: f.value for f in ious[0].create_arguments.fields}
+            assert fields["issuer"].party == bank and fields["owner"].party == alice
+            transactions = await client.transactions_of(party)
+            assert [t.transaction_id for t in transactions] == [transaction_id]
+
+    await eventually(seen_by_both)
+
+
+async def _load(client: LedgerClient, issuer: str, owner: str, prefix: str, count: int,
+                concurrency: int = 4) -> dict[str, str | None]:
+    """Create `count` Ious; command id -> transaction id, or None when the call failed."""
+    outcomes: dict[str, str | None] = {}
+    errors = ERRORS
+    queue = [f"{prefix}-{i}" for i in range(count)]
+
+    async def worker() -> None:
+        while queue:
+            command_id = queue.pop(0)
+            try:
+                outcomes[command_id] = await client.create_iou(issuer, owner, "1.0", command_id)
+            except grpc.aio.AioRpcError as error:
+                outcomes[command_id] = None
+                errors[command_id] = f"{error.code().name}: {error.details()}"
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return outcomes
+
+
+async def _ledger(client: LedgerClient, party: str) -> list[str]:
+    transactions = await client.transactions_of(party)
+    offsets = [t.offset for t in transactions]
+    assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
+    return [t.transaction_id for t in transactions]
+
+
+async def _restart_during_load(network: Network, victim: str, prefix: str) -> None:
+    node = network.domain.participants[victim]
+    bank, alice = network.bank_party, network.alice_party
+    before = set(await _ledger(network.bank, bank))
+    loading = asyncio.ensure_future(_load(network.bank, bank, alice, prefix, 24))
+    await eventually(lambda: _grown(network.bank, bank, len(before) + 4), timeout_s=60)
+    node.kill()  # kill -9: no chance to finish anything
+    await asyncio.sleep(0.5)
+    node.spawn()
+    await node.wait_ready()
+    outcomes = await loading
+    for command_id, transaction_id in list(outcomes.items()):
+        if transaction_id is None:  # lost with the killed process: retrying is safe
+            try:
+                outcomes[command_id] = await network.bank.create_iou(bank, alice, "1.0",
+                                                                     command_id)
+            except grpc.aio.AioRpcError as error:
+                ERRORS[command_id + " retry"] = f"{error.code().name}: {error.details()}"
+
+    async def consistent() -> None:
+        on_bank = await _ledger(network.bank, bank)
+        on_alice = await _ledger(network.alice, alice)
+        assert len(set(on_bank)) == len(on_bank), "a transaction twice on bank's ledger"
+        assert len(set(on_alice)) == len(on_alice), "a transaction twice on alice's ledger"
+        assert set(on_bank) == set(on_alice)
+        new = set(on_bank) - before
+        accepted = {t for t in outcomes.values() if t is not None}
+        assert accepted <= new, "an accepted command is missing from the ledger"
+        assert len(new) == len(outcomes), (len(new), len(outcomes), ERRORS)
+
+    await eventually(consistent, timeout_s=60)
+
+
+async def _grown(client: LedgerClient, party: str, size: int) -> None:
+    assert len(await _ledger(client, party)) >= size
+
+
+async def test_restarting_the_observing_participant_mid_load_loses_and_duplicates_nothing(
+        network: Network) -> None:
+    await _restart_during_load(network, "alice", "observer-restart")
+
+
+async def test_restarting_the_submitting_participant_mid_load_loses_and_duplicates_nothing(
+        network: Network) -> None:
+    await _restart_during_load(network, "bank", "submitter-restart")
