@@ -1,0 +1,142 @@
+"""Building a confirmation request: who gets which envelope, the wire form of a view message,
+and determinism (the same entropy gives the same batch, bit for bit)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from tests.sim.dvp_flow import DvpContracts, exercise, setup_until_dvp
+from tests.sim.harness import SimNetwork
+
+from minicanton.core.entropy import SeededEntropy
+from minicanton.core.errors import InvalidArgument
+from minicanton.core.hashing import HashPurpose
+from minicanton.core.ids import MemberId
+from minicanton.core.protocol.merkle import entitled_parties
+from minicanton.core.protocol.message_codec import decode_protocol_message
+from minicanton.core.protocol.messages import InformeeMessage, RootHashMessage
+from minicanton.core.protocol.submission import (
+    CommandSubmission,
+    PreparedSubmission,
+    build_request_tree,
+    hosting_participants,
+    interpret_submission,
+    prepare_submission,
+    request_message_id,
+)
+from minicanton.core.protocol.view_message import (
+    EncryptedViewMessage,
+    ViewMessageDecodeError,
+    decode_view_message,
+    encode_view_message,
+    is_view_message,
+)
+from minicanton.core.sequencing.batch import MemberRecipient
+
+NOW_US_OFFSET = 10_000
+
+
+@pytest.fixture(scope="module")
+def dvp() -> tuple[SimNetwork, DvpContracts]:
+    net = SimNetwork()
+    return net, setup_until_dvp(net)
+
+
+def prepare_swap(net: SimNetwork, contracts: DvpContracts, seed: bytes) -> PreparedSubmission:
+    node = net.participants["alice"]
+    submission = CommandSubmission((exercise("dvp:DvP", contracts.dvp, "Swap"),),
+                                   frozenset({net.domain.party("Alice")}), "app", "swap", "s1")
+    return prepare_submission(
+        submission, identity=node.machine.config.identity,
+        contracts=node.store.lookup([net.domain.party("Alice")]),
+        registry=net.domain.registry, snapshot=net.domain.snapshot(net.clock_us),
+        now_us=net.clock_us, max_sequencing_time_us=net.clock_us + 60_000_000,
+        entropy=SeededEntropy(seed),
+    )
+
+
+def test_each_view_goes_to_exactly_the_participants_hosting_its_entitled_parties(dvp) -> None:
+    net, contracts = dvp
+    prepared = prepare_swap(net, contracts, b"one")
+    node = net.participants["alice"]
+    snapshot = net.domain.snapshot(net.clock_us)
+    tree = build_request_tree(
+        prepared.submission, prepared.result, node.machine.config.identity, snapshot,
+        net.clock_us, prepared.max_sequencing_time_us, SeededEntropy(b"one"))
+    entitled = entitled_parties(tree)
+    views = [e for e in prepared.batch.envelopes if is_view_message(e.content)]
+    assert len(views) == len(entitled) == 5
+    for envelope in views:
+        message = decode_view_message(envelope.content)
+        expected = hosting_participants(entitled[message.view_position], snapshot)
+        assert {r.member for r in envelope.recipients if isinstance(r, MemberRecipient)} == (
+            expected)
+        assert message.recipients == expected  # keys are wrapped for those and no one else
+
+
+def test_the_mediator_gets_the_informee_tree_and_each_informee_participant_a_root_hash(
+        dvp) -> None:
+    net, contracts = dvp
+    prepared = prepare_swap(net, contracts, b"one")
+    mediator = MemberRecipient(net.domain.mediator.id)
+    others = [e for e in prepared.batch.envelopes if not is_view_message(e.content)]
+    informee = [e for e in others
+                if isinstance(decode_protocol_message(e.content), InformeeMessage)]
+    assert [e.recipients for e in informee] == [(mediator,)]
+    root_hash_recipients = []
+    for envelope in others:
+        message = decode_protocol_message(envelope.content)
+        if isinstance(message, RootHashMessage):
+            assert message.root_hash == prepared.root_hash
+            (participant, also) = envelope.recipients
+            assert also == mediator
+            root_hash_recipients.append(participant)
+    assert {r.member for r in root_hash_recipients if isinstance(r, MemberRecipient)} == {
+        MemberId(net.domain.participant_of(n)) for n in ("alice", "bob", "bank", "sr")}
+
+
+def test_the_request_is_a_function_of_its_inputs_and_its_entropy(dvp) -> None:
+    net, contracts = dvp
+    first, again = prepare_swap(net, contracts, b"one"), prepare_swap(net, contracts, b"one")
+    other = prepare_swap(net, contracts, b"two")
+    assert first.batch == again.batch and first.message_id == again.message_id
+    assert other.root_hash != first.root_hash
+    assert first.message_id == request_message_id(first.root_hash)
+
+
+def test_the_submitter_signs_the_root_hash_in_every_view_message(dvp) -> None:
+    net, contracts = dvp
+    prepared = prepare_swap(net, contracts, b"one")
+    snapshot = net.domain.snapshot(net.clock_us)
+    for envelope in prepared.batch.envelopes:
+        if is_view_message(envelope.content):
+            signature = decode_view_message(envelope.content).submitter_signature
+            snapshot.verify_member_signature(
+                net.domain.participants["alice"].id, prepared.root_hash,
+                HashPurpose.ROOT_HASH_MESSAGE, signature)
+
+
+def test_view_messages_have_exactly_one_encoding(dvp) -> None:
+    net, contracts = dvp
+    prepared = prepare_swap(net, contracts, b"one")
+    raw = next(e.content for e in prepared.batch.envelopes if is_view_message(e.content))
+    message = decode_view_message(raw)
+    assert encode_view_message(message) == raw
+    for bad in (raw + b"\x00", raw[:-1], b"XXXX" + raw[4:], raw[:4] + b"\x09" + raw[5:]):
+        with pytest.raises(ViewMessageDecodeError):
+            decode_view_message(bad)
+    with pytest.raises(InvalidArgument):
+        replace(message, view_position=())
+    assert isinstance(message, EncryptedViewMessage)
+
+
+def test_interpretation_uses_the_given_ledger_time(dvp) -> None:
+    net, contracts = dvp
+    node = net.participants["alice"]
+    submission = CommandSubmission((exercise("dvp:DvP", contracts.dvp, "Swap"),),
+                                   frozenset({net.domain.party("Alice")}), "app", "swap", "s1",
+                                   ledger_time_us=net.clock_us - NOW_US_OFFSET)
+    result = interpret_submission(submission, node.store.lookup([net.domain.party("Alice")]),
+                                  net.domain.registry, net.clock_us, SeededEntropy(b"x"))
+    assert result.ledger_time_us == net.clock_us - NOW_US_OFFSET
