@@ -397,3 +397,27 @@ async def test_the_cli_lists_and_changes_the_topology(network: Network) -> None:
     wrong = await asyncio.to_thread(_cli, network, "vet", p1.id, "bad id!",
                                     "--admin-token", "not-the-token")
     assert wrong.returncode == 1 and "TOPOLOGY_UNAUTHENTICATED" in wrong.stderr
+
+
+async def test_offboarding_removes_the_participant_and_disables_it_at_the_sequencers(
+    network: Network,
+) -> None:
+    p3 = _members.pop("p3")
+    async with network.manager.admin() as admin:
+        change = await admin.call("OffboardParticipant",
+                                  pb.OffboardParticipantRequest(participant=p3.id))
+    await p3.stop()  # its sequencer access ends at the effective time
+    effective_us = change.change.effective_us
+    await all_processed(network, effective_us)
+    for member in everyone(network):
+        state = member.topology.client.state  # type: ignore[union-attr]
+        assert p3.id in state.snapshot(effective_us - 1).participants()
+        assert p3.id not in state.snapshot(effective_us).participants()
+    for _ in range(100):
+        listed = await network.sequencers.admin("ListMembers", apb.ListMembersRequest(),
+                                                apb.ListMembersResponse)
+        enabled = {m.member: m.enabled for m in listed.members}  # type: ignore[attr-defined]
+        if not enabled[p3.id]:
+            break
+        await asyncio.sleep(0.05)
+    assert enabled[p3.id] is False
