@@ -267,7 +267,8 @@ class SequencerClient:
         if error_id == "SEQUENCER_COUNTER_PRUNED":
             return False
         if error.code() == grpc.StatusCode.UNAUTHENTICATED:
-            connection.forget_token()
+            connection.forget_token()  # the token expired: log in again, same instance
+            return True
         if error.code() != grpc.StatusCode.CANCELLED:
             self._unhealthy(connection, error.code())
             self._subscribed = (self._subscribed + 1) % len(self.connections)

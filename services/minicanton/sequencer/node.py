@@ -65,6 +65,7 @@ class SequencerNode:
         await self.writer.go_online()
         self.feed = EventFeed(self.store)
         await self.feed.start()
+        self.writer.on_written = self.feed.wake  # no NOTIFY round trip for our own writes
         await self.store.listen(self._on_events, self.members.changed)
         self._spawn(self.writer.run(), self.feed.run(), self._watch_lock(), self._prune_loop())
         self._writer_task = self._tasks[0]

@@ -70,6 +70,7 @@ class Writer:
         self._bump_to_us = 0
         self._stopping = False
         self._last_offline_check_s = 0.0
+        self.on_written: Callable[[], None] = lambda: None  # wake local readers at once
 
     def submit(self, submission: ValidatedSubmission) -> asyncio.Future[int | None]:
         if self._stopping or not self.online:
@@ -153,6 +154,7 @@ class Writer:
         if self._bump_to_us <= watermark_us:
             self._bump_to_us = 0
         _resolve(batch, planned, written)
+        self.on_written()
 
     async def _maybe_mark_offline(self) -> None:
         now_s = time.monotonic()

@@ -151,3 +151,25 @@ async def test_health_and_graceful_shutdown(postgres_cluster, tmp_path: Path) ->
         assert "stopping" in process.log_path.read_text()
     finally:
         await cluster.stop()
+
+
+async def test_an_expired_token_is_renewed_without_losing_events(
+    postgres_cluster, tmp_path: Path
+) -> None:
+    cluster = SequencerCluster(sequencer_database(postgres_cluster), tmp_path, instances=1,
+                               overrides={"token_ttl_ms": 1_000})
+    await cluster.start()
+    try:
+        alice, bob = [await cluster.register(h) for h in ("t-alice", "t-bob")]
+        a, b = cluster.client(alice), cluster.client(bob)
+        received = Recorder()
+        await a.start(Recorder())
+        await b.start(received)
+        for i in range(3):
+            await a.send(Batch((to(bob, content=b"t%d" % i),)))
+            await asyncio.sleep(0.8)  # tokens expire while streams are open
+        await received.wait_for(lambda e: len(e) == 3)
+        assert [v.event.counter for v in received.events] == [0, 1, 2]
+        assert a.failure is None and b.failure is None
+    finally:
+        await cluster.stop()
