@@ -14,6 +14,7 @@ from minicanton.core.lf.identifier import Identifier
 from minicanton.core.lf.transaction import (
     CreateNode,
     ExerciseNode,
+    FetchNode,
     KeyWithMaintainers,
     Node,
     NodeId,
@@ -238,6 +239,31 @@ async def test_divulged_contracts_can_be_looked_up_by_the_party(
     found = await store.lookup_contract("b1", [ALICE])
     assert found is not None and decode_contract(found.contract.payload).contract_id == "b1"
     assert await store.lookup_contract("b1", [BOB]) is None
+
+
+async def test_divulged_to_a_witness_whose_co_hosted_party_is_a_stakeholder(
+    store: PostgresParticipantStore,
+) -> None:
+    # Alice and Bob share this participant. Bob exercises a choice whose body fetches Alice's
+    # Iou c1 (stakeholders Bank and Alice): Bob witnesses the fetch, so c1 is divulged to him
+    # and he can later use it on his own (his submission reads contracts as Bob only).
+    hosted = frozenset({ALICE, BOB})
+    created = commit_set_for(tx(iou("c1", ALICE)), hosted, {}, ledger_time_us=1)
+    await store.apply_event(event(1, transaction_entry(
+        created, transaction_id="t1", ledger_time_us=1, record_time_us=1)))
+    assert await store.lookup_contract("c1", [BOB]) is None
+    peek = ExerciseNode("w", IOU, "Peek", UnitValue(), frozenset({BOB}), False,
+                        frozenset({ALICE, BOB}), frozenset({ALICE, BOB}), frozenset(),
+                        (NodeId(1),), None)
+    fetch = FetchNode("c1", IOU, frozenset({ALICE}), frozenset({BANK}), frozenset({BANK, ALICE}))
+    inputs = {"c1": created.created[0].contract}
+    commit = commit_set_for(tx(peek, fetch), hosted, inputs, ledger_time_us=2)
+    await store.apply_event(event(2, transaction_entry(
+        commit, transaction_id="t2", ledger_time_us=2, record_time_us=2)))
+    found = await store.lookup_contract("c1", [BOB])
+    assert found is not None and decode_contract(found.contract.payload) == inputs["c1"]
+    divulged_to = await store.pool.fetch("SELECT party FROM divulged_contracts")
+    assert [r["party"] for r in divulged_to] == [BOB]  # Alice is a stakeholder: no row
 
 
 async def test_completions_per_application_and_party(store: PostgresParticipantStore) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from counteroffer import (
     ACCOUNT,
+    AGREEMENT,
     BANK,
     C1,
     C2,
@@ -17,6 +18,7 @@ from counteroffer import (
     accept_counteroffer,
     create,
     exercise,
+    fetch,
     tx,
 )
 
@@ -71,3 +73,31 @@ def test_created_keys_are_hashed_per_template_and_value() -> None:
                             LEDGER_TIME_US)
     assert commit.created[0].key_hash == global_key_hash(ACCOUNT, KEY.key)
     assert global_key_hash(ACCOUNT, KEY.key) != global_key_hash(IOU, KEY.key)
+
+
+def test_divulgence_is_per_party_even_when_a_co_hosted_party_is_a_stakeholder() -> None:
+    # Bob exercises X (signed by A and Bob); its body fetches c1, whose stakeholders are A and
+    # the Bank. Bob witnesses the fetch without being a stakeholder: c1 is divulged to him,
+    # whether or not A (a stakeholder) shares his participant.
+    bob = "Bob"
+    transaction = tx(
+        exercise("x", AGREEMENT, {bob}, {A, bob}, children=(1,), consuming=False),
+        fetch(C1, IOU, {A}, {A, BANK}),
+    )
+    alone = commit_set_for(transaction, frozenset({bob}), INPUTS, LEDGER_TIME_US)
+    co_hosted = commit_set_for(transaction, frozenset({A, bob}), INPUTS, LEDGER_TIME_US)
+    assert [c.contract_id for c in alone.divulged] == [C1]
+    assert [c.contract_id for c in co_hosted.divulged] == [C1]
+    assert co_hosted.divulged[0] == INPUTS[C1]
+    # Only A and Bob are hosted: no hosted witness of x is a non-stakeholder, nothing else.
+    assert co_hosted.archived == frozenset() and co_hosted.created == ()
+
+
+def test_a_co_hosted_witness_gets_a_created_contract_divulged() -> None:
+    # At a participant hosting A and the Bank: A transfers the Iou c1 and so witnesses the
+    # new Iou created for P (a consequence) without being its stakeholder. The Bank is one,
+    # which used to hide A's divulgence; c1 itself has both as stakeholders: not divulged.
+    at_a_and_bank = commit_set_for(accept_counteroffer(), frozenset({A, BANK}), INPUTS,
+                                   LEDGER_TIME_US)
+    assert [c.contract_id for c in at_a_and_bank.divulged] == ["c3-new-iou"]
+    assert at_a_and_bank.created_ids == {"c3-new-iou", "c4-agreement"}

@@ -8,7 +8,8 @@ views it was sent). From that part and the set of parties it hosts, `commit_set_
 * ``created`` — contracts created with a hosted stakeholder and not consumed again within the
   same transaction (transient contracts never enter an ACS, as in Canton);
 * ``divulged`` — contracts a hosted party sees used or created without being a stakeholder:
-  Daml's divulgence, kept so that party can later fetch them;
+  Daml's divulgence, kept so that party can later fetch them. It is per party: a contract is
+  divulged to a hosted witness even when another hosted party is its stakeholder;
 * ``projection`` — the party-projected transaction for the hosted parties together, with, per
   node, the hosted parties that witness it in the transaction tree (an informee of the node or
   of an ancestor: a party sees every consequence of an action it is an informee of) and in the
@@ -179,19 +180,22 @@ def commit_set_for(
         if isinstance(n, CreateNode) and n.stakeholders & hosted_parties
         and n.contract_id not in transient
     )
-    divulged = _divulged(visible, hosted_parties, input_contracts, ledger_time_us)
+    divulged = _divulged(projection, input_contracts, ledger_time_us)
     return CommitSet(archived, created, divulged, projection)
 
 
 def _divulged(
-    visible: list[Node],
-    hosted: frozenset[Party],
+    projection: ProjectedTransaction,
     input_contracts: Mapping[ContractId, ContractInstance],
     ledger_time_us: int,
 ) -> tuple[ContractInstance, ...]:
+    # Divulgence is per party: a node divulges its contract when some hosted witness of it is
+    # no stakeholder, even if another hosted party is one (the store records it per party).
+    visible = [w.node for w in projection.nodes]
     found: dict[ContractId, ContractInstance] = {}
-    for node in visible:
-        if isinstance(node, LookupByKeyNode) or node.stakeholders & hosted:
+    for witnessed in projection.nodes:
+        node = witnessed.node
+        if isinstance(node, LookupByKeyNode) or not witnessed.tree_witnesses - node.stakeholders:
             continue
         if isinstance(node, CreateNode):
             found[node.contract_id] = _instance(node, ledger_time_us)
