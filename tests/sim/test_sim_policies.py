@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-
-from minicanton.core.errors import MinicantonErrorfrom tests.sim.dvp_flow import iou
+from tests.sim.dvp_flow import iou
 from tests.sim.harness import SimNetwork
 from tests.sim.ledger_checks import check_invariants
 from tests.sim.sim_domain import DVP_HOSTING, SimDomain, default_parameters
 
+from minicanton.core.errors import MinicantonError
 from minicanton.core.protocol.confirmation_policy import ConfirmationPolicy
 from minicanton.core.protocol.message_codec import decode_protocol_message
 from minicanton.core.protocol.messages import MAGIC, ConfirmationResponse
