@@ -58,6 +58,7 @@ __all__ = [
     "QueryError",
     "compile_query",
     "containment",
+    "json_equal",
     "matches",
     "query_sql",
 ]
@@ -221,7 +222,7 @@ def _at(payload: object, path: Path) -> object:
 def _holds(condition: Condition, payload: object) -> bool:
     found = _at(payload, condition.path)
     if isinstance(condition, FieldEquals):
-        return _json_equal(found, condition.value)
+        return json_equal(found, condition.value)
     if not isinstance(found, str):
         return False
     key = _ORDER_KEYS[condition.kind]
@@ -241,12 +242,12 @@ def _holds(condition: Condition, payload: object) -> bool:
     return True
 
 
-def _json_equal(left: object, right: object) -> bool:
+def json_equal(left: object, right: object) -> bool:
     """JSON equality: unlike Python's ``==``, ``true`` is not ``1``."""
     if isinstance(left, dict) and isinstance(right, dict):
-        return left.keys() == right.keys() and all(_json_equal(left[k], right[k]) for k in left)
+        return left.keys() == right.keys() and all(json_equal(left[k], right[k]) for k in left)
     if isinstance(left, list) and isinstance(right, list):
-        return len(left) == len(right) and all(map(_json_equal, left, right))
+        return len(left) == len(right) and all(map(json_equal, left, right))
     return type(left) is type(right) and left == right
 
 

@@ -1,0 +1,122 @@
+"""Configuration of one HTTP JSON API process (a JSON or TOML file, see runtime.config).
+
+Minimal file::
+
+    ledger_api = "127.0.0.1:6865"        # the ONE participant this instance serves
+    participant_id = "bank::1220..."      # or access_token_file (an admin token) to ask it
+    [http]
+    port = 7575
+    [auth]                                # verify tokens as the participant does
+    hs256_secret = "${LEDGER_API_SECRET}" # or public_key_file / jwks_url
+    [query_store]                         # optional: without it queries read the ACS
+    dsn = "postgresql://.../bank_json_api"
+
+Tokens are checked here with the same keys as the participant's (and again by the
+participant, which receives every caller's token): a forged or expired token never reaches
+the query store. ``port = 0`` lets the OS choose; the bound port goes to `ready_file`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from minicanton.runtime.auth import AuthConfig
+from minicanton.runtime.auth_keys import JwksKeys, KeySource, PublicKeyKeys, SharedSecretKeys
+
+ENDPOINT_PATTERN = r"^[^\s:]+:[0-9]{1,5}$"
+
+
+class HttpSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(7575, ge=0, le=65535)
+
+
+class AuthSettings(BaseModel):
+    """Exactly one of `hs256_secret` (development), `public_key_file` (RS256/ES256 PEM key
+    or certificate) or `jwks_url` - the same choice the participant's configuration makes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hs256_secret: str | None = None
+    public_key_file: Path | None = None
+    jwks_url: str | None = None
+    algorithm: Literal["RS256", "ES256"] = "RS256"
+    target_audience: str | None = None
+    issuer: str | None = None
+    leeway_s: float = Field(5.0, ge=0)
+    require_expiry: bool = False
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> AuthSettings:
+        chosen = [self.hs256_secret, self.public_key_file, self.jwks_url]
+        if sum(c is not None for c in chosen) != 1:
+            raise ValueError("set exactly one of hs256_secret, public_key_file, jwks_url")
+        return self
+
+    def key_source(self) -> KeySource:
+        if self.hs256_secret is not None:
+            return SharedSecretKeys(self.hs256_secret.encode())
+        if self.public_key_file is not None:
+            return PublicKeyKeys.from_pem(self.public_key_file.read_bytes(), self.algorithm)
+        assert self.jwks_url is not None
+        return JwksKeys(self.jwks_url, (self.algorithm,))
+
+    def auth_config(self, participant_id: str, ledger_id: str) -> AuthConfig:
+        return AuthConfig(keys=self.key_source(), participant_id=participant_id,
+                          ledger_id=ledger_id, leeway_s=self.leeway_s,
+                          target_audience=self.target_audience, issuer=self.issuer,
+                          require_expiry=self.require_expiry)
+
+
+class QueryStoreSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dsn: str = Field(min_length=1)
+    pool_size: int = Field(8, ge=2, le=64)
+
+
+class TypeCacheSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_capacity_bytes: int = Field(1_000_000, ge=10_000)
+    resolution_ttl_s: float = Field(300.0, ge=0)
+    max_resolutions: int = Field(10_000, ge=1)
+
+
+class JsonApiConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field("json-api", pattern=r"^[A-Za-z0-9_\-.]{1,64}$")
+    ledger_api: str = Field(pattern=ENDPOINT_PATTERN)
+    ledger_id: str = "minicanton"
+    participant_id: str | None = None
+    access_token_file: Path | None = None
+    http: HttpSettings = HttpSettings()
+    auth: AuthSettings
+    query_store: QueryStoreSettings | None = None
+    type_cache: TypeCacheSettings = TypeCacheSettings()
+    application_id: str = "HTTP-JSON-API-Gateway"
+    command_timeout_s: float = Field(60.0, gt=0)
+    ledger_timeout_s: float = Field(30.0, gt=0)
+    max_request_bytes: int = Field(4 << 20, ge=1024)
+    websocket_heartbeat_s: float = Field(5.0, gt=0)
+    ready_file: Path | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _participant_known(self) -> JsonApiConfig:
+        if self.participant_id is None and self.access_token_file is None:
+            raise ValueError("set participant_id, or access_token_file (a participant admin "
+                             "token) so the JSON API can ask the participant for its id")
+        return self
+
+    def access_token(self) -> str | None:
+        if self.access_token_file is None:
+            return None
+        return self.access_token_file.read_text().strip() or None
