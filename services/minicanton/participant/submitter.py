@@ -117,7 +117,7 @@ class Submitter:
         for effect in self.machine.submit(prepared):
             if isinstance(effect, SendBatch):
                 self.sender(effect)
-        log.info("submitted command %s as %s", submission.command_id, prepared.message_id)
+        log.debug("submitted command %s as %s", submission.command_id, prepared.message_id)
         return SubmissionAccepted(future)
 
     async def _prepare(self, submission: CommandSubmission) -> PreparedSubmission:

@@ -134,7 +134,7 @@ def _database(postgres: EmbeddedPostgres, prefix: str) -> str:
 class Domain:
     postgres: EmbeddedPostgres
     workdir: Path
-    sequencer_instances: int = 1
+    sequencer_instances: int = 2
     sequencers: SequencerCluster | None = None
     nodes: list[NodeProcess] = field(default_factory=list)
     participants: dict[str, NodeProcess] = field(default_factory=dict)
@@ -182,7 +182,7 @@ class Domain:
             "sequencers": list(self.sequencers.endpoints),
             "topology_manager": self.manager_endpoint,
             "ledger_api": {"port": free_port()}, "auth": {"hs256_secret": SECRET},
-            "max_sequencing_time_ms": 10_000, "log_json": False,
+            "max_sequencing_time_ms": 5_000, "health_port": free_port(), "log_json": False,
         }
 
     async def add_participant(self, name: str) -> NodeProcess:
@@ -230,6 +230,12 @@ class LedgerClient:
             party_pb.AllocatePartyRequest(party_id_hint=hint, display_name=hint.title()),
             metadata=self.auth(admin_token()), timeout=30, wait_for_ready=True)
         return str(response.party_details.party)
+
+    async def known_parties(self) -> list[Any]:
+        response = await self.parties.ListKnownParties(
+            party_pb.ListKnownPartiesRequest(), metadata=self.auth(admin_token()), timeout=30,
+            wait_for_ready=True)
+        return list(response.party_details)
 
     async def upload(self, source: bytes) -> None:
         await self.packages.UploadDarFile(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from minicanton.core.entropy import SeededEntropy
 from minicanton.participant import keys as key_file
 from minicanton.participant.keys import DomainBinding, KeyFileError
+from minicanton.runtime.embedded_postgres import free_port
 
 
 def test_keys_are_created_once_owner_only_and_reloaded(tmp_path: Path) -> None:
@@ -91,3 +93,30 @@ def test_a_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     result = _run(tmp_path / "absent.toml")
     assert result.returncode == 2
     assert "cannot read config" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_cli_runs_the_same_entry_point(tmp_path: Path) -> None:
+    config = tmp_path / "participant.json"
+    config.write_text('{"name": "bank"}')
+    result = subprocess.run(
+        [sys.executable, "-m", "minicanton.cli.main", "participant", "run", "--config",
+         str(config)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "database_dsn: Field required" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_topology_manager_is_a_clear_start_error(
+        tmp_path: Path, fresh_database: str) -> None:
+    config = tmp_path / "participant.json"
+    config.write_text(json.dumps({
+        "name": "bank", "database_dsn": fresh_database, "key_file": str(tmp_path / "k.json"),
+        "sequencers": [f"127.0.0.1:{free_port()}"],
+        "topology_manager": f"127.0.0.1:{free_port()}", "onboarding_timeout_ms": 500,
+        "auth": {"hs256_secret": "a-development-secret-of-32-bytes!!"}, "log_json": False,
+    }))
+    result = _run(config)
+    assert result.returncode == 2
+    assert "cannot reach the topology manager" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert stat.S_IMODE((tmp_path / "k.json").stat().st_mode) == 0o600

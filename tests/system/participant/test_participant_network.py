@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+import httpx
 import pytest
 import pytest_asyncio
+from grpc_health.v1 import health_pb2
 from tests.system.participant.harness import Domain, LedgerClient, eventually
 
 from minicanton.runtime.embedded_postgres import EmbeddedPostgres
@@ -145,3 +147,42 @@ async def test_restarting_the_observing_participant_mid_load_loses_and_duplicate
 async def test_restarting_the_submitting_participant_mid_load_loses_and_duplicates_nothing(
         network: Network) -> None:
     await _restart_during_load(network, "bank", "submitter-restart")
+
+
+async def test_health_answers_and_sigterm_stops_gracefully(network: Network) -> None:
+    node = network.domain.participants["alice"]
+    health_port = node.ready["health_port"]
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(f"http://127.0.0.1:{health_port}/livez")).status_code == 200
+        assert (await http.get(f"http://127.0.0.1:{health_port}/readyz")).status_code == 200
+    check = network.alice.channel.unary_unary(
+        "/grpc.health.v1.Health/Check",
+        request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+        response_deserializer=health_pb2.HealthCheckResponse.FromString)
+    answer = await check(health_pb2.HealthCheckRequest(service=""), timeout=10)
+    assert answer.status == health_pb2.HealthCheckResponse.SERVING
+    assert node.terminate() == 0
+    assert "participant stopping" in node.log_path.read_text()
+    node.spawn()  # same database and key file: the same participant again
+    ready = await node.wait_ready()
+    assert ready["participant_id"].startswith("PAR::alice::1220")
+    assert network.alice_party in {p.party for p in await network.alice.known_parties()}
+
+
+async def test_a_request_the_sequencers_never_order_completes_as_not_sequenced(
+        network: Network) -> None:
+    sequencers = network.domain.sequencers
+    assert sequencers is not None
+    for process in sequencers.processes:
+        process.kill()
+    bank, alice = network.bank_party, network.alice_party
+    waiting = asyncio.ensure_future(network.bank.create_iou(bank, alice, "5.0", "unordered"))
+    await asyncio.sleep(6)  # past the participant's max sequencing time (5 s)
+    for index in range(len(sequencers.processes)):
+        await sequencers.restart(index)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await waiting
+    assert refused.value.code() == grpc.StatusCode.ABORTED
+    assert "NOT_SEQUENCED_TIMEOUT" in (refused.value.details() or "")
+    # the domain recovers: the same command may now be submitted again and commits
+    assert await network.bank.create_iou(bank, alice, "5.0", "unordered")
