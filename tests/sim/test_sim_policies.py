@@ -15,6 +15,7 @@ from minicanton.core.protocol.confirmation_policy import ConfirmationPolicy
 from minicanton.core.protocol.message_codec import decode_protocol_message
 from minicanton.core.protocol.messages import MAGIC, ConfirmationResponse
 from minicanton.core.sequencing.events import Deliver
+from minicanton.core.topology.mappings import ParticipantPermission
 
 
 def responders(net: SimNetwork) -> set[str]:
@@ -54,3 +55,20 @@ def test_vip_is_refused_when_an_action_has_no_vip_informee() -> None:
     with pytest.raises(MinicantonError) as raised:
         net.submit("bank", iou(net), act_as=["Bank"], command_id="issue")
     assert raised.value.error_id == "CONFIRMATION_POLICY_NOT_APPLICABLE"
+
+
+def test_a_party_hosted_twice_is_served_by_both_and_confirmed_where_permitted() -> None:
+    hosting = {**DVP_HOSTING, "alice-replica": ()}
+    domain = SimDomain(hosting, parameters=replace(
+        default_parameters(), default_confirmation_policy=ConfirmationPolicy.FULL))
+    domain.host("Alice", {"alice": ParticipantPermission.SUBMISSION,
+                          "alice-replica": ParticipantPermission.OBSERVATION})
+    net = SimNetwork(domain)
+    net.invariants.append(check_invariants)
+    net.submit("bank", iou(net), act_as=["Bank"], command_id="issue")
+    net.run(advance_time=True)
+    assert responders(net) == {"bank", "alice"}  # the observer replica may not confirm
+    replica, primary = net.store("alice-replica"), net.store("alice")
+    assert replica.active.keys() == primary.active.keys() and len(replica.active) == 1
+    assert [e.commit.commit_set.projection for e in replica.transactions] == [
+        e.commit.commit_set.projection for e in primary.transactions]
