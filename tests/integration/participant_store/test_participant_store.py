@@ -140,7 +140,7 @@ async def test_failure_in_the_last_write_rolls_back_the_whole_event(
 ) -> None:
     topology = (TopologyRow(5, 0, 6, b"t"),)
     await store.apply_event(event(1, topology=topology))
-    pending = PendingRequest(RequestLocks(RequestId("r"), 20, None, frozenset(), frozenset()))
+    pending = PendingRequest(RequestLocks(RequestId("r"), 20, 90, frozenset(), frozenset()))
     rejection = CompletionEntry("app", frozenset({ALICE}), "cmd", "s", None, 20, 10, "X", "no")
     failing = event(2, entry_for(tx(iou("c1", ALICE)), "t1"), rejections=(rejection,),
                     pending_added=(pending,), topology=topology)  # duplicate topology row
@@ -343,7 +343,7 @@ async def test_restart_restores_clean_position_and_locks(fresh_database: str) ->
         later = ActivenessSet(consumed=frozenset({"c1"}))
         contracts, keys = await second.load_states(restored.states_to_fetch(later))
         restored.provide_states(contracts, keys)
-        result = restored.check_and_lock(RequestId("r2"), 30, later)
+        result = restored.check_and_lock(RequestId("r2"), 30, later, decision_time_us=100)
         assert dict(result.locked) == {"c1": RequestId("r1")}
         assert (await second.pending_requests())[0].payload == b"verdict-needs"
         await second.apply_event(event(3, pending_removed=(RequestId("r1"),)))

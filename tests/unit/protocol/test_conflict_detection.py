@@ -50,6 +50,7 @@ from minicanton.core.protocol.conflict_detection import (
     CommitSetNotLocked,
     ConflictDetector,
     ContractState,
+    DecisionTimeRequired,
     KeyLookup,
     RequestLocks,
     RequestOutOfOrder,
@@ -57,6 +58,8 @@ from minicanton.core.protocol.conflict_detection import (
     UnknownRequest,
     activeness_set_for,
 )
+
+DECIDE_US = 1_000_000  # a decision time after every request of these tests
 
 
 class Participant:
@@ -73,7 +76,7 @@ class Participant:
     def receive_request(self, request_id: RequestId, ts_us: int, transaction: Transaction):
         self.requests[request_id] = transaction
         aset = activeness_set_for(transaction, self.hosted)
-        return self.detector.check_and_lock(request_id, ts_us, aset)
+        return self.detector.check_and_lock(request_id, ts_us, aset, DECIDE_US)
 
     def receive_verdict(self, request_id: RequestId, approved: bool):
         commit = commit_set_for(self.requests[request_id], self.hosted, INPUTS, LEDGER_TIME_US)
@@ -206,14 +209,15 @@ def consume(*cids: str) -> ActivenessSet:
 
 def test_archived_input_is_inactive() -> None:
     detector = detector_with(archived=("old",))
-    result = detector.check_and_lock(TX1, 1, consume("old"))
+    result = detector.check_and_lock(TX1, 1, consume("old"), DECIDE_US)
     assert result.inactive == {"old"} and not result.unknown
     assert [r.error_id for r in result.rejections()] == ["LOCAL_VERDICT_INACTIVE_CONTRACTS"]
 
 
 def test_unknown_contract_is_reported_as_unknown() -> None:
     detector = detector_with()
-    result = detector.check_and_lock(TX1, 1, ActivenessSet(used=frozenset({"nowhere"})))
+    result = detector.check_and_lock(TX1, 1, ActivenessSet(used=frozenset({"nowhere"})),
+                                     DECIDE_US)
     assert result.unknown == {"nowhere"}
     assert not result.is_successful
 
@@ -221,17 +225,18 @@ def test_unknown_contract_is_reported_as_unknown() -> None:
 def test_fetch_of_contract_locked_for_archival_is_rejected() -> None:
     # Canton: an input must be "known and not locked and active"; a fetch does not lock.
     detector = detector_with("c")
-    assert detector.check_and_lock(TX1, 1, consume("c")).is_successful
-    result = detector.check_and_lock(TX2, 2, ActivenessSet(used=frozenset({"c"})))
+    assert detector.check_and_lock(TX1, 1, consume("c"), DECIDE_US).is_successful
+    result = detector.check_and_lock(TX2, 2, ActivenessSet(used=frozenset({"c"})), DECIDE_US)
     assert dict(result.locked) == {"c": TX1}
     assert detector.lock_holders("c") == (TX1,)  # the fetch took no lock
 
 
 def test_non_consuming_use_of_unlocked_contract_passes_and_does_not_lock() -> None:
     detector = detector_with("c")
-    assert detector.check_and_lock(TX1, 1, ActivenessSet(used=frozenset({"c"}))).is_successful
+    fetch_c = ActivenessSet(used=frozenset({"c"}))
+    assert detector.check_and_lock(TX1, 1, fetch_c, DECIDE_US).is_successful
     assert detector.lock_holders("c") == ()
-    assert detector.check_and_lock(TX2, 2, consume("c")).is_successful
+    assert detector.check_and_lock(TX2, 2, consume("c"), DECIDE_US).is_successful
 
 
 def test_builder_puts_fetches_and_non_consuming_exercises_in_used() -> None:
@@ -305,7 +310,8 @@ def test_lookup_must_resolve_as_interpreted_and_not_be_locked() -> None:
     bank.receive_verdict(TX2, approved=True)
     bank.receive_verdict(TX3, approved=False)
     stale = bank.detector.check_and_lock(
-        RequestId("tx4"), 4, ActivenessSet(key_lookups=frozenset({KeyLookup(KEY_HASH, None)})))
+        RequestId("tx4"), 4, ActivenessSet(key_lookups=frozenset({KeyLookup(KEY_HASH, None)})),
+        DECIDE_US)
     assert dict(stale.inconsistent_keys) == {KEY_HASH: "acc1"}
     assert [r.error_id for r in stale.rejections()] == ["LOCAL_VERDICT_INCONSISTENT_KEY"]
 
@@ -323,7 +329,8 @@ def test_archiving_a_keyed_contract_locks_its_key() -> None:
 
 def test_created_contract_id_must_be_fresh() -> None:
     detector = detector_with("exists")
-    result = detector.check_and_lock(TX1, 1, ActivenessSet(created=frozenset({"exists"})))
+    result = detector.check_and_lock(TX1, 1, ActivenessSet(created=frozenset({"exists"})),
+                                     DECIDE_US)
     assert result.not_fresh == {"exists"}
 
 
@@ -331,28 +338,28 @@ def test_created_contract_id_must_be_fresh() -> None:
 
 def test_requests_are_processed_in_timestamp_order() -> None:
     detector = detector_with("c")
-    detector.check_and_lock(TX1, 10, consume("c"))
+    detector.check_and_lock(TX1, 10, consume("c"), DECIDE_US)
     with pytest.raises(RequestOutOfOrder):
-        detector.check_and_lock(TX2, 10, ActivenessSet())
+        detector.check_and_lock(TX2, 10, ActivenessSet(), DECIDE_US)
     with pytest.raises(RequestOutOfOrder):
-        detector.check_and_lock(TX2, 9, ActivenessSet())
+        detector.check_and_lock(TX2, 9, ActivenessSet(), DECIDE_US)
 
 
 def test_replay_is_idempotent() -> None:
     detector = detector_with("c", "d")
-    first = detector.check_and_lock(TX1, 1, consume("c"))
-    second = detector.check_and_lock(TX2, 2, consume("c", "d"))
-    assert detector.check_and_lock(TX1, 1, consume("c")) == first
-    assert detector.check_and_lock(TX2, 2, consume("c", "d")) == second
+    first = detector.check_and_lock(TX1, 1, consume("c"), DECIDE_US)
+    second = detector.check_and_lock(TX2, 2, consume("c", "d"), DECIDE_US)
+    assert detector.check_and_lock(TX1, 1, consume("c"), DECIDE_US) == first
+    assert detector.check_and_lock(TX2, 2, consume("c", "d"), DECIDE_US) == second
     assert detector.lock_holders("c") == (TX1, TX2)  # not taken twice
     commit = CommitSet(frozenset({"c"}), (), (), ProjectedTransaction((), ()))
     detector.finalize(TX1, True, commit)
     replay = detector.finalize(TX1, True, commit)
     assert replay.replayed and replay.commit_set.is_empty
-    assert detector.check_and_lock(TX1, 1, consume("c")) == first
+    assert detector.check_and_lock(TX1, 1, consume("c"), DECIDE_US) == first
     assert detector.lock_holders("c") == (TX2,)
     with pytest.raises(RequestOutOfOrder):
-        detector.check_and_lock(TX1, 5, consume("c"))
+        detector.check_and_lock(TX1, 5, consume("c"), DECIDE_US)
     with pytest.raises(UnknownRequest):
         detector.finalize(RequestId("never"), False)
 
@@ -366,16 +373,42 @@ def test_restore_rebuilds_locks_after_restart() -> None:
     after.provide_states({"c": ContractState(True)}, {})
     after.restore(persisted)
     assert after.last_request_ts_us == 1 and after.lock_holders("c") == (TX1,)
-    assert dict(after.check_and_lock(TX2, 2, consume("c")).locked) == {"c": TX1}
+    assert dict(after.check_and_lock(TX2, 2, consume("c"), DECIDE_US).locked) == {"c": TX1}
     assert after.timed_out(100) == () and after.timed_out(101) == (TX1,)
     assert after.next_deadline_us() == 100
     after.finalize(TX1, False)
     assert after.lock_holders("c") == (TX2,)
 
 
+def test_every_request_needs_a_decision_time_so_no_lock_leaks() -> None:
+    detector = detector_with("c")
+    for missing in (None, 1.5, True):
+        with pytest.raises(DecisionTimeRequired) as refused:
+            detector.check_and_lock(TX1, 1, consume("c"), missing)  # type: ignore[arg-type]
+        assert refused.value.error_id == "CONFLICT_DETECTION_STATE"
+    with pytest.raises(DecisionTimeRequired):
+        detector.check_and_lock(TX1, 10, consume("c"), 9)  # decided before it was requested
+    assert detector.in_flight() == () and detector.lock_holders("c") == ()
+    assert detector.last_request_ts_us is None  # a refused request leaves no trace
+    with pytest.raises(DecisionTimeRequired):
+        RequestLocks(TX1, 1, None, frozenset({"c"}), frozenset())  # type: ignore[arg-type]
+
+
+def test_every_lock_times_out_at_its_decision_time() -> None:
+    detector = detector_with("c", "d")
+    detector.check_and_lock(TX1, 1, consume("c"), 50)
+    detector.check_and_lock(TX2, 2, consume("d"), 40)
+    assert detector.next_deadline_us() == 40
+    assert detector.timed_out(40) == () and detector.timed_out(41) == (TX2,)
+    for request_id in detector.timed_out(51):
+        detector.finalize(request_id, approved=False)
+    assert detector.in_flight() == () and detector.next_deadline_us() is None
+    assert detector.lock_holders("c") == () and detector.lock_holders("d") == ()
+
+
 def test_commit_set_must_be_covered_by_the_requests_locks() -> None:
     detector = detector_with("c", "other")
-    detector.check_and_lock(TX1, 1, consume("c"))
+    detector.check_and_lock(TX1, 1, consume("c"), DECIDE_US)
     stray = CommitSet(frozenset({"other"}), (), (), ProjectedTransaction((), ()))
     with pytest.raises(CommitSetNotLocked):
         detector.finalize(TX1, True, stray)
@@ -383,7 +416,7 @@ def test_commit_set_must_be_covered_by_the_requests_locks() -> None:
 
 def test_rejection_releases_locks_and_changes_nothing() -> None:
     detector = detector_with("c")
-    detector.check_and_lock(TX1, 1, consume("c"))
+    detector.check_and_lock(TX1, 1, consume("c"), DECIDE_US)
     outcome = detector.finalize(TX1, False)
     assert outcome.commit_set.is_empty and detector.contract_state("c") == ContractState(True)
     assert detector.lock_holders("c") == ()
@@ -397,10 +430,10 @@ def test_shell_must_provide_states_before_checking() -> None:
     needed = detector.states_to_fetch(aset)
     assert needed.contract_ids == {"c"} and needed.key_hashes == {KEY_HASH}
     with pytest.raises(StatesNotProvided):
-        detector.check_and_lock(TX1, 1, aset)
+        detector.check_and_lock(TX1, 1, aset, DECIDE_US)
     detector.provide_states({"c": ContractState(True)}, {KEY_HASH: None})
     assert detector.states_to_fetch(aset).is_empty
-    assert detector.check_and_lock(TX1, 1, aset).is_successful
+    assert detector.check_and_lock(TX1, 1, aset, DECIDE_US).is_successful
     detector.provide_states({"c": ContractState(False)}, {})  # stale store read: cache wins
     assert detector.contract_state("c") == ContractState(True)
     assert detector.evict_idle() == 0  # everything is locked
@@ -411,7 +444,7 @@ def test_shell_must_provide_states_before_checking() -> None:
 
 def test_restored_detector_in_cache_mode_needs_states_again() -> None:
     detector = ConflictDetector()
-    detector.restore([RequestLocks(TX1, 1, None, frozenset({"c"}), frozenset())])
+    detector.restore([RequestLocks(TX1, 1, DECIDE_US, frozenset({"c"}), frozenset())])
     assert detector.states_to_fetch(consume("c")).contract_ids == {"c"}
 
 
@@ -430,7 +463,7 @@ def test_random_schedules_never_archive_twice_and_leave_no_locks(
     pending: list[tuple[RequestId, set[str], bool]] = []
     for ts, (inputs, vote, delay) in enumerate(requests, start=1):
         rid = RequestId(f"r{ts}")
-        result = detector.check_and_lock(rid, ts, consume(*inputs))
+        result = detector.check_and_lock(rid, ts, consume(*inputs), DECIDE_US)
         # A request is approved only if the check passed everywhere and the others agree.
         pending.append((rid, inputs, vote and result.is_successful))
         if delay == 0 or len(pending) > 3:

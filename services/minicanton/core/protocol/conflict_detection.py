@@ -35,6 +35,10 @@ forget unlocked states. In ``complete_acs`` mode (simulation) the cache is the w
 contract it does not hold is unknown. Replaying a request already checked returns the same
 result without taking locks twice; `restore` rebuilds the locks of in-flight requests after a
 restart from the rows the store kept (`RequestLocks`).
+
+Every request carries its decision time (`DecisionTimeRequired` otherwise): a verdict that
+never comes must not leave a lock behind, so the shell finalizes as rejected every request
+`timed_out` names, and `next_deadline_us` tells it when to look.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ __all__ = [
     "ConflictDetectionError",
     "ConflictDetector",
     "ContractState",
+    "DecisionTimeRequired",
     "FinalizeResult",
     "KeyLookup",
     "LocalRejection",
@@ -103,6 +108,10 @@ class CommitSetNotLocked(ConflictDetectionError):
     pass
 
 
+class DecisionTimeRequired(ConflictDetectionError):
+    """A request came without a usable decision time: its locks could never time out."""
+
+
 @dataclass(frozen=True, slots=True)
 class ContractState:
     active: bool
@@ -121,13 +130,19 @@ class StatesToFetch:
 
 @dataclass(frozen=True, slots=True)
 class RequestLocks:
-    """What a store keeps per in-flight request to rebuild the lock table after a restart."""
+    """What a store keeps per in-flight request to rebuild the lock table after a restart.
+
+    `decision_time_us` is required: past it the request has timed out and its locks must go,
+    so a request without one would hold its contracts for ever."""
 
     request_id: RequestId
     request_ts_us: int
-    decision_time_us: int | None
+    decision_time_us: int
     contract_ids: frozenset[ContractId]
     key_hashes: frozenset[GlobalKeyHash]
+
+    def __post_init__(self) -> None:
+        _require_decision_time(self.request_id, self.request_ts_us, self.decision_time_us)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +228,12 @@ class ConflictDetector:
         request_id: RequestId,
         request_ts_us: int,
         activeness_set: ActivenessSet,
-        decision_time_us: int | None = None,
+        decision_time_us: int,
     ) -> ActivenessResult:
+        """Check a request and take its locks; they are held until `finalize`, which the
+        shell calls with the verdict or once `timed_out` names the request (sequencer time
+        past `decision_time_us`, which every request must have)."""
+        _require_decision_time(request_id, request_ts_us, decision_time_us)
         replayed = self._replayed_result(request_id, request_ts_us)
         if replayed is not None:
             return replayed
@@ -314,7 +333,7 @@ class ConflictDetector:
         self,
         request_id: RequestId,
         request_ts_us: int,
-        decision_time_us: int | None,
+        decision_time_us: int,
         aset: ActivenessSet,
     ) -> RequestLocks:
         contracts = aset.consumed | aset.created
@@ -434,20 +453,31 @@ class ConflictDetector:
         return tuple(
             request_id
             for request_id, entry in self._in_flight.items()
-            if entry.locks.decision_time_us is not None and entry.locks.decision_time_us < now_us
+            if entry.locks.decision_time_us < now_us
         )
 
     def next_deadline_us(self) -> int | None:
-        deadlines = [
-            e.locks.decision_time_us
-            for e in self._in_flight.values()
-            if e.locks.decision_time_us is not None
-        ]
-        return min(deadlines, default=None)
+        """The earliest decision time of an in-flight request: every lock has one."""
+        return min((e.locks.decision_time_us for e in self._in_flight.values()), default=None)
 
     @property
     def last_request_ts_us(self) -> int | None:
         return self._last_ts_us
+
+
+def _require_decision_time(
+    request_id: RequestId, request_ts_us: int, decision_time_us: object
+) -> None:
+    if isinstance(decision_time_us, bool) or not isinstance(decision_time_us, int):
+        raise DecisionTimeRequired(
+            f"request {request_id} has no decision time (got {decision_time_us!r}): its locks "
+            "would never time out"
+        )
+    if decision_time_us < request_ts_us:
+        raise DecisionTimeRequired(
+            f"request {request_id} at {request_ts_us} us has decision time "
+            f"{decision_time_us} us, before the request"
+        )
 
 
 def _drop_holder(table: dict[_K, list[RequestId]], item: _K, request_id: RequestId) -> None:
