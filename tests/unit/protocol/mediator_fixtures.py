@@ -30,8 +30,18 @@ from minicanton.core.lf.transaction import (
     Transaction,
 )
 from minicanton.core.lf.value import NumericValue, PartyValue, RecordValue, UnitValue
-from minicanton.core.protocol.confirmation_policy import ConfirmationPolicy
-from minicanton.core.protocol.merkle import GenTransactionTree, build_tree
+from minicanton.core.protocol.confirmation_policy import (
+    ConfirmationPolicy,
+    ConfirmingParty,
+    ViewConfirmationParameters,
+)
+from minicanton.core.protocol.merkle import (
+    BlindedNode,
+    GenTransactionTree,
+    Leaf,
+    TransactionView,
+    build_tree,
+)
 from minicanton.core.protocol.messages import (
     ConfirmationResponse,
     InformeeMessage,
@@ -44,6 +54,7 @@ from minicanton.core.protocol.views import (
     CommonMetadata,
     ParticipantMetadata,
     SubmitterMetadata,
+    ViewCommonData,
     decompose,
 )
 from minicanton.core.sequencing.batch import Batch, Envelope, MemberRecipient
@@ -253,6 +264,40 @@ def tree_for(
     common = CommonMetadata(policy, DOMAIN_ID, mediator)
     participant = ParticipantMetadata(T0_US, T0_US, "wf")
     return build_tree(submitter_metadata, common, participant, views, bytes([salt]) * 32)
+
+
+Rig = Callable[[ViewConfirmationParameters], ViewConfirmationParameters]
+
+
+def rigged(tree: GenTransactionTree, rig: Rig) -> GenTransactionTree:
+    """`tree` with every view's confirmation parameters replaced by `rig(parameters)`, as a
+    malicious submitter could build it (salts kept: it is still a well-formed tree)."""
+
+    def view(node: TransactionView | BlindedNode) -> TransactionView | BlindedNode:
+        if isinstance(node, BlindedNode) or isinstance(node.view_common_data, BlindedNode):
+            return node
+        common = node.view_common_data
+        return TransactionView(Leaf(common.salt, ViewCommonData(rig(common.content.parameters))),
+                               node.view_participant_data, tuple(map(view, node.subviews)))
+
+    return GenTransactionTree(tree.submitter_metadata, tree.common_metadata,
+                              tree.participant_metadata, tuple(map(view, tree.root_views)))
+
+
+def with_confirmer(party: str, threshold: int | None = None, weight: int = 1) -> Rig:
+    """A rig adding `party` as a confirmer (and informee) of weight `weight`, with `threshold`
+    (unchanged if None)."""
+
+    def rig(parameters: ViewConfirmationParameters) -> ViewConfirmationParameters:
+        confirming = {c.party: c.weight for c in parameters.confirming_parties}
+        confirming[party] = weight
+        return ViewConfirmationParameters(
+            parameters.informees | {party},
+            tuple(ConfirmingParty(p, w) for p, w in sorted(confirming.items())),
+            parameters.threshold if threshold is None else threshold,
+        )
+
+    return rig
 
 
 def iou_create(issuer: str, owner: str) -> Transaction:

@@ -9,6 +9,8 @@ from mediator_fixtures import (
     REQUEST_TS_US,
     RESPONSE_TIMEOUT_US,
     DvpDomain,
+    rigged,
+    with_confirmer,
 )
 
 from minicanton.core.hashing import HashPurpose, hash_of
@@ -278,3 +280,18 @@ def test_many_requests_in_flight_time_out_in_deadline_order() -> None:
     decided = [s.result.request_ts_us for s in _of(effects, SendVerdict)]
     assert decided == [REQUEST_TS_US + i for i in range(10)]
     assert run.mediator.next_deadline_us() == DEADLINE_US + 10
+
+
+def test_a_submitter_cannot_approve_others_views_alone_by_lowering_thresholds() -> None:
+    # Review finding 5: every view rigged to confirmers + {alice}, threshold 1.
+    run = Run()
+    run.tree = rigged(run.tree, with_confirmer(run.domain.parties["alice"], threshold=1))
+    run.informee = InformeeMessage.create(run.tree, run.domain.p("alice"))
+    effects = run.request()
+    verdict = _verdict(effects).result.verdict
+    assert isinstance(verdict, Reject)
+    assert {r.code for r in verdict.reasons} == {MediatorRejectCode.MALFORMED_REQUEST.value}
+    assert len(verdict.reasons) == len(run.informee.views)
+    alone = run.respond(REQUEST_TS_US + 10, "alice")
+    assert {e.outcome for e in _of(alone, PersistResponse)} == {ResponseOutcome.AFTER_DECISION}
+    assert not _of(alone, SendVerdict)

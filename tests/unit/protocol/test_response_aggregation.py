@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from mediator_fixtures import REQUEST_TS_US, DvpDomain
+from mediator_fixtures import REQUEST_TS_US, DvpDomain, Rig, rigged, with_confirmer
 
 from minicanton.core.hashing import HashPurpose, hash_of
 from minicanton.core.ids import MemberKind
-from minicanton.core.protocol.confirmation_policy import ConfirmationPolicy
+from minicanton.core.protocol.confirmation_policy import (
+    ConfirmationPolicy,
+    ConfirmingParty,
+    ViewConfirmationParameters,
+)
 from minicanton.core.protocol.messages import (
     Approve,
     InformeeMessage,
@@ -288,3 +292,49 @@ def test_wrong_mediator_unhosted_informees_and_unreachable_quorums() -> None:
     reasons = malformed_request_reasons(informee, sent, domain.snapshot(REQUEST_TS_US),
                                         domain.mediator.id)
     assert {r.code for r in reasons} == {MediatorRejectCode.QUORUM_UNREACHABLE.value}
+
+
+def _malformed(domain: DvpDomain, informee: InformeeMessage) -> list[str]:
+    sent = {p: frozenset({informee.root_hash}) for p in domain.informee_participants(informee.tree)}
+    reasons = malformed_request_reasons(informee, sent, domain.snapshot(REQUEST_TS_US),
+                                        domain.mediator.id)
+    return [f"{r.code}: {r.message}" for r in reasons]
+
+
+def _only_bank_confirms(parameters: ViewConfirmationParameters) -> ViewConfirmationParameters:
+    bank = next(c.party for c in parameters.confirming_parties if c.party.startswith("bank"))
+    return ViewConfirmationParameters(parameters.informees, (ConfirmingParty(bank),), 1)
+
+
+@pytest.mark.parametrize("policy", list(ConfirmationPolicy))
+def test_honest_parameters_under_every_policy_are_well_formed(policy: ConfirmationPolicy) -> None:
+    domain = DvpDomain(vip_bank=True)
+    informee = InformeeMessage.create(domain.iou_create_tree(policy), domain.p("alice"))
+    assert _malformed(domain, informee) == []
+
+
+@pytest.mark.parametrize(("policy", "name", "problem"), [
+    # review finding 5: the submitter adds itself and lowers the threshold to 1
+    (ConfirmationPolicy.SIGNATORY, "self-approval", "every confirming party must confirm"),
+    (ConfirmationPolicy.SIGNATORY, "heavy submitter", "confirming weights [1, 5]"),
+    (ConfirmationPolicy.FULL, "self-approval", "every confirming party must confirm"),
+    (ConfirmationPolicy.FULL, "silent informee", "do not confirm"),
+    (ConfirmationPolicy.VIP, "threshold 2", "the Vip policy has threshold 1"),
+    (ConfirmationPolicy.VIP, "ordinary confirmer", "hosted on no VIP participant"),
+])
+def test_parameters_the_declared_policy_never_gives_are_malformed(
+    policy: ConfirmationPolicy, name: str, problem: str,
+) -> None:
+    domain = DvpDomain(vip_bank=True)
+    alice = domain.parties["alice"]
+    rig: Rig = {
+        "self-approval": with_confirmer(alice, threshold=1),
+        "heavy submitter": with_confirmer(alice, weight=5),
+        "silent informee": _only_bank_confirms,
+        "threshold 2": with_confirmer(alice, threshold=2),
+        "ordinary confirmer": with_confirmer(alice),
+    }[name]
+    tree = rigged(domain.iou_create_tree(policy), rig)
+    reasons = _malformed(domain, InformeeMessage.create(tree, domain.p("alice")))
+    (reason,) = [r for r in reasons if r.startswith(MediatorRejectCode.MALFORMED_REQUEST.value)]
+    assert problem in reason

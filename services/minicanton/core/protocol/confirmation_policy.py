@@ -20,6 +20,17 @@ Canton's three policies (`ConfirmationPolicy.{Signatory, Vip, Full}` in Canton 2
   `ConfirmationPolicy.choose` would not pick VIP for such a transaction.
 
 The threshold is never below 1, so a view is never approved vacuously.
+
+What the mediator can check. It sees a view's informees and parameters but not its action,
+so it cannot recompute the parameters; `parameters_problem` checks what *any* action with
+those informees would get under the declared policy: weight 1 for every confirming party;
+SIGNATORY and FULL a threshold equal to the number of confirming parties (everybody must
+confirm), FULL every informee confirming; VIP a threshold of 1 and only parties hosted on a
+VIP participant confirming. This is Canton's mediator check of `minimumThreshold`, made exact:
+without it a submitter could lower a view's threshold to 1 and add itself as a confirmer, and
+its own approval would commit other parties' views. Whether the SIGNATORY confirmers are the
+action's signatories and actors only a participant holding the view can tell (validation
+compares the view's parameters with `confirmation_parameters` of its action).
 """
 
 from __future__ import annotations
@@ -110,6 +121,31 @@ def confirmation_parameters(
             "hosted on a VIP participant"
         )
     return ViewConfirmationParameters(node_informees, _weighted(vips), threshold=1)
+
+
+def parameters_problem(
+    parameters: ViewConfirmationParameters, policy: ConfirmationPolicy, is_vip: VipPredicate
+) -> str:
+    """Why no action with these informees gets `parameters` under `policy`, or "" if some
+    action may (see "What the mediator can check" above)."""
+    weights = sorted({c.weight for c in parameters.confirming_parties})
+    if weights != [1]:
+        return f"confirming weights {weights}, but the {policy.value} policy gives weight 1"
+    count = len(parameters.confirming_parties)
+    if policy is ConfirmationPolicy.VIP:
+        if parameters.threshold != 1:
+            return f"threshold {parameters.threshold}, but the Vip policy has threshold 1"
+        ordinary = sorted(p for p in parameters.confirmers if not is_vip(p))
+        if ordinary:
+            return f"confirming parties {ordinary} are hosted on no VIP participant"
+        return ""
+    if parameters.threshold != count:
+        return (f"threshold {parameters.threshold} for {count} confirming parties, but under "
+                f"the {policy.value} policy every confirming party must confirm")
+    silent = sorted(parameters.informees - parameters.confirmers)
+    if policy is ConfirmationPolicy.FULL and silent:
+        return f"informees {silent} do not confirm, but under the Full policy every one does"
+    return ""
 
 
 def _all_must_confirm(

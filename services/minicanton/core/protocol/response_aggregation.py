@@ -28,8 +28,11 @@ answer are no-ops). A rejection that names no view (a participant that could not
 of its views) applies to every view where the claimed parties confirm.
 
 `malformed_request_reasons` checks a request before aggregation starts: the root-hash
-messages against the informee tree and its informee participants, the mediator, and that
-every view's threshold is reachable by the participants that may confirm for it.
+messages against the informee tree and its informee participants, the mediator, that every
+view's confirmation parameters are what the declared policy gives
+(`confirmation_policy.parameters_problem`: a submitter must not lower a threshold so that its
+own approval decides others' views), and that every view's threshold is reachable by the
+participants that may confirm for it.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from enum import Enum
 from minicanton.core.errors import MinicantonError
 from minicanton.core.hashing import Hash
 from minicanton.core.ids import MemberId, ParticipantId, PartyId
-from minicanton.core.protocol.confirmation_policy import ConfirmationPolicy
+from minicanton.core.protocol.confirmation_policy import ConfirmationPolicy, parameters_problem
 from minicanton.core.protocol.messages import (
     Approve,
     ConfirmationResponse,
@@ -291,8 +294,29 @@ def malformed_request_reasons(
             f"the request names mediator {informee_message.mediator}, not {mediator}",
         ))
     reasons += _root_hash_reasons(informee_message, root_hash_messages, snapshot)
+    reasons += _parameter_reasons(informee_message, snapshot)
     reasons += _hosting_reasons(informee_message, snapshot)
     return tuple(reasons)
+
+
+def _parameter_reasons(
+    informee_message: InformeeMessage, snapshot: TopologySnapshot
+) -> list[RejectReason]:
+    policy = informee_message.confirmation_policy
+
+    def is_vip(party: str) -> bool:  # as the submitter decides it (hosted on a VIP participant)
+        return any(snapshot.is_vip(p) for p in snapshot.hosting_participants(PartyId(party)))
+
+    reasons = []
+    for view in informee_message.views:
+        problem = parameters_problem(view.parameters, policy, is_vip)
+        if problem:
+            reasons.append(mediator_reason(
+                MediatorRejectCode.MALFORMED_REQUEST,
+                f"view {view.view_hash} has confirmation parameters the {policy.value} policy "
+                f"never gives: {problem}",
+            ))
+    return reasons
 
 
 def _root_hash_reasons(
