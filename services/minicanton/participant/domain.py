@@ -31,6 +31,7 @@ from minicanton.codec.gen.minicanton.topology.v1 import topology_admin_pb2 as pb
 from minicanton.codec.topology import parameters_from_proto, signing_key_from_bytes
 from minicanton.core.crypto.signing import SigningPublicKey
 from minicanton.core.errors import MinicantonError
+from minicanton.core.ids import MemberId
 from minicanton.core.topology.parameters import DomainParameters
 from minicanton.participant import keys as key_file
 from minicanton.participant.keys import DomainBinding, ParticipantKeys
@@ -115,7 +116,8 @@ async def onboard(client: TopologyAdminClient, keys: ParticipantKeys,
     deadline = time.monotonic() + timeout_s
     status = await _status(client, participant, timeout_s)
     if status is None:
-        mapping = initial_key_mapping(participant, [keys.signing], [keys.encryption.public])
+        mapping = initial_key_mapping(MemberId(participant), [keys.signing],
+                                      [keys.encryption.public])
         response = await retrying("onboarding request refused",
                                   lambda: client.request_onboarding(mapping), timeout_s)
         if response.status == pb.ONBOARDING_STATUS_ADMITTED:
@@ -181,7 +183,8 @@ async def _announced_keys(endpoints: list[str], domain_id: str,
                           keys: ParticipantKeys) -> list[SigningPublicKey]:
     announced: dict[bytes, SigningPublicKey] = {}
     for endpoint in endpoints:
-        connection = SequencerConnection(endpoint, domain_id, keys.participant_id, keys.signing,
+        connection = SequencerConnection(endpoint, domain_id, MemberId(keys.participant_id),
+                                         keys.signing,
                                          lambda: 0, rpc_timeout_s=2.0)
         try:
             info = await connection.info()

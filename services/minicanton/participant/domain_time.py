@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from minicanton.core.errors import MinicantonError
 from minicanton.runtime.clock import Clock
 
-TimeProof = Callable[[], Awaitable[int]]
+TimeProof = Callable[[], Coroutine[Any, Any, int]]
 
 
 class DomainTimeout(MinicantonError):

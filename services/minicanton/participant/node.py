@@ -22,15 +22,18 @@ import contextlib
 import json
 import logging
 import os
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
-from minicanton.core.ids import MemberId
+from minicanton.core.ids import Fingerprint, MemberId
 from minicanton.core.protocol.participant import ParticipantConfig as MachineConfig
 from minicanton.core.protocol.participant import ParticipantMachine
 from minicanton.core.protocol.participant_effects import SendBatch
 from minicanton.core.protocol.submission import ParticipantIdentity
 from minicanton.core.sequencing.events import SequencerPosition
 from minicanton.core.topology.snapshot import TopologySnapshot
+from minicanton.core.topology.transactions import SignedTopologyTransaction
 from minicanton.participant import domain
 from minicanton.participant import keys as key_file
 from minicanton.participant.admin import NodeAdmin, Registry, load_stored
@@ -116,7 +119,8 @@ class ParticipantNode:
     async def _join(self, keys: ParticipantKeys) -> tuple[ParticipantKeys, int]:
         config = self.config
         self.topology_admin = TopologyAdminClient(
-            config.topology_manager, member=keys.participant_id, member_key=keys.signing,
+            config.topology_manager, member=MemberId(keys.participant_id),
+            member_key=keys.signing,
             timeout_s=self.timeout_s, clock=self.clock)
         info = await domain.domain_info(self.topology_admin, config.onboarding_timeout_ms / 1e3)
         keys = domain.bind_domain(keys, info, config.domain_namespace, config.key_file)
@@ -130,7 +134,7 @@ class ParticipantNode:
     async def _restore(self, keys: ParticipantKeys) -> None:
         assert self.store is not None and self.topology_admin is not None
         self.topology = TopologyClient(MemberId(keys.participant_id),
-                                       self.domain_info.domain_namespace,  # type: ignore[arg-type]
+                                       Fingerprint(self.domain_info.domain_namespace),
                                        self.domain_info.genesis_parameters)
         self.topology.restore(member_topology_rows(await self.store.topology_transactions()))
         self.registry = Registry(load_stored(await self.admin_store.list_packages()))
@@ -144,8 +148,9 @@ class ParticipantNode:
         self.registry.listeners.append(self._registry_changed)
         in_flight = await self.store.in_flight_submissions()
         pending = [(p.locks, p.payload) for p in await self.store.pending_requests()]
-        self._resend = self.machine.restore(tracked_submissions(in_flight), pending,
-                                            self.topology.snapshot)
+        restored = self.machine.restore(tracked_submissions(in_flight), pending,
+                                        self.topology.snapshot)
+        self._resend = [e for e in restored if isinstance(e, SendBatch)]
         self._resend += unsequenced_sends(in_flight, self.clock())
         if self.position is not None:
             self.domain_time.advance(self.position.sequencer_ts_us)
@@ -191,7 +196,8 @@ class ParticipantNode:
             self._send(send)
         self._resend = []
 
-    async def _fetch_topology(self, known_up_to_us: int) -> list:  # type: ignore[type-arg]
+    async def _fetch_topology(
+            self, known_up_to_us: int) -> list[tuple[SignedTopologyTransaction, int]]:
         assert self.topology_admin is not None
         transactions, _ = await self.topology_admin.fetch_state(known_up_to_us)
         return transactions
@@ -251,9 +257,9 @@ class ParticipantNode:
             self.exit_code = 1
             self.stopped.set()
 
-    def _spawn(self, *coroutines: object) -> None:
+    def _spawn(self, *coroutines: Coroutine[Any, Any, None]) -> None:
         for coroutine in coroutines:
-            task = asyncio.get_running_loop().create_task(coroutine)  # type: ignore[arg-type]
+            task = asyncio.get_running_loop().create_task(coroutine)
             task.add_done_callback(self._task_done)
             self._tasks.append(task)
 
