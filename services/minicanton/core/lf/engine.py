@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Context, DivisionByZero, InvalidOperation, Overflow
 from decimal import localcontext as decimal_context
 
 from minicanton.core.errors import InvalidArgument
@@ -39,6 +38,7 @@ from minicanton.core.lf.contract_id import root_node_seed
 from minicanton.core.lf.engine_errors import ChoiceNotFound, ContractKeyNotFound
 from minicanton.core.lf.engine_run import ContractLookup, Interpretation
 from minicanton.core.lf.identifier import Identifier
+from minicanton.core.lf.numeric import NUMERIC_CONTEXT
 from minicanton.core.lf.package import PackageRegistry
 from minicanton.core.lf.package_types import ChoiceDef, TemplateDef
 from minicanton.core.lf.transaction import (
@@ -55,11 +55,6 @@ from minicanton.core.lf.types import TypeCon
 from minicanton.core.lf.value import RecordValue, UnitValue, Value
 
 __all__ = ["ContractLookup", "SubmissionResult", "interpret", "reinterpret"]
-
-_NUMERIC_CONTEXT = Context(
-    prec=38, rounding=ROUND_HALF_EVEN, traps=[DivisionByZero, InvalidOperation, Overflow]
-)
-
 
 @dataclass(frozen=True, slots=True)
 class SubmissionResult:
@@ -92,7 +87,7 @@ def interpret(
         raise InvalidArgument("a submission needs at least one acting party")
     if not commands:
         raise InvalidArgument("a submission needs at least one command")
-    with decimal_context(_NUMERIC_CONTEXT):
+    with decimal_context(NUMERIC_CONTEXT):
         run = Interpretation(registry, contracts, ledger_time_us)
         roots: list[NodeId] = []
         for command in commands:
@@ -114,7 +109,7 @@ def reinterpret(
     Creates and key lookups take `authorizers` as given (None: not checked here); exercises
     and fetches default to the action's own acting parties.
     """
-    with decimal_context(_NUMERIC_CONTEXT):
+    with decimal_context(NUMERIC_CONTEXT):
         run = Interpretation(registry, contracts, ledger_time_us)
         template = registry.template(action.template_id)
         env = registry.type_environment()

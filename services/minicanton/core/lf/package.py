@@ -7,8 +7,9 @@ is the plain SHA-256 hex of those bytes (what ``sha256sum`` prints), so the same
 the same id everywhere. Loading:
 
 1. `package_check.check_source` refuses forbidden constructs, naming the line;
-2. the module runs once with a small set of builtins and an ``__import__`` that yields only
-   the DSL, ``decimal`` and ``__future__``;
+2. the module runs once, under the engine's fixed decimal context (`NUMERIC_CONTEXT`), with a
+   small set of builtins and an ``__import__`` that yields only the DSL, ``decimal`` and
+   ``__future__``;
 3. the classes it defined are given identifiers (``package_id:module:Entity``) and their
    annotations are resolved into Daml-LF types, producing a `TypeEnvironment` entry for every
    template, record, variant, enum and choice argument (choice ``C`` of template ``T`` has
@@ -36,6 +37,7 @@ from typing import Any
 from minicanton.core.errors import MinicantonError
 from minicanton.core.lf import dsl
 from minicanton.core.lf.identifier import Identifier, TemplateReference
+from minicanton.core.lf.numeric import NUMERIC_CONTEXT
 from minicanton.core.lf.package_check import DSL_MODULE, PackageLoadError, check_source
 from minicanton.core.lf.package_schema import build_package_contents
 from minicanton.core.lf.package_types import ChoiceDef, TemplateDef, TemplateInfo
@@ -158,7 +160,10 @@ def _execute(tree: ast.Module, module_name: str) -> dict[str, Any]:
     flags = __future__.annotations.compiler_flag
     code = compile(tree, filename, "exec", flags=flags, dont_inherit=True)
     try:
-        exec(code, namespace)
+        # Module-level Decimal arithmetic must not depend on the loading thread's context:
+        # the same package id has to mean the same constants on every participant.
+        with decimal.localcontext(NUMERIC_CONTEXT):
+            exec(code, namespace)
     except MinicantonError:
         raise
     except Exception as error:
