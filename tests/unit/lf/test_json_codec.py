@@ -124,7 +124,7 @@ def test_int64_inputs(text: str, expected: int) -> None:
      ('"-9999999999999999999999999999.9999999999"', "-9999999999999999999999999999.9999999999")],
 )
 def test_numeric_inputs(text: str, expected: str | None) -> None:
-    data = json.loads(text)
+    data = json.loads(text, parse_float=Decimal)  # as the JSON API parses request bodies
     if expected is None:  # Daml would round; we refuse to change an amount silently
         with pytest.raises(JsonDecodeError, match="at most 10 decimal places"):
             _decode(data, TNumeric())
@@ -137,6 +137,39 @@ def test_numeric_reads_exact_decimals_when_json_is_parsed_with_parse_float_decim
     assert _decode(json.loads(text, parse_float=Decimal), TNumeric()) == numeric_value(
         Decimal(text)
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1234567890123456789.1234567891", "0.1", "42.0", "2e3", "1e300", "-0.5"],
+)
+def test_a_float_is_never_read_as_numeric(text: str) -> None:
+    # json.loads without parse_float=Decimal has already rounded the number to a binary
+    # float: 1234567890123456789.1234567891 became 1234567890123456800.0. Refuse them all
+    # (even 0.5, which is exact) so a caller that forgot parse_float=Decimal learns at once.
+    data = json.loads(text)
+    assert isinstance(data, float)
+    with pytest.raises(JsonDecodeError) as caught:
+        _decode(data, TNumeric())
+    message = caught.value.message
+    assert message.startswith("expected Numeric 10 as a string or an exact number, found the float")
+    assert "send Numeric as a JSON string or parse JSON with parse_float=Decimal" in message
+
+
+@pytest.mark.parametrize(
+    "data", [2.0**53 + 2, -(2.0**53) - 2, 1e19, 9.3e18, 1e300]
+)
+def test_a_float_beyond_2_to_the_53_is_never_read_as_int64(data: float) -> None:
+    with pytest.raises(JsonDecodeError) as caught:
+        _decode(data, TInt64())
+    message = caught.value.message
+    assert message.startswith("expected Int64 as a string or an exact number, found the float")
+    assert "send Int64 as a JSON string or parse JSON with parse_float=Decimal" in message
+
+
+def test_an_integral_float_within_2_to_the_53_is_still_an_int64() -> None:
+    assert _decode(2.0**53, TInt64()) == Int64Value(2**53)
+    assert _decode(-42.0, TInt64()) == Int64Value(-42)
 
 
 @pytest.mark.parametrize(
@@ -335,20 +368,20 @@ ITEM_OK = {"owner": "Alice", "qty": 1}
         (TInt64(), "9223372036854775808", "", "out of range"),
         (TInt64(), -(2**63) - 1, "", "out of range"),
         (TInt64(), "9" * 5000, "", "out of range"),
-        (TInt64(), 1e300, "", "expected Int64"),
+        (TInt64(), 1e300, "", "expected Int64 as a string or an exact number, found the float"),
         (TNumeric(), "1.00000000001", "", "at most 10 decimal places"),
         (TNumeric(), "1e-999999999", "", "at most 10 decimal places"),
         (TNumeric(), "1e28", "", "must be below 1e+28"),
         (TNumeric(), "-1e999999999", "", "must be below"),
-        (TNumeric(), 1e300, "", "must be below"),
+        (TNumeric(), 1e300, "", "expected Numeric 10 as a string or an exact number"),
         (TNumeric(), "blah", "", 'expected Numeric 10 (a number or a numeric string), found the'),
         (TNumeric(), " 42 ", "", "expected Numeric 10"),
         (TNumeric(), "+42", "", "expected Numeric 10"),
         (TNumeric(), "42.", "", "expected Numeric 10"),
         (TNumeric(), "1_000", "", "expected Numeric 10"),
         (TNumeric(), "NaN", "", "expected Numeric 10"),
-        (TNumeric(), float("nan"), "", "expected Numeric 10"),
-        (TNumeric(), float("inf"), "", "expected Numeric 10"),
+        (TNumeric(), float("nan"), "", "expected Numeric 10 as a string or an exact number"),
+        (TNumeric(), float("inf"), "", "expected Numeric 10 as a string or an exact number"),
         (TNumeric(), Decimal("sNaN"), "", "expected Numeric 10"),
         (TNumeric(), None, "", "found null"),
         (TText(), 42, "", "expected Text (a string), found the number 42"),

@@ -12,6 +12,10 @@ Encoding" (the JSON API sets encodeInt64AsString and encodeDecimalAsString):
 - Numeric: written as a string without trailing zeros (``"42.0"``, ``"0.25"``); read from a
   number or a JSON-number string. Unlike Daml, which rounds, more decimals than the scale
   are an error: a ledger amount should never be silently changed.
+- Numbers must reach the decoder exactly: as ``int`` or `Decimal` (parse JSON with
+  ``json.loads(text, parse_float=Decimal)``, as the JSON API does), or as strings. A Python
+  ``float`` has already been rounded to 53 bits by the parser, so it is refused for Numeric,
+  and for Int64 beyond 2**53, with an error that says so.
 - Date ``yyyy-mm-dd``. Timestamp: written in UTC with 0, 3 or 6 fraction digits; read as
   ISO 8601 with an optional fraction (digits past microseconds are dropped, as Daml does)
   and ``Z`` or a ``±hh:mm`` offset.
@@ -28,7 +32,6 @@ message names the expected type and what was found instead.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -142,7 +145,9 @@ def _decode_int64(data: object, type_: Type, ctx: _Context) -> Value:
         significant = data.lstrip("+-").lstrip("0")
         number = int(data) if len(significant) <= 19 else INT64_MAX + 1
     elif isinstance(data, float) and data.is_integer() and abs(data) <= _FLOAT_EXACT_LIMIT:
-        number = int(data)
+        number = int(data)  # every integer up to 2**53 is exact in a float
+    elif isinstance(data, float) and data.is_integer():
+        raise _inexact_float("Int64", data, ctx)
     elif isinstance(data, Decimal) and data.is_finite() and data == data.to_integral_value():
         number = int(data) if data.copy_abs() < Decimal("1e20") else INT64_MAX + 1
     if number is None:
@@ -159,8 +164,8 @@ def _decode_numeric(data: object, type_: Type, ctx: _Context) -> Value:
         raise ctx.fail(expected, data)
     if isinstance(data, int) or (isinstance(data, str) and _NUMERIC_TEXT.fullmatch(data)):
         number = Decimal(data)
-    elif isinstance(data, float) and math.isfinite(data):
-        number = Decimal(repr(data))  # the shortest text that reads back as this float
+    elif isinstance(data, float):
+        raise _inexact_float(describe_type(type_), data, ctx)
     elif isinstance(data, Decimal) and data.is_finite():
         number = data
     else:
@@ -177,6 +182,18 @@ def _decode_numeric(data: object, type_: Type, ctx: _Context) -> Value:
             f"found {describe_json(data)}"
         )
     return numeric_value(number)
+
+
+def _inexact_float(type_name: str, data: float, ctx: _Context) -> JsonDecodeError:
+    """A JSON number that was parsed into a binary float may already have lost digits
+    (``1234567890123456789.1234567891`` reads as ``1234567890123456800.0``): a ledger amount
+    is never guessed back from one."""
+    kind = "Numeric" if type_name.startswith("Numeric") else type_name
+    return ctx.error(
+        f"expected {type_name} as a string or an exact number, found the float {data!r}, "
+        f"which may have lost digits: send {kind} as a JSON string or parse JSON with "
+        "parse_float=Decimal"
+    )
 
 
 def _fraction_digits(number: Decimal) -> int:
