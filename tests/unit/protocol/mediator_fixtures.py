@@ -211,20 +211,26 @@ class DvpDomain:
         return Envelope(recipients, payload)
 
     def request_envelopes(
-        self, tree: GenTransactionTree, root_hash_to: dict[ParticipantId, Hash] | None = None
+        self, tree: GenTransactionTree, root_hash_to: dict[ParticipantId, Hash] | None = None,
+        submitter: str = "alice",
     ) -> list[Envelope]:
-        informee = InformeeMessage.create(tree, self.p("alice"))
+        """The request as `submitter`'s participant sends it (and names itself in it)."""
+        informee = InformeeMessage.create(tree, self.p(submitter))
         if root_hash_to is None:
             root_hash_to = {p: informee.root_hash for p in self.informee_participants(tree)}
         envelopes = [self.to_mediator(encode_protocol_message(informee))]
         for participant, root_hash in root_hash_to.items():
-            message = RootHashMessage(root_hash, self.p("alice"))
+            message = RootHashMessage(root_hash, self.p(submitter))
             envelopes.append(self.to_mediator(encode_protocol_message(message), participant))
         return envelopes
 
     def request_event(self, ts_us: int, tree: GenTransactionTree,
-                      root_hash_to: dict[ParticipantId, Hash] | None = None) -> SequencedEvent:
-        return self.event(ts_us, self.request_envelopes(tree, root_hash_to))
+                      root_hash_to: dict[ParticipantId, Hash] | None = None,
+                      submitter: str = "alice", sender: str | None = None) -> SequencedEvent:
+        """The request named as `submitter`'s, sequenced as sent by `sender` (the same unless
+        a test forges it)."""
+        envelopes = self.request_envelopes(tree, root_hash_to, submitter)
+        return self.event(ts_us, envelopes, sender=self.participants[sender or submitter].id)
 
     def response(
         self, hint: str, request_ts_us: int, informee: InformeeMessage, view_hash: Hash | None,

@@ -295,3 +295,28 @@ def test_a_submitter_cannot_approve_others_views_alone_by_lowering_thresholds() 
     alone = run.respond(REQUEST_TS_US + 10, "alice")
     assert {e.outcome for e in _of(alone, PersistResponse)} == {ResponseOutcome.AFTER_DECISION}
     assert not _of(alone, SendVerdict)
+
+
+def test_the_verdict_goes_to_the_authenticated_sender_not_to_a_claimed_submitter() -> None:
+    # Review finding 15: `submitting_participant` is a free field of the informee message.
+    run = Run()
+    run.domain.participants["eve"] = run.domain.onboard("eve")  # hosts no informee
+    forged = run.domain.request_event(REQUEST_TS_US, run.tree, submitter="eve", sender="alice")
+    send = _verdict(run.feed(forged))
+    assert run.domain.p("eve") not in send.recipients
+    verdict = send.result.verdict
+    assert isinstance(verdict, Reject)
+    assert [r.code for r in verdict.reasons] == [MediatorRejectCode.MALFORMED_REQUEST.value]
+    assert "sent by" in verdict.reasons[0].message
+
+
+def test_a_submitter_hosting_no_informee_still_gets_the_verdict() -> None:
+    run = Run()
+    run.domain.participants["carol"] = run.domain.onboard("carol")
+    run.feed(run.domain.request_event(REQUEST_TS_US, run.tree, submitter="carol"))
+    run.informee = InformeeMessage.create(run.tree, run.domain.p("carol"))
+    for i, hint in enumerate(("alice", "bob", "bank", "sr")):
+        effects = run.respond(REQUEST_TS_US + 10 + i, hint)
+    send = _verdict(effects)
+    assert send.result.verdict == Approve()
+    assert run.domain.p("carol") in send.recipients

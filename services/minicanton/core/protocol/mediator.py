@@ -14,7 +14,10 @@ to itself) so that time visibly passes.
   (request time + confirmation response timeout) and its *decision time* (+ mediator reaction
   timeout). The root-hash messages of the same batch (each addressed to one participant and
   this mediator) are checked against the informee tree; a malformed request is rejected at
-  once. Otherwise a `ResponseAggregation` starts, holding the request-time snapshot.
+  once. So is one whose informee message names a submitting participant other than the
+  batch's sender: the sequencer authenticated the sender, while `submitting_participant` is a
+  free field the submitter fills in, and the verdict goes to the submitter. Otherwise a
+  `ResponseAggregation` starts, holding the request-time snapshot.
 * A `ConfirmationResponse` is verified (its sender's signature, with the keys in force when
   it is sequenced) and fed to the aggregation. Responses sequenced up to and including the
   deadline count; once a request is decided anything later for it is ignored and recorded.
@@ -23,9 +26,9 @@ to itself) so that time visibly passes.
   Never before: an event one microsecond earlier leaves it pending.
 * A verdict is a `MediatorResult` signed by the mediator (Ed25519 is deterministic), sent to
   every informee participant (and every participant that was sent a root-hash message, and
-  the submitter) under the message id ``verdict-<request ts>``, with the decision time as its
-  max sequencing time. The id is a function of the request, so a resend after a crash or by a
-  new active instance is deduplicated by the sequencer.
+  the authenticated submitter) under the message id ``verdict-<request ts>``, with the
+  decision time as its max sequencing time. The id is a function of the request, so a
+  resend after a crash or by a new active instance is deduplicated by the sequencer.
 
 Effects are returned in the order they must happen: the `Persist*` ones are written in the
 same database transaction as the event's position, then `SendVerdict` is sent (persist
@@ -237,7 +240,7 @@ class Mediator:
         if isinstance(event.content, Deliver):
             received = self._sort(ts_us, event.content.batch.envelopes)
             effects += received.alarms
-            effects += self._on_request(ts_us, received, snapshot)
+            effects += self._on_request(ts_us, event.content.sender, received, snapshot)
             for response, payload in received.responses:
                 effects += self._on_response(ts_us, response, payload, snapshot)
         effects += self._time_out(ts_us)
@@ -281,7 +284,7 @@ class Mediator:
     # --- requests --------------------------------------------------------------------
 
     def _on_request(
-        self, ts_us: int, received: _Received, snapshot: TopologySnapshot
+        self, ts_us: int, sender: MemberId, received: _Received, snapshot: TopologySnapshot
     ) -> list[Effect]:
         if not received.informee_messages:
             if received.root_hash_payloads:
@@ -290,12 +293,17 @@ class Mediator:
             return []
         informee, informee_payload = received.informee_messages[0]
         parameters = snapshot.parameters
+        submitter = informee.submitting_participant
+        sent_by_submitter = MemberId(submitter) == sender
+        authenticated = (sent_by_submitter
+                         and snapshot.participant_attributes(submitter) is not None)
         pending = _Pending(
             ResponseAggregation.start(ts_us, informee),
             snapshot,
             parameters.participant_response_deadline_us(ts_us),
             parameters.decision_deadline_us(ts_us),
-            self._recipients(informee, received.root_hashes, snapshot),
+            self._recipients(informee, received.root_hashes, snapshot,
+                             submitter if authenticated else None),
         )
         persist = PersistRequest(
             ts_us, informee.root_hash, informee.submitting_participant,
@@ -305,6 +313,12 @@ class Mediator:
         reasons = malformed_request_reasons(
             informee, received.root_hashes, snapshot, self.mediator_id
         )
+        if not sent_by_submitter:
+            reasons += (mediator_reason(
+                MediatorRejectCode.MALFORMED_REQUEST,
+                f"the informee message names submitting participant {submitter}, but the "
+                f"batch was sent by {sender}",
+            ),)
         if len(received.informee_messages) > 1:
             reasons += (mediator_reason(MediatorRejectCode.MALFORMED_REQUEST,
                                         "the batch holds more than one informee message"),)
@@ -326,13 +340,14 @@ class Mediator:
         informee: InformeeMessage,
         root_hashes: dict[ParticipantId, frozenset[Hash]],
         snapshot: TopologySnapshot,
+        submitter: ParticipantId | None,
     ) -> tuple[ParticipantId, ...]:
         """Everyone who may hold part of the request: informee participants, whoever got a
-        root-hash message, and the submitter if it is a participant of the domain (a bogus
-        recipient would make the sequencer refuse the whole verdict)."""
+        root-hash message, and the authenticated `submitter` (None when the request names
+        one that did not send it, or one not in the topology: a bogus recipient would make
+        the sequencer refuse the whole verdict)."""
         recipients = set(informee_participants(snapshot, informee.informees)) | set(root_hashes)
-        submitter = informee.submitting_participant
-        if snapshot.participant_attributes(submitter) is not None:
+        if submitter is not None:
             recipients.add(submitter)
         return tuple(sorted(recipients))
 
