@@ -336,6 +336,7 @@ class SequencerClient:
         for future in outcomes.values():
             if not future.done():
                 future.set_exception(error)
+                future.exception()  # an unawaited outcome is no news at shutdown: no warning
 
 
 def sequencer_client(domain_id: str, member: MemberId, signing_key: SigningKeyPair,

@@ -2,41 +2,42 @@
 
 Registration or disabling on any instance notifies all; each reloads its snapshot. A lookup
 that misses (a member registered a moment ago through another instance, notification still in
-flight) reloads once before answering no; misses reload at most every `min_reload_interval_s`
-so garbage member ids cannot turn into a reload storm.
+flight) reloads before answering no; concurrent misses share one load.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import Callable
 
 from minicanton.core.ids import MemberId
 from minicanton.core.sequencing.members import MemberDirectory, MemberRecord
 from minicanton.store.sequencer import SequencerStore
 
-log = logging.getLogger(__name__)
-
 
 class MemberCache:
-    def __init__(self, store: SequencerStore, min_reload_interval_s: float = 0.1) -> None:
+    def __init__(self, store: SequencerStore) -> None:
         self._store = store
-        self._min_reload_interval_s = min_reload_interval_s
         self.directory = MemberDirectory.of([])
         self._reloading: asyncio.Task[None] | None = None
-        self._last_reload_s = 0.0
+        self._wanted = 0
+        self._loaded = 0
         self.on_change: list[Callable[[MemberId], None]] = []
 
     async def reload(self) -> None:
-        if self._reloading is None or self._reloading.done():
-            self._reloading = asyncio.get_running_loop().create_task(self._load())
-        await asyncio.shield(self._reloading)
+        """Return once a load that started after this call finished. Concurrent callers share
+        loads, so a burst of misses costs one or two queries, not one each."""
+        self._wanted += 1
+        target = self._wanted
+        while self._loaded < target:
+            if self._reloading is None or self._reloading.done():
+                self._reloading = asyncio.get_running_loop().create_task(
+                    self._load(self._wanted))
+            await asyncio.shield(self._reloading)
 
-    async def _load(self) -> None:
-        self._last_reload_s = time.monotonic()
+    async def _load(self, generation: int) -> None:
         self.directory = MemberDirectory.of(await self._store.members())
+        self._loaded = max(self._loaded, generation)
 
     def changed(self, member: str) -> None:
         """NOTIFY callback: a member was registered, re-keyed or disabled somewhere."""
@@ -46,15 +47,15 @@ class MemberCache:
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     async def refresh_after_miss(self) -> bool:
-        """Reload unless one happened very recently; True if it reloaded."""
-        if time.monotonic() - self._last_reload_s < self._min_reload_interval_s:
-            return False
+        """A member we do not know may have registered through another instance a moment
+        ago: load what the database has now."""
         await self.reload()
         return True
 
     async def lookup(self, member: MemberId) -> MemberRecord | None:
         record = self.directory.get(member)
-        if record is None and await self.refresh_after_miss():
+        if record is None:
+            await self.refresh_after_miss()
             record = self.directory.get(member)
         return record
 

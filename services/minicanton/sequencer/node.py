@@ -138,6 +138,8 @@ class SequencerNode:
             self.stopped.set()
 
     async def _watch_lock(self) -> None:
+        """Stop if the node-index lock is gone; re-LISTEN if the listener connection dropped
+        (meanwhile the feed polls and keep-alives move watermarks, so nothing stalls)."""
         while True:
             await asyncio.sleep(1.0)
             try:
@@ -145,6 +147,12 @@ class SequencerNode:
             except Exception:
                 self._lock_lost()
                 return
+            if not self.store.listening():
+                try:
+                    await self.store.listen(self._on_events, self.members.changed)
+                    log.info("LISTEN connection re-established")
+                except Exception as error:
+                    log.warning("cannot re-establish LISTEN: %s", error)
 
     async def _prune_loop(self) -> None:
         retention_ms = self.config.retention_ms
