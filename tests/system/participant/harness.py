@@ -258,6 +258,16 @@ class LedgerClient:
             request, metadata=self.auth(party_token(issuer)), timeout=60, wait_for_ready=True)
         return str(response.transaction_id)
 
+    async def submit(self, party: str, command_id: str,
+                     *commands: commands_pb2.Command) -> Any:
+        """Submit and wait; the flat transaction as `party` sees it."""
+        request = command_pb.SubmitAndWaitRequest(commands=commands_pb2.Commands(
+            ledger_id="minicanton", application_id=APPLICATION_ID, command_id=command_id,
+            act_as=[party], commands=list(commands)))
+        response = await self.commands.SubmitAndWaitForTransaction(
+            request, metadata=self.auth(party_token(party)), timeout=60, wait_for_ready=True)
+        return response.transaction
+
     async def active_contracts(self, party: str) -> list[Any]:
         request = acs_pb.GetActiveContractsRequest(
             ledger_id="minicanton", filter=_filter(party), verbose=True)
@@ -287,6 +297,33 @@ class LedgerClient:
                 request, metadata=self.auth(party_token(party)), timeout=30, wait_for_ready=True):
             out += list(response.transactions)
         return out
+
+
+def record(**fields: value_pb2.Value) -> value_pb2.Record:
+    return value_pb2.Record(fields=[value_pb2.RecordField(label=k, value=v)
+                                    for k, v in fields.items()])
+
+
+def create(entity: str, **fields: value_pb2.Value) -> commands_pb2.Command:
+    return commands_pb2.Command(create=commands_pb2.CreateCommand(
+        template_id=value_pb2.Identifier(module_name="dvp", entity_name=entity),
+        create_arguments=record(**fields)))
+
+
+def exercise(entity: str, contract_id: str, choice: str,
+             **arguments: value_pb2.Value) -> commands_pb2.Command:
+    return commands_pb2.Command(exercise=commands_pb2.ExerciseCommand(
+        template_id=value_pb2.Identifier(module_name="dvp", entity_name=entity),
+        contract_id=contract_id, choice=choice,
+        choice_argument=value_pb2.Value(record=record(**arguments))))
+
+
+def created(transaction: Any, entity: str) -> str:
+    """The id of the one contract of `entity` the transaction created."""
+    ids = [e.created.contract_id for e in transaction.events
+           if e.WhichOneof("event") == "created" and e.created.template_id.entity_name == entity]
+    assert len(ids) == 1, (entity, transaction)
+    return str(ids[0])
 
 
 def _filter(party: str) -> transaction_filter_pb2.TransactionFilter:

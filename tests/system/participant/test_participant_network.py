@@ -13,8 +13,16 @@ import httpx
 import pytest
 import pytest_asyncio
 from grpc_health.v1 import health_pb2
-from tests.system.participant.harness import Domain, LedgerClient, eventually
+from tests.system.participant.harness import (
+    Domain,
+    LedgerClient,
+    create,
+    created,
+    eventually,
+    exercise,
+)
 
+from minicanton.codec.gen.com.daml.ledger.api.v1.value_pb2 import Value
 from minicanton.runtime.embedded_postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.system
@@ -186,3 +194,43 @@ async def test_a_request_the_sequencers_never_order_completes_as_not_sequenced(
     assert "NOT_SEQUENCED_TIMEOUT" in (refused.value.details() or "")
     # the domain recovers: the same command may now be submitted again and commits
     assert await network.bank.create_iou(bank, alice, "5.0", "unordered")
+
+
+async def test_dvp_across_two_participants_with_divulgence(network: Network) -> None:
+    """Bank and Bob on one participant, Alice and SR on the other: every step crosses."""
+    bob = await network.bank.allocate("Bob")
+    sr = await network.alice.allocate("SR")
+    bank, alice = network.bank_party, network.alice_party
+    party, text = (lambda p: Value(party=p)), (lambda t: Value(text=t))
+    iou = created(await network.bank.submit(bank, "dvp-iou", create(
+        "Iou", issuer=party(bank), owner=party(alice), amount=Value(numeric="10.0"),
+        currency=text("USD"))), "Iou")
+    share = created(await network.alice.submit(sr, "dvp-share", create(
+        "Share", registry=party(sr), owner=party(bob), company=text("ACME"),
+        quantity=Value(int64=5))), "Share")
+    proposal = created(await network.alice.submit(alice, "dvp-propose", create(
+        "DvpProposal", buyer=party(alice), seller=party(bob), iou=Value(contract_id=iou),
+        company=text("ACME"), quantity=Value(int64=5))), "DvpProposal")
+    await eventually(lambda: _sees(network.bank, bob, proposal))
+    dvp = created(await network.bank.submit(bob, "dvp-accept", exercise(
+        "DvpProposal", proposal, "Accept", share=Value(contract_id=share))), "DvP")
+    await eventually(lambda: _sees(network.alice, alice, dvp))
+    swapped = await network.alice.submit(alice, "dvp-swap", exercise("DvP", dvp, "Swap"))
+    new_share = created(swapped, "Share")
+
+    async def settled() -> None:
+        owners = {}
+        for client, who in ((network.bank, bob), (network.alice, alice)):
+            for contract in await client.active_contracts(who):
+                fields = {f.label: f.value for f in contract.create_arguments.fields}
+                owners[contract.contract_id] = (contract.template_id.entity_name,
+                                                fields.get("owner", Value()).party)
+        assert owners[new_share] == ("Share", alice)
+        assert ("Iou", bob) in owners.values()
+        assert iou not in owners and share not in owners and dvp not in owners
+
+    await eventually(settled)
+
+
+async def _sees(client: LedgerClient, party: str, contract_id: str) -> None:
+    assert contract_id in {c.contract_id for c in await client.active_contracts(party)}
