@@ -20,10 +20,12 @@ what queries filter on. `transaction_entry` turns a core `CommitSet` into the ro
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import RequestId
 from minicanton.core.lf.identifier import Identifier
 from minicanton.core.lf.transaction import (
@@ -34,7 +36,7 @@ from minicanton.core.lf.transaction import (
     Node,
 )
 from minicanton.core.protocol.commit_set import CommitSet, GlobalKeyHash, ProjectedTransaction
-from minicanton.core.protocol.conflict_detection import RequestLocks
+from minicanton.core.protocol.conflict_detection import ActivenessResult, RequestLocks
 from minicanton.core.protocol.deduplication import ChangeId
 from minicanton.core.protocol.offsets import Offset
 from minicanton.core.protocol.view_serialization import (
@@ -49,6 +51,13 @@ from minicanton.core.protocol.view_serialization import (
 
 EventKind = Literal["create", "exercise", "fetch", "lookup"]
 STATUS_OK = 0  # google.rpc.Code
+
+
+class StoredRowInvalid(MinicantonError):
+    """A row of the participant's own database does not decode: the store was tampered with
+    or written by an incompatible version. The participant must not start on it."""
+
+    error_id = "PARTICIPANT_STORE_ROW_INVALID"
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +252,55 @@ def decode_node(data: bytes) -> Node:
     node = decoding("stored event", lambda: get_node(reader))
     reader.expect_end()
     return node
+
+
+_ID_SETS = ("unknown", "inactive", "not_fresh")
+_ID_MAPS = ("locked", "duplicate_keys", "locked_keys", "inconsistent_keys")
+
+
+def encode_activeness_result(result: ActivenessResult) -> str:
+    """Canonical JSON of a request's activeness result (the request id is the row's key)."""
+    document: dict[str, Any] = {name: sorted(getattr(result, name)) for name in _ID_SETS}
+    document |= {name: dict(sorted(getattr(result, name).items())) for name in _ID_MAPS}
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def decode_activeness_result(text: str, request_id: RequestId) -> ActivenessResult:
+    try:
+        document = json.loads(text)
+        if not isinstance(document, dict) or set(document) != {*_ID_SETS, *_ID_MAPS}:
+            raise ValueError(f"not an activeness result: {text[:200]!r}")
+        return ActivenessResult(
+            request_id,
+            unknown=frozenset(_texts(document["unknown"])),
+            inactive=frozenset(_texts(document["inactive"])),
+            locked={c: RequestId(r) for c, r in _text_map(document["locked"]).items()},
+            not_fresh=frozenset(_texts(document["not_fresh"])),
+            duplicate_keys={GlobalKeyHash(k): c
+                            for k, c in _text_map(document["duplicate_keys"]).items()},
+            locked_keys={GlobalKeyHash(k): RequestId(r)
+                         for k, r in _text_map(document["locked_keys"]).items()},
+            inconsistent_keys={GlobalKeyHash(k): c for k, c in
+                               _text_map(document["inconsistent_keys"], True).items()},
+        )
+    except ValueError as err:  # json.JSONDecodeError is a ValueError
+        raise StoredRowInvalid(
+            f"activeness result of pending request {request_id}: {err}"
+        ) from None
+
+
+def _texts(items: object) -> list[str]:
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise ValueError(f"expected a list of strings, got {items!r}")
+    return items
+
+
+def _text_map(items: object, none_allowed: bool = False) -> dict[str, Any]:
+    if not isinstance(items, dict) or not all(
+        isinstance(v, str) or (none_allowed and v is None) for v in items.values()
+    ):
+        raise ValueError(f"expected an object of strings, got {items!r}")
+    return items
 
 
 def stored_contract(

@@ -21,8 +21,9 @@ from minicanton.core.lf.transaction import (
     Transaction,
 )
 from minicanton.core.lf.value import PartyValue, RecordValue, TextValue, UnitValue
-from minicanton.core.protocol.commit_set import commit_set_for, global_key_hash
+from minicanton.core.protocol.commit_set import GlobalKeyHash, commit_set_for, global_key_hash
 from minicanton.core.protocol.conflict_detection import (
+    ActivenessResult,
     ActivenessSet,
     ConflictDetector,
     RequestLocks,
@@ -41,6 +42,7 @@ from minicanton.store.participant_store import (
     CompletionEntry,
     EventEffects,
     PendingRequest,
+    StoredRowInvalid,
     SubmissionEntry,
     SubmissionSequenced,
     TopologyRow,
@@ -350,3 +352,54 @@ async def test_restart_restores_clean_position_and_locks(fresh_database: str) ->
         assert await second.pending_requests() == []
     finally:
         await second.close()
+
+
+async def test_a_rejected_request_replays_as_rejected_after_restart(
+    fresh_database: str,
+) -> None:
+    first = await PostgresParticipantStore.open(fresh_database)
+    await first.apply_event(event(1, entry_for(tx(iou("c1", ALICE)), "t1")))
+    detector = ConflictDetector()
+    spend = ActivenessSet(consumed=frozenset({"c1"}))
+    detector.provide_states(*await first.load_states(detector.states_to_fetch(spend)))
+    assert detector.check_and_lock(RequestId("r1"), 20, spend, 90).is_successful
+    rejected = detector.check_and_lock(RequestId("r2"), 30, spend, 100)
+    assert dict(rejected.locked) == {"c1": RequestId("r1")}
+    pending = tuple(PendingRequest(detector.locks_of(RequestId(r))) for r in ("r1", "r2"))
+    await first.apply_event(event(2, pending_added=pending))
+    await first.close()
+
+    second = await PostgresParticipantStore.open(fresh_database)
+    try:
+        stored = await second.pending_requests()
+        assert [p.locks for p in stored] == [p.locks for p in pending]
+        restored = ConflictDetector()
+        restored.restore(p.locks for p in stored)
+        restored.provide_states(*await second.load_states(restored.states_to_fetch(spend)))
+        replayed = restored.check_and_lock(RequestId("r2"), 30, spend, 100)
+        assert replayed == rejected and not replayed.is_successful
+    finally:
+        await second.close()
+
+
+async def test_every_part_of_an_activeness_result_survives_the_store(
+    store: PostgresParticipantStore,
+) -> None:
+    key_a, key_b = GlobalKeyHash("k" * 64), GlobalKeyHash("j" * 64)
+    result = ActivenessResult(
+        RequestId("r1"), unknown=frozenset({"u1", "u2"}), inactive=frozenset({"i1"}),
+        locked={"l1": RequestId("r0")}, not_fresh=frozenset({"n1"}),
+        duplicate_keys={key_a: "d1"}, locked_keys={key_b: RequestId("r0")},
+        inconsistent_keys={key_a: None, key_b: "x1"},
+    )
+    locks = RequestLocks(RequestId("r1"), 20, 90, frozenset({"l1"}), frozenset({key_a}), result)
+    legacy = RequestLocks(RequestId("r2"), 30, 90, frozenset({"l2"}), frozenset())
+    await store.apply_event(event(1, pending_added=(PendingRequest(locks),
+                                                    PendingRequest(legacy))))
+    assert [p.locks for p in await store.pending_requests()] == [locks, legacy]
+    await store.pool.execute(
+        "UPDATE pending_requests SET activeness_result = '{\"locked\": 1}' "
+        "WHERE request_id = 'r2'")
+    with pytest.raises(StoredRowInvalid) as invalid:
+        await store.pending_requests()
+    assert invalid.value.error_id == "PARTICIPANT_STORE_ROW_INVALID" and "r2" in str(invalid.value)

@@ -46,14 +46,17 @@ from minicanton.core.protocol.commit_set import (
     commit_set_for,
 )
 from minicanton.core.protocol.conflict_detection import (
+    ActivenessResult,
     ActivenessSet,
     CommitSetNotLocked,
+    ConflictDetectionError,
     ConflictDetector,
     ContractState,
     DecisionTimeRequired,
     KeyLookup,
     RequestLocks,
     RequestOutOfOrder,
+    ResultUnknownAfterRestart,
     StatesNotProvided,
     UnknownRequest,
     activeness_set_for,
@@ -378,6 +381,39 @@ def test_restore_rebuilds_locks_after_restart() -> None:
     assert after.next_deadline_us() == 100
     after.finalize(TX1, False)
     assert after.lock_holders("c") == (TX2,)
+
+
+def test_a_restored_request_replays_with_its_original_result() -> None:
+    # Seed 003, first diagram, with a restart in between: tx2 was rejected because tx1 locked
+    # c2. Replaying tx2 after the restart must reject it again, never answer "active".
+    before = Participant(A, active=(C1, C2))
+    assert before.receive_request(TX1, 1, accept_counteroffer()).is_successful
+    rejected = before.receive_request(TX2, 2, retract_counteroffer())
+    assert not rejected.is_successful
+    persisted = [before.detector.locks_of(TX1), before.detector.locks_of(TX2)]
+    assert persisted[1].activeness_result == rejected
+
+    after = ConflictDetector(complete_acs=True)
+    after.provide_states({C1: ContractState(True), C2: ContractState(True)}, {})
+    after.restore(reversed(persisted))
+    replayed = after.check_and_lock(TX2, 2, activeness_set_for(retract_counteroffer(),
+                                                               frozenset({A})), DECIDE_US)
+    assert replayed == rejected and not replayed.is_successful
+    assert [r.error_id for r in replayed.rejections()] == ["LOCAL_VERDICT_LOCKED_CONTRACTS"]
+    assert after.lock_holders(C2) == (TX1, TX2)  # the replay took no lock twice
+    after.finalize(TX2, approved=False)
+    assert after.check_and_lock(TX2, 2, consume(C2), DECIDE_US) == rejected  # still, once done
+
+
+def test_a_request_restored_without_its_result_refuses_to_replay() -> None:
+    detector = detector_with("c")
+    detector.restore([RequestLocks(TX1, 1, DECIDE_US, frozenset({"c"}), frozenset())])
+    with pytest.raises(ResultUnknownAfterRestart) as refused:
+        detector.check_and_lock(TX1, 1, consume("c"), DECIDE_US)
+    assert refused.value.error_id == "CONFLICT_DETECTION_STATE"
+    assert detector.lock_holders("c") == (TX1,)
+    with pytest.raises(ConflictDetectionError):  # locks must carry their own request's result
+        RequestLocks(TX1, 1, DECIDE_US, frozenset(), frozenset(), ActivenessResult(TX2))
 
 
 def test_every_request_needs_a_decision_time_so_no_lock_leaks() -> None:

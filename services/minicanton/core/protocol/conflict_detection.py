@@ -34,7 +34,8 @@ The machine holds a cache of contract states and key assignments. The shell asks
 forget unlocked states. In ``complete_acs`` mode (simulation) the cache is the whole ACS: a
 contract it does not hold is unknown. Replaying a request already checked returns the same
 result without taking locks twice; `restore` rebuilds the locks of in-flight requests after a
-restart from the rows the store kept (`RequestLocks`).
+restart from the rows the store kept (`RequestLocks`, which carry each request's result, so a
+replay after a restart is answered as before: a rejected request stays rejected).
 
 Every request carries its decision time (`DecisionTimeRequired` otherwise): a verdict that
 never comes must not leave a lock behind, so the shell finalizes as rejected every request
@@ -79,6 +80,7 @@ __all__ = [
     "LocalRejection",
     "RequestLocks",
     "RequestOutOfOrder",
+    "ResultUnknownAfterRestart",
     "StatesNotProvided",
     "StatesToFetch",
     "UnknownRequest",
@@ -112,6 +114,11 @@ class DecisionTimeRequired(ConflictDetectionError):
     """A request came without a usable decision time: its locks could never time out."""
 
 
+class ResultUnknownAfterRestart(ConflictDetectionError):
+    """A request restored without its activeness result was replayed: rather than invent a
+    result (a success would approve what may have been rejected), refuse."""
+
+
 @dataclass(frozen=True, slots=True)
 class ContractState:
     active: bool
@@ -133,16 +140,24 @@ class RequestLocks:
     """What a store keeps per in-flight request to rebuild the lock table after a restart.
 
     `decision_time_us` is required: past it the request has timed out and its locks must go,
-    so a request without one would hold its contracts for ever."""
+    so a request without one would hold its contracts for ever. `activeness_result` is the
+    check's outcome (`locks_of` always sets it), kept so that a request replayed after a
+    restart gets the same answer; None only for rows stored before it was kept."""
 
     request_id: RequestId
     request_ts_us: int
     decision_time_us: int
     contract_ids: frozenset[ContractId]
     key_hashes: frozenset[GlobalKeyHash]
+    activeness_result: ActivenessResult | None = None
 
     def __post_init__(self) -> None:
         _require_decision_time(self.request_id, self.request_ts_us, self.decision_time_us)
+        result = self.activeness_result
+        if result is not None and result.request_id != self.request_id:
+            raise ConflictDetectionError(
+                f"locks of request {self.request_id} carry the result of {result.request_id}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +172,7 @@ class FinalizeResult:
 @dataclass(slots=True)
 class _InFlight:
     locks: RequestLocks
-    result: ActivenessResult | None  # None when restored after a restart
+    result: ActivenessResult | None  # None only when restored from a row without it
 
 
 class ConflictDetector:
@@ -244,7 +259,7 @@ class ConflictDetector:
             )
         self._require_states(activeness_set)
         result = self._check(request_id, activeness_set)
-        locks = self._lock(request_id, request_ts_us, decision_time_us, activeness_set)
+        locks = self._lock(request_id, request_ts_us, decision_time_us, activeness_set, result)
         self._in_flight[request_id] = _InFlight(locks, result)
         self._last_ts_us = request_ts_us
         return result
@@ -264,7 +279,12 @@ class ConflictDetector:
                 f"request {request_id} was checked at {seen_ts} us, now replayed at "
                 f"{request_ts_us} us"
             )
-        return result if result is not None else ActivenessResult(request_id)
+        if result is None:
+            raise ResultUnknownAfterRestart(
+                f"request {request_id} was restored without its activeness result; its "
+                "replay cannot be answered"
+            )
+        return result
 
     def _require_states(self, activeness_set: ActivenessSet) -> None:
         missing = self.states_to_fetch(activeness_set)
@@ -335,6 +355,7 @@ class ConflictDetector:
         request_ts_us: int,
         decision_time_us: int,
         aset: ActivenessSet,
+        result: ActivenessResult,
     ) -> RequestLocks:
         contracts = aset.consumed | aset.created
         archived_keys = {
@@ -348,6 +369,7 @@ class ConflictDetector:
             decision_time_us,
             frozenset(contracts),
             frozenset(aset.created_keys | archived_keys),
+            result,
         )
         self._take(locks)
         return locks
@@ -424,12 +446,13 @@ class ConflictDetector:
     # -- restart, timeouts, introspection ------------------------------------------------
 
     def restore(self, in_flight: Iterable[RequestLocks]) -> None:
-        """Re-take the locks of requests still awaiting their verdict after a restart."""
+        """Re-take the locks of requests still awaiting their verdict after a restart, with
+        their activeness results, so a replayed request gets the answer it got before."""
         for locks in sorted(in_flight, key=lambda item: item.request_ts_us):
             if locks.request_id in self._in_flight:
                 continue
             self._take(locks)
-            self._in_flight[locks.request_id] = _InFlight(locks, None)
+            self._in_flight[locks.request_id] = _InFlight(locks, locks.activeness_result)
             if self._last_ts_us is None or locks.request_ts_us > self._last_ts_us:
                 self._last_ts_us = locks.request_ts_us
 

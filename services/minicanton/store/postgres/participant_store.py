@@ -46,6 +46,8 @@ from minicanton.store.participant_store import (
     TopologyRow,
     TransactionEntry,
     TransactionRow,
+    decode_activeness_result,
+    encode_activeness_result,
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "participant"
@@ -181,18 +183,9 @@ class PostgresParticipantStore:
         return contracts, assigned
 
     async def pending_requests(self) -> list[PendingRequest]:
+        """Requests awaiting their verdict, with their locks and activeness results."""
         rows = await self._pool.fetch("SELECT * FROM pending_requests ORDER BY request_ts_us")
-        return [
-            PendingRequest(
-                RequestLocks(
-                    RequestId(r["request_id"]), r["request_ts_us"], r["decision_time_us"],
-                    frozenset(r["locked_contracts"]),
-                    frozenset(GlobalKeyHash(k) for k in r["locked_keys"]),
-                ),
-                bytes(r["payload"]),
-            )
-            for r in rows
-        ]
+        return [PendingRequest(_request_locks(r), bytes(r["payload"])) for r in rows]
 
     async def in_flight_submissions(self) -> list[InFlightRow]:
         rows = await self._pool.fetch("SELECT * FROM in_flight_submissions ORDER BY change_key")
@@ -378,9 +371,12 @@ async def _insert_completion(
 async def _write_protocol_state(conn: Any, effects: EventEffects) -> None:
     await conn.executemany(
         "INSERT INTO pending_requests (request_id, request_ts_us, decision_time_us, "
-        "locked_contracts, locked_keys, payload) VALUES ($1, $2, $3, $4, $5, $6)",
+        "locked_contracts, locked_keys, payload, activeness_result) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
         [(p.locks.request_id, p.locks.request_ts_us, p.locks.decision_time_us,
-          sorted(p.locks.contract_ids), sorted(p.locks.key_hashes), p.payload)
+          sorted(p.locks.contract_ids), sorted(p.locks.key_hashes), p.payload,
+          None if p.locks.activeness_result is None
+          else encode_activeness_result(p.locks.activeness_result))
          for p in effects.pending_added],
     )
     await conn.execute(
@@ -473,6 +469,17 @@ def _completion_row(row: Any) -> CompletionRow:
         row["error_id"], row["message"],
     )
     return CompletionRow(Offset(row["ledger_offset"]), entry, row["transaction_id"])
+
+
+def _request_locks(row: Any) -> RequestLocks:
+    request_id = RequestId(row["request_id"])
+    stored = row["activeness_result"]
+    return RequestLocks(
+        request_id, row["request_ts_us"], row["decision_time_us"],
+        frozenset(row["locked_contracts"]),
+        frozenset(GlobalKeyHash(k) for k in row["locked_keys"]),
+        None if stored is None else decode_activeness_result(stored, request_id),
+    )
 
 
 def _in_flight_row(row: Any) -> InFlightRow:
