@@ -234,3 +234,15 @@ async def test_dvp_across_two_participants_with_divulgence(network: Network) -> 
 
 async def _sees(client: LedgerClient, party: str, contract_id: str) -> None:
     assert contract_id in {c.contract_id for c in await client.active_contracts(party)}
+
+
+async def test_bad_uploads_and_taken_parties_are_clear_errors(network: Network) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as bad_package:
+        await network.bank.upload(b"import os\n")
+    assert bad_package.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.aio.AioRpcError) as taken:
+        await network.bank.allocate("Bank")
+    assert taken.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    with pytest.raises(grpc.aio.AioRpcError) as invalid:
+        await network.bank.allocate("not a hint")
+    assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
