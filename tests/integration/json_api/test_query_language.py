@@ -82,7 +82,7 @@ def test_optional_fields_match_null_or_the_element() -> None:
 def test_ranges_on_each_rangeable_type() -> None:
     assert matches(compile_({"count": {"%gte": 3, "%lt": 4}}), item())
     assert not matches(compile_({"count": {"%gt": 3}}), item())
-    assert matches(compile_({"price": {"%gt": "1.25", "%lte": 1.5}}), item())
+    assert matches(compile_({"price": {"%gt": "1.25", "%lte": Decimal("1.5")}}), item())
     assert matches(compile_({"name": {"%gt": "Apple", "%lt": "b"}}), item())
     assert matches(compile_({"day": {"%lt": "2024-02-01"}}), item())
     assert matches(compile_({"at": {"%gt": "2024-01-31T11:59:59.999999Z"}}), item())
