@@ -18,6 +18,11 @@ package's own data classes. Annotations are always postponed (as under ``from __
 import annotations``), so classes may refer to each other in any order. Nested ``Optional``
 is not supported (its Python form would be ambiguous).
 
+Numeric arithmetic follows Daml: every ``+ - * /`` rounds its exact result half-even to 10
+decimal places, so ``Decimal(1) / 3 * 3 == Decimal("0.9999999999")``, and a result of 10**28
+or more is an ``ArithmeticError``. In a package the name ``Decimal`` is `Numeric` (see
+`numeric.py`).
+
 Classes here only *record* what the author wrote; `package.py` resolves the annotations into
 Daml-LF types once the module has run, and the engine evaluates the bodies.
 
@@ -30,7 +35,8 @@ Daml-LF type    Python value
 Party, Text     ``str``
 ContractId T    ``str`` (the contract id)
 Int64           ``int``
-Numeric         ``decimal.Decimal`` (results are rounded half-even to 10 places)
+Numeric         `Numeric`, a ``decimal.Decimal`` whose operators round half-even to 10
+                places at every operation, as Daml's do (``numeric.py``)
 Bool            ``bool``
 Unit            ``None``
 Date            `Date` (a small immutable date class below)
@@ -53,14 +59,13 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
+from minicanton.core.lf.numeric import Numeric
 from minicanton.core.lf.types import (
     TBool,
     TDate,
     TInt64,
-    TNumeric,
     TParty,
     TText,
     TTimestamp,
@@ -75,6 +80,9 @@ __all__ = [
 ]
 
 # ------------------------------------------------------------------------------ type markers
+
+Decimal = Numeric
+"""In a package, ``Decimal`` is `Numeric`: decimal literals follow Daml's rounding too."""
 
 
 class PrimitiveType:
@@ -93,10 +101,6 @@ class Text(PrimitiveType):
 
 class Int64(PrimitiveType):
     lf_type = TInt64()
-
-
-class Numeric(PrimitiveType):
-    lf_type = TNumeric(10)
 
 
 class Bool(PrimitiveType):

@@ -8,8 +8,8 @@ the same id everywhere. Loading:
 
 1. `package_check.check_source` refuses forbidden constructs, naming the line;
 2. the module runs once, under the engine's fixed decimal context (`NUMERIC_CONTEXT`), with a
-   small set of builtins and an ``__import__`` that yields only the DSL, ``decimal`` and
-   ``__future__``;
+   small set of builtins and an ``__import__`` that yields only the DSL, ``decimal`` (whose
+   ``Decimal`` is the DSL's `Numeric`) and ``__future__``;
 3. the classes it defined are given identifiers (``package_id:module:Entity``) and their
    annotations are resolved into Daml-LF types, producing a `TypeEnvironment` entry for every
    template, record, variant, enum and choice argument (choice ``C`` of template ``T`` has
@@ -31,13 +31,13 @@ import decimal
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import Any
 
 from minicanton.core.errors import MinicantonError
 from minicanton.core.lf import dsl
 from minicanton.core.lf.identifier import Identifier, TemplateReference
-from minicanton.core.lf.numeric import NUMERIC_CONTEXT
+from minicanton.core.lf.numeric import NUMERIC_CONTEXT, Numeric
 from minicanton.core.lf.package_check import DSL_MODULE, PackageLoadError, check_source
 from minicanton.core.lf.package_schema import build_package_contents
 from minicanton.core.lf.package_types import ChoiceDef, TemplateDef, TemplateInfo
@@ -119,7 +119,11 @@ _SAFE_BUILTIN_NAMES = (
     "ArithmeticError", "AssertionError", "Exception", "IndexError", "KeyError",
     "LookupError", "OverflowError", "TypeError", "ValueError", "ZeroDivisionError",
 )
-_IMPORTABLE = {DSL_MODULE: dsl, "decimal": decimal, "__future__": __future__}
+# ``from decimal import Decimal`` in a package yields `Numeric` (as the DSL's ``Decimal``
+# does): every decimal in package code follows Daml's per-operation rounding.
+_DECIMAL_FOR_PACKAGES = ModuleType("decimal")
+_DECIMAL_FOR_PACKAGES.Decimal = Numeric  # type: ignore[attr-defined]
+_IMPORTABLE = {DSL_MODULE: dsl, "decimal": _DECIMAL_FOR_PACKAGES, "__future__": __future__}
 
 
 def _guarded_import(

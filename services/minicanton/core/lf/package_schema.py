@@ -33,6 +33,7 @@ from minicanton.core.lf.types import (
     TContractId,
     TDate,
     TList,
+    TNumeric,
     TOptional,
     TParty,
     TTextMap,
@@ -133,6 +134,8 @@ class _TypeResolver:
             return TUnit()
         if annotation is dsl.Date:
             return TDate()
+        if annotation is dsl.Numeric:
+            return TNumeric(10)
         if isinstance(annotation, type):
             if issubclass(annotation, dsl.PrimitiveType) and annotation is not dsl.PrimitiveType:
                 return annotation.lf_type

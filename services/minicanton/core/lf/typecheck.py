@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 from minicanton.core.errors import InvalidArgument
 from minicanton.core.lf.dsl import DataObject, Date, Variant
 from minicanton.core.lf.identifier import Identifier
+from minicanton.core.lf.numeric import numeric_of
 from minicanton.core.lf.types import (
     DataTypeDef,
     EnumDef,
@@ -272,6 +273,8 @@ def _scalar(value: Value, ty: Type, resolver: DataResolver) -> Any:
         return Date(value.days_since_epoch)
     if isinstance(value, TimestampValue):
         return value.micros_since_epoch
+    if isinstance(value, NumericValue):
+        return numeric_of(value.value)  # its operators round as Daml's do
     inner: Any = getattr(value, "value")  # noqa: B009 - every other scalar keeps it in .value
     return inner
 
