@@ -33,7 +33,9 @@ from minicanton.core.protocol.deduplication import (
     AlreadyInFlight,
     ChangeId,
     DeduplicationDuration,
+    DeduplicationOffset,
     Duplicate,
+    InvalidDeduplicationPeriod,
     NotDuplicate,
 )
 from minicanton.core.protocol.offsets import LEDGER_BEGIN, offset_of
@@ -309,6 +311,39 @@ async def test_dedup_in_flight_accepted_then_expired(store: PostgresParticipantS
     assert await store.expire_deduplication(70 * SECOND_US, max_us) == 0
     assert await store.expire_deduplication(70 * SECOND_US + 1, max_us) == 1
     assert await store.accepted_command(change) is None
+
+
+async def test_offset_period_behind_expired_dedup_entries_is_refused(
+    fresh_database: str,
+) -> None:
+    change = ChangeId("app", "cmd-1", frozenset({ALICE}))
+    max_us = 60 * SECOND_US
+    first = await PostgresParticipantStore.open(fresh_database)
+    await first.apply_event(event(1, entry_for(tx(iou("c0", ALICE)), "t0")))
+    await first.start_submission(SubmissionEntry(change, "s1", "m1", 9), None, 0, max_us)
+    done = CompletionEntry("app", change.act_as, "cmd-1", "s1", change.key, SECOND_US)
+    await first.apply_event(event(2, entry_for(tx(iou("c1", ALICE)), "t1", completion=done)))
+    again = SubmissionEntry(change, "s2", "m2", 100 * SECOND_US)
+    from_begin = DeduplicationOffset(LEDGER_BEGIN)
+    assert isinstance(await first.start_submission(again, from_begin, 2, max_us), Duplicate)
+    assert await first.deduplication_pruned_up_to() == LEDGER_BEGIN
+    assert await first.expire_deduplication(max_us + 2 * SECOND_US, max_us) == 1
+    assert await first.expire_deduplication(max_us + 3 * SECOND_US, max_us) == 0
+    await first.close()
+
+    second = await PostgresParticipantStore.open(fresh_database)  # the horizon is stored
+    try:
+        assert await second.deduplication_pruned_up_to() == offset_of(2)
+        for start in (LEDGER_BEGIN, offset_of(1)):
+            with pytest.raises(InvalidDeduplicationPeriod) as invalid:
+                await second.start_submission(again, DeduplicationOffset(start),
+                                              max_us + 3 * SECOND_US, max_us)
+            assert invalid.value.earliest_offset == offset_of(2)  # type: ignore[attr-defined]
+        assert await second.in_flight_submissions() == []  # nothing recorded when refused
+        assert await second.start_submission(again, DeduplicationOffset(offset_of(2)),
+                                             max_us + 3 * SECOND_US, max_us) == NotDuplicate()
+    finally:
+        await second.close()
 
 
 async def test_rejected_completion_ends_in_flight_without_dedup_entry(

@@ -18,9 +18,10 @@ from minicanton.core.protocol.deduplication import (
     InvalidDeduplicationPeriod,
     NotDuplicate,
     SubmissionAlreadyInFlight,
+    check_deduplication,
     raise_if_duplicate,
 )
-from minicanton.core.protocol.offsets import offset_of
+from minicanton.core.protocol.offsets import LEDGER_BEGIN, offset_of
 
 SECOND_US = 1_000_000
 MAX_US = 60 * SECOND_US
@@ -115,6 +116,45 @@ def test_entries_expire_after_the_maximum_duration() -> None:
     accept(table, CHANGE, 1, 0)
     assert table.prune(MAX_US) == 0 and table.accepted(CHANGE) is not None
     assert table.prune(MAX_US + 1) == 1 and table.accepted(CHANGE) is None
+
+
+def test_offset_periods_reaching_behind_pruned_entries_are_invalid() -> None:
+    table = DeduplicationTable(MAX_US)
+    submit(table, CHANGE, 0)
+    accept(table, CHANGE, 7, record_time_us=1)
+    from_begin = DeduplicationOffset(LEDGER_BEGIN)
+    assert isinstance(submit(table, CHANGE, 2, from_begin), Duplicate)
+    assert table.pruned_up_to == LEDGER_BEGIN
+    assert table.prune(MAX_US + 100) == 1 and table.pruned_up_to == offset_of(7)
+    # The record of the acceptance at offset 7 is gone: a period from before it cannot be
+    # honoured, so it is refused (naming the earliest offset supported), never accepted.
+    for start in (LEDGER_BEGIN, offset_of(6)):
+        with pytest.raises(InvalidDeduplicationPeriod) as invalid:
+            submit(table, CHANGE, MAX_US + 100, DeduplicationOffset(start))
+        assert invalid.value.error_id == "INVALID_DEDUPLICATION_PERIOD"
+        assert invalid.value.earliest_offset == offset_of(7)  # type: ignore[attr-defined]
+    assert table.in_flight(CHANGE) is None  # a refused submission is not in flight
+    # Periods that only count completions after the horizon are fine.
+    assert submit(table, CHANGE, MAX_US + 100, DeduplicationOffset(offset_of(7))) == NotDuplicate()
+
+
+def test_pruning_horizon_only_moves_forward_and_durations_ignore_it() -> None:
+    table = DeduplicationTable(MAX_US)
+    other = ChangeId("app", "cmd-2", frozenset({"alice"}))
+    submit(table, CHANGE, 0)
+    submit(table, other, 0)
+    accept(table, CHANGE, 9, record_time_us=10)
+    accept(table, other, 4, record_time_us=20)
+    table.prune(MAX_US + 15)
+    assert table.pruned_up_to == offset_of(9)
+    table.prune(MAX_US + 25)
+    assert table.pruned_up_to == offset_of(9)  # offset 4 was pruned later, but is lower
+    assert submit(table, CHANGE, MAX_US + 25, DeduplicationDuration(MAX_US)) == NotDuplicate()
+    assert check_deduplication(DeduplicationOffset(offset_of(9)), 0, None, None, MAX_US,
+                               pruned_up_to=offset_of(9)) == NotDuplicate()
+    with pytest.raises(InvalidDeduplicationPeriod):
+        check_deduplication(DeduplicationOffset(offset_of(8)), 0, None, None, MAX_US,
+                            pruned_up_to=offset_of(9))
 
 
 def test_unsequenced_submissions_time_out_at_max_sequencing_time() -> None:

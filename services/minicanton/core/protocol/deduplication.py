@@ -14,11 +14,16 @@ the `ChangeId`. Two kinds of record decide whether a new submission of a change 
   no record, so a rejected command may be resubmitted at once (as in Daml).
 
 A deduplication period is either a duration (the completion's record time lies within
-``[now - duration, now]``) or an offset (the completion lies after that offset). A duration
-longer than the participant's maximum deduplication duration is refused with
-``INVALID_DEDUPLICATION_PERIOD``: entries older than the maximum are pruned, so such a period
-could not be honoured. `check_deduplication` is the whole decision, pure; `DeduplicationTable`
-is the in-memory state the simulation uses and the shape of what the participant store keeps.
+``[now - duration, now]``) or an offset (the completion lies after that offset). Accepted
+entries older than the participant's maximum deduplication duration are pruned, so a period
+reaching behind them could not be honoured and is refused with ``INVALID_DEDUPLICATION_PERIOD``
+rather than silently shortened: a duration longer than the maximum, and an offset before the
+*pruning horizon* — the highest completion offset of an entry pruned so far (Canton's
+``latestPruning``), which the error names as ``earliest_offset``, the earliest offset still
+supported (as Canton's ``DeduplicationPeriodStartsTooEarly`` does). An offset period starting
+at the horizon is fine: it only counts completions after it. `check_deduplication` is the whole
+decision, pure; `DeduplicationTable` is the in-memory state the simulation uses and the shape of
+what the participant store keeps.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import json
 from dataclasses import dataclass, replace
 
 from minicanton.core.errors import InvalidArgument, MinicantonError
-from minicanton.core.protocol.offsets import Offset
+from minicanton.core.protocol.offsets import LEDGER_BEGIN, Offset
 
 
 class DuplicateCommand(MinicantonError):
@@ -39,7 +44,15 @@ class SubmissionAlreadyInFlight(MinicantonError):
 
 
 class InvalidDeduplicationPeriod(MinicantonError):
+    """`earliest_offset` (when set) is the earliest offset a period may start from; the Ledger
+    API reports it in the error's metadata under that name, as Daml does."""
+
     error_id = "INVALID_DEDUPLICATION_PERIOD"
+
+    def __init__(self, message: str, *, earliest_offset: Offset | None = None) -> None:
+        super().__init__(message)
+        if earliest_offset is not None:
+            self.earliest_offset = earliest_offset
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +149,14 @@ DeduplicationDecision = NotDuplicate | Duplicate | AlreadyInFlight
 
 
 def validate_period(
-    period: DeduplicationPeriod | None, max_deduplication_duration_us: int
+    period: DeduplicationPeriod | None,
+    max_deduplication_duration_us: int,
+    pruned_up_to: Offset = LEDGER_BEGIN,
 ) -> DeduplicationPeriod:
-    """The effective period; none given means the maximum duration (Daml's default)."""
+    """The effective period; none given means the maximum duration (Daml's default).
+
+    `pruned_up_to` is the pruning horizon: entries with a completion offset up to it may be
+    gone, so an offset period must not start before it."""
     if period is None:
         return DeduplicationDuration(max_deduplication_duration_us)
     if (
@@ -148,6 +166,13 @@ def validate_period(
         raise InvalidDeduplicationPeriod(
             f"deduplication duration {period.duration_us} us exceeds the maximum "
             f"{max_deduplication_duration_us} us"
+        )
+    if isinstance(period, DeduplicationOffset) and period.offset < pruned_up_to:
+        raise InvalidDeduplicationPeriod(
+            f"deduplication period starts too early: offset {period.offset or '(begin)'} is "
+            f"before {pruned_up_to}, up to which deduplication data has been pruned; the "
+            f"earliest supported offset is {pruned_up_to}",
+            earliest_offset=pruned_up_to,
         )
     return period
 
@@ -164,9 +189,11 @@ def check_deduplication(
     accepted: AcceptedCommand | None,
     in_flight: InFlightSubmission | None,
     max_deduplication_duration_us: int,
+    pruned_up_to: Offset = LEDGER_BEGIN,
 ) -> DeduplicationDecision:
-    """Decide a submission of a change, given what the store holds for that change id."""
-    effective = validate_period(period, max_deduplication_duration_us)
+    """Decide a submission of a change, given what the store holds for that change id and its
+    pruning horizon (read *after* `accepted`, so an entry pruned meanwhile is covered)."""
+    effective = validate_period(period, max_deduplication_duration_us, pruned_up_to)
     if in_flight is not None:
         return AlreadyInFlight(in_flight)
     if accepted is not None and within_period(accepted, effective, now_us):
@@ -191,6 +218,7 @@ class DeduplicationTable:
         self.max_deduplication_duration_us = max_deduplication_duration_us
         self._accepted: dict[str, AcceptedCommand] = {}
         self._in_flight: dict[str, InFlightSubmission] = {}
+        self._pruned_up_to = LEDGER_BEGIN
 
     def check(
         self, change_id: ChangeId, period: DeduplicationPeriod | None, now_us: int
@@ -201,6 +229,7 @@ class DeduplicationTable:
             self._accepted.get(change_id.key),
             self._in_flight.get(change_id.key),
             self.max_deduplication_duration_us,
+            self._pruned_up_to,
         )
 
     def submit(
@@ -236,8 +265,14 @@ class DeduplicationTable:
         horizon = expiry_horizon_us(now_us, self.max_deduplication_duration_us)
         expired = [k for k, a in self._accepted.items() if a.record_time_us < horizon]
         for key in expired:
-            del self._accepted[key]
+            offset = self._accepted.pop(key).completion_offset
+            self._pruned_up_to = max(self._pruned_up_to, offset)
         return len(expired)
+
+    @property
+    def pruned_up_to(self) -> Offset:
+        """The pruning horizon: entries completed at or before it may have been pruned."""
+        return self._pruned_up_to
 
     def accepted(self, change_id: ChangeId) -> AcceptedCommand | None:
         return self._accepted.get(change_id.key)

@@ -127,8 +127,12 @@ class PostgresParticipantStore:
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
             in_flight = await _in_flight_for(conn, entry.change_id)
             accepted = await _accepted_for(conn, entry.change_id)
+            # Read after the entry: an expiry committing in between removed the entry and
+            # raised the horizon in one transaction, so this statement sees the new horizon.
+            pruned_up_to = await _dedup_pruned_up_to(conn)
             decision = check_deduplication(
-                period, now_us, accepted, in_flight, max_deduplication_duration_us
+                period, now_us, accepted, in_flight, max_deduplication_duration_us,
+                pruned_up_to,
             )
             if isinstance(decision, NotDuplicate):
                 await conn.execute(
@@ -142,12 +146,26 @@ class PostgresParticipantStore:
             return decision
 
     async def expire_deduplication(self, now_us: int, max_deduplication_duration_us: int) -> int:
-        """Drop dedup entries that can no longer make a submission a duplicate."""
-        status = await self._pool.execute(
-            "DELETE FROM command_dedup WHERE record_time_us < $1",
-            expiry_horizon_us(now_us, max_deduplication_duration_us),
-        )
-        return int(status.split()[-1])
+        """Drop dedup entries that can no longer make a submission a duplicate, and raise the
+        pruning horizon to the highest completion offset dropped (in the same transaction)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            horizon = await conn.fetchval(
+                "SELECT pruned_up_to FROM command_dedup_state FOR UPDATE"
+            )
+            gone = await conn.fetch(
+                "DELETE FROM command_dedup WHERE record_time_us < $1 RETURNING completion_offset",
+                expiry_horizon_us(now_us, max_deduplication_duration_us),
+            )
+            highest = max((Offset(r["completion_offset"]) for r in gone), default=LEDGER_BEGIN)
+            if highest > horizon:
+                await conn.execute("UPDATE command_dedup_state SET pruned_up_to = $1", highest)
+        return len(gone)
+
+    async def deduplication_pruned_up_to(self) -> Offset:
+        """The pruning horizon: offset periods must not start before it (ledger begin when
+        nothing has been pruned). The Ledger API may show it as the earliest offset."""
+        async with self._pool.acquire() as conn:
+            return await _dedup_pruned_up_to(conn)
 
     # -- reads for the protocol and for restart ------------------------------------------
 
@@ -499,6 +517,10 @@ async def _in_flight_for(conn: Any, change_id: ChangeId) -> InFlightSubmission |
         return None
     return InFlightSubmission(change_id, row["submission_id"], row["max_sequencing_time_us"],
                               row["sequenced_at_us"])
+
+
+async def _dedup_pruned_up_to(conn: Any) -> Offset:
+    return Offset(await conn.fetchval("SELECT pruned_up_to FROM command_dedup_state"))
 
 
 async def _accepted_for(conn: Any, change_id: ChangeId) -> AcceptedCommand | None:
