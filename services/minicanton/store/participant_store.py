@@ -194,6 +194,15 @@ class ContractRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CreateEventRef:
+    """Where a contract's create event is in the event log (the Ledger API's event id is
+    ``#<transaction_id>:<node_id>``)."""
+
+    transaction_id: str
+    node_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class EventRow:
     node_id: int
     parent_node_id: int | None

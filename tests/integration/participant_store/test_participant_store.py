@@ -42,6 +42,7 @@ from minicanton.core.protocol.offsets import LEDGER_BEGIN, offset_of
 from minicanton.store.participant_store import (
     CleanPosition,
     CompletionEntry,
+    CreateEventRef,
     EventEffects,
     PendingRequest,
     StoredRowInvalid,
@@ -268,6 +269,28 @@ async def test_divulged_to_a_witness_whose_co_hosted_party_is_a_stakeholder(
     assert found is not None and decode_contract(found.contract.payload) == inputs["c1"]
     divulged_to = await store.pool.fetch("SELECT party FROM divulged_contracts")
     assert [r["party"] for r in divulged_to] == [BOB]  # Alice is a stakeholder: no row
+
+
+async def test_create_events_of_acs_rows(store: PostgresParticipantStore) -> None:
+    await store.apply_event(event(1, entry_for(tx(iou("i1", ALICE), iou("i2", BOB),
+                                                   roots=(0, 1)), "t1")))
+    await store.apply_event(event(2, entry_for(tx(transfer("i1", ALICE, (1,)),
+                                                   iou("i3", BOB)), "t2")))
+    acs, _ = await store.active_contracts([ALICE, BOB, BANK])
+    assert await store.create_events(acs) == {
+        "i2": CreateEventRef("t1", 1), "i3": CreateEventRef("t2", 1)}
+    assert await store.create_events([]) == {}
+    # A contract only divulged here (Bob saw it fetched) has no create event in this log.
+    peek = ExerciseNode("w", IOU, "Peek", UnitValue(), frozenset({BOB}), False,
+                        frozenset({BOB}), frozenset({BOB}), frozenset(), (NodeId(1),), None)
+    seen = FetchNode("x9", IOU, frozenset({BOB}), frozenset({"carol"}), frozenset({"carol"}))
+    elsewhere = commit_set_for(tx(iou("x9", "dave")), frozenset({"dave"}), {}, ledger_time_us=3)
+    commit = commit_set_for(tx(peek, seen), frozenset({BOB}),
+                            {"x9": elsewhere.created[0].contract}, ledger_time_us=3)
+    await store.apply_event(event(3, transaction_entry(
+        commit, transaction_id="t3", ledger_time_us=3, record_time_us=3)))
+    divulged = await store.lookup_contract("x9", [BOB])
+    assert divulged is not None and await store.create_events([divulged]) == {}
 
 
 async def test_completions_per_application_and_party(store: PostgresParticipantStore) -> None:

@@ -37,6 +37,7 @@ from minicanton.store.participant_store import (
     CompletionEntry,
     CompletionRow,
     ContractRow,
+    CreateEventRef,
     EventEffects,
     EventRow,
     InFlightRow,
@@ -257,6 +258,22 @@ class PostgresParticipantStore:
                 "ORDER BY created_at_offset, contract_id", list(parties), templates,
             )
         return [_contract_row(r) for r in rows], offset_of(int(counter))
+
+    async def create_events(self, contracts: Collection[ContractRow]) -> dict[str, CreateEventRef]:
+        """The create event of each ACS row, by contract id: the create node in the transaction
+        at the row's creation offset. A divulged contract has none here and is left out."""
+        if not contracts:
+            return {}
+        rows = await self._pool.fetch(
+            "SELECT e.contract_id, t.transaction_id, e.node_id FROM events e "
+            "JOIN transactions t ON t.ledger_offset = e.ledger_offset "
+            "JOIN unnest($1::text[], $2::text[]) AS w(contract_id, ledger_offset) "
+            "ON w.contract_id = e.contract_id AND w.ledger_offset = e.ledger_offset "
+            "WHERE e.kind = 'create'",
+            [c.contract.contract_id for c in contracts],
+            [c.created_at_offset for c in contracts],
+        )
+        return {r["contract_id"]: CreateEventRef(r["transaction_id"], r["node_id"]) for r in rows}
 
     async def transactions(
         self,
