@@ -38,9 +38,8 @@ from grpc_health.v1 import health_pb2_grpc
 from minicanton.codec.mediator import encode_signed_event, parse_signed_event
 from minicanton.core.crypto.signing import SigningPublicKey
 from minicanton.core.errors import MinicantonError
-from minicanton.core.protocol.mediator import Mediator, SendVerdict
-from minicanton.core.protocol.messages import encode_protocol_message
-from minicanton.core.sequencing.batch import Batch, Envelope, MemberRecipient
+from minicanton.core.protocol.mediator import Mediator, SendVerdict, verdict_batch
+from minicanton.core.sequencing.batch import Batch
 from minicanton.core.sequencing.chain import VerifiedEvent
 from minicanton.core.sequencing.send_tracking import SendOutcome
 from minicanton.mediator.auditor import SERVICE, MediatorAuditorService, add_auditor_service
@@ -177,9 +176,7 @@ class MediatorNode:
                 for alarm in item.alarms:
                     log.warning("ALARM %s at %d: %s", alarm.code, alarm.ts_us, alarm.message)
                 for send in item.sends:
-                    await self._send(send.message_id, send.recipients,
-                                     send.max_sequencing_time_us,
-                                     encode_protocol_message(send.result))
+                    await self._send(send.message_id, send.batch(), send.max_sequencing_time_us)
                     _log_verdict(send)
             self._deadline_changed.set()
             await self._acknowledge(batch[-1].event.timestamp_us)
@@ -194,12 +191,10 @@ class MediatorNode:
                  first_event_us)
         return rows
 
-    async def _send(self, message_id: str, recipients: tuple[str, ...],
-                    max_sequencing_time_us: int, payload: bytes) -> None:
-        """One envelope per recipient: no informee participant learns another."""
+    async def _send(self, message_id: str, batch: Batch, max_sequencing_time_us: int) -> None:
+        """One envelope per recipient with its own copy: no informee participant learns
+        another (`SendVerdict.batch`)."""
         assert self.client is not None and self.lease is not None
-        batch = Batch(tuple(Envelope((MemberRecipient(p),), payload)  # type: ignore[arg-type]
-                            for p in recipients))
         try:
             handle = await self.client.send_async(
                 batch, message_id=message_id, max_sequencing_time_us=max_sequencing_time_us)
@@ -213,8 +208,8 @@ class MediatorNode:
         now_us = self.clock()
         for verdict in await self.store.unsent_verdicts():
             if verdict.max_sequencing_time_us > now_us:
-                await self._send(verdict.message_id, verdict.recipients,
-                                 verdict.max_sequencing_time_us, verdict.result)
+                batch = verdict_batch(zip(verdict.recipients, verdict.deliveries, strict=True))
+                await self._send(verdict.message_id, batch, verdict.max_sequencing_time_us)
 
     async def _acknowledge(self, ts_us: int) -> None:
         """Tell the sequencer (at most once a second) what we processed, so it can prune."""

@@ -82,7 +82,8 @@ class OutboxVerdict:
     message_id: str
     recipients: tuple[ParticipantId, ...]
     max_sequencing_time_us: int
-    result: bytes  # encoded MediatorResult
+    result: bytes  # encoded MediatorResult: the full verdict, never to be sent to everyone
+    deliveries: tuple[bytes, ...] = ()  # encoded MediatorResult sent to recipients[i]
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,6 +200,10 @@ async def test_a_silent_participant_times_out_at_the_deadline_and_is_named(
     (verdict_ts_us, result), = network.verdicts("alice", request_ts_us)
     assert isinstance(result.verdict, Timeout)
     assert [u.participant for u in result.verdict.unresponsive] == [network.domain.p("sr")]
+    for hint in ("bob", "bank", "sr"):  # only the submitter learns who did not answer
+        (_, copy), = network.verdicts(hint, request_ts_us)
+        assert isinstance(copy.verdict, Timeout) and copy.verdict.unresponsive == ()
+        copy.verify(network.domain.mediator.key.public)
     assert verdict_ts_us > request_ts_us + RESPONSE_TIMEOUT_MS * 1_000  # not before
     assert verdict_ts_us < request_ts_us + (RESPONSE_TIMEOUT_MS + REACTION_TIMEOUT_MS) * 1_000
 
@@ -250,8 +254,12 @@ async def _check_auditor(network: Network, request_ts_us: int) -> None:
             await stub.GetRequest(apb.GetRequestRequest(request_id_us=request_ts_us))
         assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
         metadata = (("authorization", f"Bearer {AUDITOR_TOKEN}"),)
-        answer = await stub.GetRequest(apb.GetRequestRequest(request_id_us=request_ts_us),
-                                       metadata=metadata)
+        for _ in range(50):  # the participants may see the verdict before our own receipt
+            answer = await stub.GetRequest(apb.GetRequestRequest(request_id_us=request_ts_us),
+                                           metadata=metadata)
+            if answer.verdict.sent_at_us:
+                break
+            await asyncio.sleep(0.1)
         kinds = [m.kind for m in answer.messages]
         assert kinds.count("informee_message") == 1
         assert kinds.count("root_hash_message") == 4

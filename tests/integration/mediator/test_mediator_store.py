@@ -11,7 +11,8 @@ from mediator_fixtures import REQUEST_TS_US, RESPONSE_TIMEOUT_US, DvpDomain
 
 from minicanton.codec.mediator import parse_signed_event
 from minicanton.core.protocol.mediator import Mediator, SendVerdict, verdict_message_id
-from minicanton.core.protocol.messages import InformeeMessage
+from minicanton.core.protocol.message_codec import decode_protocol_message
+from minicanton.core.protocol.messages import InformeeMessage, MediatorResult, Timeout
 from minicanton.core.sequencing.batch import Batch
 from minicanton.core.sequencing.events import Deliver, SequencedEvent
 from minicanton.mediator.processing import EventProcessor, Processed
@@ -106,6 +107,30 @@ async def test_events_are_recorded_once_and_the_auditor_reads_them_back(
     assert timed_out is not None and timed_out.verdict == "timeout"
     assert timed_out.decided_ts_us == DEADLINE_US + 50
     assert [v.request_ts_us for v in await store.unsent_verdicts()] == [REQUEST_TS_US + 50]
+
+
+async def test_the_outbox_resends_each_recipient_its_own_copy(
+    store: PostgresMediatorStore,
+) -> None:
+    domain = DvpDomain()
+    lease = await store.acquire_lease("mediator-a", ttl_ms=10_000)
+    assert lease is not None
+    processor = _processor(domain)
+    processed = [processor.process(v, raw) for v, raw in chain(_scenario(domain))]
+    await store.record_events(lease, [p.record for p in processed])
+    (send,) = [s for p in processed for s in p.sends
+               if s.result.request_ts_us == REQUEST_TS_US + 50]  # the timed-out request
+    (unsent,) = await store.unsent_verdicts()
+    assert unsent.recipients == send.recipients
+    assert unsent.deliveries == tuple(e.content for e in send.batch().envelopes)
+    assert decode_protocol_message(unsent.result) == send.result  # the full one, audited
+    copies = dict(zip(unsent.recipients, map(decode_protocol_message, unsent.deliveries),
+                      strict=True))
+    submitter, bank = copies[domain.p("alice")], copies[domain.p("bank")]
+    assert isinstance(submitter, MediatorResult) and isinstance(submitter.verdict, Timeout)
+    assert submitter.verdict.unresponsive  # names the silent participants
+    assert isinstance(bank, MediatorResult) and isinstance(bank.verdict, Timeout)
+    assert bank.verdict.unresponsive == ()
 
 
 @pytest.mark.parametrize("crash_after", [1, 3, 6, 8])

@@ -14,6 +14,7 @@ from mediator_fixtures import (
 )
 
 from minicanton.core.hashing import HashPurpose, hash_of
+from minicanton.core.ids import ParticipantId
 from minicanton.core.protocol.mediator import (
     Effect,
     Mediator,
@@ -31,12 +32,13 @@ from minicanton.core.protocol.messages import (
     ConfirmationResponse,
     InformeeMessage,
     LocalReject,
+    MediatorResult,
     Reject,
     Timeout,
     UnresponsiveParticipant,
-    encode_protocol_message,
 )
 from minicanton.core.protocol.response_aggregation import MediatorRejectCode
+from minicanton.core.sequencing.batch import MemberRecipient
 from minicanton.core.sequencing.events import SequencedEvent
 
 DEADLINE_US = REQUEST_TS_US + RESPONSE_TIMEOUT_US
@@ -137,7 +139,7 @@ def test_timeout_fires_exactly_at_the_deadline_and_names_the_silent_participants
     assert send.result.verdict == Timeout(tuple(
         UnresponsiveParticipant(run.domain.p(h), frozenset({run.domain.parties[h]}))
         for h in sorted(("bank", "sr"), key=run.domain.p)
-    ))
+    ), frozenset({run.domain.parties["bank"], run.domain.parties["sr"]}))
     (stored,) = _of(effects, PersistVerdict)
     assert stored.decided_ts_us == DEADLINE_US
     late = run.respond(DEADLINE_US + 1, "sr")
@@ -251,10 +253,11 @@ def test_replaying_the_same_events_after_a_restart_gives_the_same_effects() -> N
 def test_verdict_bytes_are_identical_on_replay_so_the_sequencer_can_deduplicate() -> None:
     first, second = Run(), Run()
     a, b = _scenario(first), _scenario(second)
-    sends_a = [encode_protocol_message(s.result) for e in a for s in _of(e, SendVerdict)]
-    sends_b = [encode_protocol_message(s.result) for e in b for s in _of(e, SendVerdict)]
+    sends_a = [s.batch() for e in a for s in _of(e, SendVerdict)]
+    sends_b = [s.batch() for e in b for s in _of(e, SendVerdict)]
     assert sends_a == sends_b and len(sends_a) == 2
-    assert decode_protocol_message(sends_a[0]) == _of(a[5], SendVerdict)[0].result
+    assert decode_protocol_message(sends_a[0].envelopes[0].content) == \
+        _of(a[5], SendVerdict)[0].deliveries[0].result
 
 
 def test_what_only_mattered_until_the_decision_time_is_forgotten_after_it() -> None:
@@ -320,3 +323,85 @@ def test_a_submitter_hosting_no_informee_still_gets_the_verdict() -> None:
     send = _verdict(effects)
     assert send.result.verdict == Approve()
     assert run.domain.p("carol") in send.recipients
+
+
+# --- what each recipient learns (review finding 1) -------------------------------------------
+
+INACTIVE = LocalReject("LOCAL_VERDICT_INACTIVE_CONTRACTS", "inactive: share-cid-123")
+
+
+def _copies(run: Run, send: SendVerdict) -> dict[str, tuple[MediatorResult, bytes]]:
+    """Each participant's copy as delivered: its result and the bytes of its envelope."""
+    by_participant = {run.domain.p(h): h for h in run.domain.participants}
+    copies = {}
+    for envelope in send.batch().envelopes:
+        (recipient,) = envelope.recipients  # addressed to one participant alone
+        assert isinstance(recipient, MemberRecipient)
+        result = decode_protocol_message(envelope.content)
+        assert isinstance(result, MediatorResult)
+        result.verify(run.domain.mediator.key.public)
+        copies[by_participant[ParticipantId(recipient.member)]] = (result, envelope.content)
+    return copies
+
+
+def _names(run: Run, payload: bytes) -> set[str]:
+    """The participants and parties whose ids appear in `payload`."""
+    ids = {**{h: run.domain.p(h) for h in run.domain.participants},
+           **{f"party:{h}": p for h, p in run.domain.parties.items()}}
+    return {name for name, value in ids.items() if value.encode() in payload}
+
+
+def test_a_rejection_reaches_other_informees_without_naming_participants_or_texts() -> None:
+    run = Run()
+    run.request()
+    copies = _copies(run, _verdict(run.respond(REQUEST_TS_US + 10, "sr", INACTIVE)))
+    assert set(copies) == {"alice", "bob", "bank", "sr"}
+    bank, bank_bytes = copies["bank"]
+    assert isinstance(bank.verdict, Reject)
+    assert [(r.code, r.participant, r.view_hash) for r in bank.verdict.reasons] == [
+        (INACTIVE.code, None, None)]  # SR rejected the Share views, which Bank never saw
+    assert b"share-cid-123" not in bank_bytes
+    assert _names(run, bank_bytes) == set()
+    bob, bob_bytes = copies["bob"]  # Bob saw the Share views: their hashes and SR
+    assert isinstance(bob.verdict, Reject)
+    assert {r.parties for r in bob.verdict.reasons} == {frozenset({run.domain.parties["sr"]})}
+    assert all(r.view_hash is not None and r.participant is None for r in bob.verdict.reasons)
+    assert _names(run, bob_bytes) == {"party:sr"} and b"share-cid-123" not in bob_bytes
+    sr, _ = copies["sr"]  # its own rejection, as it wrote it
+    assert isinstance(sr.verdict, Reject)
+    assert {(r.participant, r.message) for r in sr.verdict.reasons} == {
+        (run.domain.p("sr"), INACTIVE.message)}
+    alice, _ = copies["alice"]  # the submitter: the full verdict
+    assert isinstance(alice.verdict, Reject)
+    assert {(r.participant, r.message) for r in alice.verdict.reasons} == {
+        (run.domain.p("sr"), INACTIVE.message)}
+
+
+def test_a_timeout_names_the_silent_participants_to_the_submitter_only() -> None:
+    run = Run()
+    run.request()
+    run.respond(REQUEST_TS_US + 10, "alice")
+    send = _verdict(run.feed(run.domain.time_proof(DEADLINE_US)))
+    copies = _copies(run, send)
+    alice, _ = copies["alice"]
+    assert isinstance(alice.verdict, Timeout)
+    assert alice == send.result  # the submitter's copy is the full, audited verdict
+    assert [u.participant for u in alice.verdict.unresponsive] == sorted(
+        run.domain.p(h) for h in ("bob", "bank", "sr"))
+    bank, bank_bytes = copies["bank"]
+    assert bank.verdict == Timeout((), frozenset({run.domain.parties["bank"],
+                                                  run.domain.parties["bob"]}))
+    assert _names(run, bank_bytes) == {"party:bank", "party:bob"}  # both in Bank's Iou views
+    sr, sr_bytes = copies["sr"]
+    assert isinstance(sr.verdict, Timeout) and sr.verdict.unresponsive == ()
+    assert run.domain.p("bank").encode() not in sr_bytes
+    assert run.domain.parties["bank"].encode() not in sr_bytes
+
+
+def test_an_approval_is_the_same_for_everyone() -> None:
+    run = Run()
+    run.request()
+    for i, hint in enumerate(("alice", "bob", "bank", "sr")):
+        effects = run.respond(REQUEST_TS_US + 10 + i, hint)
+    send = _verdict(effects)
+    assert {d.result for d in send.deliveries} == {send.result}

@@ -58,7 +58,9 @@ REJECT = Reject((
                  frozenset({DOMAIN.parties["bank"]})),
     RejectReason("MEDIATOR_ROOT_HASH_MISMATCH", "a recipient got another root hash"),
 ))
-TIMEOUT = Timeout((UnresponsiveParticipant(DOMAIN.p("sr"), frozenset({DOMAIN.parties["sr"]})),))
+TIMEOUT = Timeout((UnresponsiveParticipant(DOMAIN.p("sr"), frozenset({DOMAIN.parties["sr"]})),),
+                  frozenset({DOMAIN.parties["sr"]}))
+INFORMEE_TIMEOUT = Timeout((), frozenset({DOMAIN.parties["bank"]}))  # a non-submitter's copy
 MESSAGES: list[ProtocolMessage] = [
     INFORMEE,
     RootHashMessage(INFORMEE.root_hash, DOMAIN.p("alice")),
@@ -69,6 +71,7 @@ MESSAGES: list[ProtocolMessage] = [
     _result(Approve()),
     _result(REJECT),
     _result(TIMEOUT),
+    _result(INFORMEE_TIMEOUT),
 ]
 
 

@@ -241,7 +241,7 @@ def test_timeout_names_the_participants_that_did_not_answer_and_for_whom() -> No
         (UnresponsiveParticipant(domain.p(h), frozenset({domain.parties[h]}))
          for h in ("bank", "sr")),
         key=lambda u: u.participant,
-    )))
+    )), frozenset({domain.parties["bank"], domain.parties["sr"]}))
 
 
 # --- malformed requests -------------------------------------------------------------------

@@ -24,11 +24,14 @@ to itself) so that time visibly passes.
 * After the event's messages, every request whose deadline is at or before the event's
   timestamp that is still undecided times out, naming the participants that did not answer.
   Never before: an event one microsecond earlier leaves it pending.
-* A verdict is a `MediatorResult` signed by the mediator (Ed25519 is deterministic), sent to
-  every informee participant (and every participant that was sent a root-hash message, and
-  the authenticated submitter) under the message id ``verdict-<request ts>``, with the
-  decision time as its max sequencing time. The id is a function of the request, so a
-  resend after a crash or by a new active instance is deduplicated by the sequencer.
+* A verdict goes to every informee participant (and every participant that was sent a
+  root-hash message, and the authenticated submitter), each in its own envelope of one batch
+  and each its own `MediatorResult` signed by the mediator (Ed25519 is deterministic): the
+  submitter gets the full verdict (who rejected and why, who did not answer), every other
+  recipient only what its own views showed it (`verdict_disclosure`). The batch has the
+  message id ``verdict-<request ts>`` and the decision time as its max sequencing time. The
+  id and the bytes are functions of the request, so a resend after a crash or by a new
+  active instance is deduplicated by the sequencer.
 
 Effects are returned in the order they must happen: the `Persist*` ones are written in the
 same database transaction as the event's position, then `SendVerdict` is sent (persist
@@ -42,7 +45,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TypeAlias
 
@@ -63,6 +66,7 @@ from minicanton.core.protocol.messages import (
     Reject,
     RootHashMessage,
     Verdict,
+    encode_protocol_message,
 )
 from minicanton.core.protocol.response_aggregation import (
     InvalidConfirmationResponse,
@@ -72,7 +76,8 @@ from minicanton.core.protocol.response_aggregation import (
     malformed_request_reasons,
     mediator_reason,
 )
-from minicanton.core.sequencing.batch import Envelope, GroupRecipient, MemberRecipient
+from minicanton.core.protocol.verdict_disclosure import informee_verdict, sight_of
+from minicanton.core.sequencing.batch import Batch, Envelope, GroupRecipient, MemberRecipient
 from minicanton.core.sequencing.events import Deliver, SequencedEvent
 from minicanton.core.topology.errors import MemberKeyNotValid
 from minicanton.core.topology.snapshot import TopologySnapshot
@@ -112,25 +117,56 @@ class PersistResponse:
 
 
 @dataclass(frozen=True, slots=True)
-class PersistVerdict:
-    """Written with the event that decided the request; also the send outbox."""
+class VerdictDelivery:
+    """The signed result one recipient is sent (its own copy of the verdict)."""
 
-    request_ts_us: int
-    decided_ts_us: int
-    message_id: str
-    recipients: tuple[ParticipantId, ...]
-    max_sequencing_time_us: int
+    recipient: ParticipantId
     result: MediatorResult
 
 
 @dataclass(frozen=True, slots=True)
-class SendVerdict:
-    """Send `result` to each recipient in its own envelope, so no recipient learns another."""
+class PersistVerdict:
+    """Written with the event that decided the request; also the send outbox. `result` is
+    the full verdict (the audit log's); `deliveries` what each recipient is sent."""
 
+    request_ts_us: int
+    decided_ts_us: int
     message_id: str
-    recipients: tuple[ParticipantId, ...]
     max_sequencing_time_us: int
     result: MediatorResult
+    deliveries: tuple[VerdictDelivery, ...]  # sorted by recipient
+
+    @property
+    def recipients(self) -> tuple[ParticipantId, ...]:
+        return tuple(d.recipient for d in self.deliveries)
+
+
+@dataclass(frozen=True, slots=True)
+class SendVerdict:
+    """Send `batch()`: each delivery in its own envelope, so no recipient learns another or
+    another's copy. `result` is the full verdict, for logs: never send it to everyone."""
+
+    message_id: str
+    max_sequencing_time_us: int
+    result: MediatorResult
+    deliveries: tuple[VerdictDelivery, ...]  # sorted by recipient
+
+    @property
+    def recipients(self) -> tuple[ParticipantId, ...]:
+        return tuple(d.recipient for d in self.deliveries)
+
+    def batch(self) -> Batch:
+        return verdict_batch(
+            (d.recipient, encode_protocol_message(d.result)) for d in self.deliveries
+        )
+
+
+def verdict_batch(payloads: Iterable[tuple[ParticipantId, bytes]]) -> Batch:
+    """One envelope per recipient, addressed to it alone."""
+    return Batch(tuple(
+        Envelope((MemberRecipient(MemberId(recipient)),), payload)
+        for recipient, payload in payloads
+    ))
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +208,7 @@ class _Pending:
     response_deadline_us: int
     decision_time_us: int
     recipients: tuple[ParticipantId, ...]
+    submitter: ParticipantId | None  # authenticated as the request's sender
 
 
 @dataclass(slots=True)
@@ -304,6 +341,7 @@ class Mediator:
             parameters.decision_deadline_us(ts_us),
             self._recipients(informee, received.root_hashes, snapshot,
                              submitter if authenticated else None),
+            submitter if authenticated else None,
         )
         persist = PersistRequest(
             ts_us, informee.root_hash, informee.submitting_participant,
@@ -406,16 +444,36 @@ class Mediator:
         request_ts_us = pending.aggregation.request_ts_us
         self._pending.pop(request_ts_us, None)
         self._decided.add(request_ts_us)
-        result = MediatorResult.create(
-            request_ts_us=request_ts_us, root_hash=pending.aggregation.root_hash,
-            mediator=self.mediator_id, verdict=verdict, signing_key=self._key,
-        )
+        result = self._sign(pending, verdict)
+        deliveries = self._deliveries(pending, result)
         message_id = verdict_message_id(request_ts_us)
         return [
-            PersistVerdict(request_ts_us, ts_us, message_id, pending.recipients,
-                           pending.decision_time_us, result),
-            SendVerdict(message_id, pending.recipients, pending.decision_time_us, result),
+            PersistVerdict(request_ts_us, ts_us, message_id, pending.decision_time_us, result,
+                           deliveries),
+            SendVerdict(message_id, pending.decision_time_us, result, deliveries),
         ]
+
+    def _sign(self, pending: _Pending, verdict: Verdict) -> MediatorResult:
+        return MediatorResult.create(
+            request_ts_us=pending.aggregation.request_ts_us,
+            root_hash=pending.aggregation.root_hash, mediator=self.mediator_id,
+            verdict=verdict, signing_key=self._key,
+        )
+
+    def _deliveries(
+        self, pending: _Pending, full: MediatorResult
+    ) -> tuple[VerdictDelivery, ...]:
+        """The submitter's copy is the full verdict; everyone else's shows only its views."""
+        informee = pending.aggregation.informee_message
+        deliveries = []
+        for recipient in pending.recipients:
+            verdict = full.verdict
+            if recipient != pending.submitter:
+                verdict = informee_verdict(
+                    verdict, recipient, sight_of(recipient, informee, pending.snapshot))
+            result = full if verdict == full.verdict else self._sign(pending, verdict)
+            deliveries.append(VerdictDelivery(recipient, result))
+        return tuple(deliveries)
 
     def _forget_before(self, ts_us: int) -> None:
         """Drop what only mattered until a decision time that has now passed."""
@@ -427,8 +485,7 @@ class Mediator:
 
 
 def _replace_aggregation(pending: _Pending, aggregation: ResponseAggregation) -> _Pending:
-    return _Pending(aggregation, pending.snapshot, pending.response_deadline_us,
-                    pending.decision_time_us, pending.recipients)
+    return replace(pending, aggregation=aggregation)
 
 
 def _as_participant(recipient: MemberRecipient) -> ParticipantId | None:

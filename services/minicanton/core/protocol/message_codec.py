@@ -159,7 +159,7 @@ def _read_verdict(r: Reader) -> Verdict:
             UnresponsiveParticipant(ParticipantId(_read_text(r)), _read_parties(r))
             for _ in range(r.count(8))
         )
-        return Timeout(unresponsive)
+        return Timeout(unresponsive, _read_parties(r))
     raise MessageDecodeError(f"unknown verdict kind {flag}")
 
 

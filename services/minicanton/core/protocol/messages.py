@@ -289,7 +289,8 @@ class Approve:
 class RejectReason:
     """Why a request was rejected. `participant` is the rejecting participant, or None when
     the mediator itself rejected (a malformed request); `view_hash` is None for reasons that
-    concern the whole request."""
+    concern the whole request. Only the submitter's copy of a verdict is complete; the other
+    recipients' copies name no other participant (see `verdict_disclosure`)."""
 
     code: str
     message: str
@@ -328,9 +329,15 @@ class UnresponsiveParticipant:
 
 @dataclass(frozen=True, slots=True)
 class Timeout:
-    """Not enough confirmations by the participant response deadline."""
+    """Not enough confirmations by the participant response deadline. `parties`: the
+    confirming parties still pending. The submitter's copy lists the `unresponsive`
+    participants; the other recipients' copies list none, and only the parties they saw."""
 
     unresponsive: tuple[UnresponsiveParticipant, ...]  # sorted by participant
+    parties: frozenset[PartyId] = frozenset()
+
+    def __post_init__(self) -> None:
+        _check_parties(self.parties)
 
 
 Verdict: TypeAlias = Approve | Reject | Timeout
@@ -493,6 +500,7 @@ def _write_verdict(w: Writer, verdict: Verdict) -> None:
         for missing in verdict.unresponsive:
             w.text(missing.participant)
             w.texts(missing.parties)
+        w.texts(verdict.parties)
 
 
 def _write_result(w: Writer, m: MediatorResult) -> None:

@@ -259,22 +259,20 @@ class ResponseAggregation:
         return self
 
     def timed_out(self, snapshot: TopologySnapshot) -> ResponseAggregation:
-        """Decided as `Timeout`, naming every participant that could have confirmed for a
-        party still pending in an undecided view (with those parties)."""
+        """Decided as `Timeout`, naming the parties still pending in an undecided view and
+        every participant that could have confirmed for one of them (with those parties)."""
         if self.verdict is not None:
             return self
         policy = self.informee_message.confirmation_policy
+        pending = frozenset(p for view in self.views if not view.is_approved for p in view.pending)
         missing: dict[ParticipantId, set[PartyId]] = {}
-        for view in self.views:
-            if view.is_approved:
-                continue
-            for party in view.pending:
-                for participant in confirmers_of(snapshot, policy, party):
-                    missing.setdefault(participant, set()).add(party)
+        for party in pending:
+            for participant in confirmers_of(snapshot, policy, party):
+                missing.setdefault(participant, set()).add(party)
         unresponsive = tuple(
             UnresponsiveParticipant(p, frozenset(parties)) for p, parties in sorted(missing.items())
         )
-        return replace(self, verdict=Timeout(unresponsive))
+        return replace(self, verdict=Timeout(unresponsive, pending))
 
 
 def malformed_request_reasons(

@@ -64,8 +64,8 @@ INSERT INTO mediator_responses (response_ts, seq, request_ts, sender, view_hash,
 VALUES ($1, $2, $3, $4, $5, $6, $7)"""
 _INSERT_VERDICT = """
 INSERT INTO mediator_verdicts (request_ts, decided_ts, message_id, recipients,
-    max_sequencing_time_us, verdict, result)
-VALUES ($1, $2, $3, $4, $5, $6, $7)"""
+    max_sequencing_time_us, verdict, result, deliveries)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"""
 _AUDIT_COLUMNS = "m.ts, m.envelope_index, m.request_ts, m.kind, e.event"
 
 
@@ -146,12 +146,13 @@ class PostgresMediatorStore:
 
     async def unsent_verdicts(self) -> list[OutboxVerdict]:
         rows = await self._pool.fetch(
-            "SELECT request_ts, message_id, recipients, max_sequencing_time_us, result "
-            "FROM mediator_verdicts WHERE sent_ts IS NULL AND send_error IS NULL "
+            "SELECT request_ts, message_id, recipients, max_sequencing_time_us, result, "
+            "deliveries FROM mediator_verdicts WHERE sent_ts IS NULL AND send_error IS NULL "
             "ORDER BY request_ts")
         return [OutboxVerdict(r["request_ts"], r["message_id"],
                               tuple(ParticipantId(p) for p in r["recipients"]),
-                              r["max_sequencing_time_us"], bytes(r["result"])) for r in rows]
+                              r["max_sequencing_time_us"], bytes(r["result"]),
+                              tuple(bytes(d) for d in r["deliveries"])) for r in rows]
 
     async def mark_send_error(self, lease: Lease, message_id: str, reason: str) -> None:
         async with self._pool.acquire() as connection, connection.transaction():
@@ -209,7 +210,8 @@ async def _write(connection: asyncpg.Connection, events: list[RecordedEvent]) ->
     await connection.executemany(_INSERT_VERDICT, [
         (v.request_ts_us, v.decided_ts_us, v.message_id, list(v.recipients),
          v.max_sequencing_time_us, verdict_name(v.result.verdict),
-         encode_protocol_message(v.result))
+         encode_protocol_message(v.result),
+         [encode_protocol_message(d.result) for d in v.deliveries])
         for e in events for v in e.verdicts])
     await _write_send_outcomes(connection, events)
 
