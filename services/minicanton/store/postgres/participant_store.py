@@ -9,16 +9,15 @@ comparing its sequencer counter with the stored one. Reads that must agree with 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from minicanton.core.ids import RequestId
 from minicanton.core.lf.identifier import Identifier
 from minicanton.core.protocol.commit_set import GlobalKeyHash
-from minicanton.core.protocol.conflict_detection import ContractState, RequestLocks, StatesToFetch
+from minicanton.core.protocol.conflict_detection import ContractState, StatesToFetch
 from minicanton.core.protocol.deduplication import (
     AcceptedCommand,
     ChangeId,
@@ -39,7 +38,6 @@ from minicanton.store.participant_store import (
     ContractRow,
     CreateEventRef,
     EventEffects,
-    EventRow,
     InFlightRow,
     PendingRequest,
     StoredContract,
@@ -47,21 +45,21 @@ from minicanton.store.participant_store import (
     TopologyRow,
     TransactionEntry,
     TransactionRow,
-    decode_activeness_result,
     encode_activeness_result,
+)
+from minicanton.store.postgres.participant_rows import (
+    EVENTS_SQL,
+    completion_row,
+    contract_row,
+    divulged_row,
+    group_transactions,
+    in_flight_row,
+    request_locks,
+    template_text,
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "participant"
 STORE_NAME = "participant"
-
-
-def template_text(identifier: Identifier) -> str:
-    return str(identifier)
-
-
-def parse_template(text: str) -> Identifier:
-    package_id, module_name, entity_name = text.split(":", 2)
-    return Identifier(package_id, module_name, entity_name)
 
 
 class PostgresParticipantStore:
@@ -204,11 +202,11 @@ class PostgresParticipantStore:
     async def pending_requests(self) -> list[PendingRequest]:
         """Requests awaiting their verdict, with their locks and activeness results."""
         rows = await self._pool.fetch("SELECT * FROM pending_requests ORDER BY request_ts_us")
-        return [PendingRequest(_request_locks(r), bytes(r["payload"])) for r in rows]
+        return [PendingRequest(request_locks(r), bytes(r["payload"])) for r in rows]
 
     async def in_flight_submissions(self) -> list[InFlightRow]:
         rows = await self._pool.fetch("SELECT * FROM in_flight_submissions ORDER BY change_key")
-        return [_in_flight_row(r) for r in rows]
+        return [in_flight_row(r) for r in rows]
 
     async def accepted_command(self, change_id: ChangeId) -> AcceptedCommand | None:
         async with self._pool.acquire() as conn:
@@ -235,13 +233,13 @@ class PostgresParticipantStore:
             "AND stakeholders && $2::text[]", contract_id, list(readers),
         )
         if row is not None:
-            return _contract_row(row)
+            return contract_row(row)
         divulged = await self._pool.fetchrow(
             "SELECT * FROM divulged_contracts d WHERE contract_id = $1 AND party = ANY($2::text[]) "
             "AND NOT EXISTS (SELECT 1 FROM contracts c WHERE c.contract_id = d.contract_id "
             "AND c.archived_at_offset IS NOT NULL) LIMIT 1", contract_id, list(readers),
         )
-        return None if divulged is None else _divulged_row(divulged)
+        return None if divulged is None else divulged_row(divulged)
 
     async def active_contracts(
         self, parties: Collection[str], template_ids: Collection[Identifier] | None = None
@@ -257,7 +255,7 @@ class PostgresParticipantStore:
                 "AND stakeholders && $1::text[] AND ($2::text[] IS NULL OR template_id = ANY($2)) "
                 "ORDER BY created_at_offset, contract_id", list(parties), templates,
             )
-        return [_contract_row(r) for r in rows], offset_of(int(counter))
+        return [contract_row(r) for r in rows], offset_of(int(counter))
 
     async def create_events(self, contracts: Collection[ContractRow]) -> dict[str, CreateEventRef]:
         """The create event of each ACS row, by contract id: the create node in the transaction
@@ -287,22 +285,22 @@ class PostgresParticipantStore:
         """Transactions in (begin, end] with events the parties witness (flat: stakeholders
         of creates and archives; tree: every event in their projection)."""
         rows = await self._pool.fetch(
-            _EVENTS_SQL.format(which="ledger_offset IN (SELECT ledger_offset FROM page)"),
+            EVENTS_SQL.format(which="ledger_offset IN (SELECT ledger_offset FROM page)"),
             list(parties), flat, begin_exclusive, end_inclusive, limit,
         )
-        return _group_transactions(rows)
+        return group_transactions(rows)
 
     async def transaction_by_id(
         self, transaction_id: str, parties: Collection[str], *, flat: bool
     ) -> TransactionRow | None:
         rows = await self._pool.fetch(
-            _EVENTS_SQL.format(
+            EVENTS_SQL.format(
                 which="ledger_offset = (SELECT ledger_offset FROM transactions "
                 "WHERE transaction_id = $6)"
             ),
             list(parties), flat, LEDGER_BEGIN, None, 1, transaction_id,
         )
-        found = _group_transactions(rows)
+        found = group_transactions(rows)
         return found[0] if found else None
 
     async def completions(
@@ -319,7 +317,7 @@ class PostgresParticipantStore:
             "ORDER BY ledger_offset LIMIT $5",
             application_id, list(parties), begin_exclusive, end_inclusive, limit,
         )
-        return [_completion_row(r) for r in rows]
+        return [completion_row(r) for r in rows]
 
 
 # -- writing one event ---------------------------------------------------------------------
@@ -429,101 +427,6 @@ async def _write_protocol_state(conn: Any, effects: EventEffects) -> None:
         [(t.sequenced_ts_us, t.position, t.effective_from_us, t.payload)
          for t in effects.topology],
     )
-
-
-# -- reading -------------------------------------------------------------------------------
-
-_EVENTS_SQL = """
-WITH page AS (
-    SELECT DISTINCT ledger_offset FROM event_witnesses
-    WHERE party = ANY($1::text[]) AND (NOT $2 OR flat)
-      AND ledger_offset > $3 AND ($4::text IS NULL OR ledger_offset <= $4)
-    ORDER BY ledger_offset LIMIT $5
-)
-SELECT t.*, e.node_id, e.parent_node_id, e.kind, e.contract_id, e.template_id AS event_template,
-       e.consuming, e.payload, array_agg(w.party ORDER BY w.party) AS witnesses
-FROM transactions t
-JOIN events e ON e.ledger_offset = t.ledger_offset
-JOIN event_witnesses w ON w.ledger_offset = e.ledger_offset AND w.node_id = e.node_id
-WHERE t.{which} AND w.party = ANY($1::text[]) AND (NOT $2 OR w.flat)
-GROUP BY t.ledger_offset, e.ledger_offset, e.node_id
-ORDER BY t.ledger_offset, e.node_id
-"""
-
-
-def _group_transactions(rows: Iterable[Any]) -> list[TransactionRow]:
-    grouped: dict[str, list[Any]] = {}
-    for row in rows:
-        grouped.setdefault(row["ledger_offset"], []).append(row)
-    return [_transaction_row(group) for group in grouped.values()]
-
-
-def _transaction_row(rows: list[Any]) -> TransactionRow:
-    head = rows[0]
-    events = tuple(
-        EventRow(r["node_id"], r["parent_node_id"], r["kind"], r["contract_id"],
-                 parse_template(r["event_template"]), r["consuming"], bytes(r["payload"]),
-                 frozenset(r["witnesses"]))
-        for r in rows
-    )
-    present = {e.node_id for e in events}
-    roots = tuple(e.node_id for e in events if e.parent_node_id not in present)
-    return TransactionRow(
-        Offset(head["ledger_offset"]), head["transaction_id"], head["command_id"],
-        head["workflow_id"], head["application_id"], frozenset(head["submitters"]),
-        head["ledger_time_us"], head["record_time_us"], roots, events,
-    )
-
-
-def _stored_contract(row: Any, stakeholders: frozenset[str], key_hash: str | None,
-                     signatories: frozenset[str]) -> StoredContract:
-    return StoredContract(
-        row["contract_id"], parse_template(row["template_id"]), signatories, stakeholders,
-        None if key_hash is None else GlobalKeyHash(key_hash), bytes(row["payload"]),
-        row["ledger_time_us"],
-    )
-
-
-def _contract_row(row: Any) -> ContractRow:
-    contract = _stored_contract(row, frozenset(row["stakeholders"]), row["key_hash"],
-                                frozenset(row["signatories"]))
-    archived = row["archived_at_offset"]
-    return ContractRow(contract, Offset(row["created_at_offset"]),
-                       None if archived is None else Offset(archived))
-
-
-def _divulged_row(row: Any) -> ContractRow:
-    contract = _stored_contract(row, frozenset(), None, frozenset())
-    return ContractRow(contract, Offset(row["divulged_at_offset"]), None)
-
-
-def _completion_row(row: Any) -> CompletionRow:
-    entry = CompletionEntry(
-        row["application_id"], frozenset(row["act_as"]), row["command_id"],
-        row["submission_id"], None, row["record_time_us"], row["status_code"],
-        row["error_id"], row["message"],
-    )
-    return CompletionRow(Offset(row["ledger_offset"]), entry, row["transaction_id"])
-
-
-def _request_locks(row: Any) -> RequestLocks:
-    request_id = RequestId(row["request_id"])
-    stored = row["activeness_result"]
-    return RequestLocks(
-        request_id, row["request_ts_us"], row["decision_time_us"],
-        frozenset(row["locked_contracts"]),
-        frozenset(GlobalKeyHash(k) for k in row["locked_keys"]),
-        None if stored is None else decode_activeness_result(stored, request_id),
-    )
-
-
-def _in_flight_row(row: Any) -> InFlightRow:
-    change_id = ChangeId(row["application_id"], row["command_id"], frozenset(row["act_as"]))
-    entry = SubmissionEntry(change_id, row["submission_id"], row["message_id"],
-                            row["max_sequencing_time_us"], bytes(row["payload"]))
-    request_id = row["request_id"]
-    return InFlightRow(entry, row["sequenced_at_us"],
-                       None if request_id is None else RequestId(request_id))
 
 
 async def _in_flight_for(conn: Any, change_id: ChangeId) -> InFlightSubmission | None:
