@@ -107,9 +107,9 @@ def test_equal_values_give_equal_bytes() -> None:
 
 
 def test_distinct_values_give_distinct_bytes() -> None:
-    # GenMap keeps its entry order; record labels and type ids are part of the encoding.
-    one, two = (Int64Value(1), UnitValue()), (Int64Value(2), UnitValue())
-    assert encode_value(GenMapValue((one, two))) != encode_value(GenMapValue((two, one)))
+    # Record labels and type ids are part of the encoding.
+    one, two = (Int64Value(1), UnitValue()), (Int64Value(2), TextValue("b"))
+    assert encode_value(GenMapValue((one,))) != encode_value(GenMapValue((two,)))
     assert encode_value(RecordValue(None, (("a", UnitValue()),))) != encode_value(
         RecordValue(IOU, (("a", UnitValue()),))
     )
@@ -187,7 +187,9 @@ def _u32(n: int) -> str:
         ("01" "09" + struct.pack(">q", -62135596800_000001).hex(), "out of range"),
         ("01" "0c" + _u32(2) + _u32(1) + "62" "01" + _u32(1) + "61" "01", "strictly ascending"),
         ("01" "0c" + _u32(2) + _u32(1) + "61" "01" + _u32(1) + "61" "01", "strictly ascending"),
-        ("01" "0d" + _u32(2) + "0101" "0101", "duplicate keys"),
+        ("01" "0d" + _u32(2) + "0101" "0101", "GenMap keys not strictly ascending at offset 8"),
+        ("01" "0d" + _u32(2) + "03" + "00" * 7 + "02" "01" "03" + "00" * 7 + "01" "01",
+         "GenMap keys not strictly ascending at offset 16"),
         ("01" "0e" "02", "type id flag"),
     ],
 )

@@ -22,7 +22,7 @@ Timestamp   8 bytes, signed microseconds since 1970-01-01T00:00:00Z
 List        ``u32`` count, then the items
 Optional    0 (None) or 1 followed by the value
 TextMap     ``u32`` count, then (Text key, value) in strictly ascending key order
-GenMap      ``u32`` count, then (key, value) in entry order
+GenMap      ``u32`` count, then (key, value) in strictly ascending `order_key` order
 Record      type id, ``u32`` count, then (Text label, value) in declared order
 Variant     type id, Text constructor, value
 Enum        type id, Text constructor
@@ -32,7 +32,7 @@ A type id is 0 (absent) or 1 followed by package id, module name and entity name
 Integers are fixed-width big-endian; every length is a ``u32``.
 
 The decoder accepts exactly the bytes the encoder produces and nothing else (flag bytes other
-than 0/1, unsorted TextMap keys, non-UTF-8 text, trailing bytes and truncation are all
+than 0/1, unsorted TextMap or GenMap keys, non-UTF-8 text, trailing bytes and truncation are all
 errors), so ``decode_value(b) == v`` implies ``encode_value(v) == b``: two different byte
 strings never decode to the same value. Values nest at most `MAX_NESTING` containers (List,
 Optional, TextMap, GenMap, Record, Variant) deep, as in Daml-LF, so neither direction can
@@ -49,6 +49,7 @@ from enum import IntEnum
 from minicanton.core.errors import InvalidArgument
 from minicanton.core.lf.identifier import Identifier
 from minicanton.core.lf.value import (
+    MAX_NESTING,
     NUMERIC_PRECISION,
     NUMERIC_SCALE,
     BoolValue,
@@ -68,10 +69,21 @@ from minicanton.core.lf.value import (
     UnitValue,
     Value,
     VariantValue,
+    order_key,
 )
 
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_NESTING",
+    "Kind",
+    "ValueDecodeError",
+    "ValueEncodeError",
+    "decode_value",
+    "encode_value",
+    "numeric_value",
+]
+
 FORMAT_VERSION = 1
-MAX_NESTING = 100  # Daml-LF's value nesting limit
 _NUMERIC_UNSCALED_LIMIT = 10**NUMERIC_PRECISION
 
 
@@ -365,9 +377,7 @@ def _decode_container(kind: Kind, reader: _Reader, depth: int) -> Value:
     if kind is Kind.TEXT_MAP:
         return _decode_text_map(reader, depth)
     if kind is Kind.GEN_MAP:
-        count = reader.count("map size")
-        entries = tuple((_decode(reader, depth), _decode(reader, depth)) for _ in range(count))
-        return GenMapValue(entries)
+        return _decode_gen_map(reader, depth)
     if kind is Kind.RECORD:
         type_id = _read_type_id(reader)
         count = reader.count("field count")
@@ -389,6 +399,23 @@ def _decode_text_map(reader: _Reader, depth: int) -> TextMapValue:
             raise ValueDecodeError(f"TextMap keys not strictly ascending at {key!r}")
         entries.append((key, _decode(reader, depth)))
     return TextMapValue(tuple(entries))
+
+
+def _decode_gen_map(reader: _Reader, depth: int) -> GenMapValue:
+    # A GenMap's entries are sorted at construction, so only one byte order is canonical:
+    # accepting another would let two byte strings decode to the same value.
+    count = reader.count("map size")
+    entries: list[tuple[Value, Value]] = []
+    previous: tuple[object, ...] | None = None
+    for _ in range(count):
+        offset = reader.position
+        key = _decode(reader, depth)
+        key_order = order_key(key)
+        if previous is not None and key_order <= previous:
+            raise ValueDecodeError(f"GenMap keys not strictly ascending at offset {offset}")
+        previous = key_order
+        entries.append((key, _decode(reader, depth)))
+    return GenMapValue(tuple(entries))
 
 
 def _read_type_id(reader: _Reader) -> Identifier | None:

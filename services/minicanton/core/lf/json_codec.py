@@ -19,7 +19,9 @@ Encoding" (the JSON API sets encodeInt64AsString and encodeDecimalAsString):
 - Date ``yyyy-mm-dd``. Timestamp: written in UTC with 0, 3 or 6 fraction digits; read as
   ISO 8601 with an optional fraction (digits past microseconds are dropped, as Daml does)
   and ``Z`` or a ``±hh:mm`` offset.
-- List an array; TextMap an object; GenMap an array of ``[key, value]`` pairs.
+- List an array; TextMap an object; GenMap an array of ``[key, value]`` pairs, read in any
+  order (of duplicate keys the last wins, as the Daml-LF value spec says) and written in the
+  value's canonical key order.
 - Optional: None is ``null`` and Some x is x; below the top Optional, nested ones are ``[]``
   (None) and ``[x]`` (Some x), so ``Optional (Optional Int64)`` is ``null``, ``[]`` or ``[42]``.
 - Record: written as an object; read as an object (absent Optional fields are None, unknown
@@ -302,16 +304,14 @@ def _decode_gen_map(data: object, type_: Type, ctx: _Context) -> Value:
     if not isinstance(data, list | tuple):
         raise ctx.fail(f"{describe_type(type_)} (an array of [key, value] pairs)", data)
     inner = ctx.nested()
-    entries: dict[Value, Value] = {}
+    entries: list[tuple[Value, Value]] = []
     for position, pair in enumerate(data):
         at = inner.index(position)
         if not isinstance(pair, list | tuple) or len(pair) != 2:
             raise at.fail("a GenMap entry (a [key, value] pair)", pair)
         key = _decode(pair[0], type_.key, at.index(0))
-        if key in entries:
-            raise at.index(0).error(f"duplicate GenMap key {describe_json(pair[0])}")
-        entries[key] = _decode(pair[1], type_.value, at.index(1))
-    return GenMapValue(tuple(entries.items()))
+        entries.append((key, _decode(pair[1], type_.value, at.index(1))))
+    return GenMapValue(tuple(entries))  # the last of duplicate keys wins, as in Daml-LF
 
 
 # -------------------------------------------------------------------------- data types

@@ -6,6 +6,12 @@ and parts of contract keys. Numeric follows Daml's ``Numeric 10``: at most 38 si
 digits with exactly 10 after the point; Timestamp is microseconds since the Unix epoch; Date
 is days since the epoch. Construction validates ranges so an out-of-range value can never
 exist in memory.
+
+Maps follow the Daml-LF value specification (``daml-lf/spec/value.rst``): "if two or more
+entries have the same keys, the last one overrides", and entry order carries no meaning. So
+`TextMapValue` and `GenMapValue` keep the last entry of each key and sort their entries (by
+key text; by `order_key` of the key), which makes equality, hashing and the canonical
+encoding independent of the order entries were given in.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ TIMESTAMP_MIN_US = -62135596800_000000
 TIMESTAMP_MAX_US = 253402300799_999999
 DATE_MIN_DAYS = -719162
 DATE_MAX_DAYS = 2932896
+
+MAX_NESTING = 100  # Daml-LF's value nesting limit (containers inside containers)
 
 _NUMERIC_QUANTUM = Decimal(1).scaleb(-NUMERIC_SCALE)
 _NUMERIC_LIMIT = Decimal(10) ** (NUMERIC_PRECISION - NUMERIC_SCALE)
@@ -129,28 +137,31 @@ class OptionalValue:
 
 @dataclass(frozen=True, slots=True)
 class TextMapValue:
-    """Entries sorted by key, keys unique (Daml's TextMap is ordered by key)."""
+    """Entries sorted by key (code point order, which is UTF-8 byte order); of entries with
+    the same key the last one is kept."""
 
     entries: tuple[tuple[str, Value], ...]
 
     def __post_init__(self) -> None:
-        ordered = tuple(sorted(self.entries, key=lambda entry: entry[0]))
-        keys = [key for key, _ in ordered]
-        if len(set(keys)) != len(keys):
-            raise InvalidArgument("TextMap has duplicate keys")
-        object.__setattr__(self, "entries", ordered)
+        last = dict(self.entries)
+        object.__setattr__(self, "entries", tuple(sorted(last.items(), key=_first)))
 
 
 @dataclass(frozen=True, slots=True)
 class GenMapValue:
-    """Entries in insertion order, keys unique."""
+    """Entries sorted by `order_key` of their keys; of entries with the same key the last
+    one is kept."""
 
     entries: tuple[tuple[Value, Value], ...]
 
     def __post_init__(self) -> None:
-        keys = [key for key, _ in self.entries]
-        if len(set(keys)) != len(keys):
-            raise InvalidArgument("GenMap has duplicate keys")
+        last = dict(self.entries)
+        ordered = sorted(last.items(), key=lambda entry: order_key(entry[0]))
+        object.__setattr__(self, "entries", tuple(ordered))
+
+
+def _first(entry: tuple[str, Value]) -> str:
+    return entry[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,3 +209,75 @@ Value = (
     | VariantValue
     | EnumValue
 )
+
+
+# ------------------------------------------------------------------------- the value order
+
+OrderKey = tuple[object, ...]
+
+
+def order_key(value: Value) -> OrderKey:
+    """A sort key giving a total order on values, for GenMap keys.
+
+    Values of different kinds order by kind (in the order of the `Value` union); within a
+    kind: numbers, dates and times by magnitude, text by code point, False before True,
+    None before Some, lists, maps and records element by element, variants and enums by type
+    id and then constructor *name* (Daml's engine orders constructors by declaration rank,
+    which a value does not carry; the Daml-LF value spec leaves map entry order free, so only
+    equality and hashing depend on the order, and they only need it to be total). Distinct
+    values have distinct keys.
+    """
+    return _order_key(value, 0)
+
+
+def _order_key(value: Value, depth: int) -> OrderKey:
+    rank = _KIND_RANK[type(value)]
+    if isinstance(value, UnitValue):
+        return (rank,)
+    if isinstance(value, DateValue):
+        return (rank, value.days_since_epoch)
+    if isinstance(value, TimestampValue):
+        return (rank, value.micros_since_epoch)
+    if isinstance(value, EnumValue):
+        return (rank, _type_key(value.type_id), value.constructor)
+    if not isinstance(value, _CONTAINERS):
+        return (rank, value.value)  # Bool, Int64, Numeric, Text, Party, ContractId
+    if depth >= MAX_NESTING:
+        raise InvalidArgument(f"value nests deeper than {MAX_NESTING} levels")
+    return (rank, *_container_key(value, depth + 1))
+
+
+def _container_key(value: Value, depth: int) -> OrderKey:
+    if isinstance(value, ListValue):
+        return (tuple(_order_key(item, depth) for item in value.items),)
+    if isinstance(value, OptionalValue):
+        return () if value.value is None else (_order_key(value.value, depth),)
+    if isinstance(value, TextMapValue):
+        return (tuple((key, _order_key(item, depth)) for key, item in value.entries),)
+    if isinstance(value, GenMapValue):
+        return (
+            tuple((_order_key(k, depth), _order_key(v, depth)) for k, v in value.entries),
+        )
+    if isinstance(value, RecordValue):
+        fields = tuple((label, _order_key(item, depth)) for label, item in value.fields)
+        return (_type_key(value.type_id), fields)
+    assert isinstance(value, VariantValue)
+    return (_type_key(value.type_id), value.constructor, _order_key(value.value, depth))
+
+
+def _type_key(type_id: Identifier | None) -> tuple[str, ...]:
+    if type_id is None:
+        return ()
+    return (type_id.package_id, type_id.module_name, type_id.entity_name)
+
+
+_KIND_RANK: dict[type, int] = {
+    kind: rank
+    for rank, kind in enumerate(
+        (UnitValue, BoolValue, Int64Value, NumericValue, TextValue, PartyValue,
+         ContractIdValue, DateValue, TimestampValue, ListValue, OptionalValue, TextMapValue,
+         GenMapValue, RecordValue, VariantValue, EnumValue),
+        start=1,
+    )
+}
+_CONTAINERS = (ListValue, OptionalValue, TextMapValue, GenMapValue, RecordValue, VariantValue)
