@@ -19,6 +19,24 @@ Canton's three policies (`ConfirmationPolicy.{Signatory, Vip, Full}` in Canton 2
   such party makes the policy inapplicable (`ConfirmationPolicyNotApplicable`), as Canton's
   `ConfirmationPolicy.choose` would not pick VIP for such a transaction.
 
+  Divergence from Canton, on purpose. Canton's `Vip.informeesAndThreshold` makes *every*
+  VIP-hosted party in `stateKnownTo(node)` a confirming party, and so an informee, even when
+  Daml's ledger model does not inform it of the node; only `choose` uses `informees ∩
+  stateKnownTo`. The two differ for a fetch or a non-consuming exercise whose VIP-hosted
+  stakeholder is an observer and not an actor: Canton sends that observer the view and lets
+  it confirm, we do not. We keep the narrower set because
+  (1) privacy: the observer would learn of an action Daml's ledger model hides from it (and
+  the views, projections and divulgence here all follow the ledger model's informees, so a
+  confirmer outside them would receive a view that names it nowhere);
+  (2) safety is the same: threshold 1 in both, and every party we accept an approval from is
+  also a confirming party in Canton (a VIP-hosted stakeholder), so we never approve what
+  Canton would not;
+  (3) applicability is the same: VIP is usable for exactly the transactions Canton's
+  `choose` picks it for.
+  The cost is liveness: a view has fewer VIP parties that can approve it, so when the
+  participant of every VIP informee is down it times out where Canton could still be
+  approved by the observer's participant.
+
 The threshold is never below 1, so a view is never approved vacuously.
 
 What the mediator can check. It sees a view's informees and parameters but not its action,
