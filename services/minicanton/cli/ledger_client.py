@@ -6,6 +6,8 @@ application would: nothing here reaches into a node.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,14 +97,27 @@ class LedgerClient:
 
     async def submit_and_wait(self, token: str, act_as: Sequence[str],
                               commands: Sequence[commands_pb2.Command],
-                              command_id: str | None = None,
+                              command_id: str | None = None, visibility_wait_s: float = 10.0,
                               ) -> command_pb.SubmitAndWaitForTransactionTreeResponse:
-        request = command_pb.SubmitAndWaitRequest(commands=commands_pb2.Commands(
-            ledger_id=LEDGER_ID, application_id=self.application_id,
-            command_id=command_id or uuid.uuid4().hex, act_as=list(act_as),
-            commands=list(commands)))
-        return await self._commands.SubmitAndWaitForTransactionTree(
-            request, metadata=self._auth(token), timeout=120)
+        """Submit and wait for the transaction. A contract another participant just created
+        reaches this participant a moment after the creator's completion (each participant
+        commits on the verdict independently), so CONTRACT_NOT_FOUND is retried, with a new
+        command id, for up to `visibility_wait_s` — what a Daml application does too."""
+        deadline = time.monotonic() + visibility_wait_s
+        delay_s = 0.02
+        while True:
+            request = command_pb.SubmitAndWaitRequest(commands=commands_pb2.Commands(
+                ledger_id=LEDGER_ID, application_id=self.application_id,
+                command_id=command_id or uuid.uuid4().hex, act_as=list(act_as),
+                commands=list(commands)))
+            try:
+                return await self._commands.SubmitAndWaitForTransactionTree(
+                    request, metadata=self._auth(token), timeout=120)
+            except grpc.aio.AioRpcError as error:
+                if error.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(delay_s)
+            delay_s = min(delay_s * 2, 0.5)
 
     async def active_contracts(self, party: str, token: str) -> list[ActiveContract]:
         request = acs_pb.GetActiveContractsRequest(
