@@ -248,6 +248,13 @@ class SimNetwork:
         self.outbox.extend(send for rule, send in self.held if rule == key)
         self.held = [(rule, send) for rule, send in self.held if rule != key]
 
+    def discard(self, name: str) -> list[QueuedSend]:
+        """Drop the sends held under `name` (a member that never sends them); returns them."""
+        self.hold_rules.pop(name, None)
+        dropped = [send for rule, send in self.held if rule == name]
+        self.held = [(rule, send) for rule, send in self.held if rule != name]
+        return dropped
+
     def held_sends(self, name: str | PreparedSubmission) -> list[QueuedSend]:
         key = name.message_id if isinstance(name, PreparedSubmission) else name
         return [send for rule, send in self.held if rule == key]

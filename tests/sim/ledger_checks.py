@@ -11,7 +11,12 @@ from tests.sim.harness import SimNetwork
 from minicanton.core.crypto.encryption import decrypt_view
 from minicanton.core.protocol.commit_set import project
 from minicanton.core.protocol.merkle import decode_tree
+from minicanton.core.protocol.request_envelopes import sort_envelopes
 from minicanton.core.protocol.submission import PreparedSubmission
+from minicanton.core.protocol.validation import (
+    ValidatedRequest,
+    validate_payload,
+)
 from minicanton.core.protocol.validation_views import OpenView, open_views
 from minicanton.core.protocol.view_message import (
     EncryptedViewMessage,
@@ -63,6 +68,24 @@ def request_timestamp(net: SimNetwork, message_id: str) -> int:
             if isinstance(event.content, Deliver) and event.content.message_id == message_id:
                 return event.timestamp_us
     raise AssertionError(f"request {message_id} was never sequenced")
+
+
+def validated_at(net: SimNetwork, name: str, request: PreparedSubmission) -> ValidatedRequest:
+    """What `name`'s validation makes of `request`, on the bytes it was delivered."""
+    ts_us = net.request_ts(request)
+    (event,) = [e for e in net.delivered[name] if e.timestamp_us == ts_us]
+    assert isinstance(event.content, Deliver)
+    arrived = sort_envelopes(ts_us, event.content.batch.envelopes)
+    validated = validate_payload(ts_us, arrived.view_messages, arrived.root_hash_messages,
+                                 net.machine(name).config.identity, net.domain.registry,
+                                 net.domain.snapshot(ts_us))
+    assert isinstance(validated, ValidatedRequest)
+    return validated
+
+
+def view_rejections(request: ValidatedRequest) -> list[str | None]:
+    """Each held view's own rejection code (None: it passed), in position order."""
+    return [None if v.rejection is None else v.rejection.code for v in request.views]
 
 
 def opened_as(net: SimNetwork, name: str, message: EncryptedViewMessage) -> tuple[bytes, OpenView]:

@@ -16,10 +16,10 @@ from minicanton.core.crypto.encryption import decrypt_view, encrypt_view
 from minicanton.core.entropy import SeededEntropy
 from minicanton.core.hashing import Hash
 from minicanton.core.protocol import validation
+from minicanton.core.protocol.request_envelopes import sort_envelopes
 from minicanton.core.protocol.validation import (
     IgnoredRequest,
     ValidatedRequest,
-    sort_envelopes,
     validate_payload,
 )
 from minicanton.core.protocol.view_message import (

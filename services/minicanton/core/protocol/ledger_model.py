@@ -65,6 +65,25 @@ def acting_parties(node: Node) -> frozenset[Party]:
     return frozenset()
 
 
+def required_authorizers(node: Node) -> frozenset[Party]:
+    """The parties that must authorize `node` (Canton's `ActionDescription.authorizers`):
+    a create its signatories, an exercise its controllers, a fetch its actors, a key lookup
+    the key's maintainers. For a root action they must be among the submitters; for any
+    other, among the authorizers its parent exercise grants (`granted_authorizers`)."""
+    if isinstance(node, CreateNode):
+        return node.signatories
+    if isinstance(node, (ExerciseNode, FetchNode)):
+        return node.acting_parties
+    return node.key.maintainers
+
+
+def granted_authorizers(parent: ExerciseNode) -> frozenset[Party]:
+    """The authorizers an exercise grants its consequences: the signatories of the
+    exercised contract and the choice's controllers (Daml's authorization rule). Every one
+    of them is an informee of the exercise, so sees it."""
+    return parent.signatories | parent.acting_parties
+
+
 def state_known_to(node: Node) -> frozenset[Party]:
     """Parties that track the state of the contract the node is about (Canton's name)."""
     if isinstance(node, LookupByKeyNode):

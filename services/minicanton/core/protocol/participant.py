@@ -87,6 +87,7 @@ from minicanton.core.protocol.participant_outcomes import (
     sends_last,
     verdict_completion,
 )
+from minicanton.core.protocol.request_envelopes import sort_envelopes
 from minicanton.core.protocol.submission import (
     CommandSubmission,
     ParticipantIdentity,
@@ -97,7 +98,6 @@ from minicanton.core.protocol.validation import (
     IgnoredRequest,
     ValidatedRequest,
     request_id_of,
-    sort_envelopes,
     validate_payload,
 )
 from minicanton.core.sequencing.events import Deliver, DeliverError, SequencedEvent

@@ -23,9 +23,11 @@ only the conflict detection that follows (in `participant`) must go strictly in 
 4. *Per view.* The packages of its nodes are known and vetted by us; its confirmation
    parameters are those the policy gives its root and core nodes (a submitter cannot drop a
    confirmer); *conformance*: its root action re-run from its seed with the same packages and
-   only the disclosed inputs gives the view's nodes, node for node; *authorization*: a root
-   view's action is re-run with the submitters as authorizers, a nested one's authority is
-   checked by whoever holds its parent.
+   only the disclosed inputs gives the view's nodes, node for node; *authorization*: that
+   re-run authorizes the root by the submitters (root view), by what the parent's exercise
+   grants (a subview whose parent we hold), or — for a subview without its parent, which is
+   rejected if we host one of its root's required authorizers — by those authorizers
+   (`view_authorization`); the engine checks every action below the root.
 
 Failures become `LocalReject`s with stable codes: a request-wide one rejects every view we
 confirm, a view's own only that view. A root-hash message with no view at all means a view we
@@ -34,11 +36,11 @@ are entitled to was withheld: the answer is a rejection for all our confirming p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from minicanton.core.crypto.encryption import decrypt_view
-from minicanton.core.errors import CryptoError, MinicantonError
+from minicanton.core.errors import CryptoError, InvalidArgument, MinicantonError
 from minicanton.core.hashing import Hash, HashPurpose
 from minicanton.core.ids import MemberId, ParticipantId, PartyId, RequestId
 from minicanton.core.lf.engine import reinterpret
@@ -53,15 +55,14 @@ from minicanton.core.protocol.confirmation_policy import (
 from minicanton.core.protocol.merkle import (
     GenTransactionTree,
     Leaf,
+    MerklePath,
     decode_tree,
     verify_membership,
 )
 from minicanton.core.protocol.message_codec import (
-    MessageDecodeError,
-    UnknownMessageKind,
     decode_protocol_message,
 )
-from minicanton.core.protocol.messages import LocalReject, MediatorResult, RootHashMessage
+from minicanton.core.protocol.messages import LocalReject, RootHashMessage
 from minicanton.core.protocol.response_aggregation import may_confirm
 from minicanton.core.protocol.submission import ParticipantIdentity, vip_predicate
 from minicanton.core.protocol.validation_views import (
@@ -70,14 +71,13 @@ from minicanton.core.protocol.validation_views import (
     forest_of_views,
     open_views,
 )
+from minicanton.core.protocol.view_authorization import root_authorizers
 from minicanton.core.protocol.view_message import (
     EncryptedViewMessage,
     ViewMessageDecodeError,
     decode_view_message,
-    is_view_message,
 )
 from minicanton.core.protocol.views import CommonMetadata, ParticipantMetadata, SubmitterMetadata
-from minicanton.core.sequencing.batch import Envelope
 from minicanton.core.topology.errors import MemberKeyNotValid
 from minicanton.core.topology.snapshot import TopologySnapshot
 
@@ -105,45 +105,6 @@ class ReceivedRequest:
     view_messages: tuple[EncryptedViewMessage, ...]
     root_hash_messages: tuple[RootHashMessage, ...]
     undecodable: tuple[str, ...] = ()  # why view messages could not even be decoded
-
-
-@dataclass(frozen=True, slots=True)
-class Arrived:
-    """One event's envelopes for a participant, sorted by what they are."""
-
-    view_messages: tuple[bytes, ...]
-    root_hash_messages: tuple[bytes, ...]
-    results: tuple[MediatorResult, ...]
-    alarms: tuple[tuple[int, str, str], ...]  # (ts, code, message)
-
-
-def sort_envelopes(ts_us: int, envelopes: Iterable[Envelope]) -> Arrived:
-    views: list[bytes] = []
-    roots: list[bytes] = []
-    results: list[MediatorResult] = []
-    alarms: list[tuple[int, str, str]] = []
-    for envelope in envelopes:
-        payload = envelope.content
-        if not payload:
-            continue  # a time proof
-        if is_view_message(payload):
-            views.append(payload)
-            continue
-        try:
-            message = decode_protocol_message(payload)
-        except UnknownMessageKind:
-            continue  # not ours to read (a topology broadcast): the shell routes it
-        except MessageDecodeError as err:
-            alarms.append((ts_us, err.error_id, err.message))
-            continue
-        if isinstance(message, RootHashMessage):
-            roots.append(payload)
-        elif isinstance(message, MediatorResult):
-            results.append(message)
-        else:
-            alarms.append((ts_us, "PARTICIPANT_UNEXPECTED_MESSAGE",
-                           f"a {type(message).__name__} was sent to us"))
-    return Arrived(tuple(views), tuple(roots), tuple(results), tuple(alarms))
 
 
 def validate_payload(
@@ -391,25 +352,28 @@ class _Checker:
         submitter_md: SubmitterMetadata | None,
         metadata: ParticipantMetadata | None,
     ) -> tuple[HeldView, ...]:
-        unique: dict[tuple[int, ...], OpenView] = {}
+        unique: dict[MerklePath, OpenView] = {}
         for top in opened:
             for view in top.walk():
                 unique.setdefault(view.position, view)
         return tuple(
-            self._held(unique[p], policy, submitter_md, metadata) for p in sorted(unique)
+            self._held(unique[p], unique, policy, submitter_md, metadata) for p in sorted(unique)
         )
 
     def _held(
         self,
         view: OpenView,
+        held: Mapping[MerklePath, OpenView],
         policy: ConfirmationPolicy | None,
         md: SubmitterMetadata | None,
         metadata: ParticipantMetadata | None,
     ) -> HeldView:
         rejection = None
         if policy is not None and metadata is not None:
-            rejection = (self._package_rejection(view) or self._parameter_rejection(view, policy)
-                         or self._conformance_rejection(view, md, metadata.ledger_time_us))
+            rejection = (
+                self._package_rejection(view) or self._parameter_rejection(view, policy)
+                or self._conformance_rejection(view, held, md, metadata.ledger_time_us)
+            )
         confirmers = frozenset(PartyId(p) for p in view.common.parameters.confirmers)
         return HeldView(
             view=view,
@@ -447,15 +411,20 @@ class _Checker:
         return None
 
     def _conformance_rejection(
-        self, view: OpenView, md: SubmitterMetadata | None, ledger_time_us: int
+        self,
+        view: OpenView,
+        held: Mapping[MerklePath, OpenView],
+        md: SubmitterMetadata | None,
+        ledger_time_us: int,
     ) -> LocalReject | None:
         if view.data.core_nodes[0][0] != view.root_node_id:
             return LocalReject(MALFORMED_VIEW, "the view's core does not start at its root")
-        authorizers = None
-        if len(view.position) == 1:
-            if md is None:
-                return LocalReject(MALFORMED, "a root view without submitter metadata")
-            authorizers = frozenset(md.act_as)
+        try:
+            authorizers = root_authorizers(view, held, md, self.hosted)
+        except FailedAuthorization as err:
+            return LocalReject(AUTHORIZATION, err.message)
+        except InvalidArgument as err:
+            return LocalReject(MALFORMED_VIEW, err.message)
         try:
             again = reinterpret(
                 view.data.root_node, view.data.root_seed or b"", ledger_time_us,

@@ -1,0 +1,61 @@
+"""What one sequenced event brings a participant, sorted by kind.
+
+A participant's envelopes in one event are encrypted view messages (routed by their own
+magic prefix), protocol messages (root-hash messages and mediator verdicts are ours; any
+other is an alarm), topology broadcasts (not ours to read here: the shell routes them) and
+empty time proofs. Payloads are kept as raw bytes where validation reads them again, so a
+pending request can be re-validated from what was persisted after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from minicanton.core.protocol.message_codec import (
+    MessageDecodeError,
+    UnknownMessageKind,
+    decode_protocol_message,
+)
+from minicanton.core.protocol.messages import MediatorResult, RootHashMessage
+from minicanton.core.protocol.view_message import is_view_message
+from minicanton.core.sequencing.batch import Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class Arrived:
+    """One event's envelopes for a participant, sorted by what they are."""
+
+    view_messages: tuple[bytes, ...]
+    root_hash_messages: tuple[bytes, ...]
+    results: tuple[MediatorResult, ...]
+    alarms: tuple[tuple[int, str, str], ...]  # (ts, code, message)
+
+
+def sort_envelopes(ts_us: int, envelopes: Iterable[Envelope]) -> Arrived:
+    views: list[bytes] = []
+    roots: list[bytes] = []
+    results: list[MediatorResult] = []
+    alarms: list[tuple[int, str, str]] = []
+    for envelope in envelopes:
+        payload = envelope.content
+        if not payload:
+            continue  # a time proof
+        if is_view_message(payload):
+            views.append(payload)
+            continue
+        try:
+            message = decode_protocol_message(payload)
+        except UnknownMessageKind:
+            continue  # not ours to read (a topology broadcast): the shell routes it
+        except MessageDecodeError as err:
+            alarms.append((ts_us, err.error_id, err.message))
+            continue
+        if isinstance(message, RootHashMessage):
+            roots.append(payload)
+        elif isinstance(message, MediatorResult):
+            results.append(message)
+        else:
+            alarms.append((ts_us, "PARTICIPANT_UNEXPECTED_MESSAGE",
+                           f"a {type(message).__name__} was sent to us"))
+    return Arrived(tuple(views), tuple(roots), tuple(results), tuple(alarms))
