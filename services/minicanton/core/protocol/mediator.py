@@ -64,6 +64,7 @@ from minicanton.core.protocol.messages import (
     InformeeMessage,
     MediatorResult,
     Reject,
+    RejectReason,
     RootHashMessage,
     Verdict,
     encode_protocol_message,
@@ -329,33 +330,46 @@ class Mediator:
                                    "root-hash messages without an informee message")]
             return []
         informee, informee_payload = received.informee_messages[0]
+        submitter = _authenticated_submitter(informee, sender, snapshot)
         parameters = snapshot.parameters
-        submitter = informee.submitting_participant
-        sent_by_submitter = MemberId(submitter) == sender
-        authenticated = (sent_by_submitter
-                         and snapshot.participant_attributes(submitter) is not None)
         pending = _Pending(
             ResponseAggregation.start(ts_us, informee),
             snapshot,
             parameters.participant_response_deadline_us(ts_us),
             parameters.decision_deadline_us(ts_us),
-            self._recipients(informee, received.root_hashes, snapshot,
-                             submitter if authenticated else None),
-            submitter if authenticated else None,
+            self._recipients(informee, received.root_hashes, snapshot, submitter),
+            submitter,
         )
         persist = PersistRequest(
             ts_us, informee.root_hash, informee.submitting_participant,
             informee.confirmation_policy, pending.response_deadline_us, pending.decision_time_us,
             (informee_payload, *received.root_hash_payloads),
         )
+        reasons = self._request_reasons(informee, sender, received, snapshot)
+        self._root_hashes[informee.root_hash] = pending.decision_time_us
+        heapq.heappush(self._expiries, (pending.decision_time_us, ts_us, informee.root_hash))
+        if reasons:
+            return [persist, *self._finish(ts_us, pending, Reject(reasons))]
+        self._pending[ts_us] = pending
+        heapq.heappush(self._deadlines, (pending.response_deadline_us, ts_us))
+        return [persist]
+
+    def _request_reasons(
+        self,
+        informee: InformeeMessage,
+        sender: MemberId,
+        received: _Received,
+        snapshot: TopologySnapshot,
+    ) -> tuple[RejectReason, ...]:
+        """Why the request is rejected at once (malformed, forged or a replay), or ()."""
         reasons = malformed_request_reasons(
             informee, received.root_hashes, snapshot, self.mediator_id
         )
-        if not sent_by_submitter:
+        if MemberId(informee.submitting_participant) != sender:
             reasons += (mediator_reason(
                 MediatorRejectCode.MALFORMED_REQUEST,
-                f"the informee message names submitting participant {submitter}, but the "
-                f"batch was sent by {sender}",
+                f"the informee message names submitting participant "
+                f"{informee.submitting_participant}, but the batch was sent by {sender}",
             ),)
         if len(received.informee_messages) > 1:
             reasons += (mediator_reason(MediatorRejectCode.MALFORMED_REQUEST,
@@ -365,13 +379,7 @@ class Mediator:
                 MediatorRejectCode.DUPLICATE_REQUEST,
                 f"root hash {informee.root_hash} was already used by a recent request",
             ),)
-        self._root_hashes[informee.root_hash] = pending.decision_time_us
-        heapq.heappush(self._expiries, (pending.decision_time_us, ts_us, informee.root_hash))
-        if reasons:
-            return [persist, *self._finish(ts_us, pending, Reject(reasons))]
-        self._pending[ts_us] = pending
-        heapq.heappush(self._deadlines, (pending.response_deadline_us, ts_us))
-        return [persist]
+        return reasons
 
     @staticmethod
     def _recipients(
@@ -423,7 +431,7 @@ class Mediator:
             return [record(ResponseOutcome.NO_CHANGE, "its parties had already answered")]
         effects: list[Effect] = [record(ResponseOutcome.COUNTED, "")]
         if aggregation.verdict is None:
-            self._pending[request_ts_us] = _replace_aggregation(pending, aggregation)
+            self._pending[request_ts_us] = replace(pending, aggregation=aggregation)
         else:
             effects += self._finish(ts_us, pending, aggregation.verdict)
         return effects
@@ -484,8 +492,15 @@ class Mediator:
                 del self._root_hashes[root_hash]
 
 
-def _replace_aggregation(pending: _Pending, aggregation: ResponseAggregation) -> _Pending:
-    return replace(pending, aggregation=aggregation)
+def _authenticated_submitter(
+    informee: InformeeMessage, sender: MemberId, snapshot: TopologySnapshot
+) -> ParticipantId | None:
+    """The request's submitting participant if the sequencer authenticated it as the batch's
+    sender and it is a participant of the domain; else None (no one gets the full verdict)."""
+    submitter = informee.submitting_participant
+    if MemberId(submitter) != sender or snapshot.participant_attributes(submitter) is None:
+        return None
+    return submitter
 
 
 def _as_participant(recipient: MemberRecipient) -> ParticipantId | None:
