@@ -61,6 +61,7 @@ __all__ = [
     "json_equal",
     "matches",
     "query_sql",
+    "sql_expressible",
 ]
 
 RangeKind = Literal["int64", "numeric", "text", "date", "timestamp"]
@@ -282,13 +283,32 @@ def query_sql(query: Query, column: str, params: list[object]) -> str:
     return "(" + " AND ".join(parts) + ")" if parts else "true"
 
 
+def sql_expressible(query: Query) -> bool:
+    """Whether `query_sql` can say it: PostgreSQL text and jsonb cannot hold U+0000, so a
+    query naming that character is matched in Python (`matches`) instead."""
+    return not any(_has_nul(c.value) if isinstance(c, FieldEquals) else
+                   any(b is not None and "\x00" in b.value for b in (c.lower, c.upper))
+                   for c in query.conditions)
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def containment(query: Query) -> dict[str, object] | None:
     """A JSON document that every matching payload contains (``payload @> doc``), built from
     the scalar equalities: a necessary condition a GIN index can answer. None if there are
     none. (Only scalars: for arrays and objects containment is weaker than equality.)"""
     document: dict[str, object] = {}
     for condition in query.conditions:
-        if isinstance(condition, FieldEquals) and not isinstance(condition.value, list | dict):
+        if (isinstance(condition, FieldEquals) and not isinstance(condition.value, list | dict)
+                and not _has_nul(condition.value)):
             target = document
             for step in condition.path[:-1]:
                 nested = target.setdefault(step, {})

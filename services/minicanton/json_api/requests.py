@@ -12,10 +12,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
-TemplateIdText = Annotated[str, Field(min_length=3, max_length=1024,
-                                      examples=["Iou:Iou", "<package id>:Iou:Iou"])]
-PartyText = Annotated[str, Field(min_length=1, max_length=512)]
-Identifier = Annotated[str, Field(min_length=1, max_length=255)]
+# Daml's lexical rules: the ledger would refuse anything else, so it is refused here first
+# (and a NUL byte or a lone surrogate never travels further).
+TemplateIdText = Annotated[str, Field(
+    min_length=3, max_length=1024, pattern=r"^(?:[0-9A-Za-z]+:)?[\w$.]+:[\w$.]+$",
+    examples=["Iou:Iou", "<package id>:Iou:Iou"])]
+PartyText = Annotated[str, Field(pattern=r"^[A-Za-z0-9:\-_ ]{1,255}$",
+                                 examples=["Alice::1220..."])]
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9#:\-_/ .]{1,255}$")]
+ChoiceName = Annotated[str, Field(pattern=r"^[A-Za-z_$][A-Za-z0-9_$]{0,999}$")]
+UserId = Annotated[str, Field(pattern=r"^[A-Za-z0-9@^$.!`\-#+'~_|:]{1,128}$")]
 
 
 class DurationPeriod(BaseModel):
@@ -55,7 +61,7 @@ class ExerciseRequest(BaseModel):
     templateId: TemplateIdText
     contractId: Identifier | None = None
     key: Any = None
-    choice: Identifier
+    choice: ChoiceName
     argument: Any
     meta: CommandMeta | None = None
 
@@ -70,7 +76,7 @@ class CreateAndExerciseRequest(BaseModel):
     model_config = _STRICT
     templateId: TemplateIdText
     payload: Any
-    choice: Identifier
+    choice: ChoiceName
     argument: Any
     meta: CommandMeta | None = None
 
@@ -102,8 +108,8 @@ class QueryRequest(BaseModel):
 
 class AllocatePartyRequest(BaseModel):
     model_config = _STRICT
-    identifierHint: Annotated[str, Field(max_length=255)] | None = None
-    displayName: Annotated[str, Field(max_length=255)] | None = None
+    identifierHint: Annotated[str, Field(pattern=r"^[A-Za-z0-9:\-_ ]{0,255}$")] | None = None
+    displayName: Annotated[str, Field(max_length=255, pattern=r"^[^\x00]*$")] | None = None
 
 
 class Right(BaseModel):
@@ -121,17 +127,17 @@ class Right(BaseModel):
 
 class CreateUserRequest(BaseModel):
     model_config = _STRICT
-    userId: Identifier
+    userId: UserId
     primaryParty: PartyText | None = None
     rights: list[Right] = Field(default_factory=list, max_length=1000)
 
 
 class UserIdRequest(BaseModel):
     model_config = _STRICT
-    userId: Identifier
+    userId: UserId
 
 
 class UserRightsRequest(BaseModel):
     model_config = _STRICT
-    userId: Identifier
+    userId: UserId
     rights: list[Right] = Field(min_length=1, max_length=1000)

@@ -44,6 +44,7 @@ from minicanton.json_api.caller import DAML_WS_SUBPROTOCOL, Caller
 from minicanton.json_api.contracts import ActiveContract, ArchivedContract, ContractEvent
 from minicanton.json_api.envelope import error_body
 from minicanton.json_api.query_language import Query, compile_query, json_equal, matches
+from minicanton.json_api.requests import Identifier, TemplateIdText
 from minicanton.json_api.routes.common import resolve_all, template_types
 from minicanton.json_api.services import JsonApiServices
 from minicanton.json_api.translate import canonical_key
@@ -57,15 +58,15 @@ _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 class StreamQuery(BaseModel):
     model_config = _STRICT
-    templateIds: list[str] = Field(min_length=1, max_length=100)
+    templateIds: list[TemplateIdText] = Field(min_length=1, max_length=100)
     query: dict[str, Any] = Field(default_factory=dict)
 
 
 class StreamKey(BaseModel):
     model_config = _STRICT
-    templateId: str = Field(min_length=3, max_length=1024)
+    templateId: TemplateIdText
     key: Any
-    contractIdAtOffset: str | None = None
+    contractIdAtOffset: Identifier | None = None
 
 
 _QUERIES = TypeAdapter(StreamQuery | list[StreamQuery])

@@ -299,3 +299,18 @@ async def test_readiness_with_the_ledger_up(stack: Stack) -> None:
     ready = await stack.http.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert "[+] ledger ok" in ready.text
+
+
+async def test_text_with_nul_round_trips_and_is_queryable(stack: Stack) -> None:
+    odd = await create_iou(stack, currency="US\x00D")
+    await create_iou(stack, currency="USD")
+    assert odd["payload"]["currency"] == "US\x00D"
+    found = await stack.ok("/v1/query", {"templateIds": ["dvp:Iou"],
+                                         "query": {"currency": "US\x00D"}}, auth(ALICE))
+    assert [c["contractId"] for c in found] == [odd["contractId"]]
+    ranged = await stack.ok("/v1/query", {"templateIds": ["dvp:Iou"],
+                                          "query": {"currency": {"%lt": "USD"}}}, auth(ALICE))
+    assert [c["contractId"] for c in ranged] == [odd["contractId"]]
+    fetched = await stack.ok("/v1/fetch", {"contractId": odd["contractId"],
+                                           "templateId": "dvp:Iou"}, auth(ALICE))
+    assert fetched["payload"]["currency"] == "US\x00D"

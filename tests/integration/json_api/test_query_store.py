@@ -8,12 +8,15 @@ import random
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.integration.json_api.packages import item_template, items_package
+from tests.integration.json_api.query_strategies import NUL_TEXTS, payloads, queries
 from tests.integration.json_api.sim_ledger import NOTE, OTHER, SimLedger
 
 from minicanton.core.protocol.offsets import offset_of
 from minicanton.json_api.contracts import NO_KEY, ActiveContract, ArchivedContract
-from minicanton.json_api.query_language import Query, compile_query
+from minicanton.json_api.query_language import Query, compile_query, matches
 from minicanton.json_api.query_store.catch_up import QueryStoreBusy, catch_up
 from minicanton.json_api.query_store.store import (
     OffsetStep,
@@ -284,3 +287,82 @@ async def test_queries_filter_in_sql_with_the_query_language(fresh_database) -> 
         assert await store.fetch_by_id({"carol"}, [template], "c") is None
     finally:
         await store.close()
+
+
+# ------------------------------------------------- U+0000, which jsonb cannot hold
+
+
+def _nul_item(template, cid: str, name: str, owner: str = "alice") -> ActiveContract:
+    payload = {"owner": owner, "watcher": "bob", "count": "1", "price": "1.5", "name": name,
+               "day": "2024-01-01", "at": "2024-01-01T00:00:00Z", "flag": True,
+               "inner": {"label": name, "level": "1"}, "maybe": None, "maybe_inner": None,
+               "tags": [name], "color": "Red", "shape": {"tag": "Square", "value": "1"}}
+    return ActiveContract(cid, template, payload, {"owner": owner, "name": name},
+                          (owner,), ("bob",))
+
+
+async def test_text_with_nul_is_kept_and_matched(fresh_database) -> None:
+    package = items_package()
+    template = item_template(package)
+    store = await open_store(fresh_database)
+    contracts = (_nul_item(template, "a", "x\x00y"), _nul_item(template, "b", "x"),
+                 _nul_item(template, "c", "\x00"))
+    steps = (OffsetStep("alice", template, None, offset_of(1)),)
+    try:
+        assert await store.apply(StoreUpdate(steps, contracts))
+
+        async def ids(query: object) -> set[str]:
+            compiled = compile_query(query, template, package.data_types)
+            return {c.contract_id for c in await store.query({"alice"}, [compiled])}
+
+        assert await ids({}) == {"a", "b", "c"}
+        assert await ids({"name": "x\x00y"}) == {"a"}
+        assert await ids({"name": "x"}) == {"b"}
+        assert await ids({"name": {"%lt": "x\x00z"}}) == {"a", "b", "c"}
+        assert await ids({"name": {"%gt": "x"}}) == {"a"}
+        assert await ids({"inner": {"level": 1}, "name": {"%lte": "\x00"}}) == {"c"}
+        assert await ids({"tags": ["\x00"]}) == {"c"}
+        found = await store.fetch_by_key({"alice"}, template, {"owner": "alice", "name": "x\x00y"})
+        assert found is not None and found.payload["name"] == "x\x00y"
+        assert await store.apply(StoreUpdate(
+            (OffsetStep("alice", template, offset_of(1), offset_of(2)),),
+            archives=(ArchivedContract("a", template),)))
+        assert await ids({"name": "x\x00y"}) == set()
+    finally:
+        await store.close()
+
+
+@pytest.fixture(scope="module")
+def loop_and_store(postgres_cluster):
+    loop = asyncio.new_event_loop()
+    dsn = postgres_cluster.create_database("query_store_property")
+    store = loop.run_until_complete(open_store(dsn))
+    yield loop, store
+    loop.run_until_complete(store.close())
+    loop.close()
+
+
+_examples = iter(range(1, 1_000_000))
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rows=st.lists(payloads(NUL_TEXTS), min_size=1, max_size=8), query=queries(NUL_TEXTS))
+def test_the_store_answers_as_the_python_reading_even_with_nul(loop_and_store, rows,
+                                                               query) -> None:
+    loop, store = loop_and_store
+    package = items_package()
+    template = item_template(package)
+    party = f"p{next(_examples)}"  # a fresh pair per example: nothing else is in its way
+    contracts = tuple(
+        ActiveContract(f"{party}-{i}", template, {**row, "owner": party}, NO_KEY, (party,), ())
+        for i, row in enumerate(rows))
+    compiled = compile_query(query, template, package.data_types)
+    expected = {c.contract_id for c in contracts if matches(compiled, c.payload)}
+
+    async def run() -> set[str]:
+        assert await store.apply(StoreUpdate((OffsetStep(party, template, None, offset_of(1)),),
+                                             contracts))
+        return {c.contract_id for c in await store.query({party}, [compiled])}
+
+    assert loop.run_until_complete(run()) == expected, (query, compiled)

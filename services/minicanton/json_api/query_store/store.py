@@ -41,7 +41,13 @@ from minicanton.core.errors import MinicantonError
 from minicanton.core.lf.identifier import Identifier
 from minicanton.core.protocol.offsets import Offset
 from minicanton.json_api.contracts import NO_KEY, ActiveContract, ArchivedContract
-from minicanton.json_api.query_language import Query, containment, query_sql
+from minicanton.json_api.query_language import (
+    Query,
+    containment,
+    matches,
+    query_sql,
+    sql_expressible,
+)
 from minicanton.store.migrations import apply_migrations
 
 STORE_NAME = "json_api_query_store"
@@ -200,7 +206,11 @@ class PostgresQueryStore:
         sql = (f"SELECT {_COLUMNS} FROM contract c WHERE NOT c.archived AND c.contract_id IN "
                "(SELECT contract_id FROM contract_party WHERE template_id = ANY($1::text[]) "
                "AND party = ANY($2::text[])) AND (" + " OR ".join(alternatives) + ")")
-        return await self._read(sql, params)
+        found = await self._read(sql, params)
+        # rows kept as text, and queries SQL cannot express, are matched here
+        return [contract for contract, textual in found
+                if not (textual or not sql_expressible(by_template[str(contract.template_id)]))
+                or matches(by_template[str(contract.template_id)], contract.payload)]
 
     async def fetch_by_id(self, parties: Iterable[str], templates: Iterable[Identifier],
                           contract_id: str) -> ActiveContract | None:
@@ -209,22 +219,26 @@ class PostgresQueryStore:
                "WHERE p.contract_id = c.contract_id AND p.party = ANY($3::text[]))")
         found = await self._read(sql, [contract_id, sorted({str(t) for t in templates}),
                                        sorted(set(parties))])
-        return found[0] if found else None
+        return found[0][0] if found else None
 
     async def fetch_by_key(self, parties: Iterable[str], template: Identifier,
                            key: object) -> ActiveContract | None:
+        text = _dump(key)
+        matching = ("c.key_text = $2" if _textual(text) else
+                    "c.key IS NOT NULL AND md5(c.key::text) = md5($2::text::jsonb::text) "
+                    "AND c.key = $2::text::jsonb")
         sql = (f"SELECT {_COLUMNS} FROM contract c WHERE c.template_id = $1 AND NOT c.archived "
-               "AND c.key IS NOT NULL AND md5(c.key::text) = md5($2::text::jsonb::text) "
-               "AND c.key = $2::text::jsonb AND EXISTS (SELECT 1 FROM contract_party p "
+               f"AND {matching} AND EXISTS (SELECT 1 FROM contract_party p "
                "WHERE p.contract_id = c.contract_id AND p.party = ANY($3::text[]))")
-        found = await self._read(sql, [str(template), _dump(key), sorted(set(parties))])
-        return found[0] if found else None
+        found = await self._read(sql, [str(template), text, sorted(set(parties))])
+        return found[0][0] if found else None
 
-    async def _read(self, sql: str, params: list[object]) -> list[ActiveContract]:
-        async def read() -> list[ActiveContract]:
+    async def _read(self, sql: str, params: list[object]) -> list[tuple[ActiveContract, bool]]:
+        """Contracts, each with whether its payload was kept as text (not jsonb)."""
+        async def read() -> list[tuple[ActiveContract, bool]]:
             async with self._pool.acquire() as connection:
                 rows = await connection.fetch(sql, *params)
-            return [_contract_of(row) for row in rows]
+            return [(_contract_of(row), row["textual"]) for row in rows]
 
         return await self._rebuilt(read)
 
@@ -233,7 +247,8 @@ class _Conflict(Exception):
     pass
 
 
-_COLUMNS = ("c.contract_id, c.template_id, c.payload::text AS payload, c.key::text AS key, "
+_COLUMNS = ("c.contract_id, c.template_id, COALESCE(c.payload::text, c.payload_text) AS payload, "
+            "COALESCE(c.key::text, c.key_text) AS key, c.payload IS NULL AS textual, "
             "c.signatories, c.observers, c.agreement_text")
 
 
@@ -241,7 +256,10 @@ def _template_condition(template: str, query: Query, params: list[object]) -> st
     # The typed casts of a range must only ever see this template's payloads, and PostgreSQL
     # does not promise to evaluate AND left to right: CASE does.
     params.append(template)
-    parts = [f"c.template_id = ${len(params)}"]
+    selected = f"c.template_id = ${len(params)}"
+    if not sql_expressible(query):
+        return f"({selected})"  # every row of the template; matched in Python
+    parts = []
     document = containment(query)
     if document is not None:
         params.append(_dump(document))
@@ -250,11 +268,24 @@ def _template_condition(template: str, query: Query, params: list[object]) -> st
     if condition != "true":
         params.append(template)
         parts.append(f"(CASE WHEN c.template_id = ${len(params)} THEN {condition} ELSE false END)")
-    return "(" + " AND ".join(parts) + ")"
+    if not parts:
+        return f"({selected})"
+    return f"({selected} AND (c.payload IS NULL OR ({' AND '.join(parts)})))"
 
 
 def _dump(document: object) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def _textual(dumped: str) -> bool:
+    """JSON that jsonb cannot hold: it names U+0000 (always escaped in JSON text)."""
+    return "\\u0000" in dumped
+
+
+def _columns_of(document: object) -> tuple[str | None, str | None]:
+    """(jsonb text, plain text): exactly one is set."""
+    dumped = _dump(document)
+    return (None, dumped) if _textual(dumped) else (dumped, None)
 
 
 def _contract_of(row: asyncpg.Record) -> ActiveContract:
@@ -304,18 +335,20 @@ async def _insert_creates(connection: asyncpg.Connection, creates: tuple[ActiveC
     unique = sorted({c.contract_id: c for c in creates}.values(), key=lambda c: c.contract_id)
     if not unique:
         return
+    payloads = [_columns_of(c.payload) for c in unique]
+    keys = [(None, None) if c.key is NO_KEY else _columns_of(c.key) for c in unique]
     await connection.execute(
-        "INSERT INTO contract (contract_id, template_id, payload, key, signatories, observers, "
-        "agreement_text) SELECT id, t, p::jsonb, k::jsonb, "
-        "ARRAY(SELECT jsonb_array_elements_text(s::jsonb)), "
-        "ARRAY(SELECT jsonb_array_elements_text(o::jsonb)), a "
-        "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
-        "$7::text[]) AS u(id, t, p, k, s, o, a) ORDER BY id ON CONFLICT (contract_id) DO NOTHING",
+        "INSERT INTO contract (contract_id, template_id, payload, payload_text, key, key_text, "
+        "signatories, observers, agreement_text) SELECT id, t, p::jsonb, pt, k::jsonb, kt, "
+        "s, o, a FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
+        "$6::text[], $7::text[], $8::text[]) AS u(id, t, p, pt, k, kt, a, n) "
+        "CROSS JOIN LATERAL (SELECT ARRAY(SELECT jsonb_array_elements_text(n::jsonb -> 0)) AS s, "
+        "ARRAY(SELECT jsonb_array_elements_text(n::jsonb -> 1)) AS o) AS parties "
+        "ORDER BY id ON CONFLICT (contract_id) DO NOTHING",
         [c.contract_id for c in unique], [str(c.template_id) for c in unique],
-        [_dump(c.payload) for c in unique],
-        [None if c.key is NO_KEY else _dump(c.key) for c in unique],
-        [_dump(list(c.signatories)) for c in unique], [_dump(list(c.observers)) for c in unique],
-        [c.agreement_text for c in unique])
+        [p for p, _ in payloads], [t for _, t in payloads],
+        [k for k, _ in keys], [t for _, t in keys], [c.agreement_text for c in unique],
+        [_dump([list(c.signatories), list(c.observers)]) for c in unique])
     visibility = sorted(
         (str(c.template_id), party, c.contract_id) for c in unique
         for party in c.stakeholders if (party, str(c.template_id)) in pairs)
@@ -340,6 +373,7 @@ async def _apply_archives(connection: asyncpg.Connection,
     await connection.execute(
         "INSERT INTO contract (contract_id, template_id, archived) "
         "SELECT id, t, true FROM unnest($1::text[], $2::text[]) AS u(id, t) ORDER BY id "
-        "ON CONFLICT (contract_id) DO UPDATE SET archived = true, payload = NULL, key = NULL",
+        "ON CONFLICT (contract_id) DO UPDATE SET archived = true, payload = NULL, key = NULL, "
+        "payload_text = NULL, key_text = NULL",
         ids, [str(a.template_id) for a in unique])
     await connection.execute("DELETE FROM contract_party WHERE contract_id = ANY($1::text[])", ids)
