@@ -12,10 +12,12 @@ lookup, the keys resolved against it and the contracts created and consumed.
 
 Everything is a function of the arguments: node seeds and contract ids derive from
 `transaction_seed` and the node's position (`contract_id`), ledger time comes in as
-`ledger_time_us`, and Decimal arithmetic runs in a fixed context (38 digits, half-even) so
-the caller's decimal settings cannot change a result. So every participant that re-runs an
-action gets the same nodes: `reinterpret` re-runs one root action (a view's) from its seed,
-which Canton's model-conformance check compares node for node with what it received.
+`ledger_time_us`, Decimal arithmetic runs in a fixed context (38 digits, half-even) so
+the caller's decimal settings cannot change a result, and package code reports to the run's
+meter, whose counted limits (`engine_limits`) fail the same way wherever the engine runs. So
+every participant that re-runs an action gets the same nodes: `reinterpret` re-runs one root
+action (a view's) from its seed, which Canton's model-conformance check compares node for
+node with what it received.
 
 ``read_as`` parties add visibility only; the lookup passed in is expected to have been built
 for ``act_as | read_as``, so the engine itself uses ``act_as`` alone (for authorization).
@@ -38,6 +40,7 @@ from minicanton.core.lf.contract_id import root_node_seed
 from minicanton.core.lf.engine_errors import ChoiceNotFound, ContractKeyNotFound
 from minicanton.core.lf.engine_run import ContractLookup, Interpretation
 from minicanton.core.lf.identifier import Identifier
+from minicanton.core.lf.metering import metered
 from minicanton.core.lf.numeric import NUMERIC_CONTEXT
 from minicanton.core.lf.package import PackageRegistry
 from minicanton.core.lf.package_types import ChoiceDef, TemplateDef
@@ -87,8 +90,8 @@ def interpret(
         raise InvalidArgument("a submission needs at least one acting party")
     if not commands:
         raise InvalidArgument("a submission needs at least one command")
-    with decimal_context(NUMERIC_CONTEXT):
-        run = Interpretation(registry, contracts, ledger_time_us)
+    run = Interpretation(registry, contracts, ledger_time_us)
+    with decimal_context(NUMERIC_CONTEXT), metered(run.meter):
         roots: list[NodeId] = []
         for command in commands:
             _run_command(run, command, frozenset(act_as), transaction_seed, roots)
@@ -109,8 +112,8 @@ def reinterpret(
     Creates and key lookups take `authorizers` as given (None: not checked here); exercises
     and fetches default to the action's own acting parties.
     """
-    with decimal_context(NUMERIC_CONTEXT):
-        run = Interpretation(registry, contracts, ledger_time_us)
+    run = Interpretation(registry, contracts, ledger_time_us)
+    with decimal_context(NUMERIC_CONTEXT), metered(run.meter):
         template = registry.template(action.template_id)
         env = registry.type_environment()
         if isinstance(action, CreateNode):

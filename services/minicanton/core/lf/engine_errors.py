@@ -17,6 +17,8 @@ CONTRACT_KEY_NOT_FOUND              no visible active contract has this key
 DUPLICATE_CONTRACT_KEY              creating a second active contract with the same key
 TEMPLATE_PRECONDITION_VIOLATED      ``ensure`` returned false
 WRONGLY_TYPED_CONTRACT              the contract id is of another template than expected
+INTERPRETATION_DEPTH_LIMIT          contract logic nested package calls or exercises deeper
+                                    than the engine's fixed limits (`engine_limits`)
 DAML_INTERPRETATION_ERROR           other contract-logic mistakes (no signatories, a signatory
                                     that is not a party, ...)
 ==================================  ===========================================================
@@ -37,7 +39,9 @@ __all__ = [
     "ContractNotFound",
     "DuplicateContractKey",
     "FailedAuthorization",
+    "InterpretationDepthExceeded",
     "InterpretationError",
+    "InterpretationLimitExceeded",
     "InvalidArgument",
     "PackageLoadError",
     "TemplateHasNoKey",
@@ -117,3 +121,15 @@ class TemplatePreconditionViolated(InterpretationError):
 
 class WronglyTypedContract(InterpretationError):
     error_id = "WRONGLY_TYPED_CONTRACT"
+
+
+class InterpretationLimitExceeded(InterpretationError):
+    """Contract logic went past one of the engine's fixed, counted limits.
+
+    The limits are constants of the engine, counted the same way wherever it runs, so a
+    submitter and every validator reach the same verdict on the same action.
+    """
+
+
+class InterpretationDepthExceeded(InterpretationLimitExceeded):
+    error_id = "INTERPRETATION_DEPTH_LIMIT"

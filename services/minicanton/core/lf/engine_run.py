@@ -21,6 +21,8 @@ node (an exercise first reserves its slot, so node ids stay in pre-order):
 
 Contract-logic functions (bodies, party and key functions, ensure) run through `_call`, which
 turns a Python error raised by package code into `UnhandledException` with its package line.
+Its `meter` counts package calls and nested exercises against the fixed limits of
+`engine_limits` (the engine reports package code to it while it runs).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from minicanton.core.lf.engine_errors import (
     UnhandledException,
     WronglyTypedContract,
 )
+from minicanton.core.lf.engine_limits import InterpretationMeter
 from minicanton.core.lf.identifier import Identifier
 from minicanton.core.lf.package import package_line_of
 from minicanton.core.lf.package_types import ChoiceDef, KeyDef, TemplateDef
@@ -94,6 +97,7 @@ class Interpretation:
         self.resolved_keys: dict[KeyRef, str | None] = {}
         self._consumed_set: set[str] = set()
         self._keys: dict[KeyRef, str | None] = {}
+        self.meter = InterpretationMeter()  # engine.py reports package code to it
 
     # ------------------------------------------------------------------------- actions
 
@@ -158,7 +162,7 @@ class Interpretation:
         if choice.info.consuming:
             self._consume(instance)
         context = ChoiceContext(self, seed, instance.signatories | controllers)
-        outcome = self._call(choice.body, contract, context, **arguments)
+        outcome = self._run_body(choice, contract, context, arguments)
         result = from_python(outcome, choice.info.result_type, self.registry, f"{what} result")
         self.nodes[node_id] = ExerciseNode(
             contract_id=contract_id,
@@ -177,6 +181,15 @@ class Interpretation:
         )
         self.node_seeds[node_id] = seed
         return node_id, result
+
+    def _run_body(
+        self, choice: ChoiceDef, contract: Any, context: ChoiceContext, arguments: dict[str, Any]
+    ) -> Any:
+        self.meter.enter_exercise()
+        try:
+            return self._call(choice.body, contract, context, **arguments)
+        finally:
+            self.meter.leave_exercise()
 
     def _choice_parties(
         self,
@@ -333,7 +346,11 @@ def call_package_code(function: Callable[..., Any], *args: Any, **kwargs: Any) -
     except MinicantonError:
         raise
     except RecursionError:
-        raise UnhandledException("RecursionError: contract logic recursed too deeply") from None
+        # The counted limits (engine_limits) fire long before Python's own in any reasonable
+        # caller; this is the last resort if the caller's stack was already nearly full.
+        raise UnhandledException(
+            "RecursionError: the host's Python stack ran out before the engine's depth limits"
+        ) from None
     except Exception as error:
         message = f"{type(error).__name__}: {error}"
         raise UnhandledException(message, package_line_of(error)) from None

@@ -6,7 +6,9 @@ A package is the UTF-8 source of one Python module written with the DSL (`dsl.py
 is the plain SHA-256 hex of those bytes (what ``sha256sum`` prints), so the same source has
 the same id everywhere. Loading:
 
-1. `package_check.check_source` refuses forbidden constructs, naming the line;
+1. `package_check.check_source` refuses forbidden constructs, naming the line, and
+   `package_instrument` makes every function and lambda report to the interpretation meter
+   (`metering`), so the engine's limits are counted rather than left to Python's stack;
 2. the module runs once, under the engine's fixed decimal context (`NUMERIC_CONTEXT`), with a
    small set of builtins and an ``__import__`` that yields only the DSL, ``decimal`` (whose
    ``Decimal`` is the DSL's `Numeric`) and ``__future__``;
@@ -37,8 +39,10 @@ from typing import Any
 from minicanton.core.errors import MinicantonError
 from minicanton.core.lf import dsl
 from minicanton.core.lf.identifier import Identifier, TemplateReference
+from minicanton.core.lf.metering import HOOKS
 from minicanton.core.lf.numeric import NUMERIC_CONTEXT, Numeric
 from minicanton.core.lf.package_check import DSL_MODULE, PackageLoadError, check_source
+from minicanton.core.lf.package_instrument import instrument
 from minicanton.core.lf.package_schema import build_package_contents
 from minicanton.core.lf.package_types import ChoiceDef, TemplateDef, TemplateInfo
 from minicanton.core.lf.types import DataTypeDef, TypeEnvironment
@@ -87,7 +91,7 @@ def load_package(source: str | bytes) -> Package:
     except SyntaxError as error:
         raise PackageLoadError(error.lineno or 0, f"syntax error: {error.msg}") from None
     checked = check_source(tree)
-    namespace = _execute(tree, checked.module_name)
+    namespace = _execute(instrument(tree), checked.module_name)
     contents = build_package_contents(package_id, checked.module_name, namespace, tree)
     return Package(
         package_id=package_id,
@@ -158,6 +162,7 @@ def _execute(tree: ast.Module, module_name: str) -> dict[str, Any]:
     namespace: dict[str, Any] = {
         "__builtins__": _safe_builtins(),
         "__name__": f"minicanton.packages.{module_name}",
+        **HOOKS,
     }
     # Annotations are always postponed (PEP 563), whatever the package imports, so a choice
     # of template T may return ContractId[T] without quoting.

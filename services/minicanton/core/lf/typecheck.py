@@ -43,6 +43,7 @@ from minicanton.core.lf.types import (
     VariantDef,
 )
 from minicanton.core.lf.value import (
+    MAX_NESTING,
     NUMERIC_PRECISION,
     NUMERIC_SCALE,
     BoolValue,
@@ -316,14 +317,14 @@ _TO_PYTHON: dict[type, Callable[[Value, Type, DataResolver], Any]] = {
 def from_python(obj: Any, ty: Type, resolver: DataResolver, path: str) -> Value:
     """The Daml-LF value of a Python value a body produced, checked against `ty`."""
     try:
-        return _from_python(obj, ty, resolver, path)
+        return _from_python(obj, ty, resolver, path, 0)
     except ValueTypeError:
         raise
     except InvalidArgument as error:  # a range check in a value constructor
         raise ValueTypeError(path, error.message) from None
 
 
-def _from_python(obj: Any, ty: Type, resolver: DataResolver, path: str) -> Value:
+def _from_python(obj: Any, ty: Type, resolver: DataResolver, path: str, depth: int) -> Value:
     if isinstance(ty, TUnit):
         _require(obj is None, obj, ty, path)
         return UnitValue()
@@ -346,7 +347,7 @@ def _from_python(obj: Any, ty: Type, resolver: DataResolver, path: str) -> Value
     if isinstance(ty, TTimestamp):
         _require(isinstance(obj, int) and not isinstance(obj, bool), obj, ty, path)
         return TimestampValue(obj)
-    return _container_from_python(obj, ty, resolver, path)
+    return _container_from_python(obj, ty, resolver, path, depth)
 
 
 def _numeric_from_python(obj: Any, ty: Type, path: str) -> Value:
@@ -362,20 +363,29 @@ def _numeric_from_python(obj: Any, ty: Type, path: str) -> Value:
         return NumericValue(raw.quantize(Decimal(1).scaleb(-NUMERIC_SCALE), ROUND_HALF_EVEN))
 
 
-def _container_from_python(obj: Any, ty: Type, resolver: DataResolver, path: str) -> Value:
+def _container_from_python(
+    obj: Any, ty: Type, resolver: DataResolver, path: str, depth: int
+) -> Value:
+    if isinstance(ty, TypeCon):
+        return _data_from_python(obj, ty, resolver, path, depth)
+    depth = _deeper(depth, path)
     if isinstance(ty, TList):
         _require(isinstance(obj, list | tuple), obj, ty, path)
         return ListValue(
-            tuple(_from_python(x, ty.element, resolver, f"{path}[{i}]") for i, x in enumerate(obj))
+            tuple(
+                _from_python(x, ty.element, resolver, f"{path}[{i}]", depth)
+                for i, x in enumerate(obj)
+            )
         )
     if isinstance(ty, TOptional):
-        inner = None if obj is None else _from_python(obj, ty.element, resolver, path)
+        inner = None if obj is None else _from_python(obj, ty.element, resolver, path, depth)
         return OptionalValue(inner)
     if isinstance(ty, TTextMap):
         _require(isinstance(obj, dict) and all(isinstance(k, str) for k in obj), obj, ty, path)
         return TextMapValue(
             tuple(
-                (k, _from_python(v, ty.value, resolver, f"{path}[{k!r}]")) for k, v in obj.items()
+                (k, _from_python(v, ty.value, resolver, f"{path}[{k!r}]", depth))
+                for k, v in obj.items()
             )
         )
     if isinstance(ty, TGenMap):
@@ -383,36 +393,46 @@ def _container_from_python(obj: Any, ty: Type, resolver: DataResolver, path: str
         return GenMapValue(
             tuple(
                 (
-                    _from_python(k, ty.key, resolver, f"{path}[{i}].key"),
-                    _from_python(v, ty.value, resolver, f"{path}[{i}].value"),
+                    _from_python(k, ty.key, resolver, f"{path}[{i}].key", depth),
+                    _from_python(v, ty.value, resolver, f"{path}[{i}].value", depth),
                 )
                 for i, (k, v) in enumerate(obj.items())
             )
         )
-    assert isinstance(ty, TypeCon)
-    return _data_from_python(obj, ty, resolver, path)
+    raise AssertionError(f"{ty!r} is not a Daml-LF type")
 
 
-def _data_from_python(obj: Any, ty: TypeCon, resolver: DataResolver, path: str) -> Value:
+def _data_from_python(
+    obj: Any, ty: TypeCon, resolver: DataResolver, path: str, depth: int
+) -> Value:
     definition = resolver.data_type(ty.identifier)
     if isinstance(definition, EnumDef):
         _require(obj in definition.constructors, obj, ty, path)
         return EnumValue(ty.identifier, obj)
     cls = resolver.python_class(ty.identifier)
     _require(type(obj) is cls, obj, ty, path)
+    depth = _deeper(depth, path)  # a record or variant nests; an enum does not
     if isinstance(definition, RecordDef):
         assert isinstance(obj, DataObject)
         return RecordValue(
             ty.identifier,
             tuple(
-                (name, _from_python(getattr(obj, name), t, resolver, f"{path}.{name}"))
+                (name, _from_python(getattr(obj, name), t, resolver, f"{path}.{name}", depth))
                 for name, t in definition.fields
             ),
         )
     assert isinstance(obj, Variant)
     argument_type = dict(definition.constructors)[obj.tag]
-    inner = _from_python(obj.value, argument_type, resolver, f"{path}.{obj.tag}")
+    inner = _from_python(obj.value, argument_type, resolver, f"{path}.{obj.tag}", depth)
     return VariantValue(ty.identifier, obj.tag, inner)
+
+
+def _deeper(depth: int, path: str) -> int:
+    """One container further in; Daml-LF (and the canonical encoding) allow 100 levels, and a
+    body can build deeper values (a recursive record in a loop): refuse them here, typed."""
+    if depth >= MAX_NESTING:
+        raise ValueTypeError(path, f"value nests deeper than {MAX_NESTING} levels")
+    return depth + 1
 
 
 def _require(ok: bool, obj: Any, ty: Type, path: str) -> None:
