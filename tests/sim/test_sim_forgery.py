@@ -15,7 +15,8 @@ from tests.sim.ledger_checks import check_invariants, validated_at, view_rejecti
 from tests.sim.test_sim_malicious import assert_nothing_committed, malicious_submit
 
 from minicanton.core.lf.contract_id import derive_contract_id
-from minicanton.core.lf.engine import SubmissionResult
+from minicanton.core.lf.engine import ContractLookup, SubmissionResult
+from minicanton.core.lf.identifier import Identifier
 from minicanton.core.lf.transaction import ContractInstance, CreateNode, ExerciseNode
 from minicanton.core.lf.value import (
     ContractIdValue,
@@ -145,4 +146,58 @@ def test_a_bank_signed_create_under_an_exercise_only_alice_sees_is_rejected(read
     assert completion.rejection.participants == (net.domain.participant_of("bank"),)
     assert "gap in the authorization chain" in completion.rejection.message
     assert {name: bank_ious_of(net, name) for name in net.participants} == before
+    assert_nothing_committed(net, committed)
+
+
+class ForgedLedger:
+    """Alice's ledger with one contract's instance replaced by a forgery under its real id."""
+
+    def __init__(self, real: ContractLookup, contract_id: str,
+                 forge: Callable[[ContractInstance], ContractInstance]) -> None:
+        self.real, self.contract_id, self.forge = real, contract_id, forge
+
+    def lookup_contract(self, contract_id: str) -> ContractInstance | None:
+        found = self.real.lookup_contract(contract_id)
+        return self.forge(found) if found is not None and contract_id == self.contract_id \
+            else found
+
+    def lookup_key(self, template_id: Identifier, key: Value) -> str | None:
+        return self.real.lookup_key(template_id, key)
+
+
+def a_million(iou: ContractInstance) -> ContractInstance:
+    return replace(iou, argument=with_fields(iou.argument, amount=MILLION))
+
+
+def bob_observes(net: SimNetwork) -> Callable[[ContractInstance], ContractInstance]:
+    def forge(iou: ContractInstance) -> ContractInstance:
+        return replace(iou, observers=iou.observers | {net.domain.party("Bob")})
+
+    return forge
+
+
+@pytest.mark.parametrize("forgery", ["contents", "metadata"])
+def test_an_input_contract_forged_under_its_real_id_is_rejected(ready, forgery: str) -> None:
+    """Alice transfers the Bank's Iou of 100 to Bob as if it were an Iou of a million (or
+    as if Bob observed it): the Bank's participant finds it active and, re-interpreting
+    against the forged instance, would approve and store a Bank-signed million."""
+    net, contracts, committed = ready
+    alice_turns_evil(net)
+    forge = a_million if forgery == "contents" else bob_observes(net)
+    submission = CommandSubmission(
+        (exercise("dvp:Iou", contracts.iou, "Transfer",
+                  recipient=PartyValue(net.domain.party("Bob"))),),
+        frozenset({net.domain.party("Alice")}), "sim", "evil-transfer", "evil-4")
+    prepared = malicious_submit(
+        net, submission, alter_lookup=lambda real: ForgedLedger(real, contracts.iou, forge))
+    net.run()
+    assert view_rejections(validated_at(net, "bank", prepared))[0] == (
+        validation.CONTRACT_AUTHENTICATION)
+    approve_all_as_alice(net)
+    net.run(advance_time=True)
+    (completion,) = net.store("alice").completion_of("evil-transfer")
+    assert completion.rejection is not None
+    assert completion.rejection.error_id == validation.CONTRACT_AUTHENTICATION
+    assert net.domain.participant_of("bank") in completion.rejection.participants
+    assert contracts.iou in net.store("bank").active
     assert_nothing_committed(net, committed)

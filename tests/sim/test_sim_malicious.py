@@ -14,8 +14,9 @@ from tests.sim.ledger_checks import check_invariants
 
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.entropy import SeededEntropy
-from minicanton.core.lf.engine import SubmissionResult
-from minicanton.core.lf.transaction import CreateNode
+from minicanton.core.lf.contract_id import derive_contract_id
+from minicanton.core.lf.engine import ContractLookup, SubmissionResult
+from minicanton.core.lf.transaction import CreateNode, NodeId
 from minicanton.core.lf.value import NumericValue, RecordValue
 from minicanton.core.protocol import validation
 from minicanton.core.protocol.merkle import root_hash
@@ -37,6 +38,7 @@ def malicious_submit(
     net: SimNetwork,
     submission: CommandSubmission,
     *,
+    alter_lookup: Callable[[ContractLookup], ContractLookup] = lambda c: c,
     alter_result: Callable[[SubmissionResult], SubmissionResult] = lambda r: r,
     alter_batch: Callable[[Batch], Batch] = lambda b: b,
     forge_with: SigningKeyPair | None = None,
@@ -46,8 +48,9 @@ def malicious_submit(
     identity = node.machine.config.identity
     snapshot = net.domain.snapshot(net.clock_us)
     readers = list(submission.act_as)
-    result = interpret_submission(submission, node.store.lookup(readers), net.domain.registry,
-                                  net.clock_us, node.entropy)
+    contracts = alter_lookup(node.store.lookup(readers))
+    result = interpret_submission(submission, contracts, net.domain.registry, net.clock_us,
+                                  node.entropy)
     result = alter_result(result)
     max_seq_us = net.clock_us + TTL_US
     tree = build_request_tree(submission, result, identity, snapshot, net.clock_us, max_seq_us,
@@ -66,13 +69,17 @@ def swap_submission(net: SimNetwork, contracts: DvpContracts) -> CommandSubmissi
 
 
 def inflate_new_iou(result: SubmissionResult) -> SubmissionResult:
-    """Bob would receive a million instead of 100: the view no longer re-interprets."""
+    """Bob would receive a million instead of 100 (under the id such an Iou would have): the
+    view no longer re-interprets."""
     nodes = list(result.transaction.nodes)
     for index, node in enumerate(nodes):
         if isinstance(node, CreateNode) and node.template_id.entity_name == "Iou":
             fields = tuple((k, NumericValue(Decimal("1000000")) if k == "amount" else v)
                            for k, v in node.argument.fields)
-            nodes[index] = replace(node, argument=RecordValue(node.argument.type_id, fields))
+            argument = RecordValue(node.argument.type_id, fields)
+            contract_id = derive_contract_id(result.node_seeds[NodeId(index)],
+                                             result.ledger_time_us, node.template_id, argument)
+            nodes[index] = replace(node, contract_id=contract_id, argument=argument)
     return replace(result, transaction=replace(result.transaction, nodes=tuple(nodes)))
 
 

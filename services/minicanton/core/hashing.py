@@ -35,6 +35,7 @@ class HashPurpose(IntEnum):
     KEY_WRAP = 17
     CONTRACT_KEY = 18
     SUBMISSION_SEED = 19
+    CONTRACT_SALT = 20
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -122,14 +122,15 @@ def test_contract_id_and_seed_follow_the_documented_derivation(registry: Package
     assert isinstance(node, CreateNode)
     seed = hash_of(HashPurpose.SUBMISSION_SEED, b"tx-seed", (0).to_bytes(4, "big")).digest
     assert result.node_seeds == {0: seed} and root_node_seed(b"tx-seed", 0) == seed
+    salt = hash_of(HashPurpose.CONTRACT_SALT, seed).digest
     expected = hash_of(
         HashPurpose.CONTRACT_ID,
-        seed,
+        salt,
         LEDGER_TIME_US.to_bytes(8, "big", signed=True),
         str(node.template_id),
         encode_value(node.argument),
     )
-    assert node.contract_id == "00" + expected.hex
+    assert node.contract_id == "01" + expected.hex
 
 
 # -------------------------------------------------------------------- choices and keys

@@ -33,6 +33,7 @@ from minicanton.core.protocol.confirmation_policy import (
     ViewConfirmationParameters,
 )
 from minicanton.core.protocol.view_serialization import (
+    FORMAT_VERSION,
     LeafContent,
     ViewDecodeError,
     decode_leaf_content,
@@ -110,7 +111,7 @@ def test_semantically_invalid_contents_are_decode_errors() -> None:
     with pytest.raises(ViewDecodeError, match="threshold"):
         decode_leaf_content(bytes(wire))
     with pytest.raises(ViewDecodeError, match="leaf kind"):
-        decode_leaf_content(b"\x01\x63")
+        decode_leaf_content(bytes([FORMAT_VERSION, 0x63]))
 
 
 @settings(max_examples=200, deadline=None)

@@ -35,6 +35,9 @@ class ContractInstance:
     observers: frozenset[Party]
     key: KeyWithMaintainers | None = None
     created_at_us: int = 0  # ledger time of the creating transaction
+    # what the contract id commits to besides the contents (`contract_id.contract_salt`);
+    # None only for a contract not (yet) known with it, which cannot be authenticated
+    salt: bytes | None = None
 
     @property
     def stakeholders(self) -> frozenset[Party]:

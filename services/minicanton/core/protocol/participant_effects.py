@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from minicanton.core.hashing import Hash
 from minicanton.core.ids import MemberId, ParticipantId, PartyId, RequestId, TransactionId
+from minicanton.core.lf.contract_id import CONTRACT_ID_VERSION_PREFIX
 from minicanton.core.protocol.commit_set import CommitSet, ProjectedTransaction
 from minicanton.core.protocol.conflict_detection import RequestLocks
 from minicanton.core.protocol.deduplication import ChangeId
@@ -61,7 +62,7 @@ _STATUS_BY_CODE = {
     NOT_SEQUENCED: STATUS_ABORTED,
     LOCAL_TIMEOUT: STATUS_ABORTED,
 }
-_CONTRACT_ID = re.compile(r"\b00[0-9a-f]{64}\b")
+_CONTRACT_ID = re.compile(rf"\b{CONTRACT_ID_VERSION_PREFIX}[0-9a-f]{{64}}\b")
 
 
 def status_of(error_id: str) -> int:

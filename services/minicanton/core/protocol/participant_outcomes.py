@@ -19,10 +19,12 @@ participants; for a timeout, the participants that did not answer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from minicanton.core.hashing import Hash
 from minicanton.core.ids import ParticipantId, PartyId, TransactionId
+from minicanton.core.lf.transaction import ContractInstance
 from minicanton.core.protocol.commit_set import EMPTY_COMMIT_SET, CommitSet, commit_set_for
 from minicanton.core.protocol.conflict_detection import ActivenessResult
 from minicanton.core.protocol.messages import (
@@ -199,7 +201,24 @@ def commit_set_of(request: ValidatedRequest) -> CommitSet:
         forest.transaction, frozenset(request.hosted_parties), inputs,
         request.metadata.ledger_time_us,
     )
-    return replace(commit_set, projection=with_original_ids(commit_set.projection, forest))
+    created = {c.contract.contract_id: c.contract
+               for v in views for w in v.view.walk() for c in w.data.created_core}
+    return replace(
+        commit_set,
+        created=tuple(
+            replace(c, contract=_salted(c.contract, created)) for c in commit_set.created
+        ),
+        divulged=tuple(_salted(c, created) for c in commit_set.divulged),
+        projection=with_original_ids(commit_set.projection, forest),
+    )
+
+
+def _salted(
+    contract: ContractInstance, disclosed: Mapping[str, ContractInstance]
+) -> ContractInstance:
+    """`contract` as its view disclosed it, salt included (validation checked that the two
+    agree in everything else), so that we can later disclose it in turn."""
+    return disclosed.get(contract.contract_id, contract)
 
 
 def sends_last(effects: list[Effect]) -> list[Effect]:

@@ -22,12 +22,14 @@ only the conflict detection that follows (in `participant`) must go strictly in 
    ± `ledger_time_record_time_tolerance_us` of the record time.
 4. *Per view.* The packages of its nodes are known and vetted by us; its confirmation
    parameters are those the policy gives its root and core nodes (a submitter cannot drop a
-   confirmer); *conformance*: its root action re-run from its seed with the same packages and
-   only the disclosed inputs gives the view's nodes, node for node; *authorization*: that
-   re-run authorizes the root by the submitters (root view), by what the parent's exercise
-   grants (a subview whose parent we hold), or — for a subview without its parent, which is
-   rejected if we host one of its root's required authorizers — by those authorizers
-   (`view_authorization`); the engine checks every action below the root.
+   confirmer); every contract it discloses is authentic (`contract_authentication`: ids
+   commit to salted contents, metadata is what the template gives, created contracts are
+   their create nodes'); *conformance*: its root action re-run from its seed with the same
+   packages and only the disclosed inputs gives the view's nodes, node for node;
+   *authorization*: that re-run authorizes the root by the submitters (root view), by what
+   the parent's exercise grants (a subview whose parent we hold), or — for a subview without
+   its parent, which is rejected if we host one of its root's required authorizers — by those
+   authorizers (`view_authorization`); the engine checks every action below the root.
 
 Failures become `LocalReject`s with stable codes: a request-wide one rejects every view we
 confirm, a view's own only that view. A root-hash message with no view at all means a view we
@@ -51,6 +53,10 @@ from minicanton.core.protocol.confirmation_policy import (
     ConfirmationPolicy,
     ConfirmationPolicyNotApplicable,
     confirmation_parameters,
+)
+from minicanton.core.protocol.contract_authentication import (
+    ContractAuthenticationFailed,
+    ContractCheck,
 )
 from minicanton.core.protocol.merkle import (
     GenTransactionTree,
@@ -91,6 +97,7 @@ PACKAGE_NOT_VETTED = "LOCAL_VERDICT_PACKAGE_NOT_VETTED"
 MALFORMED_VIEW = "LOCAL_VERDICT_MALFORMED_VIEW"
 CONFORMANCE = "LOCAL_VERDICT_MODEL_CONFORMANCE"
 AUTHORIZATION = "LOCAL_VERDICT_FAILED_AUTHORIZATION"
+CONTRACT_AUTHENTICATION = "LOCAL_VERDICT_CONTRACT_AUTHENTICATION_FAILED"
 
 
 def request_id_of(request_ts_us: int) -> RequestId:
@@ -257,6 +264,7 @@ class _Checker:
         self.identity, self.registry, self.snapshot = identity, registry, snapshot
         hosted = snapshot.parties_hosted_by(identity.participant_id)
         self.hosted = frozenset(hosted)
+        self.contracts = ContractCheck(registry, request_ts_us)  # replaced once metadata is read
 
     def run(
         self, trees: list[tuple[GenTransactionTree, OpenView]], problems: list[str]
@@ -356,6 +364,8 @@ class _Checker:
         for top in opened:
             for view in top.walk():
                 unique.setdefault(view.position, view)
+        if metadata is not None:
+            self.contracts = ContractCheck(self.registry, metadata.ledger_time_us)
         return tuple(
             self._held(unique[p], unique, policy, submitter_md, metadata) for p in sorted(unique)
         )
@@ -372,6 +382,7 @@ class _Checker:
         if policy is not None and metadata is not None:
             rejection = (
                 self._package_rejection(view) or self._parameter_rejection(view, policy)
+                or self._contract_rejection(view)
                 or self._conformance_rejection(view, held, md, metadata.ledger_time_us)
             )
         confirmers = frozenset(PartyId(p) for p in view.common.parameters.confirmers)
@@ -408,6 +419,13 @@ class _Checker:
                                                        "been part of its parent view")
         except ConfirmationPolicyNotApplicable as err:
             return LocalReject(MALFORMED_VIEW, err.message)
+        return None
+
+    def _contract_rejection(self, view: OpenView) -> LocalReject | None:
+        try:
+            self.contracts.check_view(view)
+        except ContractAuthenticationFailed as err:
+            return LocalReject(CONTRACT_AUTHENTICATION, f"view {view.position}: {err.message}")
         return None
 
     def _conformance_rejection(

@@ -53,7 +53,7 @@ from minicanton.core.protocol.views import (
     ViewParticipantData,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: contracts carry their salt
 T = TypeVar("T")
 
 LeafContent = (
@@ -338,6 +338,7 @@ def put_contract(w: Writer, contract: ContractInstance) -> None:
     w.parties(contract.observers)
     w.optional(contract.key, lambda key: put_key(w, key))
     w.i64(contract.created_at_us)
+    w.optional(contract.salt, w.blob)
 
 
 def get_contract(r: Reader) -> ContractInstance:
@@ -345,6 +346,7 @@ def get_contract(r: Reader) -> ContractInstance:
         r.text("contract id"), get_identifier(r), get_record(r, "contract argument"),
         r.parties("signatories"), r.parties("observers"),
         r.optional(lambda: get_key(r), "key"), r.i64("created at"),
+        r.optional(lambda: r.blob("contract salt"), "contract salt"),
     )
 
 

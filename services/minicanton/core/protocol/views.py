@@ -23,7 +23,8 @@ parameters: what the mediator sees) and `ViewParticipantData` (the action: its r
 the root's seed and the core nodes; the core's input contracts, the contracts the core
 creates, and the keys the core resolved), plus its subviews. As in Canton, the ledger time
 lives in the transaction's `ParticipantMetadata` and the submitter's identity in its
-`SubmitterMetadata`; `merkle` assembles all of these into the Merkle tree.
+`SubmitterMetadata`; `merkle` assembles all of these into the Merkle tree. Contracts travel
+with their salt (`ContractInstance.salt`), so every holder can authenticate their ids.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 
 from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import MemberId, ParticipantId
+from minicanton.core.lf.contract_id import contract_salt
 from minicanton.core.lf.identifier import Identifier
 from minicanton.core.lf.transaction import (
     ContractInstance,
@@ -219,14 +221,17 @@ class _Builder:
         self._is_vip = is_vip
         self._ledger_time_us = ledger_time_us
         self._contracts = dict(input_contracts)
-        for node in transaction.nodes:
+        for node_id, node in enumerate(transaction.nodes):
             if isinstance(node, CreateNode):
-                self._contracts[node.contract_id] = self._instance_of(node)
+                self._contracts[node.contract_id] = self._instance_of(NodeId(node_id), node)
 
-    def _instance_of(self, node: CreateNode) -> ContractInstance:
+    def _instance_of(self, node_id: NodeId, node: CreateNode) -> ContractInstance:
+        """The created contract with its salt, which every holder needs to authenticate it."""
+        seed = self._seeds.get(node_id)
         return ContractInstance(
             node.contract_id, node.template_id, node.argument, node.signatories,
             node.observers, node.key, self._ledger_time_us,
+            None if seed is None else contract_salt(seed),
         )
 
     def parameters(self, node_id: NodeId) -> ViewConfirmationParameters:
