@@ -3,7 +3,9 @@ the real participant and mediator machines and an in-memory sequencer."""
 
 from __future__ import annotations
 
-from tests.sim.dvp_flow import DvpContracts, setup_until_dvp, swap
+from decimal import Decimal
+
+from tests.sim.dvp_flow import DvpContracts, create, setup_until_dvp, swap
 from tests.sim.harness import SimNetwork
 from tests.sim.ledger_checks import (
     assert_ledgers_follow_the_ledger_model,
@@ -11,10 +13,12 @@ from tests.sim.ledger_checks import (
     completions_per_command,
     opened_as,
     request_timestamp,
+    validated_at,
     view_messages_delivered,
 )
 
 from minicanton.core.ids import MemberId
+from minicanton.core.lf.value import NumericValue, PartyValue, TextValue
 from minicanton.core.sequencing.batch import MemberRecipient
 from minicanton.core.sequencing.events import Deliver
 
@@ -120,3 +124,23 @@ def test_no_envelope_of_the_swap_reaches_a_participant_it_is_not_addressed_to() 
     bank_wrapped = {w.recipient for m in view_messages_delivered(NET, "bank", swap_tx.message_id)
                     for w in m.encrypted.wrapped_keys}
     assert NET.domain.participant_of("sr") not in bank_wrapped
+
+
+def test_the_read_as_parties_of_a_submission_reach_no_informee() -> None:
+    """Read-as only widens what the submitter's own lookup sees; Canton's submitter metadata
+    has no read-as, so a root view's informees never learn them (review #12)."""
+    net = SimNetwork()
+    alice, bob = (PartyValue(net.domain.party(p)) for p in ("Alice", "Bob"))
+    command = create("dvp:Iou", issuer=alice, owner=bob, amount=NumericValue(Decimal("1")),
+                     currency=TextValue("USD"))
+    prepared = net.submit("alice", command, act_as=["Alice"], read_as=["SR"],
+                          command_id="read-as")
+    net.run()
+    assert validated_at(net, "bob", prepared).submitter is not None  # Bob holds the root view
+    messages = list(view_messages_delivered(net, "bob", prepared.message_id))
+    assert messages
+    for message in messages:
+        plaintext, _ = opened_as(net, "bob", message)
+        assert net.domain.party("SR").encode() not in plaintext
+    (completion,) = net.store("alice").completion_of("read-as")
+    assert completion.accepted

@@ -264,7 +264,7 @@ def tree_for(
     seeds = {NodeId(i): bytes([i, salt]) * 16 for i in range(len(transaction.nodes))}
     views = decompose(transaction, seeds, inputs, policy, T0_US, is_vip)
     submitter_metadata = SubmitterMetadata(
-        frozenset({act_as}), frozenset(), "dvp", f"cmd-{salt}", submitter, f"sub-{salt}",
+        frozenset({act_as}), "dvp", f"cmd-{salt}", submitter, f"sub-{salt}",
         REQUEST_TS_US + 60_000_000,
     )
     common = CommonMetadata(policy, DOMAIN_ID, mediator)

@@ -139,7 +139,7 @@ def metadata(
     policy: ConfirmationPolicy = ConfirmationPolicy.SIGNATORY,
 ) -> tuple[SubmitterMetadata, CommonMetadata, ParticipantMetadata]:
     submitter = SubmitterMetadata(
-        act_as=frozenset({ALICE}), read_as=frozenset(), application_id="dvp-app",
+        act_as=frozenset({ALICE}), application_id="dvp-app",
         command_id="cmd-1", submitting_participant=ParticipantId("PAR::alice::1220ab"),
         submission_id="sub-1", max_sequencing_time_us=LEDGER_TIME_US + 60_000_000,
     )

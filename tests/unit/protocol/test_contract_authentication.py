@@ -141,7 +141,7 @@ def open_root_view(result: SubmissionResult, forge_created=lambda c: c):
     data = replace(data, created_core=tuple(replace(c, contract=forge_created(c.contract))
                                             for c in data.created_core))
     view = replace(view, participant_data=data)
-    submitter = SubmitterMetadata(frozenset({BANK}), frozenset(), "app", "cmd",
+    submitter = SubmitterMetadata(frozenset({BANK}), "app", "cmd",
                                   "PAR::bank::1220ee", "sub", LEDGER_TIME_US + 1)
     common = CommonMetadata(ConfirmationPolicy.SIGNATORY, "domain::1220ff",
                             "MED::mediator::1220ff")

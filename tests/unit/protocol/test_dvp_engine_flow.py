@@ -203,7 +203,7 @@ def test_each_view_reinterprets_from_its_seed_to_the_same_nodes() -> None:
 
 
 def test_each_participant_decrypts_exactly_the_views_it_is_entitled_to() -> None:
-    submitter = SubmitterMetadata(frozenset({ALICE}), frozenset(), "dvp", "swap-1",
+    submitter = SubmitterMetadata(frozenset({ALICE}), "dvp", "swap-1",
                                   HOSTED_ON[ALICE], "sub-1", LEDGER_TIME_US + 60_000_000)
     common = CommonMetadata(ConfirmationPolicy.SIGNATORY, "domain::1220ff",
                             MemberId("MED::mediator::1220ff"))

@@ -237,9 +237,8 @@ def build_request_tree(
         result.ledger_time_us, vip_predicate(snapshot),
     )
     submitter = SubmitterMetadata(
-        frozenset(submission.act_as), frozenset(submission.read_as), submission.application_id,
-        submission.command_id, identity.participant_id, submission.submission_id,
-        max_sequencing_time_us,
+        frozenset(submission.act_as), submission.application_id, submission.command_id,
+        identity.participant_id, submission.submission_id, max_sequencing_time_us,
     )
     common = CommonMetadata(policy, identity.domain_id, choose_mediator(snapshot))
     participant = ParticipantMetadata(result.ledger_time_us, now_us, submission.workflow_id)

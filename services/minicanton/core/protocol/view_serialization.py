@@ -53,7 +53,7 @@ from minicanton.core.protocol.views import (
     ViewParticipantData,
 )
 
-FORMAT_VERSION = 2  # 2: contracts carry their salt
+FORMAT_VERSION = 3  # 2: contracts carry their salt; 3: no read-as in submitter metadata
 T = TypeVar("T")
 
 LeafContent = (
@@ -353,7 +353,6 @@ def get_contract(r: Reader) -> ContractInstance:
 
 def _put_submitter(w: Writer, m: SubmitterMetadata) -> None:
     w.parties(m.act_as)
-    w.parties(m.read_as)
     w.text(m.application_id)
     w.text(m.command_id)
     w.text(m.submitting_participant)
@@ -363,7 +362,7 @@ def _put_submitter(w: Writer, m: SubmitterMetadata) -> None:
 
 def _get_submitter(r: Reader) -> SubmitterMetadata:
     return SubmitterMetadata(
-        r.parties("act as"), r.parties("read as"), r.text("application id"),
+        r.parties("act as"), r.text("application id"),
         r.text("command id"), ParticipantId(r.text("submitting participant")),
         r.text("submission id"), r.i64("max sequencing time"),
     )

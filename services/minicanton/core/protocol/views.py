@@ -64,10 +64,12 @@ class ViewDecompositionError(MinicantonError):
 
 @dataclass(frozen=True, slots=True)
 class SubmitterMetadata:
-    """Who submitted: seen by the submitter's and the root views' informees' participants."""
+    """Who submitted: seen by the submitter's and the root views' informees' participants.
+
+    As Canton's, it has no read-as parties: they only widen what the submitter's own lookup
+    sees, and are no informee's business."""
 
     act_as: frozenset[Party]
-    read_as: frozenset[Party]
     application_id: str
     command_id: str
     submitting_participant: ParticipantId
