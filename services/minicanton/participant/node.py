@@ -279,7 +279,7 @@ class ParticipantNode:
         backend = LedgerApiBackend(
             participant_id=self.keys.participant_id, ledger_id=config.ledger_id,
             store=self.store, admin=self.admin_store,
-            create_events=PostgresCreateEvents(self.store.pool), party_allocator=self.admin,
+            create_events=PostgresCreateEvents(self.store), party_allocator=self.admin,
             package_uploader=self.admin, notifier=self.notifier,
             registry=lambda: self.registry.current)
         authenticator = LedgerApiAuthenticator(config.auth.auth_config(self.keys.participant_id),

@@ -244,7 +244,7 @@ async def ledger_api(dsn: str, keys: KeySource | None = None, *, with_dvp: bool 
             PackageArchive("dvp", (_source("dvp.py", DVP_SOURCE),)), "setup")
     backend = LedgerApiBackend(
         participant_id=PARTICIPANT_ID, ledger_id=LEDGER_ID, store=store, admin=admin,
-        create_events=PostgresCreateEvents(store.pool),
+        create_events=PostgresCreateEvents(store),
         party_allocator=StorePartyAllocator(admin), package_uploader=uploader,
         notifier=notifier, registry=registry, poll_interval_s=poll_interval_s)
     authenticator = LedgerApiAuthenticator(

@@ -29,8 +29,6 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-import asyncpg
-
 from minicanton.codec.package_archive import PackageArchive
 from minicanton.core.lf.commands import Command
 from minicanton.core.lf.identifier import Identifier
@@ -46,6 +44,7 @@ from minicanton.store.postgres.participant_admin_store import (
     UserRight,
     UserRow,
 )
+from minicanton.store.postgres.participant_store import PostgresParticipantStore
 
 DEFAULT_POLL_INTERVAL_S = 1.0
 
@@ -234,19 +233,11 @@ class PostgresCreateEvents:
     divulged contract may have none, and then gets no event id.
     """
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, store: PostgresParticipantStore) -> None:
+        self._store = store
 
     async def create_event_ids(self, contracts: Collection[ContractRow]) -> dict[str, str]:
         if not contracts:
             return {}
-        rows = await self._pool.fetch(
-            "SELECT e.contract_id, t.transaction_id, e.node_id FROM events e "
-            "JOIN transactions t ON t.ledger_offset = e.ledger_offset "
-            "JOIN unnest($1::text[], $2::text[]) AS w(contract_id, ledger_offset) "
-            "ON w.contract_id = e.contract_id AND w.ledger_offset = e.ledger_offset "
-            "WHERE e.kind = 'create'",
-            [c.contract.contract_id for c in contracts],
-            [c.created_at_offset for c in contracts],
-        )
-        return {r["contract_id"]: event_id(r["transaction_id"], r["node_id"]) for r in rows}
+        found = await self._store.create_events(contracts)
+        return {cid: event_id(ref.transaction_id, ref.node_id) for cid, ref in found.items()}
