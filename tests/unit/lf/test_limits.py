@@ -10,8 +10,12 @@ import pytest
 from minicanton.core.lf.binary_codec import decode_value, encode_value
 from minicanton.core.lf.commands import CreateAndExerciseCommand, template_reference
 from minicanton.core.lf.engine import SubmissionResult, interpret, reinterpret
-from minicanton.core.lf.engine_errors import InterpretationDepthExceeded, ValueTypeError
-from minicanton.core.lf.engine_limits import MAX_CALL_DEPTH, MAX_EXERCISE_DEPTH
+from minicanton.core.lf.engine_errors import (
+    InterpretationDepthExceeded,
+    InterpretationStepLimitExceeded,
+    ValueTypeError,
+)
+from minicanton.core.lf.engine_limits import MAX_CALL_DEPTH, MAX_EXERCISE_DEPTH, MAX_STEPS
 from minicanton.core.lf.identifier import Identifier
 from minicanton.core.lf.package import PackageRegistry, load_package
 from minicanton.core.lf.transaction import ExerciseNode
@@ -78,6 +82,54 @@ class Node(Template):
     @choice(controller="owner")
     def Grow(self, ctx, n: Int64) -> Optional[Tree]:
         return tree(n)
+
+    @choice(controller="owner")
+    def Loop(self, ctx, n: Int64) -> Int64:
+        for _ in range(n):
+            pass
+        return n
+
+    @choice(controller="owner")
+    def Forever(self, ctx, n: Int64) -> Int64:
+        while True:
+            n = n + 1
+        return n
+
+    @choice(controller="owner")
+    def ForeverWithContinue(self, ctx, n: Int64) -> Int64:
+        while n >= 0:
+            continue
+        return n
+
+    @choice(controller="owner")
+    def EndlessIterator(self, ctx, n: Int64) -> Int64:
+        for _ in iter(int, 1):
+            n = n + 1
+        return n
+
+    @choice(controller="owner")
+    def EndlessComprehension(self, ctx, n: Int64) -> List[Int64]:
+        return [k for k in iter(int, 1)]
+
+    @choice(controller="owner")
+    def EndlessSum(self, ctx, n: Int64) -> Int64:
+        return sum(iter(int, 1))
+
+    @choice(controller="owner")
+    def HugeSum(self, ctx, n: Int64) -> Int64:
+        return sum(range(10**12))
+
+    @choice(controller="owner")
+    def EndlessRecursionOfHelpers(self, ctx, n: Int64) -> Int64:
+        return ping(n)
+
+
+def ping(n):
+    return pong(n)
+
+
+def pong(n):
+    return ping(n) if n < 0 else n
 """
 OWNER = "Owner::1220ee"
 REGISTRY = PackageRegistry([load_package(DEEP_SOURCE)])
@@ -216,3 +268,41 @@ def test_a_body_cannot_return_a_value_nested_deeper_than_daml_lf_allows() -> Non
     with pytest.raises(ValueTypeError, match="nests deeper than 100 levels") as caught:
         _run("Grow", 50)
     assert caught.value.error_id == "INVALID_ARGUMENT"
+
+
+# ------------------------------------------------------------------------------ steps
+
+
+@pytest.mark.timeout(60)  # before the step budget these bodies never returned
+@pytest.mark.parametrize(
+    "choice",
+    ["Forever", "ForeverWithContinue", "EndlessIterator", "EndlessComprehension", "EndlessSum",
+     "HugeSum"],
+)
+def test_a_body_that_never_ends_runs_out_of_steps(choice: str) -> None:
+    with pytest.raises(InterpretationStepLimitExceeded) as caught:
+        _run(choice, 0)
+    assert caught.value.error_id == "INTERPRETATION_STEP_LIMIT"
+    assert f"more than {MAX_STEPS} steps" in caught.value.message
+
+
+def test_the_step_budget_is_exact_and_the_same_on_every_run() -> None:
+    # the body's call is one step and each iteration one more
+    assert _outcome("Loop", MAX_STEPS - 1) == f"Int64Value(value={MAX_STEPS - 1})"
+    over = _outcome("Loop", MAX_STEPS)
+    assert over.startswith("INTERPRETATION_STEP_LIMIT")
+    assert _at_caller_depth(300, lambda: _outcome("Loop", MAX_STEPS)) == over
+
+
+def test_endless_mutual_recursion_is_a_depth_error() -> None:
+    with pytest.raises(InterpretationDepthExceeded):
+        _run("EndlessRecursionOfHelpers", -1)
+
+
+def test_package_code_outside_an_interpretation_is_not_metered() -> None:
+    template = REGISTRY.packages()[0].templates["Node"]
+    contract = template.python_class(owner=OWNER)
+    loop = template.choices["Loop"].body
+    assert loop(contract, None, n=MAX_STEPS + 5) == MAX_STEPS + 5
+    ping = template.choices["EndlessRecursionOfHelpers"].body
+    assert ping(contract, None, n=MAX_CALL_DEPTH + 5) == MAX_CALL_DEPTH + 5

@@ -19,6 +19,8 @@ TEMPLATE_PRECONDITION_VIOLATED      ``ensure`` returned false
 WRONGLY_TYPED_CONTRACT              the contract id is of another template than expected
 INTERPRETATION_DEPTH_LIMIT          contract logic nested package calls or exercises deeper
                                     than the engine's fixed limits (`engine_limits`)
+INTERPRETATION_STEP_LIMIT           contract logic ran more package calls and loop iterations
+                                    than the engine's fixed step budget (`engine_limits`)
 DAML_INTERPRETATION_ERROR           other contract-logic mistakes (no signatories, a signatory
                                     that is not a party, ...)
 ==================================  ===========================================================
@@ -42,6 +44,7 @@ __all__ = [
     "InterpretationDepthExceeded",
     "InterpretationError",
     "InterpretationLimitExceeded",
+    "InterpretationStepLimitExceeded",
     "InvalidArgument",
     "PackageLoadError",
     "TemplateHasNoKey",
@@ -133,3 +136,7 @@ class InterpretationLimitExceeded(InterpretationError):
 
 class InterpretationDepthExceeded(InterpretationLimitExceeded):
     error_id = "INTERPRETATION_DEPTH_LIMIT"
+
+
+class InterpretationStepLimitExceeded(InterpretationLimitExceeded):
+    error_id = "INTERPRETATION_STEP_LIMIT"

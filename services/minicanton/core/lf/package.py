@@ -39,7 +39,7 @@ from typing import Any
 from minicanton.core.errors import MinicantonError
 from minicanton.core.lf import dsl
 from minicanton.core.lf.identifier import Identifier, TemplateReference
-from minicanton.core.lf.metering import HOOKS
+from minicanton.core.lf.metering import HOOKS, metered_builtins
 from minicanton.core.lf.numeric import NUMERIC_CONTEXT, Numeric
 from minicanton.core.lf.package_check import DSL_MODULE, PackageLoadError, check_source
 from minicanton.core.lf.package_instrument import instrument
@@ -154,6 +154,7 @@ def _safe_builtins() -> dict[str, Any]:
     table["__build_class__"] = builtins.__build_class__
     table["__import__"] = _guarded_import
     table["getattr"] = _public_getattr
+    table.update(metered_builtins())  # sum(), sorted(), ... count a step per item
     return table
 
 

@@ -15,8 +15,11 @@ function body becomes::
             _mc_leave()
 
 and every lambda ``lambda x: e`` becomes ``lambda x: _mc_leave_with(_mc_enter(), e)`` (if
-``e`` raises, the interpretation is over, so the missing ``leave`` does not matter). Line
-numbers of the original statements are kept, so errors still name the author's lines.
+``e`` raises, the interpretation is over, so the missing ``leave`` does not matter). Every
+``for x in it`` and comprehension ``... for x in it`` iterates ``_mc_iter(it)`` (a step per
+item), and every ``while`` body starts with ``_mc_tick()`` (a step per iteration, also one
+cut short by ``continue``). Line numbers of the original statements are kept, so errors
+still name the author's lines.
 """
 
 from __future__ import annotations
@@ -55,6 +58,23 @@ class _Instrumenter(ast.NodeTransformer):
         self.generic_visit(node)
         wrapped = _hook_call("_mc_leave_with", _hook_call("_mc_enter"), node.body)
         node.body = ast.copy_location(wrapped, node.body)
+        return node
+
+
+    def visit_For(self, node: ast.For) -> ast.For:
+        self.generic_visit(node)
+        node.iter = ast.copy_location(_hook_call("_mc_iter", node.iter), node.iter)
+        return node
+
+    def visit_comprehension(self, node: ast.comprehension) -> ast.comprehension:
+        self.generic_visit(node)
+        node.iter = ast.copy_location(_hook_call("_mc_iter", node.iter), node.iter)
+        return node
+
+    def visit_While(self, node: ast.While) -> ast.While:
+        self.generic_visit(node)
+        tick = ast.copy_location(ast.Expr(_hook_call("_mc_tick")), node.body[0])
+        node.body = [tick, *node.body]
         return node
 
 
