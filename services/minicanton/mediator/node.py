@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 from collections.abc import Coroutine
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -48,6 +46,7 @@ from minicanton.mediator.domain import fetch_topology_before, resolve_domain
 from minicanton.mediator.processing import EventProcessor
 from minicanton.runtime.clock import Clock, wall_clock_us
 from minicanton.runtime.health import HealthState, serve_http_health
+from minicanton.runtime.process import write_ready_file
 from minicanton.runtime.sequencer_client import (
     SendRejected,
     SequencerClient,
@@ -273,15 +272,10 @@ class MediatorNode:
             self.health_port = self._http.sockets[0].getsockname()[1]
 
     def _write_ready_file(self) -> None:
-        if self.config.ready_file is None:
-            return
-        path = Path(self.config.ready_file)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({
+        write_ready_file(self.config.ready_file, {
             "port": self.port, "health_port": self.health_port, "pid": os.getpid(),
             "member": self.mediator_id,
-        }))
-        temporary.replace(path)
+        })
 
     async def stop(self) -> None:
         if self._stopping:

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import secrets
-from pathlib import Path
 
 import asyncpg
 import grpc
@@ -38,6 +36,7 @@ from minicanton.core.topology.state import TopologyState
 from minicanton.core.topology.transactions import TopologyChangeOp
 from minicanton.runtime.clock import Clock, wall_clock_us
 from minicanton.runtime.health import HealthState, serve_http_health
+from minicanton.runtime.process import write_ready_file
 from minicanton.runtime.sequencer_client import SendRejected, SequencerClient, SequencerClientConfig
 from minicanton.runtime.topology_client import TopologyClient
 from minicanton.store.postgres.topology_store import (
@@ -233,15 +232,10 @@ class TopologyManagerNode:
             self.health_port = self._http.sockets[0].getsockname()[1]
 
     def _write_ready_file(self) -> None:
-        if self.config.ready_file is None:
-            return
-        path = Path(self.config.ready_file)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({
+        write_ready_file(self.config.ready_file, {
             "port": self.port, "health_port": self.health_port, "pid": os.getpid(),
             "manager_id": self.keys.manager_id, "domain_id": self.domain_id,
-            "domain_namespace": self.keys.domain_namespace}))
-        temporary.replace(path)
+            "domain_namespace": self.keys.domain_namespace})
 
     async def stop(self) -> None:
         if self._stopping:
