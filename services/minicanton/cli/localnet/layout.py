@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from minicanton.core.crypto.signing import SigningKeyPair
-from minicanton.core.ids import MemberKind, member_id
+from minicanton.core.ids import MemberId, MemberKind, member_id
 from minicanton.runtime.embedded_postgres import free_port
 
 SEQUENCER_NAMES = ("sequencer1", "sequencer2")
@@ -66,7 +66,7 @@ def port_for(state: dict[str, Any], key: str) -> int:
     return ports[key]
 
 
-def mediator_member(state: dict[str, Any]) -> tuple[str, SigningKeyPair]:
+def mediator_member(state: dict[str, Any]) -> tuple[MemberId, SigningKeyPair]:
     key = SigningKeyPair.from_private(bytes.fromhex(state["mediator_seed_hex"]))
     return member_id(MemberKind.MEDIATOR, "mediator", key.fingerprint), key
 
