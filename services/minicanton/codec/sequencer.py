@@ -126,7 +126,7 @@ def event_to_proto(event: SequencedEvent) -> pb.SequencedEvent:
     )
     content = event.content
     if isinstance(content, Deliver):
-        message.deliver.CopyFrom(pb.Deliver(sender=content.sender,
+        message.deliver.CopyFrom(pb.Deliver(sender=content.sender or "",
                                             message_id=content.message_id or "",
                                             batch=batch_to_proto(content.batch)))
     else:
@@ -140,7 +140,8 @@ def event_from_proto(message: pb.SequencedEvent) -> SequencedEvent:
     content: Deliver | DeliverError
     if kind == "deliver":
         deliver = message.deliver
-        content = Deliver(MemberId(deliver.sender), deliver.message_id or None,
+        content = Deliver(MemberId(deliver.sender) if deliver.sender else None,
+                          deliver.message_id or None,
                           batch_from_proto(deliver.batch))
     elif kind == "deliver_error":
         error = message.deliver_error

@@ -81,7 +81,7 @@ class TopologyBootstrapFailed(TopologyError):
 class TopologyAlarm:
     member: MemberId
     sequenced_us: int
-    sender: str
+    sender: str | None  # None: a participant is not told which other participant sent it
     error_id: str
     message: str
 
@@ -133,7 +133,7 @@ class TopologyClient:
                 result += self.ingest(event.timestamp_us, content.sender, envelope.content)
         return result
 
-    def ingest(self, sequenced_us: int, sender: str, content: bytes) -> IngestResult:
+    def ingest(self, sequenced_us: int, sender: str | None, content: bytes) -> IngestResult:
         try:
             broadcast = TopologyBroadcast.from_bytes(content)
         except TopologyDecodeError as error:
@@ -177,11 +177,13 @@ class TopologyClient:
         rows = tuple(TopologyRow.of(first + i, s) for i, s in enumerate(accepted))
         return IngestResult(tuple(accepted), rows, tuple(alarms))
 
-    def _alarm(self, sequenced_us: int, sender: str, error: TopologyError) -> TopologyAlarm:
+    def _alarm(
+        self, sequenced_us: int, sender: str | None, error: TopologyError
+    ) -> TopologyAlarm:
         alarm = TopologyAlarm(self.member, sequenced_us, sender, error.error_id, error.message)
         log.error(
             "ALARM: refused topology broadcast sequenced at %d from %s: %s: %s",
-            sequenced_us, sender, error.error_id, error.message,
+            sequenced_us, sender or "an undisclosed sender", error.error_id, error.message,
             extra={"fields": {"alarm": "topology", "error_id": error.error_id,
                               "sender": sender, "sequenced_us": sequenced_us}},
         )

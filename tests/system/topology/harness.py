@@ -213,7 +213,7 @@ class PlayedMember:
         await self.wait_until(lambda: self.position is not None
                               and self.position.timestamp_us > ts_us, timeout_s)
 
-    def payloads(self) -> list[tuple[int, str, bytes]]:
+    def payloads(self) -> list[tuple[int, str | None, bytes]]:
         out = []
         for verified in self.events:
             content = verified.event.content

@@ -6,14 +6,15 @@ import dataclasses
 
 import pytest
 
-from minicanton.core.sequencing.batch import Envelope, MemberRecipient
+from minicanton.core.hashing import HashPurpose, hash_of
+from minicanton.core.sequencing.batch import Batch, Envelope, MemberRecipient, batch_digest
 from minicanton.core.sequencing.chain import EventChain
 from minicanton.core.sequencing.errors import (
     EventChainBroken,
     EventVerificationFailed,
     SequencerFork,
 )
-from minicanton.core.sequencing.events import Deliver, DeliverError, sign_event
+from minicanton.core.sequencing.events import Deliver, DeliverError, event_hash, sign_event
 from minicanton.core.sequencing.stored import (
     StoredEnvelope,
     StoredEvent,
@@ -22,7 +23,7 @@ from minicanton.core.sequencing.stored import (
     project_event,
 )
 
-from .helpers import ALICE, BOB, CAROL, DOMAIN, KEYS, SEQUENCER_KEY
+from .helpers import ALICE, BOB, CAROL, DOMAIN, KEYS, MEDIATOR, SEQUENCER_KEY
 
 TRUSTED = {SEQUENCER_KEY.fingerprint: SEQUENCER_KEY.public}
 FOR_BOB = Envelope((MemberRecipient(BOB),), b"secret for bob")
@@ -57,6 +58,39 @@ def test_a_member_sees_only_its_envelopes_and_the_sender_its_receipt() -> None:
     alice = stream(ALICE, 1, EVENTS)
     assert [e.event.content.message_id for e in alice] == ["msg", "msg", "msg"]
     assert all(e.event.content.batch.envelopes == () for e in alice)
+
+
+def test_a_participant_is_not_told_which_participant_sent_a_batch() -> None:
+    """Seed 003 sender privacy (core review #2): Bob's copy of Alice's batch names no sender,
+    and the signed event verifies over exactly that copy; Alice's receipt names herself."""
+    bob = stream(BOB, 2, EVENTS)
+    assert [e.event.content.sender for e in bob] == [None, None]
+    assert EventChain(DOMAIN, BOB, TRUSTED, None).accept(bob[0]).event.content.sender is None
+    alice = stream(ALICE, 1, EVENTS)
+    assert {e.event.content.sender for e in alice} == {ALICE}
+
+
+def test_domain_entities_are_named_to_everyone_and_see_every_sender() -> None:
+    by_mediator = StoredEvent(50, 0, 4, "verdict", (StoredEnvelope(frozenset({2}), FOR_BOB),))
+    to_bob = project_event(by_mediator, DOMAIN, BOB, 2, MEDIATOR, StreamCursor())
+    assert to_bob.content.sender == MEDIATOR  # a verdict says who it is from anyway
+    to_mediator = StoredEvent(60, 0, 1, "request", (
+        StoredEnvelope(frozenset({4}), Envelope((MemberRecipient(MEDIATOR),), b"informee")),))
+    seen = project_event(to_mediator, DOMAIN, MEDIATOR, 4, ALICE, StreamCursor())
+    assert seen.content.sender == ALICE  # the mediator authenticates the submitter by it
+
+
+def test_hiding_the_sender_changes_the_event_hash_and_keeps_the_others() -> None:
+    """An event that shows its sender hashes as before (positions stored earlier still
+    match); one that hides it hashes differently, so the hidden field is not malleable."""
+    (bob_event, *_), (alice_event, *_) = stream(BOB, 2, EVENTS), stream(ALICE, 1, EVENTS)
+    named = dataclasses.replace(bob_event.event, content=dataclasses.replace(
+        bob_event.event.content, sender=ALICE))
+    assert event_hash(named) != event_hash(bob_event.event)
+    assert event_hash(alice_event.event) == hash_of(
+        HashPurpose.SEQUENCED_EVENT, "minicanton.event.v1", DOMAIN, ALICE,
+        (0).to_bytes(8, "big"), (10).to_bytes(8, "big"), (-1).to_bytes(8, "big", signed=True),
+        "deliver", ALICE, "msg", batch_digest(Batch(())))
 
 
 def test_a_deliver_error_goes_to_the_sender_only() -> None:

@@ -322,7 +322,8 @@ class Mediator:
     # --- requests --------------------------------------------------------------------
 
     def _on_request(
-        self, ts_us: int, sender: MemberId, received: _Received, snapshot: TopologySnapshot
+        self, ts_us: int, sender: MemberId | None, received: _Received,
+        snapshot: TopologySnapshot,
     ) -> list[Effect]:
         if not received.informee_messages:
             if received.root_hash_payloads:
@@ -357,7 +358,7 @@ class Mediator:
     def _request_reasons(
         self,
         informee: InformeeMessage,
-        sender: MemberId,
+        sender: MemberId | None,
         received: _Received,
         snapshot: TopologySnapshot,
     ) -> tuple[RejectReason, ...]:
@@ -369,7 +370,8 @@ class Mediator:
             reasons += (mediator_reason(
                 MediatorRejectCode.MALFORMED_REQUEST,
                 f"the informee message names submitting participant "
-                f"{informee.submitting_participant}, but the batch was sent by {sender}",
+                f"{informee.submitting_participant}, but the batch was sent by "
+                f"{sender or 'an undisclosed member'}",
             ),)
         if len(received.informee_messages) > 1:
             reasons += (mediator_reason(MediatorRejectCode.MALFORMED_REQUEST,
@@ -493,10 +495,12 @@ class Mediator:
 
 
 def _authenticated_submitter(
-    informee: InformeeMessage, sender: MemberId, snapshot: TopologySnapshot
+    informee: InformeeMessage, sender: MemberId | None, snapshot: TopologySnapshot
 ) -> ParticipantId | None:
     """The request's submitting participant if the sequencer authenticated it as the batch's
-    sender and it is a participant of the domain; else None (no one gets the full verdict)."""
+    sender and it is a participant of the domain; else None (no one gets the full verdict).
+    The sequencer always names the sender to the mediator (a domain entity); a copy without
+    one authenticates nobody."""
     submitter = informee.submitting_participant
     if MemberId(submitter) != sender or snapshot.participant_attributes(submitter) is None:
         return None

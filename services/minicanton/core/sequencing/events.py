@@ -27,9 +27,11 @@ from minicanton.core.sequencing.errors import EventVerificationFailed
 @dataclass(frozen=True, slots=True)
 class Deliver:
     """A sequenced batch as the reading member sees it: only its envelopes. `message_id` is
-    set only in the sender's copy, which is its receipt."""
+    set only in the sender's copy, which is its receipt. `sender` is None where the reader may
+    not learn who sent the batch (`stored.sender_visible`): a participant is never told which
+    other participant submitted (seed 003, sender privacy; Canton's `Deliver` has no sender)."""
 
-    sender: MemberId
+    sender: MemberId | None
     message_id: str | None
     batch: Batch
 
@@ -68,7 +70,10 @@ def _i64(value: int) -> bytes:
 
 def _content_parts(content: EventContent) -> tuple[bytes | str, ...]:
     if isinstance(content, Deliver):
-        return ("deliver", content.sender, content.message_id or "", batch_digest(content.batch))
+        # a hidden sender hashes as "" (no member id is empty), so an event that shows its
+        # sender keeps the hash it always had
+        return ("deliver", content.sender or "", content.message_id or "",
+                batch_digest(content.batch))
     return ("deliver-error", content.message_id, content.error_id, content.reason)
 
 

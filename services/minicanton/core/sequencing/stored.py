@@ -4,13 +4,24 @@ The store keeps one row per timestamp with the whole batch, each envelope tagged
 member numbers it resolved to when it was sequenced. Projection keeps only the envelopes the
 reading member is a recipient of, so a member's delivered bytes never carry an envelope
 addressed only to others, nor the recipients of such an envelope.
+
+Projection also decides whether the reader learns the sender (`sender_visible`). Seed 003
+asks for sender privacy: "the recipients do not learn the identity of the submitting
+participant", and Canton's `Deliver` carries no sender. So a participant reading another
+participant's batch gets no sender. The sender is shown only where it is no secret or is
+needed: in the sender's own copy (its receipt); when the sender is a domain entity (mediator,
+topology manager, sequencer: a verdict or topology broadcast says who it is from anyway); and
+to a domain entity reader (the mediator needs the authenticated sender of a request to know
+who gets the full verdict, and of a response). The sequencer signs each member's projection,
+so a reader's event hash is over exactly the bytes it was delivered.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minicanton.core.ids import MemberId
+from minicanton.core.errors import InvalidArgument
+from minicanton.core.ids import MemberId, MemberKind, parse_member_id
 from minicanton.core.sequencing.batch import Batch, Envelope
 from minicanton.core.sequencing.events import Deliver, DeliverError, SequencedEvent
 
@@ -53,17 +64,33 @@ class StreamCursor:
     timestamp_us: int | None = None
 
 
+def _is_domain_entity(member: MemberId) -> bool:
+    try:
+        kind, _ = parse_member_id(member)
+    except InvalidArgument:
+        return False  # not a member id we know: treat it as a participant would be
+    return kind is not MemberKind.PARTICIPANT
+
+
+def sender_visible(reader: MemberId, sender: MemberId, reader_is_sender: bool) -> bool:
+    """Whether `reader` may learn that `sender` sent a batch it reads (module docstring)."""
+    return reader_is_sender or _is_domain_entity(sender) or _is_domain_entity(reader)
+
+
 def project_event(
     stored: StoredEvent, domain_id: str, member: MemberId, number: int, sender: MemberId,
     cursor: StreamCursor,
 ) -> SequencedEvent:
-    """`stored` as member `number` reads it, right after `cursor`."""
+    """`stored` as member `number` reads it, right after `cursor`; `sender` is the member
+    that sent it, named in the result only where `sender_visible` allows."""
     if stored.error is not None:
         content: Deliver | DeliverError = stored.error
     else:
         mine = tuple(e.envelope for e in stored.envelopes if number in e.member_numbers)
-        message_id = stored.message_id if number == stored.sender_number else None
-        content = Deliver(sender, message_id, Batch(mine))
+        own = number == stored.sender_number
+        message_id = stored.message_id if own else None
+        shown = sender if sender_visible(member, sender, own) else None
+        content = Deliver(shown, message_id, Batch(mine))
     return SequencedEvent(
         domain_id, member, cursor.counter + 1, stored.timestamp_us, cursor.timestamp_us, content
     )
