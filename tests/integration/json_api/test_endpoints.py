@@ -12,7 +12,9 @@ from collections.abc import AsyncIterator
 import pytest
 from tests.integration.json_api.on_ledger import Stack, auth, json_api_stack
 from tests.integration.json_api.packages import ITEMS_SOURCE
-from tests.unit.lf.engine_helpers import ALICE, BANK, BOB, SR
+from tests.unit.lf.engine_helpers import ALICE, BANK, BOB, DVP_SOURCE, SR
+
+from minicanton.codec.package_archive import PackageArchive, PackageSource
 
 IOU = {"issuer": BANK, "owner": ALICE, "amount": "100.5", "currency": "USD"}
 
@@ -314,3 +316,27 @@ async def test_text_with_nul_round_trips_and_is_queryable(stack: Stack) -> None:
     fetched = await stack.ok("/v1/fetch", {"contractId": odd["contractId"],
                                            "templateId": "dvp:Iou"}, auth(ALICE))
     assert fetched["payload"]["currency"] == "US\x00D"
+
+
+async def test_no_one_acts_on_a_contract_it_does_not_see(plain: Stack) -> None:
+    iou = await create_iou(plain)  # Bank's, observed by Alice
+    steal = {"templateId": "dvp:Iou", "contractId": iou["contractId"], "choice": "Transfer",
+             "argument": {"recipient": BOB}}
+    assert_failure(await plain.post("/v1/exercise", steal, auth(BOB)), 404)
+    assert await plain.ok("/v1/fetch", {"contractId": iou["contractId"]}, auth(BOB)) is None
+    assert await plain.ok("/v1/query", {"templateIds": ["dvp:Iou"]}, auth(BOB)) == []
+
+
+async def test_an_upload_elsewhere_shows_within_the_ttl_or_at_once_after_a_refresh(
+        postgres_cluster, fresh_database) -> None:
+    async with json_api_stack(postgres_cluster, fresh_database, with_store=False,
+                              type_cache={"resolution_ttl_s": 300}) as stack:
+        await create_iou(stack)  # dvp:Iou resolved and cached
+        second = DVP_SOURCE + "\n# a second version of the package\n"
+        await stack.ledger.uploader.upload_packages(  # straight to the participant
+            PackageArchive("dvp2", (PackageSource("dvp.py", second.encode()),)), "elsewhere")
+        assert (await stack.post("/v1/create", {"templateId": "dvp:Iou", "payload": IOU},
+                                 auth(BANK))).status_code == 200  # still the cached answer
+        assert await stack.ok("/v1/refresh/cache", {}, auth(BANK)) == {}
+        assert_failure(await stack.post("/v1/create", {"templateId": "dvp:Iou", "payload": IOU},
+                                        auth(BANK)), 400, "several packages")

@@ -22,8 +22,8 @@ is only ever filled with what the caller's parties may see, and a bad token fail
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Protocol, TypeVar
 
 from minicanton.core.lf.identifier import Identifier
 from minicanton.core.protocol.offsets import Offset
@@ -37,11 +37,13 @@ from minicanton.json_api.query_store.store import (
     OffsetStep,
     PostgresQueryStore,
     QueryStoreError,
+    StoreMovedOn,
     StoreUpdate,
 )
 from minicanton.runtime.retry import Backoff
 
 DEFAULT_ATTEMPTS = 20
+T = TypeVar("T")
 
 
 class QueryStoreBusy(QueryStoreError):
@@ -62,8 +64,9 @@ class LedgerReader(Protocol):
 
 async def catch_up(store: PostgresQueryStore, reader: LedgerReader, parties: Iterable[str],
                    templates: Iterable[Identifier], *, backoff: Backoff = Backoff(),
-                   attempts: int = DEFAULT_ATTEMPTS) -> None:
-    """Make the store current to the ledger end for every (party, template) pair."""
+                   attempts: int = DEFAULT_ATTEMPTS) -> Offset:
+    """Make the store current to the ledger end for every (party, template) pair; the end
+    it is now current to (at least)."""
     party_set, template_set = frozenset(parties), frozenset(templates)
     for attempt in range(attempts):
         end = await reader.ledger_end()
@@ -75,10 +78,10 @@ async def catch_up(store: PostgresQueryStore, reader: LedgerReader, parties: Ite
         pending = {pair: start for pair, start in pending.items()
                    if start is None or start < end}
         if not pending:
-            return
+            return end
         update = await _read_ledger(reader, pending, end)
         if await store.apply(update):
-            return
+            return end
         await backoff.sleep(attempt)
     raise QueryStoreBusy(f"the query store stayed contended for {attempts} attempts; retry")
 
@@ -112,6 +115,21 @@ async def _read_ledger(reader: LedgerReader,
     steps = tuple(OffsetStep(party, template, start, target)
                   for (party, template), start in pending.items())
     return StoreUpdate(steps, tuple(creates), tuple(archives))
+
+
+async def read_current(store: PostgresQueryStore, reader: LedgerReader, parties: Iterable[str],
+                       templates: Iterable[Identifier],
+                       read: Callable[[Offset], Awaitable[T]], *, attempts: int = 5) -> T:
+    """Catch up, then `read(end)` from the store; if the store was rebuilt in between
+    (`StoreMovedOn`), catch up again."""
+    party_set, template_set = frozenset(parties), frozenset(templates)
+    for _ in range(attempts - 1):
+        end = await catch_up(store, reader, party_set, template_set)
+        try:
+            return await read(end)
+        except StoreMovedOn:
+            continue
+    return await read(await catch_up(store, reader, party_set, template_set))
 
 
 def _filter_of(pairs: list[tuple[str, Identifier]]) -> tuple[frozenset[str], frozenset[Identifier]]:

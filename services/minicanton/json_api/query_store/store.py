@@ -54,7 +54,9 @@ STORE_NAME = "json_api_query_store"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 TABLES = ("query_store_meta", "ledger_offset", "contract", "contract_party")
 _REBUILD_LOCK = 0x6A736F6E  # "json"
+_REBUILD_TRIES = 4
 _CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+_SCHEMA_GONE = (asyncpg.UndefinedTableError, asyncpg.InvalidCachedStatementError)
 T = TypeVar("T")
 
 Pair = tuple[str, str]  # (party, template id)
@@ -132,28 +134,34 @@ class PostgresQueryStore:
     # --------------------------------------------------------------------- schema recovery
 
     async def _rebuilt(self, operation: Callable[[], Awaitable[T]]) -> T:
-        """Run `operation`; if the store's tables were dropped, recreate them and run it again."""
-        try:
-            return await operation()
-        except asyncpg.UndefinedTableError:
-            await self.rebuild()
-            return await operation()
+        """Run `operation`; if the store's tables were dropped, recreate them and run it again
+        (another instance may be recreating them at the same moment: a few tries). A
+        deadlock with such a drop is retried too."""
+        for _ in range(_REBUILD_TRIES - 1):
+            try:
+                return await operation()
+            except _SCHEMA_GONE:
+                await self.rebuild()
+            except _CONFLICTS:
+                continue
+        return await operation()
 
     async def rebuild(self) -> None:
-        """Recreate the schema if any table is missing (empty: the cache refills itself)."""
+        """Recreate the schema if any table is missing (empty: the cache refills itself).
+        One session lock covers the check, the drop and the migrations, so instances that
+        notice together rebuild once."""
         async with self._pool.acquire() as connection:
-            async with connection.transaction():
-                await connection.execute("SELECT pg_advisory_xact_lock($1)", _REBUILD_LOCK)
+            await connection.execute("SELECT pg_advisory_lock($1)", _REBUILD_LOCK)
+            try:
                 present = await connection.fetchval(
                     "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() "
                     "AND tablename = ANY($1::text[])", list(TABLES))
                 if present < len(TABLES):
-                    for table in TABLES:
-                        await connection.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
-                    if await connection.fetchval("SELECT to_regclass('schema_migrations')"):
-                        await connection.execute(
-                            "DELETE FROM schema_migrations WHERE store = $1", STORE_NAME)
-            await apply_migrations(connection, STORE_NAME, MIGRATIONS)
+                    await _drop_schema(connection)
+                    await apply_migrations(connection, STORE_NAME, MIGRATIONS)
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock($1)", _REBUILD_LOCK)
+        await self._pool.expire_connections()  # their cached plans name the dropped tables
         await self._claim()
 
     # ------------------------------------------------------------------------------ offsets
@@ -195,34 +203,39 @@ class PostgresQueryStore:
 
     # -------------------------------------------------------------------------------- reads
 
-    async def query(self, parties: Iterable[str], queries: Iterable[Query]) -> list[ActiveContract]:
-        """Active contracts visible to one of `parties` matching one of `queries`."""
+    async def query(self, parties: Iterable[str], queries: Iterable[Query],
+                    current_to: Offset | None = None) -> list[ActiveContract]:
+        """Active contracts visible to one of `parties` matching one of `queries`. With
+        `current_to`, read only if every (party, template) pair is still current to at least
+        that offset (else `StoreMovedOn`): what the caller caught up is what it reads."""
         by_template = {str(q.template): q for q in queries}
         if not by_template:
             return []
-        params: list[object] = [sorted(by_template), sorted(set(parties))]
+        party_list = sorted(set(parties))
+        params: list[object] = [sorted(by_template), party_list]
         alternatives = [_template_condition(template, query, params)
                         for template, query in by_template.items()]
         sql = (f"SELECT {_COLUMNS} FROM contract c WHERE NOT c.archived AND c.contract_id IN "
                "(SELECT contract_id FROM contract_party WHERE template_id = ANY($1::text[]) "
                "AND party = ANY($2::text[])) AND (" + " OR ".join(alternatives) + ")")
-        found = await self._read(sql, params)
+        found = await self._read(sql, params, _Guard(party_list, sorted(by_template), current_to))
         # rows kept as text, and queries SQL cannot express, are matched here
         return [contract for contract, textual in found
                 if not (textual or not sql_expressible(by_template[str(contract.template_id)]))
                 or matches(by_template[str(contract.template_id)], contract.payload)]
 
     async def fetch_by_id(self, parties: Iterable[str], templates: Iterable[Identifier],
-                          contract_id: str) -> ActiveContract | None:
+                          contract_id: str, current_to: Offset | None = None
+                          ) -> ActiveContract | None:
         sql = (f"SELECT {_COLUMNS} FROM contract c WHERE c.contract_id = $1 AND NOT c.archived "
                "AND c.template_id = ANY($2::text[]) AND EXISTS (SELECT 1 FROM contract_party p "
                "WHERE p.contract_id = c.contract_id AND p.party = ANY($3::text[]))")
-        found = await self._read(sql, [contract_id, sorted({str(t) for t in templates}),
-                                       sorted(set(parties))])
+        guard = _Guard(sorted(set(parties)), sorted({str(t) for t in templates}), current_to)
+        found = await self._read(sql, [contract_id, guard.templates, guard.parties], guard)
         return found[0][0] if found else None
 
-    async def fetch_by_key(self, parties: Iterable[str], template: Identifier,
-                           key: object) -> ActiveContract | None:
+    async def fetch_by_key(self, parties: Iterable[str], template: Identifier, key: object,
+                           current_to: Offset | None = None) -> ActiveContract | None:
         text = _dump(key)
         matching = ("c.key_text = $2" if _textual(text) else
                     "c.key IS NOT NULL AND md5(c.key::text) = md5($2::text::jsonb::text) "
@@ -230,13 +243,18 @@ class PostgresQueryStore:
         sql = (f"SELECT {_COLUMNS} FROM contract c WHERE c.template_id = $1 AND NOT c.archived "
                f"AND {matching} AND EXISTS (SELECT 1 FROM contract_party p "
                "WHERE p.contract_id = c.contract_id AND p.party = ANY($3::text[]))")
-        found = await self._read(sql, [str(template), text, sorted(set(parties))])
+        guard = _Guard(sorted(set(parties)), [str(template)], current_to)
+        found = await self._read(sql, [str(template), text, guard.parties], guard)
         return found[0][0] if found else None
 
-    async def _read(self, sql: str, params: list[object]) -> list[tuple[ActiveContract, bool]]:
-        """Contracts, each with whether its payload was kept as text (not jsonb)."""
+    async def _read(self, sql: str, params: list[object],
+                    guard: _Guard) -> list[tuple[ActiveContract, bool]]:
+        """Contracts, each with whether its payload was kept as text (not jsonb), read in
+        one snapshot with the guard's check."""
         async def read() -> list[tuple[ActiveContract, bool]]:
-            async with self._pool.acquire() as connection:
+            async with self._pool.acquire() as connection, connection.transaction(
+                    isolation="repeatable_read", readonly=True):
+                await guard.check(connection)
                 rows = await connection.fetch(sql, *params)
             return [(_contract_of(row), row["textual"]) for row in rows]
 
@@ -245,6 +263,39 @@ class PostgresQueryStore:
 
 class _Conflict(Exception):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Guard:
+    parties: list[str]
+    templates: list[str]
+    current_to: Offset | None
+
+    async def check(self, connection: asyncpg.Connection) -> None:
+        if self.current_to is None:
+            return
+        current = await connection.fetchval(
+            "SELECT count(*) FROM ledger_offset WHERE party = ANY($1::text[]) "
+            "AND template_id = ANY($2::text[]) AND last_offset >= $3",
+            self.parties, self.templates, self.current_to)
+        if current != len(self.parties) * len(self.templates):
+            raise StoreMovedOn("the query store was rebuilt while this query read it")
+
+
+class StoreMovedOn(QueryStoreError):
+    """The pairs a read relies on are no longer current to the offset the caller caught up
+    to (the store was dropped and rebuilt meanwhile): catch up again."""
+
+    error_id = "QUERY_STORE_REBUILT"
+
+
+async def _drop_schema(connection: asyncpg.Connection) -> None:
+    async with connection.transaction():
+        for table in TABLES:
+            await connection.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+        if await connection.fetchval("SELECT to_regclass('schema_migrations')"):
+            await connection.execute("DELETE FROM schema_migrations WHERE store = $1",
+                                     STORE_NAME)
 
 
 _COLUMNS = ("c.contract_id, c.template_id, COALESCE(c.payload::text, c.payload_text) AS payload, "

@@ -15,7 +15,7 @@ from minicanton.json_api.caller import Caller
 from minicanton.json_api.contracts import ActiveContract
 from minicanton.json_api.envelope import ok
 from minicanton.json_api.query_language import Query, compile_query, json_equal, matches
-from minicanton.json_api.query_store.catch_up import catch_up
+from minicanton.json_api.query_store.catch_up import read_current
 from minicanton.json_api.requests import FetchRequest, QueryRequest
 from minicanton.json_api.routes.common import (
     Authenticated,
@@ -39,9 +39,11 @@ async def search(services: JsonApiServices, caller: Caller, readers: frozenset[s
     """The active contracts `readers` see that match one of `queries`."""
     templates = frozenset(q.template for q in queries)
     reader = services.reader(caller)
-    if services.store is not None:
-        await catch_up(services.store, reader, readers, templates)
-        return _visible(await services.store.query(readers, queries), readers)
+    store = services.store
+    if store is not None:
+        found = await read_current(store, reader, readers, templates,
+                                   lambda end: store.query(readers, queries, end))
+        return _visible(found, readers)
     by_template = {q.template: q for q in queries}
     snapshot = await reader.active_contracts(readers, templates)
     return [c for c in _visible(snapshot.contracts, readers)
@@ -82,9 +84,11 @@ async def _fetch_by_key(services: JsonApiServices, caller: Caller, readers: froz
     types = await template_types(services.translator(caller), body.templateId)
     key = canonical_key(types, body.key)
     reader = services.reader(caller)
-    if services.store is not None:
-        await catch_up(services.store, reader, readers, [types.identifier])
-        found = await services.store.fetch_by_key(readers, types.identifier, key)
+    store = services.store
+    if store is not None:
+        found = await read_current(
+            store, reader, readers, [types.identifier],
+            lambda end: store.fetch_by_key(readers, types.identifier, key, end))
         return found if found is not None and found.stakeholders & readers else None
     snapshot = await reader.active_contracts(readers, frozenset({types.identifier}))
     return next((c for c in _visible(snapshot.contracts, readers)
@@ -99,9 +103,11 @@ async def _fetch_by_id(services: JsonApiServices, caller: Caller, readers: froze
     if body.templateId is not None:
         types = await template_types(services.translator(caller), body.templateId)
         templates = frozenset({types.identifier})
-        if services.store is not None:
-            await catch_up(services.store, reader, readers, templates)
-            found = await services.store.fetch_by_id(readers, templates, body.contractId)
+        store, contract_id = services.store, body.contractId
+        if store is not None:
+            found = await read_current(
+                store, reader, readers, templates,
+                lambda end: store.fetch_by_id(readers, templates, contract_id, end))
             return found if found is not None and found.stakeholders & readers else None
     snapshot = await reader.active_contracts(readers, templates)
     return next((c for c in _visible(snapshot.contracts, readers)
