@@ -9,11 +9,9 @@ the ready file once requests are being accepted.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import time
-from pathlib import Path
 
 import uvicorn
 
@@ -25,6 +23,7 @@ from minicanton.json_api.ledger_client import LedgerClient, LedgerError
 from minicanton.json_api.query_store.store import PostgresQueryStore
 from minicanton.json_api.services import JsonApiServices
 from minicanton.json_api.type_cache import TypeCache
+from minicanton.runtime.process import write_ready_file
 from minicanton.runtime.retry import Backoff
 
 log = logging.getLogger("minicanton.json_api")
@@ -58,6 +57,8 @@ class JsonApiServer:
         self.config = config
         self.services: JsonApiServices | None = None
         self.port: int | None = None
+        self.stopped = asyncio.Event()  # set when the HTTP server ends by itself
+        self.exit_code = 0
         self._server: uvicorn.Server | None = None
         self._serving: asyncio.Task[None] | None = None
 
@@ -95,8 +96,8 @@ class JsonApiServer:
             log_config=None, access_log=False, lifespan="off", ws="auto",
             ws_max_size=1 << 20, timeout_graceful_shutdown=5)
         self._server = uvicorn.Server(uvicorn_config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._serving = asyncio.ensure_future(self._server.serve())
+        self._serving.add_done_callback(self._on_served)
         while not self._server.started:
             if self._serving.done():
                 self._serving.result()
@@ -108,17 +109,14 @@ class JsonApiServer:
         self._write_ready_file()
 
     def _write_ready_file(self) -> None:
-        if self.config.ready_file is None:
-            return
-        path = Path(self.config.ready_file)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"port": self.port, "pid": os.getpid(),
-                                         "url": f"http://{self.config.http.host}:{self.port}"}))
-        temporary.replace(path)
+        write_ready_file(self.config.ready_file, {
+            "port": self.port, "pid": os.getpid(),
+            "url": f"http://{self.config.http.host}:{self.port}"})
 
-    @property
-    def stopped(self) -> asyncio.Task[None] | None:
-        return self._serving
+    def _on_served(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            self.exit_code = 1
+        self.stopped.set()
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -35,6 +35,7 @@ def token(*act_as: str, admin: bool = False) -> str:
 class JsonApi:
     node: NodeProcess
     http: httpx.AsyncClient
+    store_dsn: str
     party: str = ""
 
     @property
@@ -61,30 +62,32 @@ class JsonApi:
 @dataclass
 class Network:
     domain: Domain
+    postgres: EmbeddedPostgres
     apis: dict[str, JsonApi] = field(default_factory=dict)
 
 
-async def _start_json_api(domain: Domain, postgres: EmbeddedPostgres, name: str) -> JsonApi:
+async def _start_json_api(domain: Domain, postgres: EmbeddedPostgres, name: str,
+                          store_dsn: str | None = None, instance: str = "") -> JsonApi:
     participant = domain.participants[name]
-    node = NodeProcess(f"{name}-json-api", "minicanton.json_api", domain.workdir, {
+    store_dsn = store_dsn or postgres.create_database(f"{name}_qs_{uuid.uuid4().hex[:8]}")
+    node = NodeProcess(f"{name}-json-api{instance}", "minicanton.json_api", domain.workdir, {
         "ledger_api": f"127.0.0.1:{participant.ready['ledger_api_port']}",
         "participant_id": participant.ready["participant_id"],
         "http": {"port": 0}, "auth": {"hs256_secret": SECRET},
-        "query_store": {"dsn": postgres.create_database(f"{name}_qs_{uuid.uuid4().hex[:8]}")},
-        "log_json": False, "websocket_heartbeat_s": 1.0,
+        "query_store": {"dsn": store_dsn}, "log_json": False, "websocket_heartbeat_s": 1.0,
     })
     domain.nodes.append(node)  # stopped with the domain
     node.spawn()
     await node.wait_ready()
     http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{node.ready['port']}", timeout=60)
-    return JsonApi(node, http)
+    return JsonApi(node, http, store_dsn)
 
 
 @pytest_asyncio.fixture(scope="module")
 async def network(postgres_cluster: EmbeddedPostgres,
                   tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Network]:
     domain = Domain(postgres_cluster, Path(tmp_path_factory.mktemp("dvp-http")))
-    net = Network(domain)
+    net = Network(domain, postgres=postgres_cluster)
     try:
         await domain.start()
         for name in ORGANISATIONS:
@@ -189,3 +192,55 @@ async def test_bank_never_sees_a_share_and_sr_never_an_iou(network: Network) -> 
         await socket.send(json.dumps({"templateIds": ["dvp:Share"]}))
         first = json.loads(await asyncio.wait_for(socket.recv(), 10))
         assert first["events"] == [] and "offset" in first  # straight to the live marker
+
+
+async def test_two_json_apis_of_one_participant_share_a_store_under_concurrent_writes(
+        network: Network) -> None:
+    bank, alice = network.apis["bank"], network.apis["alice"]
+    twin = await _start_json_api(network.domain, network.postgres, "bank", bank.store_dsn,
+                                 instance="-2")
+    twin.party = bank.party
+    network.apis["bank-2"] = twin
+    active: set[str] = set()
+    archiving: set[str] = set()  # sent, perhaps not answered yet
+    archived: set[str] = set()  # answered
+    stop = asyncio.Event()
+    checks = 0
+
+    async def write(api: JsonApi, count: int) -> None:
+        mine: list[str] = []
+        for n in range(count):
+            if mine and n % 3 == 2:
+                victim = mine.pop(0)
+                archiving.add(victim)
+                await api.call("/v1/exercise", {"templateId": "dvp:Iou", "contractId": victim,
+                                                "choice": "Archive", "argument": {}}, bank.party)
+                active.discard(victim)
+                archived.add(victim)
+            else:
+                created = await api.call("/v1/create", {"templateId": "dvp:Iou", "payload": {
+                    "issuer": bank.party, "owner": alice.party, "amount": str(n + 1),
+                    "currency": "GBP"}}, bank.party)
+                mine.append(created["contractId"])
+                active.add(created["contractId"])
+
+    async def read(api: JsonApi) -> None:
+        nonlocal checks
+        while not stop.is_set():
+            gone, present = set(archived), set(active)
+            found = [c["contractId"] for c in await api.query("dvp:Iou", {"currency": "GBP"})]
+            assert len(found) == len(set(found)), "a contract returned twice"
+            assert not set(found) & gone, "an archived contract returned (lost archive)"
+            assert present - archiving <= set(found), "a created contract missing"
+            checks += 1
+
+    readers = [asyncio.ensure_future(read(api)) for api in (bank, twin, bank, twin)]
+    try:
+        await asyncio.gather(write(bank, 24), write(twin, 24), write(bank, 24))
+    finally:
+        stop.set()
+        await asyncio.gather(*readers)
+    assert checks > 10
+    for api in (bank, twin):
+        found = [c["contractId"] for c in await api.query("dvp:Iou", {"currency": "GBP"})]
+        assert sorted(found) == sorted(active)
