@@ -48,6 +48,14 @@ def test_network_json_describes_every_node(network_dir: Path) -> None:
         "bank", "sr", "alice", "bob"}
 
 
+def test_secrets_are_readable_by_the_owner_only(network_dir: Path) -> None:
+    secret_files = [network_dir / "state.json", network_dir / "network.json",
+                    *(network_dir / "configs").glob("*.json")]
+    assert len(secret_files) >= 10
+    for path in secret_files:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
+
+
 async def _templates_seen(network: dict, hint: str) -> set[str]:
     entry = network["parties"][hint]
     token = mint_dev_token(network["auth"]["hs256_secret"], act_as=[entry["party"]])

@@ -1,8 +1,8 @@
 """`minicanton`: one command for every process and for the local network.
 
 Each area is a typer sub-app in its own module, registered below. Errors a user can cause
-(bad config, unreachable node, wrong arguments) print one clear line and exit non-zero;
-`cli.errors.run_cli` maps them, so no stack trace reaches the terminal.
+(bad config, unreachable node, wrong arguments) print one clear line and exit non-zero: each
+command maps them itself, so no stack trace reaches the terminal.
 """
 
 from __future__ import annotations

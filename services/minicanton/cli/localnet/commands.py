@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import grpc
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -12,7 +13,7 @@ from rich.table import Table
 from minicanton.cli.localnet import launcher
 from minicanton.cli.localnet.bootstrap import bootstrap_dvp
 from minicanton.cli.localnet.network import NetworkFileError, network_path, save_network
-from minicanton.cli.localnet.supervisor import LocalnetError, probe_ready
+from minicanton.cli.localnet.supervisor import LocalnetError
 from minicanton.runtime.embedded_postgres import EmbeddedPostgresError
 
 app = typer.Typer(no_args_is_help=True)
@@ -33,8 +34,11 @@ def up(directory: Path = DIR_OPTION,
         network = launcher.up(directory, dsn, _progress)
         asyncio.run(bootstrap_dvp(network, _progress))
         save_network(directory.resolve(), network)
-    except (LocalnetError, EmbeddedPostgresError, NetworkFileError, OSError) as error:
-        console.print(f"[red]error:[/red] {error}")
+    except (LocalnetError, EmbeddedPostgresError, NetworkFileError, OSError,
+            grpc.aio.AioRpcError) as error:
+        message = (f"{error.code().name}: {error.details()}"
+                   if isinstance(error, grpc.aio.AioRpcError) else str(error))
+        console.print(f"[red]error:[/red] {message}")
         console.print(f"logs: {directory / 'logs'}; stop what started: "
                       f"minicanton localnet down --dir {directory}")
         raise typer.Exit(1) from None
@@ -66,5 +70,3 @@ def down(directory: Path = DIR_OPTION,
     launcher.down(directory, wipe, _progress)
     console.print("[green]local network down[/green]")
 
-
-__all__ = ["app", "probe_ready"]

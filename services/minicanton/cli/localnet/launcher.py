@@ -27,6 +27,7 @@ from minicanton.cli.localnet.layout import (
 from minicanton.cli.localnet.network import NetworkFileError, load_network, save_network
 from minicanton.cli.localnet.supervisor import LocalnetError, is_alive, stop_pids, tail
 from minicanton.runtime.embedded_postgres import EmbeddedPostgres
+from minicanton.runtime.files import write_private
 from minicanton.topology.changes import initial_key_mapping
 
 Progress = Callable[[str], None]
@@ -38,9 +39,7 @@ def _spawn(spec: NodeSpec, directory: Path) -> int:
     import sys
 
     config_path = directory / "configs" / f"{spec.name}.json"
-    config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(json.dumps(spec.config, indent=2))
-    config_path.chmod(0o600)  # holds secrets
+    write_private(config_path, json.dumps(spec.config, indent=2))  # holds seeds and tokens
     Path(spec.config["ready_file"]).unlink(missing_ok=True)
     logs = directory / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -83,7 +82,8 @@ def _start_postgres(directory: Path, dsn: str | None, names: list[str], port: in
 def up(directory: Path, dsn: str | None, progress: Progress,
        participants: tuple[str, ...] = tuple(DVP_PARTICIPANTS)) -> dict[str, Any]:
     directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.chmod(0o700)  # it holds the network's secrets
     already = running_network(directory)
     if already is not None:
         progress(f"the network in {directory} is already running")

@@ -16,6 +16,7 @@ from typing import Any
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.ids import MemberId, MemberKind, member_id
 from minicanton.runtime.embedded_postgres import free_port
+from minicanton.runtime.files import write_private
 
 SEQUENCER_NAMES = ("sequencer1", "sequencer2")
 DVP_PARTICIPANTS = {"bank": "Bank", "sr": "SR", "alice": "Alice", "bob": "Bob"}
@@ -47,16 +48,12 @@ def load_or_create_state(directory: Path) -> dict[str, Any]:
         "mediator_admin_token": secrets.token_urlsafe(24),
         "ports": {},
     }
-    directory.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(state, indent=2))
-    path.chmod(0o600)
+    write_private(path, json.dumps(state, indent=2))
     return state
 
 
 def save_state(directory: Path, state: dict[str, Any]) -> None:
-    path = directory / STATE_FILE
-    path.write_text(json.dumps(state, indent=2))
-    path.chmod(0o600)
+    write_private(directory / STATE_FILE, json.dumps(state, indent=2))
 
 
 def port_for(state: dict[str, Any], key: str) -> int:

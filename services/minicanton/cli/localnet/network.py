@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from minicanton.runtime.files import write_private
+
 FILE_NAME = "network.json"
 
 
@@ -40,10 +42,7 @@ def load_network(directory: Path) -> dict[str, Any]:
 
 def save_network(directory: Path, network: dict[str, Any]) -> Path:
     path = network_path(directory)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(network, indent=2, sort_keys=True))
-    temporary.chmod(0o600)  # it holds the dev token secret
-    temporary.replace(path)
+    write_private(path, json.dumps(network, indent=2, sort_keys=True))  # holds the dev secret
     return path
 
 
