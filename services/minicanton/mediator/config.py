@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from minicanton.core.crypto.signing import SigningKeyPair, SigningPublicKey
 from minicanton.core.errors import InvalidArgument
 from minicanton.core.ids import MemberId, MemberKind, member_id
-from minicanton.topology.config import ParametersConfig
+from minicanton.runtime.config import ParametersConfig
 
 ENDPOINT_PATTERN = r"^[^\s:]+:[0-9]{1,5}$"
 

@@ -33,12 +33,12 @@ from minicanton.core.crypto.signing import SigningPublicKey
 from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import MemberId
 from minicanton.core.topology.parameters import DomainParameters
+from minicanton.core.topology.planning import initial_key_mapping
 from minicanton.participant import keys as key_file
 from minicanton.participant.keys import DomainBinding, ParticipantKeys
 from minicanton.runtime.retry import Backoff
 from minicanton.runtime.sequencer_connection import SequencerConnection
 from minicanton.runtime.topology_admin_client import TopologyAdminClient, TopologyCallFailed
-from minicanton.topology.changes import initial_key_mapping
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

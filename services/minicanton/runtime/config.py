@@ -12,11 +12,12 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from minicanton.core.errors import MinicantonError
+from minicanton.core.topology.parameters import ConfirmationPolicy, DomainParameters
 
 M = TypeVar("M", bound=BaseModel)
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -68,3 +69,39 @@ def load_config(path: str | Path, model: type[M]) -> M:
             for e in error.errors()
         )
         raise ConfigError(f"{path}: {problems}") from None
+
+
+# --- config types shared by several nodes ------------------------------------------------
+
+
+class ParametersConfig(BaseModel):
+    """Domain parameters in a node's config (the topology manager's genesis, a mediator that
+    runs without a manager), in milliseconds; unset fields keep Canton's defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    confirmation_response_timeout_ms: int | None = None
+    mediator_reaction_timeout_ms: int | None = None
+    ledger_time_record_time_tolerance_ms: int | None = None
+    topology_change_delay_ms: int | None = None
+    max_request_size_bytes: int | None = None
+    default_confirmation_policy: Literal["Signatory", "Vip", "Full"] | None = None
+
+    def to_parameters(self) -> DomainParameters:
+        """Raises `InvalidDomainParameters` for a value out of range."""
+        base = DomainParameters()
+        def us(value: int | None, default: int) -> int:
+            return default if value is None else value * 1_000
+        return DomainParameters(
+            confirmation_response_timeout_us=us(self.confirmation_response_timeout_ms,
+                                                base.confirmation_response_timeout_us),
+            mediator_reaction_timeout_us=us(self.mediator_reaction_timeout_ms,
+                                            base.mediator_reaction_timeout_us),
+            ledger_time_record_time_tolerance_us=us(self.ledger_time_record_time_tolerance_ms,
+                                                    base.ledger_time_record_time_tolerance_us),
+            topology_change_delay_us=us(self.topology_change_delay_ms,
+                                        base.topology_change_delay_us),
+            max_request_size_bytes=self.max_request_size_bytes or base.max_request_size_bytes,
+            default_confirmation_policy=ConfirmationPolicy(
+                self.default_confirmation_policy or base.default_confirmation_policy.value),
+        )

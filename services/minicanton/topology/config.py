@@ -14,37 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from minicanton.core.topology.parameters import ConfirmationPolicy, DomainParameters
+from minicanton.runtime.config import ParametersConfig
 
-
-class ParametersConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    confirmation_response_timeout_ms: int | None = None
-    mediator_reaction_timeout_ms: int | None = None
-    ledger_time_record_time_tolerance_ms: int | None = None
-    topology_change_delay_ms: int | None = None
-    max_request_size_bytes: int | None = None
-    default_confirmation_policy: Literal["Signatory", "Vip", "Full"] | None = None
-
-    def to_parameters(self) -> DomainParameters:
-        """Raises `InvalidDomainParameters` for a value out of range."""
-        base = DomainParameters()
-        def us(value: int | None, default: int) -> int:
-            return default if value is None else value * 1_000
-        return DomainParameters(
-            confirmation_response_timeout_us=us(self.confirmation_response_timeout_ms,
-                                                base.confirmation_response_timeout_us),
-            mediator_reaction_timeout_us=us(self.mediator_reaction_timeout_ms,
-                                            base.mediator_reaction_timeout_us),
-            ledger_time_record_time_tolerance_us=us(self.ledger_time_record_time_tolerance_ms,
-                                                    base.ledger_time_record_time_tolerance_us),
-            topology_change_delay_us=us(self.topology_change_delay_ms,
-                                        base.topology_change_delay_us),
-            max_request_size_bytes=self.max_request_size_bytes or base.max_request_size_bytes,
-            default_confirmation_policy=ConfirmationPolicy(
-                self.default_confirmation_policy or base.default_confirmation_policy.value),
-        )
+__all__ = ["ParametersConfig", "TopologyManagerConfig"]
 
 
 class TopologyManagerConfig(BaseModel):

@@ -1,53 +1,34 @@
-"""Typed errors of the topology manager's requests (the core's own are in core/topology).
+"""Typed errors of the topology manager's requests.
 
-Each names its Daml-style `error_id` and the gRPC status the admin API answers with.
+The refusals the planner decides are protocol rules and live with it in the core
+(`core.topology.errors`); they are re-exported here for the manager's shell. The rest are the
+shell's own: authentication, an unsequenced broadcast, a manager or database not ready. Each
+names its Daml-style `error_id` and the gRPC status the admin API answers with.
 """
 
 from __future__ import annotations
 
-from minicanton.core.topology.errors import TopologyError
+from minicanton.core.topology.errors import (
+    AlreadyOnboarded,
+    PartyAlreadyAllocated,
+    PermissionDenied,
+    TopologyRequestError,
+    UnknownKey,
+    UnknownMember,
+    UnknownParticipant,
+)
 
-
-class TopologyRequestError(TopologyError):
-    error_id = "TOPOLOGY_REQUEST_REJECTED"
-    grpc_status = "FAILED_PRECONDITION"
+__all__ = [
+    "AlreadyOnboarded", "ChangeNotSequenced", "DatabaseUnavailable", "NoPendingOnboarding",
+    "NotReady", "PartyAlreadyAllocated", "PermissionDenied", "SequencersUnreachable",
+    "TopologyRequestError", "Unauthenticated", "UnknownKey", "UnknownMember",
+    "UnknownParticipant",
+]
 
 
 class Unauthenticated(TopologyRequestError):
     error_id = "TOPOLOGY_UNAUTHENTICATED"
     grpc_status = "UNAUTHENTICATED"
-
-
-class PermissionDenied(TopologyRequestError):
-    error_id = "TOPOLOGY_PERMISSION_DENIED"
-    grpc_status = "PERMISSION_DENIED"
-
-
-class UnknownParticipant(TopologyRequestError):
-    """The participant is not admitted to the domain."""
-
-    error_id = "TOPOLOGY_UNKNOWN_PARTICIPANT"
-    grpc_status = "NOT_FOUND"
-
-
-class UnknownMember(TopologyRequestError):
-    error_id = "TOPOLOGY_UNKNOWN_MEMBER"
-    grpc_status = "NOT_FOUND"
-
-
-class UnknownKey(TopologyRequestError):
-    error_id = "TOPOLOGY_UNKNOWN_KEY"
-    grpc_status = "NOT_FOUND"
-
-
-class AlreadyOnboarded(TopologyRequestError):
-    error_id = "TOPOLOGY_PARTICIPANT_ALREADY_ONBOARDED"
-    grpc_status = "ALREADY_EXISTS"
-
-
-class PartyAlreadyAllocated(TopologyRequestError):
-    error_id = "TOPOLOGY_PARTY_ALREADY_ALLOCATED"
-    grpc_status = "ALREADY_EXISTS"
 
 
 class NoPendingOnboarding(TopologyRequestError):

@@ -35,6 +35,7 @@ from minicanton.codec.topology import signed_transaction_from_bytes
 from minicanton.core.errors import InvalidArgument
 from minicanton.core.ids import MemberKind, ParticipantId, parse_member_id
 from minicanton.core.topology.mappings import OwnerToKeyMapping, ParticipantPermission, TrustLevel
+from minicanton.core.topology.planning import DomainKeys, Planner, Signed, check_onboarding_request
 from minicanton.core.topology.state import StoredTopologyTransaction, TopologyState
 from minicanton.core.topology.transactions import SignedTopologyTransaction, TopologyBroadcast
 from minicanton.runtime.clock import Clock
@@ -44,7 +45,6 @@ from minicanton.store.topology_store import (
     OnboardingState,
     TopologyManagerStore,
 )
-from minicanton.topology.changes import DomainKeys, Planner, Signed, check_onboarding_request
 from minicanton.topology.errors import (
     NoPendingOnboarding,
     TopologyRequestError,

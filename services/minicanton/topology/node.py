@@ -32,6 +32,7 @@ from minicanton.core.sequencing.chain import VerifiedEvent
 from minicanton.core.sequencing.errors import SequencerClientError
 from minicanton.core.sequencing.send_tracking import SendDelivered
 from minicanton.core.topology.mappings import ParticipantState
+from minicanton.core.topology.planning import DomainKeys, genesis
 from minicanton.core.topology.state import TopologyState
 from minicanton.core.topology.transactions import TopologyChangeOp
 from minicanton.runtime.clock import Clock, wall_clock_us
@@ -45,7 +46,6 @@ from minicanton.store.postgres.topology_store import (
 )
 from minicanton.store.topology_store import ManagerIdentity
 from minicanton.topology.auth import RequestAuthenticator
-from minicanton.topology.changes import DomainKeys, genesis
 from minicanton.topology.config import TopologyManagerConfig
 from minicanton.topology.errors import (
     ChangeNotSequenced,

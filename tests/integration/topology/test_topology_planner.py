@@ -9,18 +9,18 @@ from minicanton.core.crypto.encryption import EncryptionKeyPair
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.errors import InvalidArgument
 from minicanton.core.ids import MemberId, MemberKind, ParticipantId, member_id, party_id
-from minicanton.core.topology.mappings import HostingParticipant, ParticipantPermission
-from minicanton.core.topology.parameters import DomainParameters
-from minicanton.core.topology.state import TopologyState
-from minicanton.core.topology.transactions import TopologyChangeOp
-from minicanton.topology.changes import DomainKeys, Planner, genesis, initial_key_mapping
-from minicanton.topology.errors import (
+from minicanton.core.topology.errors import (
     AlreadyOnboarded,
     PartyAlreadyAllocated,
     PermissionDenied,
     UnknownKey,
     UnknownParticipant,
 )
+from minicanton.core.topology.mappings import HostingParticipant, ParticipantPermission
+from minicanton.core.topology.parameters import DomainParameters
+from minicanton.core.topology.planning import DomainKeys, Planner, genesis, initial_key_mapping
+from minicanton.core.topology.state import TopologyState
+from minicanton.core.topology.transactions import TopologyChangeOp
 from minicanton.topology.sequencer_sync import member_of
 
 T_US = 1_700_000_000_000_000

@@ -16,8 +16,8 @@ from tests.integration.sequencer.harness import SequencerCluster
 from tests.system.topology.harness import PlayedMember, TopologyManagerProcess
 
 from minicanton.core.ids import Fingerprint, MemberKind
+from minicanton.core.topology.planning import initial_key_mapping
 from minicanton.runtime.embedded_postgres import EmbeddedPostgres
-from minicanton.topology.changes import initial_key_mapping
 
 _numbers = itertools.count(1)
 

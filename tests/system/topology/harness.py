@@ -31,12 +31,12 @@ from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.ids import Fingerprint, MemberId, MemberKind, member_id
 from minicanton.core.sequencing.chain import VerifiedEvent
 from minicanton.core.sequencing.events import Deliver, SequencerPosition
+from minicanton.core.topology.planning import initial_key_mapping
 from minicanton.runtime.embedded_postgres import free_port
 from minicanton.runtime.sequencer_client import SequencerClient, SequencerClientConfig
 from minicanton.runtime.topology_admin_client import TopologyAdminClient
 from minicanton.runtime.topology_client import MemberTopology
 from minicanton.store.postgres.topology_store import migrate_member_store
-from minicanton.topology.changes import initial_key_mapping
 
 ADMIN_TOKEN = "topology-admin-token"
 

@@ -24,9 +24,9 @@ from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.hashing import HashPurpose
 from minicanton.core.ids import MemberId, MemberKind, ParticipantId, member_id, party_id
 from minicanton.core.topology.mappings import ParticipantPermission, ParticipantState
+from minicanton.core.topology.planning import initial_key_mapping
 from minicanton.core.topology.transactions import TopologyChangeOp, TopologyTransaction
 from minicanton.runtime.grpc_errors import error_id_of
-from minicanton.topology.changes import initial_key_mapping
 from minicanton.topology.service import SERVICE
 
 pytestmark = pytest.mark.system

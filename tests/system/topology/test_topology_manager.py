@@ -38,6 +38,7 @@ from minicanton.core.topology.mappings import (
     PartyToParticipant,
     TrustLevel,
 )
+from minicanton.core.topology.planning import initial_key_mapping
 from minicanton.core.topology.transactions import (
     SignedTopologyTransaction,
     TopologyBroadcast,
@@ -49,7 +50,6 @@ from minicanton.runtime.sequencer_client import (
     SequencerClient,
     SequencerClientConfig,
 )
-from minicanton.topology.changes import initial_key_mapping
 
 pytestmark = pytest.mark.system
 SUBMISSION = ParticipantPermission.SUBMISSION

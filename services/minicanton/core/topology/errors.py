@@ -69,3 +69,43 @@ class MemberKeyNotValid(TopologyError):
 
     error_id = "MEMBER_KEY_NOT_VALID"
     grpc_status = "PERMISSION_DENIED"
+
+
+# --- refusals of a request to the topology manager (the planner's, core/topology/planning) ---
+
+
+class TopologyRequestError(TopologyError):
+    error_id = "TOPOLOGY_REQUEST_REJECTED"
+    grpc_status = "FAILED_PRECONDITION"
+
+
+class PermissionDenied(TopologyRequestError):
+    error_id = "TOPOLOGY_PERMISSION_DENIED"
+    grpc_status = "PERMISSION_DENIED"
+
+
+class UnknownParticipant(TopologyRequestError):
+    """The participant is not admitted to the domain."""
+
+    error_id = "TOPOLOGY_UNKNOWN_PARTICIPANT"
+    grpc_status = "NOT_FOUND"
+
+
+class UnknownMember(TopologyRequestError):
+    error_id = "TOPOLOGY_UNKNOWN_MEMBER"
+    grpc_status = "NOT_FOUND"
+
+
+class UnknownKey(TopologyRequestError):
+    error_id = "TOPOLOGY_UNKNOWN_KEY"
+    grpc_status = "NOT_FOUND"
+
+
+class AlreadyOnboarded(TopologyRequestError):
+    error_id = "TOPOLOGY_PARTICIPANT_ALREADY_ONBOARDED"
+    grpc_status = "ALREADY_EXISTS"
+
+
+class PartyAlreadyAllocated(TopologyRequestError):
+    error_id = "TOPOLOGY_PARTY_ALREADY_ALLOCATED"
+    grpc_status = "ALREADY_EXISTS"
