@@ -5,8 +5,9 @@ Theory of operation
 -------------------
 Start: migrations; the auditor gRPC server and health (answering while passive too); then
 the lease. An instance that does not get it is *passive*: it only retries the lease (health
-says "passive"). The active one restores the member topology from its store, rebuilds the
-mediator machine by replaying the stored events from the oldest request that still matters
+says "passive"). The active one renews the lease from the moment it has it (activation may
+outlast the TTL), restores the member topology from its store, rebuilds the mediator
+machine by replaying the stored events from the oldest request that still matters
 (`replay_start_ts`), subscribes from the stored clean position, resends the verdicts whose
 receipt it has not seen (same message ids: the sequencer deduplicates), and becomes ready.
 
@@ -99,6 +100,9 @@ class MediatorNode:
                                                        self.config.lease_ttl_ms)) is None:
             await asyncio.sleep(interval_s)
         self.lease = lease
+        # renewed from now on: activation (waiting for the topology manager, replay) may take
+        # longer than the TTL, and a lapsed lease stops even a lone instance
+        self._spawn(self._renew_lease())
         log.info("mediator instance %s is active (lease epoch %d)", lease.holder, lease.epoch)
         self.domain = await resolve_domain(self.config)
         self.processor = await self._rebuild()
@@ -106,7 +110,7 @@ class MediatorNode:
         self._bootstrap_pending = position is None and len(self.processor.topology.state) == 0
         self.client = await self._connect()
         await self.client.start(self._events.put, resume_from=position)
-        self._spawn(self._pump(), self._timer(), self._renew_lease(), self._watch_client())
+        self._spawn(self._pump(), self._timer(), self._watch_client())
         await self._resend_unsent()
         await self.health.set_ready(True)
         self._write_ready_file()
@@ -126,6 +130,8 @@ class MediatorNode:
             for raw in await self.store.signed_events(start, position.timestamp_us):
                 processor.replay(parse_signed_event(raw).event)
                 replayed += 1
+                if replayed % 256 == 0:
+                    await asyncio.sleep(0)  # a long replay must not starve the lease renewal
         processor.mediator.skip_to(position.timestamp_us)
         log.info("rebuilt from %d stored events; %d requests pending", replayed,
                  len(processor.mediator.pending_requests))
