@@ -121,6 +121,9 @@ class SequencerNode:
                              stream_context, lambda: self._stopping)
 
     def _on_events(self, payload: str) -> None:
+        """`node:watermark:kind`; 'E' (events another instance wrote without raising us, as
+        we were writing) asks us to move our watermark past them; 'R' (it raised every online
+        instance) and 'K' (a keep-alive) only mean there may be more to read."""
         self.feed.wake()
         node, _, rest = payload.partition(":")
         watermark, _, kind = rest.partition(":")

@@ -2,11 +2,15 @@
 
 Theory of operation. Admitted submissions queue here; the loop takes everything queued (up to
 `max_batch`), stamps it with this instance's timestamps (`ts mod N == index`), and commits
-events, dedup rows and the new watermark in one `sequencer_write` call, so batching comes for
-free while a write is in flight. With nothing to write, the loop still moves the watermark: on a
-keep-alive tick, and at once when another instance wrote events above our watermark (its
-readers wait for ours, so latency stays one round trip rather than a tick). Every
-`offline_check_interval` it marks instances whose heartbeat stopped as offline.
+events, dedup rows and the new watermark in one write, so batching comes for free while a
+write is in flight. The same write raises the watermark of every other online instance that is
+not writing at that moment, so readers need not wait for them. Our own watermark may therefore
+have been raised past timestamps we stamped before our write got its row: the store shifts them
+up within our residue class (or, when a max sequencing time is in the way, refuses, and we stamp
+the batch again above the raised watermark). With nothing to write, the loop still moves the
+watermark: on a keep-alive tick, and at once when another instance wrote events above our
+watermark without raising it (we were writing ourselves). Every `offline_check_interval` it
+marks instances whose heartbeat stopped as offline.
 
 A write refused because we were marked offline (`InstanceFenced`) fails its batch with
 `SequencerUnavailable` (the clients retry elsewhere under the same message id; dedup makes that
@@ -30,7 +34,7 @@ from minicanton.core.sequencing.ordering import TimestampAllocator
 from minicanton.core.sequencing.submission import PlannedEvent, ValidatedSubmission, plan_events
 from minicanton.runtime.clock import Clock
 from minicanton.runtime.retry import Backoff
-from minicanton.store.sequencer import InstanceFenced, SequencerStore
+from minicanton.store.sequencer import InstanceFenced, SequencerStore, StampedBelowWatermark
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +142,13 @@ class Writer:
         planned = plan_events([p.submission for p in batch], self.allocator, now_us)
         watermark_us = self.allocator.last_us if batch else self.allocator.allocate(now_us)
         try:
-            written = await self._store.write(self.node_index, self.session, watermark_us,
-                                              now_us, planned)
+            result = await self._store.write(self.node_index, self.session, watermark_us,
+                                             now_us, planned)
+        except StampedBelowWatermark as raised:
+            self.allocator.advance_past(raised.watermark_us)
+            self._queue[:0] = batch  # stamp the same batch again, first in line
+            self._wake.set()
+            return
         except InstanceFenced:
             log.warning("sequencer node %d was marked offline; recovering", self.node_index)
             self._fail(batch, "this instance was fenced")
@@ -150,10 +159,11 @@ class Writer:
             self._fail(batch, "write failed")
             await asyncio.sleep(0.05)
             return
-        self.watermark_us = watermark_us
-        if self._bump_to_us <= watermark_us:
+        self.allocator.advance_past(result.watermark_us)
+        self.watermark_us = result.watermark_us
+        if self._bump_to_us <= self.watermark_us:
             self._bump_to_us = 0
-        _resolve(batch, planned, written)
+        _resolve(batch, planned, result.written, result.shift_us)
         self.on_written()
 
     async def _maybe_mark_offline(self) -> None:
@@ -193,11 +203,12 @@ class Writer:
                 await self._store.go_offline(self.node_index, self.session)
 
 
-def _resolve(batch: list[_Pending], planned: list[PlannedEvent], written: set[int]) -> None:
+def _resolve(batch: list[_Pending], planned: list[PlannedEvent], written: set[int],
+             shift_us: int) -> None:
     for pending, plan in zip(batch, planned, strict=True):
         if pending.future.done():
             continue
-        if plan.event is not None and plan.event.timestamp_us in written:
-            pending.future.set_result(plan.event.timestamp_us)
+        if plan.event is not None and plan.event.timestamp_us + shift_us in written:
+            pending.future.set_result(plan.event.timestamp_us + shift_us)
         else:
             pending.future.set_result(None)

@@ -31,6 +31,17 @@ class SettingsMismatch(SequencerUnavailable):
     error_id = "SEQUENCER_SETTINGS_MISMATCH"
 
 
+class StampedBelowWatermark(SequencerUnavailable):
+    """Another instance raised our watermark past timestamps we stamped, and shifting them
+    would not do (a max sequencing time in the way): stamp above `watermark_us` and retry."""
+
+    error_id = "SEQUENCER_STAMPED_BELOW_WATERMARK"
+
+    def __init__(self, watermark_us: int) -> None:
+        super().__init__(f"timestamps at or below the watermark {watermark_us}")
+        self.watermark_us = watermark_us
+
+
 @dataclass(frozen=True, slots=True)
 class EventPage:
     """Events in (after, up_to_us], in timestamp order; the stream is complete up to `up_to_us`
@@ -38,6 +49,17 @@ class EventPage:
 
     events: list[StoredEvent]
     up_to_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a write committed: the timestamps stored (the others were duplicates), each
+    `shift_us` above its planned one (another instance had raised our watermark past them),
+    and our watermark now (at least the planned one)."""
+
+    written: set[int]
+    shift_us: int
+    watermark_us: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +84,7 @@ class SequencerStore(Protocol):
     async def go_offline(self, node_index: int, session: UUID) -> None: ...
 
     async def write(self, node_index: int, session: UUID, watermark_us: int, now_us: int,
-                    planned: Sequence[PlannedEvent]) -> set[int]: ...
+                    planned: Sequence[PlannedEvent]) -> WriteResult: ...
 
     async def mark_stale_offline(self, node_index: int, offline_timeout_ms: float) -> list[int]: ...
 

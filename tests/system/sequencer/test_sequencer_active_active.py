@@ -16,6 +16,7 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+import asyncpg
 import pytest
 from tests.integration.sequencer.conftest import sequencer_database
 from tests.integration.sequencer.harness import DOMAIN_ID, Member, Recorder, SequencerCluster
@@ -152,6 +153,17 @@ async def test_kill_9_during_a_send_storm_loses_and_duplicates_nothing(
         await cluster.stop()
 
 
+async def wait_marked_offline(cluster: SequencerCluster, node_index: int) -> None:
+    connection = await asyncpg.connect(cluster.dsn)
+    try:
+        async with asyncio.timeout(10):
+            while await connection.fetchval(
+                    "SELECT online FROM sequencer_watermarks WHERE node_index = $1", node_index):
+                await asyncio.sleep(0.05)
+    finally:
+        await connection.close()
+
+
 async def test_a_frozen_instance_is_fenced_and_rejoins(postgres_cluster, tmp_path: Path) -> None:
     cluster = SequencerCluster(sequencer_database(postgres_cluster), tmp_path, 2)
     try:
@@ -164,6 +176,9 @@ async def test_a_frozen_instance_is_fenced_and_rejoins(postgres_cluster, tmp_pat
             outcome = await clients[1].send(Batch((Envelope(
                 (MemberRecipient(members[0].member),), b"while frozen"),)))
             assert isinstance(outcome, SendDelivered)
+            # (delivered without waiting for the frozen instance: the live one's write raised
+            # its watermark) - and frozen on until the live one marks it offline
+            await wait_marked_offline(cluster, 0)
         finally:
             frozen.send_signal(signal.SIGCONT)
         await recorders[0].wait_for(lambda _e: b"while frozen" in recorders[0].contents(), 10)
