@@ -14,7 +14,9 @@ receipt it has not seen (same message ids: the sequencer deduplicates), and beco
 The pump takes the verified events the sequencer client hands over, in order, up to
 `max_batch_events` at a time; runs each through the `EventProcessor`; writes all the records
 in one fenced transaction (events, audit index, requests, responses, verdicts, topology,
-clean position); and only then sends the verdicts (persist before send). The timer sleeps
+clean position); and only then sends the verdicts (persist before send), each in a task of
+its own so the next batch does not wait for a sequencer round trip (a verdict not sent
+before a crash is resent from the store at the next activation). The timer sleeps
 until the machine's next deadline on our clock, then asks for a time proof, so an idle domain
 still shows the deadline passing in sequencer time. A lost lease, a failed write or a failed
 sequencer client stops the instance (exit code 3, 1, 1): its memory may no longer match the
@@ -61,6 +63,7 @@ from minicanton.store.topology_store import TopologyRow
 
 log = logging.getLogger(__name__)
 EXIT_LEASE_LOST = 3
+_MAX_SENDS_IN_FLIGHT = 256
 
 
 class MediatorNode:
@@ -82,6 +85,8 @@ class MediatorNode:
         self._deadline_changed = asyncio.Event()
         self._last_ack_us = 0
         self._bootstrap_pending = False
+        self._sends: set[asyncio.Task[None]] = set()
+        self._send_slots = asyncio.Semaphore(_MAX_SENDS_IN_FLIGHT)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -181,8 +186,7 @@ class MediatorNode:
                 for alarm in item.alarms:
                     log.warning("ALARM %s at %d: %s", alarm.code, alarm.ts_us, alarm.message)
                 for send in item.sends:
-                    await self._send(send.message_id, send.batch(), send.max_sequencing_time_us)
-                    _log_verdict(send)
+                    await self._send_in_background(send)
             self._deadline_changed.set()
             await self._acknowledge(batch[-1].event.timestamp_us)
 
@@ -195,6 +199,22 @@ class MediatorNode:
         log.info("bootstrapped %d topology transactions sequenced before %d", len(rows),
                  first_event_us)
         return rows
+
+    async def _send_in_background(self, send: SendVerdict) -> None:
+        """Send a persisted verdict without holding up the next batch (a send waits for a
+        sequencer round trip). At most `_MAX_SENDS_IN_FLIGHT` at once: beyond that the pump
+        waits, so a slow sequencer slows the mediator instead of growing its memory."""
+        await self._send_slots.acquire()
+        task = asyncio.get_running_loop().create_task(
+            self._send(send.message_id, send.batch(), send.max_sequencing_time_us))
+        self._sends.add(task)
+        task.add_done_callback(self._send_done)
+        _log_verdict(send)
+
+    def _send_done(self, task: asyncio.Task[None]) -> None:
+        self._sends.discard(task)
+        self._send_slots.release()
+        self._task_done(task)
 
     async def _send(self, message_id: str, batch: Batch, max_sequencing_time_us: int) -> None:
         """One envelope per recipient with its own copy: no informee participant learns
@@ -289,9 +309,10 @@ class MediatorNode:
         self._stopping = True
         log.info("mediator instance %s stopping", self.config.holder)
         await self.health.shutting_down()
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._sends]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self.client is not None:
             await self.client.close()
         if hasattr(self, "server"):
