@@ -17,8 +17,11 @@ from tests.sim.ledger_checks import (
     view_messages_delivered,
 )
 
+from minicanton.codec.sequencer import event_to_proto
 from minicanton.core.ids import MemberId
 from minicanton.core.lf.value import NumericValue, PartyValue, TextValue
+from minicanton.core.protocol.messages import RootHashMessage, encode_protocol_message
+from minicanton.core.protocol.view_message import is_view_message
 from minicanton.core.sequencing.batch import MemberRecipient
 from minicanton.core.sequencing.events import Deliver
 
@@ -124,6 +127,32 @@ def test_no_envelope_of_the_swap_reaches_a_participant_it_is_not_addressed_to() 
     bank_wrapped = {w.recipient for m in view_messages_delivered(NET, "bank", swap_tx.message_id)
                     for w in m.encrypted.wrapped_keys}
     assert NET.domain.participant_of("sr") not in bank_wrapped
+
+
+def test_bank_is_not_told_that_alice_submitted_the_swap() -> None:
+    """Seed 003 sender privacy (core review #2), on the bytes Bank's participant is delivered
+    for the swap: the event names no sender, the root-hash message carries the root hash
+    only, and Bank's views (it holds no root view) carry no submitter signature, so no
+    signature by Alice's key either. Alice's participant is named only as a co-recipient of
+    the views she is entitled to with Bank (as in Canton, whose recipients of a view are its
+    informees' participants: Alice is an informee of the Iou transfer), never as submitter."""
+    swap_tx = CONTRACTS.swap
+    assert swap_tx is not None
+    ts = request_timestamp(NET, swap_tx.message_id)
+    (event,) = [e for e in NET.delivered["bank"] if e.timestamp_us == ts]
+    assert isinstance(event.content, Deliver) and event.content.sender is None
+    raw = event_to_proto(event).SerializeToString()
+    alice = NET.domain.participants["alice"]
+    envelopes = event.content.batch.envelopes
+    views = list(view_messages_delivered(NET, "bank", swap_tx.message_id))
+    as_co_recipient = sum(MemberRecipient(alice.id) in e.recipients for e in envelopes) + sum(
+        w.recipient == alice.participant for m in views for w in m.encrypted.wrapped_keys)
+    assert raw.count(alice.id.encode()) == as_co_recipient
+    assert raw.count(alice.key.fingerprint.encode()) == as_co_recipient  # her id's namespace
+    assert all(m.submitter_signature is None for m in views)
+    roots = [e.content for e in envelopes if not is_view_message(e.content)]
+    assert roots == [encode_protocol_message(RootHashMessage(swap_tx.root_hash))]
+    assert NET.domain.participant_of("sr").encode() not in raw
 
 
 def test_the_read_as_parties_of_a_submission_reach_no_informee() -> None:

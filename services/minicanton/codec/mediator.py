@@ -81,7 +81,7 @@ def _describe(message: ProtocolMessage) -> str:
         return (f"informee tree {message.root_hash} from {message.submitting_participant} "
                 f"({message.confirmation_policy.value}): {views}")
     if isinstance(message, RootHashMessage):
-        return f"root hash {message.root_hash} from {message.submitting_participant}"
+        return f"root hash {message.root_hash}"
     if isinstance(message, ConfirmationResponse):
         verdict = message.local_verdict
         answer = f"reject {verdict.code}: {verdict.message}" if isinstance(

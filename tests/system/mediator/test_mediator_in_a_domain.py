@@ -130,7 +130,7 @@ def _request(informee: InformeeMessage, participants: list[PlayedMember]) -> lis
     mediator = MemberRecipient(MEDIATOR_ID)
     envelopes = [Envelope((mediator,), encode_protocol_message(informee))]
     for member in participants:
-        root_hash = RootHashMessage(informee.root_hash, informee.submitting_participant)
+        root_hash = RootHashMessage(informee.root_hash)
         envelopes.append(Envelope((MemberRecipient(member.id), mediator),
                                   encode_protocol_message(root_hash)))
     return envelopes

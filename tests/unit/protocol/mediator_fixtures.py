@@ -214,13 +214,14 @@ class DvpDomain:
         self, tree: GenTransactionTree, root_hash_to: dict[ParticipantId, Hash] | None = None,
         submitter: str = "alice",
     ) -> list[Envelope]:
-        """The request as `submitter`'s participant sends it (and names itself in it)."""
+        """The request as `submitter`'s participant sends it (naming itself in the informee
+        message, the mediator's alone)."""
         informee = InformeeMessage.create(tree, self.p(submitter))
         if root_hash_to is None:
             root_hash_to = {p: informee.root_hash for p in self.informee_participants(tree)}
         envelopes = [self.to_mediator(encode_protocol_message(informee))]
         for participant, root_hash in root_hash_to.items():
-            message = RootHashMessage(root_hash, self.p(submitter))
+            message = RootHashMessage(root_hash)
             envelopes.append(self.to_mediator(encode_protocol_message(message), participant))
         return envelopes
 

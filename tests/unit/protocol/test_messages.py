@@ -27,6 +27,7 @@ from minicanton.core.protocol.messages import (
     LocalApprove,
     LocalReject,
     MediatorResult,
+    MessageKind,
     ProtocolMessage,
     Reject,
     RejectReason,
@@ -63,7 +64,7 @@ TIMEOUT = Timeout((UnresponsiveParticipant(DOMAIN.p("sr"), frozenset({DOMAIN.par
 INFORMEE_TIMEOUT = Timeout((), frozenset({DOMAIN.parties["bank"]}))  # a non-submitter's copy
 MESSAGES: list[ProtocolMessage] = [
     INFORMEE,
-    RootHashMessage(INFORMEE.root_hash, DOMAIN.p("alice")),
+    RootHashMessage(INFORMEE.root_hash),
     _response(),
     _response(LocalReject("LOCKED_CONTRACTS", "c2 is locked by request 17")),
     DOMAIN.response("bob", REQUEST_TS_US, INFORMEE, None, ["bob"],
@@ -151,8 +152,32 @@ def test_value_checks() -> None:
     assert len(long.message) == MAX_TEXT_CHARS
     with pytest.raises(InvalidArgument, match="at least one reason"):
         Reject(())
-    with pytest.raises(InvalidArgument, match="not a participant"):
-        RootHashMessage(INFORMEE.root_hash, DOMAIN.mediator.id)  # type: ignore[arg-type]
+
+
+def test_a_root_hash_message_names_no_participant() -> None:
+    """Seed 003 sender privacy (core review #2): every informee participant gets one, so it
+    must not say who submitted; the informee message, the mediator's alone, does."""
+    data = encode_protocol_message(RootHashMessage(INFORMEE.root_hash))
+    assert data == MAGIC + bytes([1, MessageKind.ROOT_HASH_MESSAGE]) + (
+        len(INFORMEE.root_hash.digest).to_bytes(4, "big") + INFORMEE.root_hash.digest)
+    assert b"PAR::" not in data
+    assert DOMAIN.p("alice").encode() in encode_protocol_message(INFORMEE)
+
+
+def _legacy_root_hash_message(participant: str) -> bytes:
+    """Kind 2 as written before review #2: the root hash, then the submitting participant."""
+    digest, name = INFORMEE.root_hash.digest, participant.encode()
+    return MAGIC + bytes([1, MessageKind.LEGACY_ROOT_HASH_MESSAGE]) + (
+        len(digest).to_bytes(4, "big") + digest + len(name).to_bytes(4, "big") + name)
+
+
+def test_a_legacy_root_hash_message_is_still_read_without_its_participant() -> None:
+    legacy = _legacy_root_hash_message(DOMAIN.p("alice"))
+    assert decode_protocol_message(legacy) == RootHashMessage(INFORMEE.root_hash)
+    for bad in (legacy + b"\x00", legacy[:-1],
+                _legacy_root_hash_message(DOMAIN.mediator.id)):
+        with pytest.raises(MessageDecodeError):
+            decode_protocol_message(bad)
 
 
 def test_payloads_without_magic_are_someone_elses() -> None:

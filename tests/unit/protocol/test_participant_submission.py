@@ -15,7 +15,11 @@ from minicanton.core.hashing import HashPurpose
 from minicanton.core.ids import MemberId
 from minicanton.core.protocol.merkle import entitled_parties
 from minicanton.core.protocol.message_codec import decode_protocol_message
-from minicanton.core.protocol.messages import InformeeMessage, RootHashMessage
+from minicanton.core.protocol.messages import (
+    InformeeMessage,
+    RootHashMessage,
+    encode_protocol_message,
+)
 from minicanton.core.protocol.submission import (
     CommandSubmission,
     PreparedSubmission,
@@ -105,16 +109,39 @@ def test_the_request_is_a_function_of_its_inputs_and_its_entropy(dvp) -> None:
     assert first.message_id == request_message_id(first.root_hash)
 
 
-def test_the_submitter_signs_the_root_hash_in_every_view_message(dvp) -> None:
+def test_the_submitter_signs_the_root_hash_in_the_root_views_messages_only(dvp) -> None:
+    """A subview's recipients are not told who submitted, not even by the signing key's
+    fingerprint (seed 003 sender privacy, core review #2; Canton signs top-level views only)."""
     net, contracts = dvp
     prepared = prepare_swap(net, contracts, b"one")
     snapshot = net.domain.snapshot(net.clock_us)
-    for envelope in prepared.batch.envelopes:
-        if is_view_message(envelope.content):
-            signature = decode_view_message(envelope.content).submitter_signature
-            snapshot.verify_member_signature(
-                net.domain.participants["alice"].id, prepared.root_hash,
-                HashPurpose.ROOT_HASH_MESSAGE, signature)
+    alice = net.domain.participants["alice"]
+    messages = [decode_view_message(e.content) for e in prepared.batch.envelopes
+                if is_view_message(e.content)]
+    roots = [m for m in messages if len(m.view_position) == 1]
+    assert roots and len(roots) < len(messages)
+    for message in messages:
+        signature = message.submitter_signature
+        if len(message.view_position) > 1:
+            assert signature is None
+            # her key's fingerprint is her id's namespace: it shows only inside her id, as
+            # the recipient of her own key slot (she is entitled to every view)
+            raw = encode_view_message(message)
+            assert raw.count(alice.key.fingerprint.encode()) == raw.count(alice.id.encode()) == 1
+            continue
+        assert signature is not None
+        snapshot.verify_member_signature(alice.id, prepared.root_hash,
+                                         HashPurpose.ROOT_HASH_MESSAGE, signature)
+
+
+def test_the_root_hash_messages_name_no_participant(dvp) -> None:
+    net, contracts = dvp
+    prepared = prepare_swap(net, contracts, b"one")
+    roots = [e for e in prepared.batch.envelopes if not is_view_message(e.content)
+             and isinstance(decode_protocol_message(e.content), RootHashMessage)]
+    assert len(roots) == 4
+    assert all(encode_protocol_message(RootHashMessage(prepared.root_hash)) == e.content
+               for e in roots)
 
 
 def test_view_messages_have_exactly_one_encoding(dvp) -> None:
@@ -129,6 +156,25 @@ def test_view_messages_have_exactly_one_encoding(dvp) -> None:
     with pytest.raises(InvalidArgument):
         replace(message, view_position=())
     assert isinstance(message, EncryptedViewMessage)
+
+
+def test_a_version_1_view_message_signed_on_every_view_is_still_read(dvp) -> None:
+    """Pending payloads kept from before review #2 hold version-1 view messages (a signature
+    on every view, no presence byte): they decode, canonically, to the same message."""
+    net, contracts = dvp
+    prepared = prepare_swap(net, contracts, b"one")
+    raw = next(e.content for e in prepared.batch.envelopes if is_view_message(e.content)
+               and len(decode_view_message(e.content).view_position) == 1)
+    message = decode_view_message(raw)
+    presence_at = len(b"MCEV") + 1 + 4 + 4 * len(message.view_position)
+    assert raw[len(b"MCEV")] == 2 and raw[presence_at] == 1
+    legacy = b"MCEV\x01" + raw[len(b"MCEV") + 1:presence_at] + raw[presence_at + 1:]
+    assert decode_view_message(legacy) == message
+    unsigned = encode_view_message(replace(message, submitter_signature=None))
+    assert decode_view_message(unsigned).submitter_signature is None
+    for bad in (legacy + b"\x00", unsigned[:presence_at] + b"\x02" + unsigned[presence_at + 1:]):
+        with pytest.raises(ViewMessageDecodeError):
+            decode_view_message(bad)
 
 
 def test_interpretation_uses_the_given_ledger_time(dvp) -> None:

@@ -13,9 +13,11 @@ from tests.sim.harness import SimNetwork
 from tests.sim.sim_domain import TOLERANCE_US
 
 from minicanton.core.crypto.encryption import decrypt_view, encrypt_view
+from minicanton.core.crypto.signing import Signature
 from minicanton.core.entropy import SeededEntropy
 from minicanton.core.hashing import Hash
 from minicanton.core.protocol import validation
+from minicanton.core.protocol.messages import RootHashMessage, encode_protocol_message
 from minicanton.core.protocol.request_envelopes import sort_envelopes
 from minicanton.core.protocol.validation import (
     IgnoredRequest,
@@ -26,6 +28,7 @@ from minicanton.core.protocol.view_message import (
     EncryptedViewMessage,
     decode_view_message,
     encode_view_message,
+    sign_root_hash,
 )
 from minicanton.core.sequencing.events import Deliver
 
@@ -73,6 +76,42 @@ def test_the_submitter_holds_every_view_and_sees_the_submitter_metadata(swapped)
     assert isinstance(result, ValidatedRequest) and result.rejection is None
     assert len(result.views) == 5 and result.submitter is not None
     assert result.submitter.command_id == "swap"
+
+
+def _resigned(raw: bytes, signature: Signature | None) -> bytes:
+    return encode_view_message(replace(decode_view_message(raw), submitter_signature=signature))
+
+
+def test_a_root_view_must_carry_the_signature_of_the_participant_its_metadata_names(
+        swapped) -> None:
+    """Only root views' messages are signed (core review #2): Bob holds the root view and
+    checks the signature against the submitter metadata it reveals, not against anything a
+    root-hash message or the event would say."""
+    net, _, ts = swapped
+    views, roots = arrived(net, "bob", ts)
+    root_index = next(i for i, raw in enumerate(views)
+                      if len(decode_view_message(raw).view_position) == 1)
+    genuine = validate(net, "bob", ts, views, roots)
+    assert isinstance(genuine, ValidatedRequest) and genuine.rejection is None
+    assert genuine.submitter is not None
+    assert genuine.submitter.submitting_participant == net.domain.participant_of("alice")
+    bob = net.domain.participants["bob"]
+    for signature in (None, sign_root_hash(genuine.root_hash, bob.key)):
+        tampered = list(views)
+        tampered[root_index] = _resigned(views[root_index], signature)
+        result = validate(net, "bob", ts, tampered, roots)
+        assert isinstance(result, ValidatedRequest) and result.rejection is not None
+        assert result.rejection.code == validation.AUTHENTICATION
+
+
+def test_a_participant_holding_only_subviews_is_not_told_who_submitted(swapped) -> None:
+    net, _, ts = swapped
+    views, roots = arrived(net, "bank", ts)
+    assert all(decode_view_message(raw).submitter_signature is None for raw in views)
+    assert roots == [encode_protocol_message(RootHashMessage(net.submitted[-1].root_hash))]
+    result = validate(net, "bank", ts, views, roots)
+    assert isinstance(result, ValidatedRequest) and result.rejection is None
+    assert result.submitter is None
 
 
 def test_a_flipped_ciphertext_byte_makes_the_request_malformed(swapped) -> None:

@@ -6,6 +6,10 @@ re-encoding gives back the input, so a message has exactly one encoding (and a s
 audit record over its bytes is over its meaning). A payload that does not start with
 ``MAGIC`` raises `UnknownMessageKind`, so a node can route it to another decoder (encrypted
 views, topology broadcasts) instead of treating it as garbage.
+
+The legacy root-hash message (kind 2, which also named the submitting participant) is still
+read, as the root-hash message it was, so payloads kept from before (a participant's pending
+requests, the mediator's audit log) stay readable; its canonical form is its own.
 """
 
 from __future__ import annotations
@@ -16,7 +20,14 @@ from typing import TypeVar
 from minicanton.core.crypto.signing import Signature
 from minicanton.core.errors import InvalidArgument, MinicantonError
 from minicanton.core.hashing import Hash, HashPurpose
-from minicanton.core.ids import Fingerprint, MemberId, ParticipantId, PartyId
+from minicanton.core.ids import (
+    Fingerprint,
+    MemberId,
+    MemberKind,
+    ParticipantId,
+    PartyId,
+    parse_member_id,
+)
 from minicanton.core.protocol.merkle import decode_tree
 from minicanton.core.protocol.messages import (
     MAGIC,
@@ -40,7 +51,7 @@ from minicanton.core.protocol.messages import (
     encode_protocol_message,
 )
 from minicanton.core.topology.errors import TopologyDecodeError
-from minicanton.core.topology.serialization import Reader
+from minicanton.core.topology.serialization import Reader, Writer
 
 _T = TypeVar("_T")
 
@@ -62,15 +73,16 @@ def decode_protocol_message(data: bytes) -> ProtocolMessage:
     if not data.startswith(MAGIC):
         raise UnknownMessageKind("payload is not a minicanton protocol message")
     try:
-        message = _decode_body(Reader(data[len(MAGIC):]))
+        message, canonical = _decode_body(Reader(data[len(MAGIC):]))
     except (TopologyDecodeError, InvalidArgument, ValueError) as err:
         raise MessageDecodeError(f"malformed protocol message: {err}") from None
-    if encode_protocol_message(message) != data:
+    if canonical != data:
         raise MessageDecodeError("protocol message is not in canonical form")
     return message
 
 
-def _decode_body(r: Reader) -> ProtocolMessage:
+def _decode_body(r: Reader) -> tuple[ProtocolMessage, bytes]:
+    """The message and its one canonical encoding."""
     version = r.u8()
     if version != WIRE_VERSION:
         raise MessageDecodeError(f"unsupported protocol message version {version}")
@@ -79,9 +91,13 @@ def _decode_body(r: Reader) -> ProtocolMessage:
         kind = MessageKind(code)
     except ValueError:
         raise MessageDecodeError(f"unknown protocol message kind {code}") from None
+    if kind is MessageKind.LEGACY_ROOT_HASH_MESSAGE:
+        root, canonical = _read_legacy_root_hash_message(r)
+        r.end()
+        return root, canonical
     message = _DECODERS[kind](r)
     r.end()
-    return message
+    return message, encode_protocol_message(message)
 
 
 def _read_hash(r: Reader) -> Hash:
@@ -122,7 +138,21 @@ def _read_informee_message(r: Reader) -> InformeeMessage:
 
 
 def _read_root_hash_message(r: Reader) -> RootHashMessage:
-    return RootHashMessage(_read_hash(r), ParticipantId(_read_text(r)))
+    return RootHashMessage(_read_hash(r))
+
+
+def _read_legacy_root_hash_message(r: Reader) -> tuple[RootHashMessage, bytes]:
+    """Kind 2: the root hash, then the submitting participant, which is dropped."""
+    root = _read_hash(r)
+    participant = _read_text(r)
+    if parse_member_id(participant)[0] is not MemberKind.PARTICIPANT:
+        raise MessageDecodeError(f"{participant!r} is not a participant id")
+    w = Writer()
+    w.u8(WIRE_VERSION)
+    w.u8(MessageKind.LEGACY_ROOT_HASH_MESSAGE)
+    w.raw(root.digest)
+    w.text(participant)
+    return RootHashMessage(root), MAGIC + w.getvalue()
 
 
 def _read_response(r: Reader) -> ConfirmationResponse:

@@ -6,7 +6,10 @@ A confirmation request (DESIGN.md §3 step 2) is one batch: encrypted views for 
 participants, an `InformeeMessage` for the mediator (every view's hash, informees, confirming
 parties and threshold, with all contents blinded), and one `RootHashMessage` per informee
 participant, each addressed to that participant *and* the mediator, so the mediator sees who
-got the request and can check that everybody got the same root hash. Each confirming
+got the request and can check that everybody got the same root hash. A root-hash message
+names no participant: seed 003 wants the recipients not to learn who submitted, so only the
+informee message (to the mediator alone) names the submitting participant, and a participant
+learns it only from the submitter metadata of a root view it is entitled to. Each confirming
 participant answers per view with a signed `ConfirmationResponse` (step 5); the mediator
 answers the whole request with a signed `MediatorResult` carrying the `Verdict` (step 6).
 
@@ -74,9 +77,12 @@ class MessageKind(IntEnum):
     """Stable numbers: they are on the wire, never renumber one."""
 
     INFORMEE_MESSAGE = 1
-    ROOT_HASH_MESSAGE = 2
+    # kind 2 was a root-hash message that also named the submitting participant (review #2):
+    # no longer written, still read (`message_codec`) so payloads kept from before stay readable
+    LEGACY_ROOT_HASH_MESSAGE = 2
     CONFIRMATION_RESPONSE = 3
     MEDIATOR_RESULT = 4
+    ROOT_HASH_MESSAGE = 5
 
 
 def _check_code(code: str) -> None:
@@ -188,13 +194,10 @@ def _informee_views(
 
 @dataclass(frozen=True, slots=True)
 class RootHashMessage:
-    """Sent to each informee participant together with the mediator (one envelope each)."""
+    """Sent to each informee participant together with the mediator (one envelope each).
+    It carries the root hash only: who submitted is not the recipients' to know."""
 
     root_hash: Hash
-    submitting_participant: ParticipantId
-
-    def __post_init__(self) -> None:
-        _check_participant(self.submitting_participant)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,7 +440,6 @@ def _write_informee_message(w: Writer, m: InformeeMessage) -> None:
 
 def _write_root_hash_message(w: Writer, m: RootHashMessage) -> None:
     _write_hash(w, m.root_hash)
-    w.text(m.submitting_participant)
 
 
 def _response_body(

@@ -17,8 +17,10 @@ Theory of operation
    for exactly the participants hosting its entitled parties (its informees and those of its
    ancestor views) — a participant never receives, even encrypted, a view it is not entitled
    to; the informee message to the mediator; one root-hash message per informee participant,
-   each addressed to it and the mediator. The submitter signs the root hash once and every
-   view message carries the signature.
+   each addressed to it and the mediator. The submitter signs the root hash once and only the
+   root views' messages carry the signature, and the root-hash messages name no participant:
+   only those entitled to a root view (which reveals the submitter metadata) and the mediator
+   learn who submitted (seed 003's sender privacy; Canton signs top-level views only).
 
 The message id is derived from the root hash, which is unique per submission (the tree is
 salted with fresh entropy), so a resend of the same request is deduplicated by the sequencer
@@ -308,7 +310,7 @@ def view_envelopes(
         participants = sorted(addressed[path])
         keys = _encryption_keys(participants, snapshot)
         sealed = encrypt_view(encode_tree(view_tree(tree, path)), view_hash(view), keys, entropy)
-        message = EncryptedViewMessage(path, signature, sealed)
+        message = EncryptedViewMessage(path, signature if len(path) == 1 else None, sealed)
         envelopes.append(Envelope(_members(participants), encode_view_message(message)))
     return envelopes
 
@@ -331,9 +333,7 @@ def mediator_envelopes(
     informee_message = InformeeMessage.create(tree, submitter)
     mediator = MemberRecipient(informee_message.mediator)
     envelopes = [Envelope((mediator,), encode_protocol_message(informee_message))]
-    root_hash_message = encode_protocol_message(
-        RootHashMessage(informee_message.root_hash, submitter)
-    )
+    root_hash_message = encode_protocol_message(RootHashMessage(informee_message.root_hash))
     for participant in sorted(hosting_participants(informee_message.informees, snapshot)):
         envelopes.append(
             Envelope((MemberRecipient(MemberId(participant)), mediator), root_hash_message)

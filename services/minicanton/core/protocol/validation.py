@@ -13,11 +13,15 @@ only the conflict detection that follows (in `participant`) must go strictly in 
    is decrypted with our key and decoded; its tree must hash to that root (Merkle membership)
    and hold the announced view, in full, with the announced hash. Views nested in several
    messages count once.
-2. *Authenticity.* Every view message carries the submitting participant's signature over
-   the root hash; it must verify with that participant's keys at the record time. A root view
-   reveals the submitter metadata: its participant must be the root-hash message's and must
-   host every acting party with Submission permission; the record time must not be after the
-   request's max sequencing time (a replay after it is void).
+2. *Authenticity.* A root view reveals the submitter metadata, and its message carries the
+   submitting participant's signature over the root hash, which must verify with the keys of
+   the participant that metadata names, at the record time; that participant must host every
+   acting party with Submission permission, and the record time must not be after the
+   request's max sequencing time (a replay after it is void). Nothing else tells us who
+   submitted (seed 003's sender privacy: no sender on the event, no participant in the
+   root-hash message, no signature on a subview's message), so a participant that holds only
+   subviews relies, as in Canton, on the root views' holders and the mediator (which checks
+   the submitter against the authenticated sender) to reject a forged request.
 3. *Request-wide checks.* Our domain, an active mediator, ledger time within
    ± `ledger_time_record_time_tolerance_us` of the record time.
 4. *Per view.* The packages of its nodes are known and vetted by us; its confirmation
@@ -44,7 +48,7 @@ from dataclasses import dataclass
 from minicanton.core.crypto.encryption import decrypt_view
 from minicanton.core.errors import CryptoError, InvalidArgument, MinicantonError
 from minicanton.core.hashing import Hash, HashPurpose
-from minicanton.core.ids import MemberId, ParticipantId, PartyId, RequestId
+from minicanton.core.ids import MemberId, PartyId, RequestId
 from minicanton.core.lf.engine import reinterpret
 from minicanton.core.lf.engine_errors import FailedAuthorization
 from minicanton.core.lf.package import PackageRegistry
@@ -153,13 +157,12 @@ class HeldView:
 class ValidatedRequest:
     request_ts_us: int
     root_hash: Hash
-    submitting_participant: ParticipantId
     mediator: MemberId | None  # None when no view could be read
     views: tuple[HeldView, ...]  # in position order, nested ones once
     rejection: LocalReject | None  # request-wide: applies to every view
     hosted_parties: frozenset[PartyId]
     confirming_parties: frozenset[PartyId]  # all we may confirm for (view-less answers)
-    submitter: SubmitterMetadata | None
+    submitter: SubmitterMetadata | None  # known (with who submitted) when we hold a root view
     metadata: ParticipantMetadata | None
     activeness: ActivenessSet
     response_deadline_us: int
@@ -192,23 +195,22 @@ def validate_request(
     snapshot: TopologySnapshot,
 ) -> ValidatedRequest | IgnoredRequest:
     roots = {m.root_hash for m in received.root_hash_messages}
-    submitters = {m.submitting_participant for m in received.root_hash_messages}
-    if len(roots) != 1 or len(submitters) != 1:
+    if len(roots) != 1:
         return IgnoredRequest(
-            f"request at {request_ts_us} has {len(roots)} root hashes and {len(submitters)} "
-            "submitters for us; exactly one of each is needed"
+            f"request at {request_ts_us} has {len(roots)} root hashes for us; exactly one "
+            "is needed"
         )
-    (root,), (submitter,) = roots, submitters
-    trees, problems = _open_trees(received.view_messages, root, identity)
+    (root,) = roots
+    trees, problems = _open_trees(received.view_messages, root, identity, snapshot)
     problems = [*received.undecodable, *problems]
-    problems += _signature_problems(received.view_messages, root, submitter, snapshot)
-    return _Checker(request_ts_us, root, submitter, identity, registry, snapshot).run(
-        trees, problems
-    )
+    return _Checker(request_ts_us, root, identity, registry, snapshot).run(trees, problems)
 
 
 def _open_trees(
-    messages: Sequence[EncryptedViewMessage], root: Hash, identity: ParticipantIdentity
+    messages: Sequence[EncryptedViewMessage],
+    root: Hash,
+    identity: ParticipantIdentity,
+    snapshot: TopologySnapshot,
 ) -> tuple[list[tuple[GenTransactionTree, OpenView]], list[str]]:
     opened: list[tuple[GenTransactionTree, OpenView]] = []
     problems: list[str] = []
@@ -223,6 +225,8 @@ def _open_trees(
                 raise CryptoError(f"the view at {message.view_position} is not the one sealed")
             view.check_shape()
             opened.append((tree, view))
+            if message.is_root_view:
+                problems += _signature_problems(message, tree, root, snapshot)
         except MinicantonError as err:
             problems.append(f"view {message.view_hash}: {err.message}")
         except (ValueError, KeyError, IndexError, TypeError, RecursionError) as err:
@@ -233,18 +237,24 @@ def _open_trees(
 
 
 def _signature_problems(
-    messages: Sequence[EncryptedViewMessage],
+    message: EncryptedViewMessage,
+    tree: GenTransactionTree,
     root: Hash,
-    submitter: ParticipantId,
     snapshot: TopologySnapshot,
 ) -> list[str]:
-    for signature in {m.submitter_signature for m in messages}:
-        try:
-            snapshot.verify_member_signature(
-                MemberId(submitter), root, HashPurpose.ROOT_HASH_MESSAGE, signature
-            )
-        except (CryptoError, MemberKeyNotValid) as err:
-            return [f"{AUTHENTICATION}: submitter signature by {submitter}: {err.message}"]
+    """A root view's message must be signed by the participant its submitter metadata names
+    (Canton's AuthenticationValidator); a subview's carries no signature to check."""
+    if not isinstance(tree.submitter_metadata, Leaf):
+        return []  # a root view without submitter metadata is malformed (view_authorization)
+    submitter = tree.submitter_metadata.content.submitting_participant
+    position = message.view_position
+    if message.submitter_signature is None:
+        return [f"{AUTHENTICATION}: the root view at {position} carries no submitter signature"]
+    try:
+        snapshot.verify_member_signature(MemberId(submitter), root, HashPurpose.ROOT_HASH_MESSAGE,
+                                         message.submitter_signature)
+    except (CryptoError, MemberKeyNotValid) as err:
+        return [f"{AUTHENTICATION}: submitter signature by {submitter}: {err.message}"]
     return []
 
 
@@ -255,12 +265,11 @@ class _Checker:
         self,
         request_ts_us: int,
         root: Hash,
-        submitter: ParticipantId,
         identity: ParticipantIdentity,
         registry: PackageRegistry,
         snapshot: TopologySnapshot,
     ) -> None:
-        self.ts_us, self.root, self.submitter = request_ts_us, root, submitter
+        self.ts_us, self.root = request_ts_us, root
         self.identity, self.registry, self.snapshot = identity, registry, snapshot
         hosted = snapshot.parties_hosted_by(identity.participant_id)
         self.hosted = frozenset(hosted)
@@ -277,7 +286,6 @@ class _Checker:
         return ValidatedRequest(
             request_ts_us=self.ts_us,
             root_hash=self.root,
-            submitting_participant=self.submitter,
             mediator=common.mediator_id if common else None,
             views=views,
             rejection=rejection,
@@ -328,17 +336,15 @@ class _Checker:
 
     def _submitter_rejection(self, md: SubmitterMetadata | None) -> LocalReject | None:
         if md is None:
-            return None  # we hold no root view: others check the submitter
-        if md.submitting_participant != self.submitter:
-            return LocalReject(AUTHENTICATION, f"the submitter metadata names "
-                                               f"{md.submitting_participant}, not {self.submitter}")
+            return None  # we hold no root view: its holders and the mediator check the submitter
         if self.ts_us > md.max_sequencing_time_us:
             return LocalReject(SEQUENCED_TOO_LATE, f"sequenced at {self.ts_us}, after the max "
                                                    f"sequencing time {md.max_sequencing_time_us}")
+        submitter = md.submitting_participant  # whose signature `_signature_problems` checked
         for party in sorted(md.act_as):
-            permission = self.snapshot.hosting_participants(PartyId(party)).get(self.submitter)
+            permission = self.snapshot.hosting_participants(PartyId(party)).get(submitter)
             if permission is None or not permission.can_submit:
-                return LocalReject(SUBMITTER_NOT_AUTHORIZED, f"{self.submitter} may not submit "
+                return LocalReject(SUBMITTER_NOT_AUTHORIZED, f"{submitter} may not submit "
                                                              f"for {party} at {self.ts_us}")
         return None
 
