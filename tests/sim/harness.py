@@ -3,7 +3,8 @@
 One in-memory sequencer orders the members' sends with strictly increasing timestamps of a
 virtual clock, using the sequencer's own pure rules (`validate_submission`: signature,
 recipients, max sequencing time; `plan_events`; `project_event`: each member is delivered only
-its envelopes, the sender its receipt) and deduplicates sends by (sender, message id) until
+its envelopes, the sender its receipt, and a participant no other participant's name as
+sender) and deduplicates sends by (sender, message id) until
 their max sequencing time. Members are the real `ParticipantMachine`s (each with an in-memory
 store the harness, playing the shell, applies effects to — persist, then send) and the real
 mediator machine. Delivery of one event to all its recipients happens in one step, so after
@@ -35,7 +36,6 @@ from minicanton.core.protocol.deduplication import (
     InFlightSubmission,
     raise_if_duplicate,
 )
-from minicanton.core.protocol.messages import encode_protocol_message
 from minicanton.core.protocol.participant import ParticipantConfig, ParticipantMachine
 from minicanton.core.protocol.participant_effects import (
     Effect,
@@ -341,11 +341,9 @@ class SimNetwork:
     def _handle_mediator(self, effects: Iterable[med.Effect]) -> None:
         for effect in effects:
             if isinstance(effect, med.SendVerdict):
-                payload = encode_protocol_message(effect.result)
-                batch = Batch(tuple(
-                    Envelope((MemberRecipient(MemberId(r)),), payload) for r in effect.recipients
-                ))
-                self._enqueue("mediator", SendBatch(effect.message_id, batch,
+                # each recipient its own copy, as the mediator process sends it: the full
+                # verdict only to the submitter
+                self._enqueue("mediator", SendBatch(effect.message_id, effect.batch(),
                                                     effect.max_sequencing_time_us))
             elif isinstance(effect, med.RequestTimeProof):
                 self._time_proof("mediator")

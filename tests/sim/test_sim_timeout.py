@@ -8,7 +8,24 @@ from tests.sim.harness import SimNetwork
 from tests.sim.ledger_checks import check_invariants
 from tests.sim.sim_domain import REACTION_TIMEOUT_US, RESPONSE_TIMEOUT_US
 
+from minicanton.core.protocol.message_codec import decode_protocol_message
+from minicanton.core.protocol.messages import MAGIC, MediatorResult, Timeout, Verdict
 from minicanton.core.protocol.participant_effects import MEDIATOR_TIMEOUT
+from minicanton.core.sequencing.events import Deliver
+
+
+def _verdicts_delivered(net: SimNetwork, name: str, request_ts: int) -> list[Verdict]:
+    """The verdicts on request `request_ts` in `name`'s delivered events: its own copy, as
+    the mediator sends each recipient (the sim sends `SendVerdict.batch()`)."""
+    found = []
+    for event in net.delivered[name]:
+        if isinstance(event.content, Deliver):
+            for envelope in event.content.batch.envelopes:
+                if envelope.content.startswith(MAGIC):
+                    message = decode_protocol_message(envelope.content)
+                    if isinstance(message, MediatorResult) and message.request_ts_us == request_ts:
+                        found.append(message.verdict)
+    return found
 
 
 def test_sr_participant_down_makes_the_swap_time_out_naming_it() -> None:
@@ -30,6 +47,10 @@ def test_sr_participant_down_makes_the_swap_time_out_naming_it() -> None:
     request_ts = net.request_ts(prepared)
     assert request_ts + RESPONSE_TIMEOUT_US <= completion.record_time_us
     assert completion.record_time_us <= request_ts + RESPONSE_TIMEOUT_US + REACTION_TIMEOUT_US
+
+    bank_copy = _verdicts_delivered(net, "bank", request_ts)
+    assert bank_copy == [Timeout((), frozenset())]  # Bank answered; SR is not its to know
+    assert _verdicts_delivered(net, "alice", request_ts)[0].unresponsive[0].participant == sr
 
     for name in ("alice", "bob", "bank"):
         assert len(net.store(name).transactions) == committed[name]
