@@ -10,7 +10,8 @@ verifies anything.
 - `JwksKeys`: RS256/ES256 keys from a JWKS URL, fetched with httpx and cached. A token whose
   ``kid`` is not in the cache triggers a refetch (key rotation), at most once per
   `min_refresh_interval_s` so garbage tokens cannot make us hammer the identity provider; a
-  failed refresh keeps the keys we had.
+  failed refresh (unreachable, not JSON, no key list) keeps the keys we had, is throttled
+  the same way, and with no keys at all every token is UNAUTHENTICATED.
 """
 
 from __future__ import annotations
@@ -151,6 +152,7 @@ class JwksKeys:
     clock: Callable[[], float] = time.monotonic
     _keys: dict[str, VerificationKey] = field(default_factory=dict)
     _fetched_at: float | None = None
+    _failure: str | None = None  # why the last refresh failed, for the refusals until the next
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
@@ -177,20 +179,22 @@ class JwksKeys:
             if stale or (kid not in self._keys and may_refresh):
                 await self._refresh(now)
             key = self._keys.get(kid)
+        if key is None and not self._keys and self._failure is not None:
+            raise Unauthenticated(f"could not fetch the JWKS: {self._failure}")
         if key is None:
             raise Unauthenticated(f"no key {kid!r} at the configured JWKS URL")
         return key
 
     async def _refresh(self, now: float) -> None:
-        try:
-            document = await self._fetch()
-        except (httpx.HTTPError, ValueError) as error:
-            if not self._keys:
-                raise Unauthenticated(f"could not fetch the JWKS: {error}") from None
-            self._fetched_at = now  # keep serving the keys we have; retry after the interval
-            return
-        self._keys = _parse_jwks(document, self.algorithms)
+        """A failed refresh (unreachable, not JSON, no key list) keeps the keys we had, and
+        counts as a fetch: the next one waits `min_refresh_interval_s` like any other."""
         self._fetched_at = now
+        try:
+            self._keys = _parse_jwks(await self._fetch(), self.algorithms)
+        except (httpx.HTTPError, ValueError) as error:
+            self._failure = str(error)
+        else:
+            self._failure = None
 
     async def _fetch(self) -> object:
         async with httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False) as client:

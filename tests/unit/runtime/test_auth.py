@@ -420,6 +420,28 @@ async def test_unreachable_jwks_is_unauthenticated(rsa_key: rsa.RSAPrivateKey) -
         await _claims(auth, _sign(_custom(), rsa_key, "RS256", kid="k"))
 
 
+async def test_a_jwks_answer_without_keys_is_unauthenticated_and_refetch_throttled(
+        rsa_key: rsa.RSAPrivateKey, jwks_server: tuple[str, _Jwks]) -> None:
+    """An identity provider in trouble answering 200 with no key list (shells review #9):
+    UNAUTHENTICATED, not an untyped error, and `min_refresh_interval_s` still holds."""
+    url, jwks = jwks_server
+    jwks.document = {"error": "maintenance"}  # type: ignore[dict-item]
+    now = [1000.0]
+    auth = _auth(JwksKeys(url, min_refresh_interval_s=10, clock=lambda: now[0]))
+    for index in range(5):
+        with pytest.raises(Unauthenticated, match=r"could not fetch the JWKS: .*no 'keys' list"):
+            await _claims(auth, _sign(_custom(), rsa_key, "RS256", kid=f"k{index}"))
+    assert jwks.requests == 1
+    jwks.document = {"keys": [_jwk(rsa_key, "k")]}
+    now[0] += 11
+    assert (await _claims(auth, _sign(_custom(), rsa_key, "RS256", kid="k"))).act_as
+    assert jwks.requests == 2
+    jwks.document = {"error": "maintenance again"}  # type: ignore[dict-item]
+    now[0] += 400  # past the cache TTL: refetched, the bad answer ignored, the keys kept
+    assert (await _claims(auth, _sign(_custom(), rsa_key, "RS256", kid="k"))).act_as
+    assert jwks.requests == 3
+
+
 # ------------------------------------------------------------------------------ authorization
 
 
