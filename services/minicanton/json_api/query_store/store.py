@@ -305,12 +305,13 @@ _COLUMNS = ("c.contract_id, c.template_id, COALESCE(c.payload::text, c.payload_t
 
 def _template_condition(template: str, query: Query, params: list[object]) -> str:
     # The typed casts of a range must only ever see this template's payloads, and PostgreSQL
-    # does not promise to evaluate AND left to right: CASE does.
+    # does not promise to evaluate AND left to right: CASE does. Rows kept as text (U+0000)
+    # are a second branch, matched in Python after; either branch can use an index.
     params.append(template)
     selected = f"c.template_id = ${len(params)}"
     if not sql_expressible(query):
         return f"({selected})"  # every row of the template; matched in Python
-    parts = []
+    parts = [selected]
     document = containment(query)
     if document is not None:
         params.append(_dump(document))
@@ -319,9 +320,9 @@ def _template_condition(template: str, query: Query, params: list[object]) -> st
     if condition != "true":
         params.append(template)
         parts.append(f"(CASE WHEN c.template_id = ${len(params)} THEN {condition} ELSE false END)")
-    if not parts:
+    if len(parts) == 1:
         return f"({selected})"
-    return f"({selected} AND (c.payload IS NULL OR ({' AND '.join(parts)})))"
+    return f"(({' AND '.join(parts)}) OR ({selected} AND c.payload IS NULL))"
 
 
 def _dump(document: object) -> str:
