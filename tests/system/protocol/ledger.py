@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,8 +176,23 @@ class Dvp:
 
 
 async def allocate_dvp_parties(net: Network, suffix: str = "") -> DvpParties:
-    return DvpParties(*[await net.allocate(name, f"{hint}{suffix}") for name, hint in
-                        (("bank", "Bank"), ("sr", "SR"), ("alice", "Alice"), ("bob", "Bob"))])
+    parties = DvpParties(*[await net.allocate(name, f"{hint}{suffix}") for name, hint in
+                           (("bank", "Bank"), ("sr", "SR"), ("alice", "Alice"), ("bob", "Bob"))])
+    await known_everywhere(net, vars(parties).values())
+    return parties
+
+
+async def known_everywhere(net: Network, parties: Iterable[str]) -> None:
+    """Allocation returns once the hosting participant knows the party; a command naming it
+    elsewhere must wait until the topology change reached every participant."""
+    wanted = set(parties)
+
+    async def known() -> None:
+        for name, client in net.clients.items():
+            missing = wanted - {p.party for p in await client.known_parties()}
+            assert not missing, (name, missing)
+
+    await eventually(known, timeout_s=30)
 
 
 async def sees(client: LedgerClient, party: str, contract_id: str) -> None:

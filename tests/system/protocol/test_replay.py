@@ -1,0 +1,172 @@
+"""A captured confirmation request replayed to the sequencer, with real processes.
+
+The Bank's participant submits an Iou (Bank to Alice, each on their own participant). The
+test takes the request's batch as it was sequenced, from the sequencer database, and sends
+it again *as the Bank's participant* (its signing key from its key file, over the product's
+`SequencerConnection`):
+
+1. under the same message id, inside its max sequencing time: the sequencer deduplicates
+   it (accepted as a duplicate, nothing sequenced);
+2. under a fresh message id, at once: sequenced again, then rejected as a duplicate request
+   by the mediator (and the Bank's participant answers LOCAL_VERDICT_DUPLICATE_REQUEST);
+3. under a fresh message id after the original's decision time, when the mediator and the
+   participants no longer remember its root hash: still rejected (the contract it creates
+   exists already).
+
+Throughout: exactly one completion, one transaction at each participant, one Iou.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+import pytest
+from tests.integration.sequencer.harness import DOMAIN_ID
+from tests.system.participant.harness import eventually
+from tests.system.protocol.delivered import (
+    SequencerDb,
+    keys_of,
+    protocol_messages,
+    stored_envelopes,
+)
+from tests.system.protocol.ledger import completions_of, known_everywhere, sees, trees_of
+from tests.system.protocol.network import (
+    CONFIRMATION_RESPONSE_TIMEOUT_MS,
+    MEDIATOR_REACTION_TIMEOUT_MS,
+    Network,
+)
+
+from minicanton.codec.sequencer import submission_to_proto
+from minicanton.core.ids import MemberId
+from minicanton.core.protocol.messages import (
+    ConfirmationResponse,
+    LocalReject,
+    MediatorResult,
+    Reject,
+)
+from minicanton.core.protocol.view_message import MAGIC as VIEW_MAGIC
+from minicanton.core.sequencing.batch import Batch, SubmissionRequest, sign_submission
+from minicanton.participant.keys import ParticipantKeys
+from minicanton.runtime.clock import wall_clock_us
+from minicanton.runtime.sequencer_connection import SequencerConnection
+
+pytestmark = pytest.mark.system
+
+
+class Replayer:
+    """Sends batches to a sequencer as the participant whose keys it holds."""
+
+    def __init__(self, network: Network, keys: ParticipantKeys) -> None:
+        assert network.domain.sequencers is not None
+        self.keys = keys
+        self.connection = SequencerConnection(
+            network.domain.sequencers.endpoints[0], DOMAIN_ID, MemberId(keys.participant_id),
+            keys.signing, wall_clock_us)
+
+    async def send(self, batch: Batch, message_id: str, max_sequencing_time_us: int) -> Any:
+        request = SubmissionRequest(DOMAIN_ID, MemberId(self.keys.participant_id), message_id,
+                                    max_sequencing_time_us, batch)
+        raw = submission_to_proto(sign_submission(request, self.keys.signing))
+        response = await self.connection.send(raw.SerializeToString(), message_id)
+        assert response.WhichOneof("outcome") == "accepted", response
+        return response.accepted
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+async def _captured(db: SequencerDb, sender: int, after_us: int) -> Any:
+    """The one confirmation request `sender` had sequenced after `after_us`: its row."""
+    rows = [row for row in await db.sent_by(sender, after_us)
+            if any(s.envelope.content.startswith(VIEW_MAGIC) for s in stored_envelopes(row))]
+    assert len(rows) == 1, f"{len(rows)} requests"
+    return rows[0]
+
+
+async def _verdict(db: SequencerDb, request_us: int) -> set[str]:
+    """The reject codes of the mediator's verdict on the request sequenced at `request_us`."""
+    results = [m for _, m in protocol_messages(await db.events_after(request_us))
+               if isinstance(m, MediatorResult) and m.request_ts_us == request_us]
+    assert results, f"no verdict yet on {request_us}"
+    codes = set()
+    for result in results:
+        assert isinstance(result.verdict, Reject), result.verdict
+        codes |= {reason.code for reason in result.verdict.reasons}
+    return codes
+
+
+async def _local_verdicts(db: SequencerDb, request_us: int) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for _, message in protocol_messages(await db.events_after(request_us)):
+        if isinstance(message, ConfirmationResponse) and message.request_ts_us == request_us:
+            verdict = message.local_verdict
+            code = verdict.code if isinstance(verdict, LocalReject) else "APPROVE"
+            found.setdefault(message.sender, set()).add(code)
+    return found
+
+
+async def test_a_replayed_confirmation_request_completes_once_and_the_replays_are_rejected(
+        network: Network) -> None:
+    bank = await network.allocate("bank", "ReplayBank")
+    alice = await network.allocate("alice", "ReplayAlice")
+    await known_everywhere(network, [bank, alice])
+    keys = keys_of(network, "bank")
+    db = await SequencerDb.connect(network)
+    replayer = Replayer(network, keys)
+    try:
+        head_us = await db.head()
+        transaction_id = await network.clients["bank"].create_iou(bank, alice, "7.0",
+                                                                  "replay-iou")
+        bank_number = await db.number_of(keys.participant_id)
+        original = await _captured(db, bank_number, head_us)
+        batch = Batch(tuple(s.envelope for s in stored_envelopes(original)))
+        original_mst_us = await db.connection.fetchval(
+            "SELECT max_sequencing_time_us FROM sequencer_send_dedup "
+            "WHERE sender = $1 AND message_id = $2", bank_number, original["message_id"])
+        assert original_mst_us > wall_clock_us(), "the replay must be inside the window"
+
+        # 1. the same send again: deduplicated by the sequencer
+        resent = await replayer.send(batch, original["message_id"], original_mst_us)
+        assert resent.duplicate
+        assert [r["ts"] for r in await db.sent_by(bank_number, head_us)
+                if r["message_id"] == original["message_id"]] == [original["ts"]]
+
+        # 2. the same batch under a new message id: sequenced, then rejected as a duplicate
+        replay = await replayer.send(batch, f"replay-{secrets.token_hex(4)}",
+                                     wall_clock_us() + 10_000_000)
+        assert not replay.duplicate and replay.timestamp_us > original["ts"]
+        codes = await eventually(lambda: _verdict(db, replay.timestamp_us))
+        assert "MEDIATOR_DUPLICATE_REQUEST" in codes, codes
+        local = await eventually(lambda: _local_verdicts(db, replay.timestamp_us))
+        assert local == {network.participant_id("bank"): {"LOCAL_VERDICT_DUPLICATE_REQUEST"}}
+
+        # 3. again once the original's decision time has passed (nobody remembers its root)
+        decided_us = original["ts"] + (CONFIRMATION_RESPONSE_TIMEOUT_MS
+                                       + MEDIATOR_REACTION_TIMEOUT_MS) * 1_000
+        await asyncio.sleep(max(0.0, (decided_us - wall_clock_us()) / 1e6) + 0.5)
+        late = await replayer.send(batch, f"late-replay-{secrets.token_hex(4)}",
+                                   wall_clock_us() + 10_000_000)
+        exists = "LOCAL_VERDICT_CREATES_EXISTING_CONTRACTS"
+        assert await eventually(lambda: _verdict(db, late.timestamp_us)) == {exists}
+        assert await _local_verdicts(db, late.timestamp_us) == {
+            network.participant_id("bank"): {exists}}
+    finally:
+        await replayer.close()
+        await db.close()
+
+    await _exactly_once(network, bank, alice, transaction_id)
+
+
+async def _exactly_once(network: Network, bank: str, alice: str, transaction_id: str) -> None:
+    await asyncio.sleep(1.0)  # let any (wrong) late commit land before looking
+    for name, party in (("bank", bank), ("alice", alice)):
+        trees = await trees_of(network.clients[name], party)
+        assert [t.transaction_id for t in trees] == [transaction_id], name
+        ious = await network.clients[name].active_contracts(party)
+        assert len(ious) == 1, name
+    await sees(network.clients["alice"], alice, ious[0].contract_id)
+    completions = [c for _, c in await completions_of(network.clients["bank"], bank)]
+    assert [(c.command_id, c.transaction_id, c.status.code) for c in completions] == [
+        ("replay-iou", transaction_id, 0)]
