@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from tests.unit.lf.strategies import typed_values
 
@@ -138,7 +138,29 @@ def test_every_value_survives_the_wire(value: Value) -> None:
 @settings(max_examples=100, deadline=None)
 @given(values)
 def test_non_verbose_encoding_drops_exactly_ids_and_labels(value: Value) -> None:
+    # Keys that differ only by type id become equal once stripped; the wire refuses such a
+    # map as a duplicate key, which is the behaviour the refusal tests cover.
+    assume(not _has_keys_equal_once_stripped(value))
     assert value_from_proto(value_to_proto(value, verbose=False)) == _strip(value)
+
+
+def _has_keys_equal_once_stripped(value: Value) -> bool:
+    match value:
+        case GenMapValue(pairs):
+            keys = [_strip(key) for key, _ in pairs]
+            return len(set(keys)) != len(keys) or any(
+                _has_keys_equal_once_stripped(part) for pair in pairs for part in pair)
+        case RecordValue(_, fields):
+            return any(_has_keys_equal_once_stripped(item) for _, item in fields)
+        case VariantValue(_, _, argument):
+            return _has_keys_equal_once_stripped(argument)
+        case ListValue(items):
+            return any(_has_keys_equal_once_stripped(item) for item in items)
+        case OptionalValue(inner):
+            return inner is not None and _has_keys_equal_once_stripped(inner)
+        case TextMapValue(entries):
+            return any(_has_keys_equal_once_stripped(item) for _, item in entries)
+    return False
 
 
 @settings(max_examples=100, deadline=None)
