@@ -16,9 +16,9 @@ one Python module written with the contract DSL, its id the SHA-256 of those byt
 Reading is defensive: an archive is at most `MAX_ARCHIVE_BYTES`, a zip at most
 `MAX_ENTRIES` entries, each source at most `MAX_SOURCE_BYTES` once inflated (read with a
 bounded read, whatever the zip header claims: the zip-bomb guard). Entry names must be plain
-relative paths. A bad archive raises `InvalidPackageArchive` (Daml's ``INVALID_DAR``),
-`ZipBomb` or `InvalidZipEntry`, all INVALID_ARGUMENT; whether a source is a valid package is
-for the package loader to say.
+relative paths; encrypted entries are refused. A bad archive raises `InvalidPackageArchive`
+(Daml's ``INVALID_DAR``), `ZipBomb` or `InvalidZipEntry`, all INVALID_ARGUMENT; whether a
+source is a valid package is for the package loader to say.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ MAX_ARCHIVE_BYTES = 32 << 20
 MAX_SOURCE_BYTES = 8 << 20
 MAX_ENTRIES = 256
 MAX_MANIFEST_BYTES = 1 << 20
+_ENCRYPTED = 0x1  # general purpose flag bit 0 (APPNOTE 4.4.4): we take no passwords
 
 
 class InvalidPackageArchive(InvalidArgument):
@@ -87,7 +88,7 @@ def read_package_archive(data: bytes) -> PackageArchive:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return _read_zip(archive)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError,
-            NotImplementedError) as error:
+            NotImplementedError, RuntimeError) as error:  # RuntimeError: zipfile's own refusals
         raise InvalidPackageArchive(f"the package archive is not a valid zip: {error}") from None
 
 
@@ -157,6 +158,8 @@ def _check_entry_name(entry: str) -> str:
 
 
 def _bounded_read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    if info.flag_bits & _ENCRYPTED:
+        raise InvalidPackageArchive(f"archive entry {info.filename!r} is encrypted")
     if info.file_size > limit:
         raise ZipBomb(f"archive entry {info.filename!r} inflates to {info.file_size} bytes, "
                       f"more than {limit}")

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from minicanton.core.crypto.signing import SigningKeyPair, SigningPublicKey
 from minicanton.core.errors import InvalidArgument
 from minicanton.core.ids import MemberId, MemberKind, member_id
-from minicanton.runtime.config import ParametersConfig
+from minicanton.runtime.config import Ed25519PublicKeyHex, LogLevel, ParametersConfig
 
 ENDPOINT_PATTERN = r"^[^\s:]+:[0-9]{1,5}$"
 
@@ -51,7 +51,7 @@ class MediatorConfig(BaseModel):
     sequencers: list[str] = Field(min_length=1)
     # Raw Ed25519 public keys (hex) of the sequencers; empty: trust what they announce at start
     # (GetInfo), for development only.
-    trusted_sequencer_keys_hex: list[str] = []
+    trusted_sequencer_keys_hex: list[Ed25519PublicKeyHex] = []
     host: str = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535)  # the auditor API
     health_port: int | None = Field(0, ge=0, le=65535)
@@ -61,7 +61,7 @@ class MediatorConfig(BaseModel):
     max_batch_events: int = Field(256, ge=1)
     time_proof_retry_ms: int = Field(200, ge=10)
     ready_file: str | None = None
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
     log_json: bool = True
 
     @field_validator("signing_key_seed_hex")
@@ -69,14 +69,6 @@ class MediatorConfig(BaseModel):
     def _seed(cls, value: str) -> str:
         bytes.fromhex(value)
         return value
-
-    @field_validator("trusted_sequencer_keys_hex")
-    @classmethod
-    def _keys(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if len(bytes.fromhex(value)) != 32:
-                raise ValueError("a sequencer key is a raw 32-byte Ed25519 key in hex")
-        return values
 
     @model_validator(mode="after")
     def _check(self) -> MediatorConfig:

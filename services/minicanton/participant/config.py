@@ -27,8 +27,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from minicanton.core.errors import InvalidArgument, MinicantonError
 from minicanton.runtime.auth import AuthConfig
 from minicanton.runtime.auth_keys import JwksKeys, KeySource, PublicKeyKeys, SharedSecretKeys
+from minicanton.runtime.config import Ed25519PublicKeyHex, LogLevel
 
 HINT_PATTERN = r"^[A-Za-z0-9_\-.]{1,64}$"
 ENDPOINT_PATTERN = r"^[^\s:]+:[0-9]{1,5}$"
@@ -62,13 +64,23 @@ class AuthSettings(BaseModel):
         chosen = [self.hs256_secret, self.public_key_file, self.jwks_url]
         if sum(c is not None for c in chosen) != 1:
             raise ValueError("set exactly one of hs256_secret, public_key_file, jwks_url")
+        try:  # a short secret or a bad key file fails at load, not after onboarding
+            self.key_source()
+        except MinicantonError as error:
+            raise ValueError(error.message) from None
         return self
 
     def key_source(self) -> KeySource:
         if self.hs256_secret is not None:
             return SharedSecretKeys(self.hs256_secret.encode())
         if self.public_key_file is not None:
-            return PublicKeyKeys.from_pem(self.public_key_file.read_bytes(), self.algorithm)
+            try:
+                pem = self.public_key_file.read_bytes()
+            except OSError as error:
+                raise InvalidArgument(
+                    f"cannot read public_key_file {self.public_key_file}: {error.strerror}"
+                ) from None
+            return PublicKeyKeys.from_pem(pem, self.algorithm)
         assert self.jwks_url is not None
         return JwksKeys(self.jwks_url, (self.algorithm,))
 
@@ -91,7 +103,7 @@ class ParticipantConfig(BaseModel):
     topology_manager: str = Field(pattern=ENDPOINT_PATTERN)
     # Raw Ed25519 public keys (hex) of the sequencers; empty: trust what they announce at
     # start (development only).
-    trusted_sequencer_keys_hex: list[str] = []
+    trusted_sequencer_keys_hex: list[Ed25519PublicKeyHex] = []
     domain_namespace: str | None = Field(None, pattern=r"^1220[0-9a-f]{64}$")
     ledger_api: ListenSettings = ListenSettings(port=6865)
     health_port: int | None = Field(0, ge=0, le=65535)
@@ -103,7 +115,7 @@ class ParticipantConfig(BaseModel):
     onboarding_timeout_ms: int = Field(60_000, ge=100)
     topology_wait_timeout_ms: int = Field(30_000, ge=100)
     ready_file: Path | None = None
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
     log_json: bool = True
 
     @model_validator(mode="after")

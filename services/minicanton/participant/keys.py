@@ -86,6 +86,8 @@ def load(path: Path) -> ParticipantKeys:
     _check_permissions(path)
     try:
         data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            raise KeyFileError(f"{path} is not a valid participant key file: not a JSON object")
         if data.get("version") != FORMAT_VERSION:
             raise KeyFileError(f"{path}: unsupported key file version {data.get('version')!r}")
         domain = data.get("domain")

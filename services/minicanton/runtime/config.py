@@ -3,6 +3,10 @@
 `${NAME}` and `${NAME:-default}` inside string values are replaced from the environment, so a
 container can keep secrets and DSNs out of the file. Errors are `ConfigError` with the file and
 the offending field, never a stack trace.
+
+The field types several node configs share are defined once here, with their validation, so
+bad input fails at load (exit 2, one line) and never later, after a node has acted on it:
+`LogLevel`, `Ed25519PublicKeyHex` (a pinned sequencer key) and `ParametersConfig`.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from minicanton.core.errors import MinicantonError
 from minicanton.core.topology.parameters import ConfirmationPolicy, DomainParameters
@@ -72,6 +76,33 @@ def load_config(path: str | Path, model: type[M]) -> M:
 
 
 # --- config types shared by several nodes ------------------------------------------------
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(value: object) -> str:
+    if not isinstance(value, str) or value.upper() not in LOG_LEVELS:
+        raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)} (any case), "
+                         f"not {value!r}")
+    return value.upper()
+
+
+def _ed25519_public_key_hex(value: str) -> str:
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not hex") from None
+    if len(raw) != 32:
+        raise ValueError(f"a raw Ed25519 public key has 32 bytes (64 hex digits), this one "
+                         f"{len(raw)}")
+    return value.lower()
+
+
+# `log_level` of every node: validated (and upper-cased) at load, so a typo is a config error,
+# not a traceback from `logging` once the node runs.
+LogLevel = Annotated[str, BeforeValidator(_log_level)]
+# A sequencer's raw Ed25519 public key, hex (`trusted_sequencer_keys_hex` of every member).
+Ed25519PublicKeyHex = Annotated[str, AfterValidator(_ed25519_public_key_hex)]
 
 
 class ParametersConfig(BaseModel):

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from minicanton.runtime.config import ParametersConfig
+from minicanton.runtime.config import Ed25519PublicKeyHex, LogLevel, ParametersConfig
 
 __all__ = ["ParametersConfig", "TopologyManagerConfig"]
 
@@ -34,15 +34,15 @@ class TopologyManagerConfig(BaseModel):
     sequencer_admin_token: str | None = None
     # Raw Ed25519 public keys (hex) of the sequencers; empty: trust what they announce
     # (GetInfo) at start, which is for development only.
-    trusted_sequencer_keys_hex: list[str] = []
+    trusted_sequencer_keys_hex: list[Ed25519PublicKeyHex] = []
     initial_members: list[str] = []
     parameters: ParametersConfig = ParametersConfig()
     change_timeout_ms: int = Field(30_000, ge=1_000)
     ready_file: str | None = None
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
     log_json: bool = True
 
-    @field_validator("trusted_sequencer_keys_hex", "initial_members")
+    @field_validator("initial_members")
     @classmethod
     def _hex(cls, values: list[str]) -> list[str]:
         for value in values:

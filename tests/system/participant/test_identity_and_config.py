@@ -74,7 +74,8 @@ def _run(config: Path) -> subprocess.CompletedProcess[str]:
         ('name = "bank"\ndatabase_dsn="x"\nkey_file="k"\nsequencers=["h:1"]\n'
          'topology_manager="h:2"\n[auth]\n', "exactly one of hs256_secret"),
         ('name = "bank"\ndatabase_dsn="x"\nkey_file="k"\nsequencers=["nope"]\n'
-         'topology_manager="h:2"\n[auth]\nhs256_secret="s"\n', "host:port"),
+         'topology_manager="h:2"\n[auth]\nhs256_secret="a-development-secret-of-32-bytes!!"\n',
+         "host:port"),
         ('name = "bank\n', "not valid TOML"),
     ],
 )

@@ -84,3 +84,27 @@ def test_a_zip_that_lies_about_its_size_is_refused() -> None:
     lying = honest.replace((1000).to_bytes(4, "little"), (10).to_bytes(4, "little"))
     with pytest.raises(InvalidPackageArchive):
         read_package_archive(lying)
+
+
+def _with_encrypted_flag(archive: bytes, entry: bytes) -> bytes:
+    """Set the "encrypted" flag of `entry` in its local header and central directory entry
+    (zipfile does not write encrypted entries itself)."""
+    raw = bytearray(archive)
+    for signature, name_at, length_at, flag_at in ((b"PK\x03\x04", 30, 26, 6),
+                                                    (b"PK\x01\x02", 46, 28, 8)):
+        start = 0
+        while (position := raw.find(signature, start)) != -1:
+            length = int.from_bytes(raw[position + length_at:position + length_at + 2], "little")
+            if bytes(raw[position + name_at:position + name_at + length]) == entry:
+                raw[position + flag_at] |= 0x1
+            start = position + 4
+    return bytes(raw)
+
+
+def test_an_encrypted_entry_is_an_invalid_dar_not_an_internal_error() -> None:
+    """Shells review #10: zipfile's RuntimeError ("password required") became INTERNAL."""
+    archive = _with_encrypted_flag(zipped({"a.py": SOURCE}, manifest("a.py")), b"a.py")
+    assert zipfile.ZipFile(io.BytesIO(archive)).getinfo("a.py").flag_bits & 0x1
+    with pytest.raises(InvalidPackageArchive, match=r"'a\.py' is encrypted") as refused:
+        read_package_archive(archive)
+    assert refused.value.error_id == "INVALID_DAR"
