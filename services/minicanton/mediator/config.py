@@ -26,7 +26,7 @@ import socket
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from minicanton.core.crypto.signing import SigningKeyPair, SigningPublicKey
+from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.errors import InvalidArgument
 from minicanton.core.ids import MemberId, MemberKind, member_id
 from minicanton.runtime.config import Ed25519PublicKeyHex, LogLevel, ParametersConfig
@@ -93,10 +93,6 @@ class MediatorConfig(BaseModel):
     @property
     def mediator_id(self) -> MemberId:
         return member_id(MemberKind.MEDIATOR, self.node_name, self.signing_key.fingerprint)
-
-    @property
-    def trusted_sequencer_keys(self) -> list[SigningPublicKey]:
-        return [SigningPublicKey(bytes.fromhex(k)) for k in self.trusted_sequencer_keys_hex]
 
     @property
     def holder(self) -> str:

@@ -37,7 +37,6 @@ import grpc
 from grpc_health.v1 import health_pb2_grpc
 
 from minicanton.codec.mediator import encode_signed_event, parse_signed_event
-from minicanton.core.crypto.signing import SigningPublicKey
 from minicanton.core.errors import MinicantonError
 from minicanton.core.protocol.mediator import Mediator, SendVerdict, verdict_batch
 from minicanton.core.sequencing.batch import Batch
@@ -55,7 +54,7 @@ from minicanton.runtime.sequencer_client import (
     SequencerClient,
     SequencerClientConfig,
 )
-from minicanton.runtime.sequencer_connection import SequencerConnection
+from minicanton.runtime.sequencer_trust import trusted_sequencer_keys
 from minicanton.runtime.topology_client import TopologyClient
 from minicanton.store.mediator_store import Lease, LeaseLost
 from minicanton.store.postgres.mediator_store import PostgresMediatorStore
@@ -144,8 +143,9 @@ class MediatorNode:
 
     async def _connect(self) -> SequencerClient:
         config = self.config
-        trusted = config.trusted_sequencer_keys or await _announced_keys(
-            config.sequencers, self.domain.domain_id, self.mediator_id, config, self.clock)
+        trusted = await trusted_sequencer_keys(
+            config.sequencers, config.trusted_sequencer_keys_hex, self.domain.domain_id,
+            timeout_s=60.0)
         return SequencerClient(
             domain_id=self.domain.domain_id, member=self.mediator_id,
             signing_key=config.signing_key, trusted_sequencer_keys=trusted,
@@ -338,22 +338,3 @@ def _log_verdict(send: SendVerdict) -> None:
              type(send.result.verdict).__name__.lower(),
              extra={"fields": {"request_ts_us": send.result.request_ts_us,
                                "message_id": send.message_id}})
-
-
-async def _announced_keys(endpoints: list[str], domain_id: str, member: str,
-                          config: MediatorConfig, clock: Clock) -> list[SigningPublicKey]:
-    """Development only: trust the keys the sequencers announce."""
-    keys = []
-    for endpoint in endpoints:
-        connection = SequencerConnection(endpoint, domain_id, member,  # type: ignore[arg-type]
-                                         config.signing_key, clock)
-        try:
-            info = await connection.info()
-            keys.append(SigningPublicKey(info.sequencer_public_key))
-        except grpc.aio.AioRpcError as error:
-            log.warning("sequencer %s did not announce its key: %s", endpoint, error.code())
-        finally:
-            await connection.close()
-    if not keys:
-        raise MinicantonError("no sequencer announced its key; set trusted_sequencer_keys_hex")
-    return keys

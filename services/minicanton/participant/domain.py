@@ -28,7 +28,7 @@ from typing import TypeVar
 import grpc
 
 from minicanton.codec.gen.minicanton.topology.v1 import topology_admin_pb2 as pb
-from minicanton.codec.topology import parameters_from_proto, signing_key_from_bytes
+from minicanton.codec.topology import parameters_from_proto
 from minicanton.core.crypto.signing import SigningPublicKey
 from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import MemberId
@@ -37,7 +37,7 @@ from minicanton.core.topology.planning import initial_key_mapping
 from minicanton.participant import keys as key_file
 from minicanton.participant.keys import DomainBinding, ParticipantKeys
 from minicanton.runtime.retry import Backoff
-from minicanton.runtime.sequencer_connection import SequencerConnection
+from minicanton.runtime.sequencer_trust import trusted_sequencer_keys
 from minicanton.runtime.topology_admin_client import TopologyAdminClient, TopologyCallFailed
 
 log = logging.getLogger(__name__)
@@ -164,37 +164,7 @@ async def _raw_status(client: TopologyAdminClient, participant: str) -> pb.Onboa
 
 async def sequencer_keys(endpoints: list[str], configured_hex: list[str], domain_id: str,
                          keys: ParticipantKeys, timeout_s: float) -> list[SigningPublicKey]:
-    """The sequencer keys events must be signed with: configured, else what the sequencers
-    announce (trust on first use, for development; every instance of a local network shares
-    one key). One unreachable instance is tolerated as long as another answers."""
-    if configured_hex:
-        return [signing_key_from_bytes(bytes.fromhex(k)) for k in configured_hex]
-    deadline = time.monotonic() + timeout_s
-    while True:
-        announced = await _announced_keys(endpoints, domain_id, keys)
-        if announced:
-            return announced
-        if time.monotonic() > deadline:
-            raise DomainJoinFailed(f"no sequencer of {endpoints} answers")
-        await asyncio.sleep(0.2)
-
-
-async def _announced_keys(endpoints: list[str], domain_id: str,
-                          keys: ParticipantKeys) -> list[SigningPublicKey]:
-    announced: dict[bytes, SigningPublicKey] = {}
-    for endpoint in endpoints:
-        connection = SequencerConnection(endpoint, domain_id, MemberId(keys.participant_id),
-                                         keys.signing,
-                                         lambda: 0, rpc_timeout_s=2.0)
-        try:
-            info = await connection.info()
-        except grpc.aio.AioRpcError as error:
-            log.info("sequencer %s does not answer yet: %s", endpoint, error.code().name)
-            continue
-        finally:
-            await connection.close()
-        if info.domain_id != domain_id:
-            raise DomainJoinFailed(f"sequencer {endpoint} serves domain {info.domain_id!r}, "
-                                   f"the topology manager {domain_id!r}")
-        announced[info.sequencer_public_key] = signing_key_from_bytes(info.sequencer_public_key)
-    return list(announced.values())
+    """The sequencer keys events must be signed with (`runtime.sequencer_trust`, the same
+    for every member). `keys` is unused: `GetInfo` needs no authentication."""
+    del keys
+    return await trusted_sequencer_keys(endpoints, configured_hex, domain_id, timeout_s)

@@ -39,6 +39,7 @@ from minicanton.runtime.clock import Clock, wall_clock_us
 from minicanton.runtime.health import HealthState, serve_http_health
 from minicanton.runtime.process import write_ready_file
 from minicanton.runtime.sequencer_client import SendRejected, SequencerClient, SequencerClientConfig
+from minicanton.runtime.sequencer_trust import trusted_sequencer_keys
 from minicanton.runtime.topology_client import TopologyClient
 from minicanton.store.postgres.topology_store import (
     PostgresTopologyManagerStore,
@@ -91,7 +92,9 @@ class TopologyManagerNode:
         self.topology = TopologyClient(self.keys.manager_id, self.keys.domain_namespace)
         self.topology.restore(await self.store.load())
         self.sync = SequencerMemberSync(self.sequencers, self.topology, self.clock)
-        await self._subscribe(self._trusted_keys(info.sequencer_public_key))
+        await self._subscribe(await trusted_sequencer_keys(
+            config.sequencer_endpoints, config.trusted_sequencer_keys_hex, self.domain_id,
+            timeout_s=config.change_timeout_ms / 1_000))
         self.manager = TopologyManager(
             self.topology, self.keys, self.store, self.sequencers, self, self.clock,
             admission_open=config.admission == "open",
@@ -126,12 +129,6 @@ class TopologyManagerNode:
                           SigningKeyPair.from_private(identity.member_key),
                           MemberId(identity.manager_id))
         return keys, identity.domain_id
-
-    def _trusted_keys(self, announced: bytes) -> list[SigningPublicKey]:
-        configured = self.config.trusted_sequencer_keys_hex
-        if configured:
-            return [codec.signing_key_from_bytes(bytes.fromhex(k)) for k in configured]
-        return [codec.signing_key_from_bytes(announced)]
 
     async def _subscribe(self, trusted: list[SigningPublicKey]) -> None:
         await self.sequencers.register(self.keys.manager_id, self.keys.manager.public)

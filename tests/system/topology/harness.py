@@ -214,7 +214,7 @@ class PlayedMember:
                               and self.position.timestamp_us > ts_us, timeout_s)
 
     def payloads(self) -> list[tuple[int, str | None, bytes]]:
-        out = []
+        out: list[tuple[int, str | None, bytes]] = []
         for verified in self.events:
             content = verified.event.content
             if isinstance(content, Deliver):
