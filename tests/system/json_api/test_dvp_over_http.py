@@ -244,3 +244,18 @@ async def test_two_json_apis_of_one_participant_share_a_store_under_concurrent_w
     for api in (bank, twin):
         found = [c["contractId"] for c in await api.query("dvp:Iou", {"currency": "GBP"})]
         assert sorted(found) == sorted(active)
+
+
+async def test_command_deduplication_through_meta(network: Network) -> None:
+    bank, alice = network.apis["bank"], network.apis["alice"]
+    body = {"templateId": "dvp:Iou", "payload": {
+        "issuer": bank.party, "owner": alice.party, "amount": "1", "currency": "EUR"},
+        "meta": {"commandId": f"dedup-{uuid.uuid4().hex}", "actAs": [bank.party],
+                 "deduplicationPeriod": {"type": "Duration", "durationInMillis": 60_000}}}
+    headers = {"Authorization": "Bearer " + token(bank.party)}
+    first = await bank.http.post("/v1/create", json=body, headers=headers)
+    assert first.status_code == 200, first.text
+    again = await bank.http.post("/v1/create", json=body, headers=headers)
+    envelope = again.json()
+    assert again.status_code == 409 and envelope["status"] == 409, envelope
+    assert envelope["ledgerApiError"]["details"][0]["errorCodeId"] == "DUPLICATE_COMMAND"
