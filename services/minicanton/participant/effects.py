@@ -102,3 +102,25 @@ def event_effects(position: CleanPosition, effects: Sequence[Effect],
             for e in effects if isinstance(e, MarkSubmissionSequenced)),
         topology=topology_rows(topology),
     )
+
+
+def merge_effects(stored: Sequence[EventEffects]) -> EventEffects:
+    """Consecutive events' effects as one write, at the last one's clean position.
+
+    The store applies a write's parts in a fixed order (transactions with their completions,
+    rejections, then pending requests added before those removed, then submissions marked
+    sequenced), which leaves the same rows as applying the events one by one: a request added
+    and removed within the batch is gone, and marking a submission sequenced after its
+    completion deleted it changes nothing. Offsets follow that order, so the caller must not
+    merge a rejection with a later event's transaction (`pump._offsets_out_of_order`)."""
+    if len(stored) == 1:
+        return stored[0]
+    return EventEffects(
+        position=stored[-1].position,
+        transactions=tuple(t for s in stored for t in s.transactions),
+        rejections=tuple(r for s in stored for r in s.rejections),
+        pending_added=tuple(p for s in stored for p in s.pending_added),
+        pending_removed=tuple(r for s in stored for r in s.pending_removed),
+        submissions_sequenced=tuple(q for s in stored for q in s.submissions_sequenced),
+        topology=tuple(t for s in stored for t in s.topology),
+    )

@@ -190,7 +190,7 @@ class ParticipantNode:
                               first_event=self.position is None)
         resume = None if self.position is None else SequencerPosition(
             self.position.sequencer_counter, self.position.sequencer_ts_us)
-        await self.sequencer.start(self.pump.handle, resume_from=resume)
+        await self.sequencer.start_batched(self.pump.handle_batch, resume_from=resume)
         self._spawn(self._watch_subscription(), self._timer())
         for send in self._resend:
             self._send(send)

@@ -1,16 +1,22 @@
-"""The event pump: one sequenced event at a time, through the machine, into the store.
+"""The event pump: sequenced events, in order, through the machine, into the store.
 
-Theory of operation (the sequencer client calls `handle` for each verified event, in order):
+Theory of operation (the sequencer client hands `handle_batch` the verified events queued up
+while the previous batch was handled, in order):
 
 1. On the very first event ever (no clean position), fetch the topology accepted before it
    from the topology manager (a late joiner never received those broadcasts) and accept it.
-2. Take the topology snapshot at the event's timestamp, then accept the event's own topology
-   broadcasts (effective only after the change delay, so the snapshot is unaffected).
-3. Feed the machine: `prepare_event` (decrypt, validate), `states_to_fetch` -> the store's
-   `load_states` -> `provide_states`, then `process` (conflict detection, responses,
-   verdicts, timeouts), strictly in timestamp order.
-4. Persist the machine's effects, the accepted topology AND the clean position in one
-   database transaction (`apply_event`).
+2. For each event in order: take the topology snapshot at its timestamp, then accept its own
+   topology broadcasts (effective only after the change delay, so the snapshot is unaffected),
+   and `prepare_event` it (decrypt, validate: pure, independent of our state).
+3. Ask the store once for every state the batch's requests need and the machine's cache lacks
+   (`states_to_fetch` -> `load_states` -> `provide_states`), then `process` each event
+   strictly in timestamp order (conflict detection, responses, verdicts, timeouts). The cache
+   holds every state an earlier event of the batch changed, and `provide_states` never
+   overwrites the cache, so a store that has not seen those changes yet answers correctly.
+4. Persist the effects of consecutive events, the accepted topology AND the clean position of
+   the last of them in one database transaction (`apply_event` of the merged effects: one
+   commit for the batch). A batch is split where an event with a rejection completion would
+   otherwise get a later offset than a following event's transaction.
 5. Only then: send the machine's batches (persist before send; their message ids are
    deterministic, so a resend after a crash is deduplicated by the sequencer), ask for time
    proofs, raise alarms, announce the new ledger end to the Ledger API streams, and hand the
@@ -18,7 +24,7 @@ Theory of operation (the sequencer client calls `handle` for each verified event
 
 Any exception stops the sequencer client and with it the node (exit non-zero): in-memory
 state may then be ahead of the database, and a restart rebuilds it from the database. The
-store skips an event at or below its clean position, so a replay stores nothing twice.
+store skips effects at or below its clean position, so a replay stores nothing twice.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from minicanton.core.protocol.participant import ParticipantMachine
+from minicanton.core.protocol.conflict_detection import StatesToFetch
+from minicanton.core.protocol.participant import ParticipantMachine, PreparedEvent
 from minicanton.core.protocol.participant_effects import (
     Effect,
     RaiseAlarm,
@@ -39,7 +46,7 @@ from minicanton.core.topology.mappings import PartyToParticipant
 from minicanton.core.topology.snapshot import TopologySnapshot
 from minicanton.core.topology.transactions import SignedTopologyTransaction
 from minicanton.participant.domain_time import DomainTime
-from minicanton.participant.effects import event_effects
+from minicanton.participant.effects import event_effects, merge_effects
 from minicanton.participant.ledger_api.backend import LedgerEndNotifier
 from minicanton.runtime.topology_client import IngestResult, TopologyClient
 from minicanton.store.participant_store import (
@@ -65,6 +72,16 @@ class PumpActions:
     parties_changed: Callable[[TopologySnapshot], None]
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One event of a batch after the machine: what it caused and what it stores."""
+
+    ts_us: int
+    effects: list[Effect]
+    stored: EventEffects
+    ingested: IngestResult
+
+
 class EventPump:
     def __init__(self, machine: ParticipantMachine, topology: TopologyClient,
                  store: PostgresParticipantStore, notifier: LedgerEndNotifier,
@@ -79,40 +96,77 @@ class EventPump:
         self.actions = actions
         self._first_event = first_event
         self.events_processed = 0
+        self.commits = 0
 
     async def handle(self, verified: VerifiedEvent) -> None:
+        await self.handle_batch([verified])
+
+    async def handle_batch(self, batch: list[VerifiedEvent]) -> None:
+        prepared = []
+        for verified in batch:
+            prepared.append(await self._prepare(verified))
+        await self._load_states([p for p, _ in prepared])
+        group: list[_Step] = []
+        for item, ingested in prepared:
+            step = self._process(item, ingested)
+            if group and _offsets_out_of_order(group, step):
+                await self._commit(group)
+                group = []
+            group.append(step)
+        await self._commit(group)
+
+    async def _prepare(self, verified: VerifiedEvent) -> tuple[PreparedEvent, IngestResult]:
         event = verified.event
-        ts_us = event.timestamp_us
-        bootstrap = await self._bootstrap(ts_us)
-        snapshot = self.topology.snapshot(ts_us)
+        bootstrap = await self._bootstrap(event.timestamp_us)
+        snapshot = self.topology.snapshot(event.timestamp_us)
         ingested = bootstrap + self.topology.ingest_event(event)
-        prepared = self.machine.prepare_event(event, snapshot)
-        wanted = self.machine.states_to_fetch(prepared)
-        if not wanted.is_empty:
-            self.machine.provide_states(*await self.store.load_states(wanted))
+        return self.machine.prepare_event(event, snapshot), ingested
+
+    async def _load_states(self, prepared: list[PreparedEvent]) -> None:
+        wanted = [self.machine.states_to_fetch(p) for p in prepared]
+        union = StatesToFetch(frozenset().union(*(w.contract_ids for w in wanted)),
+                              frozenset().union(*(w.key_hashes for w in wanted)))
+        if not union.is_empty:
+            self.machine.provide_states(*await self.store.load_states(union))
+
+    def _process(self, prepared: PreparedEvent, ingested: IngestResult) -> _Step:
+        event = prepared.event
         effects = self.machine.process(prepared)
-        position = CleanPosition(event.counter, ts_us)
-        stored = event_effects(position, effects, ingested.rows)
+        position = CleanPosition(event.counter, event.timestamp_us)
+        return _Step(event.timestamp_us, effects,
+                     event_effects(position, effects, ingested.rows), ingested)
+
+    async def _commit(self, group: list[_Step]) -> None:
+        stored = merge_effects([step.stored for step in group])
         applied = await self.store.apply_event(stored)
         self._first_event = False
-        self.events_processed += 1
-        self._after_commit(ts_us, effects, stored, applied, ingested)
+        self.events_processed += len(group)
+        self.commits += 1
+        self._after_commit(group, stored, applied)
 
     async def _bootstrap(self, ts_us: int) -> IngestResult:
         if not self._first_event:
             return IngestResult()
         transactions = await self.fetch_topology(ts_us - 1)
         result = self.topology.bootstrap(transactions, before_us=ts_us)
+        self._first_event = False  # the batch's later events are not the first
         log.info("bootstrapped the topology: %d transactions before %d",
                  len(result.accepted), ts_us)
         return result
 
-    def _after_commit(self, ts_us: int, effects: Sequence[Effect], stored: EventEffects,
-                      applied: AppliedEvent, ingested: IngestResult) -> None:
-        self.domain_time.advance(ts_us)
+    def _after_commit(self, group: list[_Step], stored: EventEffects,
+                      applied: AppliedEvent) -> None:
+        self.domain_time.advance(group[-1].ts_us)
         self.notifier.advance(applied.ledger_end)
         if not applied.already_applied:
             self.actions.completions(stored_completions(stored, applied))
+        for step in group:
+            self._act(step.effects)
+        if any(isinstance(s.transaction.mapping, PartyToParticipant)
+               for step in group for s in step.ingested.accepted):
+            self.actions.parties_changed(self.topology.head())
+
+    def _act(self, effects: Sequence[Effect]) -> None:
         for effect in effects:
             if isinstance(effect, SendBatch):
                 self.actions.send(effect)
@@ -121,8 +175,12 @@ class EventPump:
             elif isinstance(effect, RaiseAlarm):
                 log.error("ALARM %s at %d: %s", effect.code, effect.ts_us, effect.message,
                           extra={"fields": {"alarm": effect.code, "ts_us": effect.ts_us}})
-        if any(isinstance(s.transaction.mapping, PartyToParticipant) for s in ingested.accepted):
-            self.actions.parties_changed(self.topology.head())
+
+
+def _offsets_out_of_order(group: list[_Step], step: _Step) -> bool:
+    """Merged, the group's rejections would get offsets after `step`'s transactions (the
+    store numbers a write's transactions first): commit the group first."""
+    return bool(step.stored.transactions) and any(s.stored.rejections for s in group)
 
 
 def stored_completions(stored: EventEffects, applied: AppliedEvent

@@ -16,9 +16,12 @@ Theory of operation.
   chain) before anything else sees it. On failure the client resumes on the next instance from
   the last event it received, and that first event must equal the one it had (else
   `SequencerFork`: an alarm, and processing stops). Verified events go through a bounded queue
-  to the member's handler, in order, one at a time; the handler stores `event.position` in the
-  same database transaction as the event's effects, and the member passes the stored position
-  back as `resume_from` on restart, so each event is processed exactly once.
+  to the member's handler, in order, one at a time (`start`) or, with `start_batched`, as
+  lists of whatever queued up while the previous list was handled (so a member can commit
+  several events in one database transaction); the handler stores the last event's
+  `position` in the same database transaction as the events' effects, and the member passes
+  the stored position back as `resume_from` on restart, so each event is processed exactly
+  once.
 * **Failure.** A verification failure, fork or handler exception stops the client; `failure`
   holds it and `wait_failed()` returns it. Nothing is ever skipped.
 """
@@ -66,6 +69,7 @@ from minicanton.runtime.sequencer_connection import ConnectionLost, SequencerCon
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[VerifiedEvent], Awaitable[None]]
+BatchHandler = Callable[[list[VerifiedEvent]], Awaitable[None]]
 RETRYABLE = {SequencerUnavailable.error_id, "SEQUENCER_INSTANCE_FENCED",
              ConnectionLost.error_id}
 
@@ -129,10 +133,21 @@ class SequencerClient:
                     resume_from: SequencerPosition | None = None) -> None:
         """Subscribe from after `resume_from` (the member's stored position; None: from the
         first event) and feed verified events to `handler`, in order."""
+        async def one_by_one(events: list[VerifiedEvent]) -> None:
+            for event in events:
+                await handler(event)
+
+        await self.start_batched(one_by_one, resume_from, max_batch=1)
+
+    async def start_batched(self, handler: BatchHandler,
+                            resume_from: SequencerPosition | None = None,
+                            max_batch: int = 64) -> None:
+        """Like `start`, but `handler` gets the events queued so far (1 to `max_batch`, in
+        order) at once, so it can process them in one database transaction."""
         self._chain = EventChain(self.domain_id, self.member, self._trusted, resume_from)
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._subscription_loop()),
-                       loop.create_task(self._handler_loop(handler)),
+                       loop.create_task(self._handler_loop(handler, max_batch)),
                        loop.create_task(self._health_loop())]
 
     async def close(self) -> None:
@@ -295,12 +310,14 @@ class SequencerClient:
                 future.set_result(result)
         await self._queue.put(verified)
 
-    async def _handler_loop(self, handler: EventHandler) -> None:
+    async def _handler_loop(self, handler: BatchHandler, max_batch: int) -> None:
         while True:
-            item = await self._queue.get()
-            assert isinstance(item, VerifiedEvent)
+            batch = [await self._queue.get()]
+            while len(batch) < max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            assert all(isinstance(item, VerifiedEvent) for item in batch)
             try:
-                await handler(item)
+                await handler(batch)  # type: ignore[arg-type]
             except Exception as error:
                 await self._fail(error)
                 return
