@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from minicanton.cli.ledger_client import LedgerClient
@@ -39,6 +40,8 @@ def test_network_json_describes_every_node(network_dir: Path) -> None:
     assert set(network["participants"]) == {"bank", "sr", "alice", "bob"}
     for node in network["participants"].values():
         assert node["ledger_api"].startswith("127.0.0.1:") and is_alive(node["pid"])
+        assert node["json_api"].startswith("http://127.0.0.1:")
+        assert is_alive(node["json_api_pid"])
     assert len(network["sequencers"]) == 2
     assert all(is_alive(node["pid"]) for node in network["sequencers"].values())
     assert is_alive(network["topology_manager"]["pid"])
@@ -75,11 +78,30 @@ async def test_demo_runs_dvp_and_each_party_sees_only_its_share(network_dir: Pat
     assert await _templates_seen(network, "Bob") == {"dvp:Iou"}
 
 
+def _query_over_http(network: dict, hint: str, template: str) -> list[dict]:
+    entry = network["parties"][hint]
+    token = mint_dev_token(network["auth"]["hs256_secret"], act_as=[entry["party"]])
+    url = network["participants"][entry["participant"]]["json_api"] + "/v1/query"
+    response = httpx.post(url, json={"templateIds": [template]},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert response.status_code == 200, response.text
+    return list(response.json()["result"])
+
+
+def test_each_participant_has_a_json_api_that_keeps_its_privacy(network_dir: Path) -> None:
+    network = json.loads((network_dir / "network.json").read_text())
+    assert _query_over_http(network, "Bank", "dvp:Share") == []
+    assert _query_over_http(network, "SR", "dvp:Iou") == []
+    shares = _query_over_http(network, "Alice", "dvp:Share")
+    assert shares and all(s["payload"]["owner"] == network["parties"]["Alice"]["party"]
+                          for s in shares)
+
+
 def test_up_again_is_a_no_op_and_status_reports_running(network_dir: Path) -> None:
     again = minicanton("localnet", "up", "--dir", str(network_dir))
     assert again.returncode == 0 and "already running" in again.stderr
     status = minicanton("localnet", "status", "--dir", str(network_dir))
-    assert status.returncode == 0 and status.stdout.count("yes") == 8
+    assert status.returncode == 0 and status.stdout.count("yes") == 12
 
 
 def test_token_for_an_unknown_party_is_a_clear_error(network_dir: Path) -> None:
@@ -92,6 +114,7 @@ def test_down_leaves_no_process_behind(tmp_path: Path, network_dir: Path) -> Non
     network = json.loads((network_dir / "network.json").read_text())
     pids = [node["pid"] for group in ("participants", "sequencers", "mediators")
             for node in network[group].values()] + [network["topology_manager"]["pid"]]
+    pids += [node["json_api_pid"] for node in network["participants"].values()]
     down = minicanton("localnet", "down", "--dir", str(network_dir))
     assert down.returncode == 0, down.stderr
     assert not any(is_alive(pid) for pid in pids)

@@ -29,7 +29,8 @@ def _progress(message: str) -> None:
 def up(directory: Path = DIR_OPTION,
        dsn: str = typer.Option(None, "--dsn", help="use this PostgreSQL server (its databases "
                                 "must exist) instead of an embedded one")) -> None:
-    """Start two sequencers, a mediator, the topology manager and four participants."""
+    """Start two sequencers, a mediator, the topology manager, four participants and a JSON
+    API for each."""
     try:
         network = launcher.up(directory, dsn, _progress)
         asyncio.run(bootstrap_dvp(network, _progress))
@@ -44,7 +45,8 @@ def up(directory: Path = DIR_OPTION,
         raise typer.Exit(1) from None
     console.print(f"[green]local network up[/green]: {network_path(directory.resolve())}")
     for name, node in network["participants"].items():
-        console.print(f"  {name:<8} Ledger API {node['ledger_api']}")
+        console.print(f"  {name:<8} Ledger API {node['ledger_api']}   "
+                      f"JSON API {node.get('json_api', '-')}")
 
 
 @app.command()

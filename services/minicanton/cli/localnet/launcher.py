@@ -149,6 +149,21 @@ def _start_participants(layout: LocalnetLayout, network: dict[str, Any],
         ready = _wait_ready(spec, pids[spec.name], layout.directory, 120)
         network["participants"][spec.name]["participant_id"] = ready.get("participant_id")
         progress(f"participant {spec.name} ready")
+    _start_json_apis(layout, network, progress)
+
+
+def _start_json_apis(layout: LocalnetLayout, network: dict[str, Any],
+                     progress: Progress) -> None:
+    """One HTTP JSON API per participant, each with its own query store."""
+    specs = {name: layout.json_api(name, node["participant_id"])
+             for name, node in network["participants"].items()}
+    for name, spec in specs.items():
+        progress(f"starting the JSON API of {name}")
+        pid = _spawn(spec, layout.directory)
+        network["participants"][name].update(
+            json_api=f"http://127.0.0.1:{spec.config['http']['port']}", json_api_pid=pid)
+    for name, spec in specs.items():
+        _wait_ready(spec, network["participants"][name]["json_api_pid"], layout.directory, 60)
 
 
 def running_network(directory: Path) -> dict[str, Any] | None:

@@ -130,6 +130,18 @@ class LocalnetLayout:
             "auth": {"hs256_secret": self.state["hs256_secret"]},
         })
 
+    def json_api(self, participant: str, participant_id: str) -> NodeSpec:
+        name = f"{participant}-json-api"
+        return NodeSpec(name, "json_api", "minicanton.json_api", {
+            **self._common(name), "name": name,
+            "ledger_api": f"127.0.0.1:{port_for(self.state, f'{participant}-ledger-api')}",
+            "participant_id": participant_id,
+            "http": {"port": port_for(self.state, name)},
+            "auth": {"hs256_secret": self.state["hs256_secret"]},
+            "query_store": {"dsn": self.dsn_of[f"mc_{participant}_json_api"]},
+        })
+
     def database_names(self) -> list[str]:
         return ["mc_sequencer", "mc_topology", "mc_mediator",
-                *(f"mc_{name}" for name in self.participants)]
+                *(f"mc_{name}" for name in self.participants),
+                *(f"mc_{name}_json_api" for name in self.participants)]
