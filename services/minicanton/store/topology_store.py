@@ -11,7 +11,8 @@ member needs; anything else (validity ranges, snapshots) is recomputed.
 `TopologyMemberStore` is that store on its own tables (store "topology_member"), for members
 that include it; a member with its own table (the participant's `topology_transactions`) maps
 `TopologyRow` onto it. `TopologyManagerStore` adds what only the manager has: the domain's
-identity and keys, its clean position, and participants' onboarding requests.
+identity and keys, its clean position, participants' onboarding requests, and the outbox of
+registrations the sequencers must still apply.
 """
 
 from __future__ import annotations
@@ -101,10 +102,18 @@ class TopologyManagerStore(TopologyMemberStore, Protocol):
     async def record_event(
         self, position: SequencerPosition, rows: Sequence[TopologyRow],
         admitted: Sequence[str], decided_at_us: int,
+        sequencer_sync: Sequence[tuple[str, int]] = (),
     ) -> None:
         """One transaction: the accepted rows, pending requests of `admitted` participants
-        marked admitted, and the clean position."""
+        marked admitted, the (member, effective time) pairs the sequencers must be told about
+        (`sequencer_sync`, kept until `sequencer_sync_done`), and the clean position."""
         ...
+
+    async def pending_sequencer_syncs(self) -> list[tuple[str, int]]:
+        """The (member, effective time) pairs not yet applied at the sequencers, oldest first."""
+        ...
+
+    async def sequencer_sync_done(self, member: str, effective_us: int) -> None: ...
 
     async def save_request(self, record: OnboardingRecord) -> None:
         """Insert or replace a participant's request, unless it is already admitted."""

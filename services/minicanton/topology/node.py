@@ -5,9 +5,10 @@ the first start: namespace key and the manager's member key, kept in the databas
 topology restored from the store (re-validated); the manager registered with the sequencers
 and subscribed from its stored clean position; caught up to now (a time proof); the genesis
 broadcast if the domain has none yet (root certificate, the manager's and the initial
-members' keys, mediators, sequencers, parameters); the sequencers' member registry reconciled;
-then the gRPC API and health, and ready. Each sequenced event is processed in one database
-transaction with the clean position, so a restart resumes exactly after the last one stored
+members' keys, mediators, sequencers, parameters); the sequencers' member registry reconciled
+(and what the sync outbox still holds scheduled); then the gRPC API and health, and ready.
+Each sequenced event is processed in one database transaction with the clean position (and
+the outbox rows for the sequencers), so a restart resumes exactly after the last one stored
 and nothing is applied twice. Stop (SIGTERM) runs it backwards.
 """
 
@@ -56,7 +57,7 @@ from minicanton.topology.errors import (
 )
 from minicanton.topology.manager import TopologyManager
 from minicanton.topology.sequencer_admin import SequencerAdmin
-from minicanton.topology.sequencer_sync import SequencerMemberSync
+from minicanton.topology.sequencer_sync import SequencerMemberSync, sequencer_syncs
 from minicanton.topology.service import SERVICE, TopologyAdminService
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,8 @@ class TopologyManagerNode:
         self.keys, self.domain_id = await self._identity(info.domain_id)
         self.topology = TopologyClient(self.keys.manager_id, self.keys.domain_namespace)
         self.topology.restore(await self.store.load())
-        self.sync = SequencerMemberSync(self.sequencers, self.topology, self.clock)
+        self.sync = SequencerMemberSync(self.sequencers, self.topology, self.store, self.clock)
+        await self.sync.resume()
         await self._subscribe(await trusted_sequencer_keys(
             config.sequencer_endpoints, config.trusted_sequencer_keys_hex, self.domain_id,
             timeout_s=config.change_timeout_ms / 1_000))
@@ -153,7 +155,8 @@ class TopologyManagerNode:
         admitted = [s.transaction.mapping.participant for s in result.accepted
                     if isinstance(s.transaction.mapping, ParticipantState)
                     and s.transaction.operation is TopologyChangeOp.REPLACE]
-        await self.store.record_event(verified.position, result.rows, admitted, self.clock())
+        await self.store.record_event(verified.position, result.rows, admitted, self.clock(),
+                                      sequencer_syncs(result.accepted))
         self.sync.on_accepted(result.accepted)
         self._processed_us = verified.event.timestamp_us
         self._progress.set()

@@ -12,8 +12,18 @@ with a key being revoked is still sequenced while the key is valid and refused o
 revocation is effective (give or take one admin call, a few milliseconds).
 
 A newly admitted participant is registered before its onboarding broadcast is sent (so that it
-receives it); its registration is confirmed again at the effective time. At start the manager
-reconciles every member whose last change is already effective and schedules the others.
+receives it); its registration is confirmed again at the effective time.
+
+This is the only way the sequencers learn of an offboarding or a key revocation, so it never
+gives up. Each (member, effective time) to apply is an outbox row written in the same database
+transaction as the accepted change (`record_event(..., sequencer_sync=...)`); a task waits for
+the effective time, then calls the sequencers' admin API with the one capped backoff until a
+call succeeds, and only then deletes the row. A sequencer outage delays the change; a crash or
+restart of the manager resumes from the rows left (`resume`). Calls for one member are
+serialized and each applies the member's state as of the moment it is made (never before the
+effective time), so a retried older change can never undo a newer one. At start the manager
+also reconciles every member whose last change is already effective (a safety net for
+registries changed behind its back) and schedules the others.
 
 Participants, mediators and the manager itself are registered; sequencers are not members of
 their own service. Disabling is final at the sequencer (a disabled member id cannot register
@@ -25,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Protocol
 
 from minicanton.core.ids import MemberId, MemberKind, ParticipantId, parse_member_id
 from minicanton.core.topology.mappings import OwnerToKeyMapping, ParticipantState
@@ -37,7 +48,22 @@ from minicanton.topology.sequencer_admin import SequencerAdmin
 
 log = logging.getLogger(__name__)
 _REGISTERED_KINDS = (MemberKind.PARTICIPANT, MemberKind.MEDIATOR, MemberKind.TOPOLOGY_MANAGER)
-_ATTEMPTS = 8
+_LOUD_ATTEMPTS = 5  # a WARNING for each of the first failures, then for every 12th
+
+
+class SyncOutbox(Protocol):
+    """Where the (member, effective time) pairs still to apply are kept (the manager's store)."""
+
+    async def pending_sequencer_syncs(self) -> list[tuple[str, int]]: ...
+
+    async def sequencer_sync_done(self, member: str, effective_us: int) -> None: ...
+
+
+def sequencer_syncs(accepted: Sequence[StoredTopologyTransaction]) -> list[tuple[str, int]]:
+    """The outbox rows an event's accepted transactions call for."""
+    found = {(member, stored.valid_from_us) for stored in accepted
+             if (member := member_of(stored.transaction)) is not None}
+    return sorted(found)
 
 
 def member_of(transaction: TopologyTransaction) -> MemberId | None:
@@ -53,20 +79,26 @@ def member_of(transaction: TopologyTransaction) -> MemberId | None:
 
 
 class SequencerMemberSync:
-    def __init__(self, admin: SequencerAdmin, topology: TopologyClient, clock: Clock) -> None:
+    def __init__(self, admin: SequencerAdmin, topology: TopologyClient, outbox: SyncOutbox,
+                 clock: Clock) -> None:
         self._admin = admin
         self._topology = topology
+        self._outbox = outbox
         self._clock = clock
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._scheduled: set[tuple[MemberId, int]] = set()
-        self._backoff = Backoff(initial_ms=50, max_ms=2_000)
+        self._backoff = Backoff(initial_ms=50, max_ms=5_000)
 
     def on_accepted(self, accepted: Sequence[StoredTopologyTransaction]) -> None:
-        for stored in accepted:
-            member = member_of(stored.transaction)
-            if member is not None:
-                self._schedule(member, stored.valid_from_us)
+        """After the event's outbox rows are stored: apply them at their effective times."""
+        for member, at_us in sequencer_syncs(accepted):
+            self._schedule(MemberId(member), at_us)
+
+    async def resume(self) -> None:
+        """At start: what a previous run left unapplied (a crash, or stopped mid-outage)."""
+        for member, at_us in await self._outbox.pending_sequencer_syncs():
+            self._schedule(MemberId(member), at_us)
 
     async def reconcile_all(self) -> None:
         """At start: bring every member in line with the topology now, except those with a
@@ -84,11 +116,14 @@ class SequencerMemberSync:
                 await self.reconcile(member, now_us)
 
     async def reconcile(self, member: MemberId, at_us: int) -> None:
-        snapshot = self._topology.snapshot(at_us)
-        key = snapshot.current_signing_key(member)
-        admitted = (parse_member_id(member)[0] is not MemberKind.PARTICIPANT
-                    or ParticipantId(member) in snapshot.participants())
+        """Set `member`'s registration to its state as of now (at `at_us` at the earliest):
+        under the lock, so the last call made carries the newest state."""
         async with self._lock:
+            at_us = max(at_us, self._clock())
+            snapshot = self._topology.snapshot(at_us)
+            key = snapshot.current_signing_key(member)
+            admitted = (parse_member_id(member)[0] is not MemberKind.PARTICIPANT
+                        or ParticipantId(member) in snapshot.participants())
             if key is None or not admitted:
                 await self._admin.disable(member)
                 log.info("sequencers: %s disabled as of %d", member, at_us)
@@ -109,17 +144,20 @@ class SequencerMemberSync:
         delay_s = (at_us - self._clock()) / 1e6
         if delay_s > 0:
             await asyncio.sleep(delay_s)
-        for attempt in range(_ATTEMPTS):
+        attempt = 0
+        while True:  # never give up: the sequencers may be down for a while
             try:
                 await self.reconcile(member, at_us)
+                await self._outbox.sequencer_sync_done(member, at_us)
                 self._scheduled.discard((member, at_us))
                 return
-            except Exception as error:  # keep trying: the sequencers may be restarting
-                log.warning("sequencer registration of %s failed (attempt %d): %s", member,
-                            attempt + 1, error)
-                await self._backoff.sleep(attempt)
-        log.error("gave up registering %s with the sequencers; it is fixed at next start",
-                  member)
+            except Exception as error:
+                loud = attempt < _LOUD_ATTEMPTS or attempt % 12 == 0
+                log.log(logging.WARNING if loud else logging.DEBUG,
+                        "sequencer registration of %s as of %d not applied yet (attempt %d), "
+                        "retrying: %s", member, at_us, attempt + 1, error)
+            await self._backoff.sleep(attempt)
+            attempt += 1
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -110,3 +110,17 @@ async def test_onboarding_records_and_event_positions(
     assert await store.list_requests(pending_only=True) == []
     await store.record_event(SequencerPosition(5, 120), [], [], 120)
     assert await store.load_position() == SequencerPosition(5, 120)
+
+
+async def test_the_sequencer_sync_outbox_keeps_rows_until_done(
+    store: PostgresTopologyManagerStore,
+) -> None:
+    rows = [("PAR::p::1220aa", 300), ("MED::m::1220bb", 200)]
+    await store.record_event(SequencerPosition(6, 130), [], [], 130, rows)
+    await store.record_event(SequencerPosition(7, 140), [], [], 140, rows[:1])  # replayed: once
+    assert await store.pending_sequencer_syncs() == [("MED::m::1220bb", 200),
+                                                      ("PAR::p::1220aa", 300)]
+    await store.sequencer_sync_done("MED::m::1220bb", 200)
+    await store.sequencer_sync_done("MED::m::1220bb", 200)  # done twice: harmless
+    assert await store.pending_sequencer_syncs() == [("PAR::p::1220aa", 300)]
+    assert await store.load_position() == SequencerPosition(7, 140)

@@ -105,9 +105,14 @@ class PostgresTopologyManagerStore(PostgresTopologyMemberStore):
     async def record_event(
         self, position: SequencerPosition, rows: Sequence[TopologyRow],
         admitted: Sequence[str], decided_at_us: int,
+        sequencer_sync: Sequence[tuple[str, int]] = (),
     ) -> None:
         async with self._pool.acquire() as connection, connection.transaction():
             await self.append(connection, rows)
+            if sequencer_sync:
+                await connection.executemany(
+                    "INSERT INTO topology_sequencer_sync (member, effective_us) VALUES ($1, $2) "
+                    "ON CONFLICT DO NOTHING", list(sequencer_sync))
             if admitted:
                 await connection.execute(
                     "UPDATE topology_onboarding_requests SET status = 'admitted', "
@@ -119,6 +124,17 @@ class PostgresTopologyManagerStore(PostgresTopologyMemberStore):
                 "counter = $1, ts_us = $2, event_hash = $3",
                 position.counter, position.timestamp_us,
                 None if position.event_hash is None else position.event_hash.digest)
+
+    async def pending_sequencer_syncs(self) -> list[tuple[str, int]]:
+        rows = await self._pool.fetch(
+            "SELECT member, effective_us FROM topology_sequencer_sync "
+            "ORDER BY effective_us, member")
+        return [(r["member"], r["effective_us"]) for r in rows]
+
+    async def sequencer_sync_done(self, member: str, effective_us: int) -> None:
+        await self._pool.execute(
+            "DELETE FROM topology_sequencer_sync WHERE member = $1 AND effective_us = $2",
+            member, effective_us)
 
     async def save_request(self, record: OnboardingRecord) -> None:
         await self._pool.execute(
