@@ -7,7 +7,9 @@ chain, and holds exactly the envelopes the sequencer projected for that member. 
 until it has the member's newest event in the sequencer database, then opens every envelope
 with the participant's own encryption key: view messages are decrypted and decoded
 (`decode_tree`, `open_views`), protocol messages decoded, topology broadcasts and time proofs
-recognised; anything else is reported as unknown.
+recognised; anything else is reported as unknown, and a view it cannot decrypt as "view for
+others" (seed 003: a participant never receives a view it is not entitled to, not even
+encrypted).
 
 The sequencer database (`SequencerDb`) is read directly for what a member cannot see from
 its own stream: who sent what, and the batch of a request as it was sequenced.
@@ -26,6 +28,7 @@ from tests.system.protocol.network import Network
 
 from minicanton.codec.sequencer import decode_stored_envelopes
 from minicanton.core.crypto.encryption import decrypt_view
+from minicanton.core.errors import CryptoError
 from minicanton.core.ids import MemberId, ParticipantId
 from minicanton.core.protocol.merkle import decode_tree
 from minicanton.core.protocol.message_codec import decode_protocol_message
@@ -47,7 +50,7 @@ class Opened:
 
     timestamp_us: int
     sender: str | None  # the sender as the sequencer named it to this member
-    kind: str  # "view" | "protocol" | "topology" | "time proof" | "unknown"
+    kind: str  # "view" | "protocol" | "topology" | "time proof" | "view for others" | "unknown"
     raw: bytes
     plaintext: bytes = b""  # a view's decrypted tree
     entities: frozenset[str] = frozenset()  # templates of a view's actions
@@ -95,6 +98,18 @@ class SequencerDb:
         return list(await self.connection.fetch(
             "SELECT ts, sender, message_id, payload FROM sequencer_events WHERE ts > $1 "
             "AND payload IS NOT NULL ORDER BY ts", after_us))
+
+
+    async def requests_sent_by(self, number: int, after_us: int) -> list[Any]:
+        """The confirmation requests (batches with view messages) `number` had sequenced."""
+        return [row for row in await self.sent_by(number, after_us)
+                if any(s.envelope.content.startswith(VIEW_MAGIC) for s in stored_envelopes(row))]
+
+    async def request_ts(self, number: int, after_us: int) -> int:
+        """The sequencing time of the one request `number` had sequenced after `after_us`."""
+        requests = await self.requests_sent_by(number, after_us)
+        assert len(requests) == 1, f"{len(requests)} requests sequenced so far"
+        return int(requests[0]["ts"])
 
 
 def stored_envelopes(row: Any) -> tuple[StoredEnvelope, ...]:
@@ -154,8 +169,11 @@ def open_envelope(keys: ParticipantKeys, ts_us: int, sender: str | None,
                       message=decode_protocol_message(content))
     if content.startswith(VIEW_MAGIC):
         message = decode_view_message(content)
-        plaintext = decrypt_view(message.encrypted, ParticipantId(keys.participant_id),
-                                 keys.encryption)
+        try:
+            plaintext = decrypt_view(message.encrypted, ParticipantId(keys.participant_id),
+                                     keys.encryption)
+        except CryptoError:  # a view for others: it should never have been delivered here
+            return Opened(ts_us, sender, "view for others", content)
         view = open_views(decode_tree(plaintext), message.view_position)
         entities = frozenset(node.template_id.entity_name
                              for node in view.subtree_nodes().values())
@@ -175,7 +193,8 @@ def assert_learns_nothing_of(opened: list[Opened], *, contract_ids: Iterable[str
     identity_needles = [p.encode() for p in [*parties, *participants]]
     assert contract_needles and identity_needles
     for item in opened:
-        assert item.kind != "unknown", f"an envelope of an unknown kind: {item.raw[:16]!r}"
+        assert item.kind not in ("unknown", "view for others"), (
+            f"a participant got an envelope it cannot read ({item.kind}): {item.raw[:16]!r}")
         where = f"a {item.kind} envelope at {item.timestamp_us}"
         for needle in contract_needles:
             assert needle not in item.raw and needle not in item.plaintext, (needle, where)

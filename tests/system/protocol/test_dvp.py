@@ -42,6 +42,18 @@ PROJECTIONS: dict[str, dict[str, Shape]] = {
             "accept": ACCEPT, "swap": SWAP},
 }
 
+# The flat streams: each party's stakeholder events (created, archived), in node order.
+FLAT: dict[str, dict[str, tuple[str, ...]]] = {
+    "bank": {"iou": ("created Iou",), "swap": ("archived Iou", "created Iou")},
+    "sr": {"share": ("created Share",), "swap": ("archived Share", "created Share")},
+    "alice": {"iou": ("created Iou",), "propose": ("created DvpProposal",),
+              "accept": ("archived DvpProposal", "created DvP"),
+              "swap": ("archived DvP", "archived Iou", "created Share")},
+    "bob": {"share": ("created Share",), "propose": ("created DvpProposal",),
+            "accept": ("archived DvpProposal", "created DvP"),
+            "swap": ("archived DvP", "created Iou", "archived Share")},
+}
+
 
 async def _run_dvp(network: Network) -> tuple[Dvp, dict[str, str]]:
     parties = await allocate_dvp_parties(network)
@@ -94,6 +106,18 @@ async def test_each_ledger_holds_exactly_its_partys_projection(
                         else event.exercised.contract_id + event.exercised.choice)
                 assert nodes_seen.setdefault(event_id, what) == what, (
                     "one node, two meanings at two participants", event_id)
+
+
+async def test_each_flat_stream_holds_exactly_its_partys_stakeholder_events(
+        network: Network, dvp_run: tuple[Dvp, dict[str, str]]) -> None:
+    dvp, _ = dvp_run
+    steps = {tx: step for step, tx in dvp.transactions.items()}
+    for name, expected in FLAT.items():
+        transactions = await network.clients[name].transactions_of(getattr(dvp.parties, name))
+        actual = {steps.get(t.transaction_id, t.transaction_id): tuple(
+            f"{e.WhichOneof('event')} {getattr(e, e.WhichOneof('event')).template_id.entity_name}"
+            for e in t.events) for t in transactions}
+        assert actual == expected, name
 
 
 async def test_the_swap_moves_the_iou_to_bob_and_the_share_to_alice(

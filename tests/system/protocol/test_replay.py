@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -46,7 +47,6 @@ from minicanton.core.protocol.messages import (
     MediatorResult,
     Reject,
 )
-from minicanton.core.protocol.view_message import MAGIC as VIEW_MAGIC
 from minicanton.core.sequencing.batch import Batch, SubmissionRequest, sign_submission
 from minicanton.participant.keys import ParticipantKeys
 from minicanton.runtime.clock import wall_clock_us
@@ -77,14 +77,6 @@ class Replayer:
         await self.connection.close()
 
 
-async def _captured(db: SequencerDb, sender: int, after_us: int) -> Any:
-    """The one confirmation request `sender` had sequenced after `after_us`: its row."""
-    rows = [row for row in await db.sent_by(sender, after_us)
-            if any(s.envelope.content.startswith(VIEW_MAGIC) for s in stored_envelopes(row))]
-    assert len(rows) == 1, f"{len(rows)} requests"
-    return rows[0]
-
-
 async def _verdict(db: SequencerDb, request_us: int) -> set[str]:
     """The reject codes of the mediator's verdict on the request sequenced at `request_us`."""
     results = [m for _, m in protocol_messages(await db.events_after(request_us))
@@ -107,6 +99,21 @@ async def _local_verdicts(db: SequencerDb, request_us: int) -> dict[str, set[str
     return found
 
 
+@dataclass
+class Captured:
+    """The Iou's confirmation request as sequenced, and what replays it."""
+
+    network: Network
+    db: SequencerDb
+    replayer: Replayer
+    sender: int  # the Bank's participant's member number
+    row: Any  # its sequencer_events row
+    batch: Batch
+
+    async def replay(self, message_id: str, max_sequencing_time_us: int) -> Any:
+        return await self.replayer.send(self.batch, message_id, max_sequencing_time_us)
+
+
 async def test_a_replayed_confirmation_request_completes_once_and_the_replays_are_rejected(
         network: Network) -> None:
     bank = await network.allocate("bank", "ReplayBank")
@@ -119,44 +126,54 @@ async def test_a_replayed_confirmation_request_completes_once_and_the_replays_ar
         head_us = await db.head()
         transaction_id = await network.clients["bank"].create_iou(bank, alice, "7.0",
                                                                   "replay-iou")
-        bank_number = await db.number_of(keys.participant_id)
-        original = await _captured(db, bank_number, head_us)
-        batch = Batch(tuple(s.envelope for s in stored_envelopes(original)))
-        original_mst_us = await db.connection.fetchval(
-            "SELECT max_sequencing_time_us FROM sequencer_send_dedup "
-            "WHERE sender = $1 AND message_id = $2", bank_number, original["message_id"])
-        assert original_mst_us > wall_clock_us(), "the replay must be inside the window"
-
-        # 1. the same send again: deduplicated by the sequencer
-        resent = await replayer.send(batch, original["message_id"], original_mst_us)
-        assert resent.duplicate
-        assert [r["ts"] for r in await db.sent_by(bank_number, head_us)
-                if r["message_id"] == original["message_id"]] == [original["ts"]]
-
-        # 2. the same batch under a new message id: sequenced, then rejected as a duplicate
-        replay = await replayer.send(batch, f"replay-{secrets.token_hex(4)}",
-                                     wall_clock_us() + 10_000_000)
-        assert not replay.duplicate and replay.timestamp_us > original["ts"]
-        codes = await eventually(lambda: _verdict(db, replay.timestamp_us))
-        assert "MEDIATOR_DUPLICATE_REQUEST" in codes, codes
-        local = await eventually(lambda: _local_verdicts(db, replay.timestamp_us))
-        assert local == {network.participant_id("bank"): {"LOCAL_VERDICT_DUPLICATE_REQUEST"}}
-
-        # 3. again once the original's decision time has passed (nobody remembers its root)
-        decided_us = original["ts"] + (CONFIRMATION_RESPONSE_TIMEOUT_MS
-                                       + MEDIATOR_REACTION_TIMEOUT_MS) * 1_000
-        await asyncio.sleep(max(0.0, (decided_us - wall_clock_us()) / 1e6) + 0.5)
-        late = await replayer.send(batch, f"late-replay-{secrets.token_hex(4)}",
-                                   wall_clock_us() + 10_000_000)
-        exists = "LOCAL_VERDICT_CREATES_EXISTING_CONTRACTS"
-        assert await eventually(lambda: _verdict(db, late.timestamp_us)) == {exists}
-        assert await _local_verdicts(db, late.timestamp_us) == {
-            network.participant_id("bank"): {exists}}
+        sender = await db.number_of(keys.participant_id)
+        (row,) = await db.requests_sent_by(sender, head_us)
+        captured = Captured(network, db, replayer, sender, row,
+                            Batch(tuple(s.envelope for s in stored_envelopes(row))))
+        await _resent_under_its_message_id_is_deduplicated(captured, head_us)
+        await _replayed_under_a_new_message_id_is_a_duplicate_request(captured)
+        await _replayed_after_its_decision_time_creates_existing_contracts(captured)
     finally:
         await replayer.close()
         await db.close()
-
     await _exactly_once(network, bank, alice, transaction_id)
+
+
+async def _resent_under_its_message_id_is_deduplicated(captured: Captured, head_us: int) -> None:
+    message_id = captured.row["message_id"]
+    max_sequencing_time_us = await captured.db.connection.fetchval(
+        "SELECT max_sequencing_time_us FROM sequencer_send_dedup "
+        "WHERE sender = $1 AND message_id = $2", captured.sender, message_id)
+    assert max_sequencing_time_us > wall_clock_us(), "the resend must be inside the window"
+    resent = await captured.replay(message_id, max_sequencing_time_us)
+    assert resent.duplicate
+    assert [r["ts"] for r in await captured.db.sent_by(captured.sender, head_us)
+            if r["message_id"] == message_id] == [captured.row["ts"]]
+
+
+async def _replayed_under_a_new_message_id_is_a_duplicate_request(captured: Captured) -> None:
+    replay = await captured.replay(f"replay-{secrets.token_hex(4)}",
+                                   wall_clock_us() + 10_000_000)
+    assert not replay.duplicate and replay.timestamp_us > captured.row["ts"]
+    codes = await eventually(lambda: _verdict(captured.db, replay.timestamp_us))
+    assert "MEDIATOR_DUPLICATE_REQUEST" in codes, codes
+    assert await _local_verdicts(captured.db, replay.timestamp_us) == {
+        captured.network.participant_id("bank"): {"LOCAL_VERDICT_DUPLICATE_REQUEST"}}
+
+
+async def _replayed_after_its_decision_time_creates_existing_contracts(
+        captured: Captured) -> None:
+    """Once the original's decision time has passed, mediator and participants have
+    forgotten its root hash; the contract it would create exists, so it is still refused."""
+    decided_us = captured.row["ts"] + (CONFIRMATION_RESPONSE_TIMEOUT_MS
+                                       + MEDIATOR_REACTION_TIMEOUT_MS) * 1_000
+    await asyncio.sleep(max(0.0, (decided_us - wall_clock_us()) / 1e6) + 0.5)
+    late = await captured.replay(f"late-replay-{secrets.token_hex(4)}",
+                                 wall_clock_us() + 10_000_000)
+    exists = "LOCAL_VERDICT_CREATES_EXISTING_CONTRACTS"
+    assert await eventually(lambda: _verdict(captured.db, late.timestamp_us)) == {exists}
+    assert await _local_verdicts(captured.db, late.timestamp_us) == {
+        captured.network.participant_id("bank"): {exists}}
 
 
 async def _exactly_once(network: Network, bank: str, alice: str, transaction_id: str) -> None:
