@@ -28,6 +28,8 @@ class SequencerConfig(BaseModel):
     port: int = Field(0, ge=0, le=65535)
     health_port: int | None = Field(0, ge=0, le=65535)
     keepalive_interval_ms: int = Field(50, ge=1)
+    # an idle instance's heartbeat write; default min(250, offline_timeout_ms / 8)
+    heartbeat_interval_ms: int | None = Field(None, ge=1)
     offline_timeout_ms: int = Field(3_000, ge=100)
     max_request_size_bytes: int = Field(1 << 20, ge=1024)
     max_sequencing_time_horizon_ms: int = Field(300_000, ge=1_000)

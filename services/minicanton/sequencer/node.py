@@ -60,7 +60,8 @@ class SequencerNode:
         await self.members.reload()
         self.writer = Writer(self.store, self.node_index, config.total_nodes, self.clock,
                              WriterSettings(config.keepalive_interval_ms,
-                                            config.offline_timeout_ms, config.max_write_batch),
+                                            config.offline_timeout_ms, config.max_write_batch,
+                                            config.heartbeat_interval_ms),
                              self._online_changed)
         await self.writer.go_online()
         self.feed = EventFeed(self.store)
@@ -142,7 +143,7 @@ class SequencerNode:
 
     async def _watch_lock(self) -> None:
         """Stop if the node-index lock is gone; re-LISTEN if the listener connection dropped
-        (meanwhile the feed polls and keep-alives move watermarks, so nothing stalls)."""
+        (meanwhile the feed polls and heartbeats move watermarks, so nothing stalls)."""
         while True:
             await asyncio.sleep(1.0)
             try:

@@ -8,9 +8,12 @@ not writing at that moment, so readers need not wait for them. Our own watermark
 have been raised past timestamps we stamped before our write got its row: the store shifts them
 up within our residue class (or, when a max sequencing time is in the way, refuses, and we stamp
 the batch again above the raised watermark). With nothing to write, the loop still moves the
-watermark: on a keep-alive tick, and at once when another instance wrote events above our
-watermark without raising it (we were writing ourselves). Every `offline_check_interval` it
-marks instances whose heartbeat stopped as offline.
+watermark at once when another instance wrote events above our watermark without raising it
+(we were writing ourselves), and writes a heartbeat when it wrote nothing for
+`heartbeat_interval` (readers no longer need an idle instance's 50 ms keep-alive ticks, since
+writes raise it; the heartbeat keeps it from being marked offline, and is the safety net for
+a lost NOTIFY). Every `offline_check_interval` it marks instances whose heartbeat stopped as
+offline.
 
 A write refused because we were marked offline (`InstanceFenced`) fails its batch with
 `SequencerUnavailable` (the clients retry elsewhere under the same message id; dedup makes that
@@ -41,13 +44,21 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class WriterSettings:
-    keepalive_interval_ms: float = 50.0
+    keepalive_interval_ms: float = 50.0  # how often an idle writer looks at what is due
     offline_timeout_ms: float = 3_000.0
     max_batch: int = 500
+    heartbeat_interval_ms: float | None = None  # None: min(250, offline timeout / 8)
 
     @property
     def offline_check_interval_s(self) -> float:
         return max(self.offline_timeout_ms / 4, self.keepalive_interval_ms) / 1_000
+
+    @property
+    def heartbeat_interval_s(self) -> float:
+        wanted = self.heartbeat_interval_ms
+        if wanted is None:
+            wanted = min(250.0, self.offline_timeout_ms / 8)
+        return max(wanted, self.keepalive_interval_ms) / 1_000
 
 
 @dataclass(slots=True)
@@ -74,6 +85,7 @@ class Writer:
         self._bump_to_us = 0
         self._stopping = False
         self._last_offline_check_s = 0.0
+        self._last_write_s = 0.0
         self.on_written: Callable[[], None] = lambda: None  # wake local readers at once
 
     def submit(self, submission: ValidatedSubmission) -> asyncio.Future[int | None]:
@@ -122,8 +134,14 @@ class Writer:
                     break
                 await self.go_online()
                 continue
-            await self._write_once()
+            if self._write_due():
+                await self._write_once()
             await self._maybe_mark_offline()
+
+    def _write_due(self) -> bool:
+        """Something queued, a bump asked for, or the heartbeat due."""
+        return bool(self._queue) or self._bump_to_us > self.watermark_us or (
+            time.monotonic() - self._last_write_s >= self._settings.heartbeat_interval_s)
 
     def _take_all(self) -> list[_Pending]:
         batch, self._queue = self._queue, []
@@ -159,6 +177,7 @@ class Writer:
             self._fail(batch, "write failed")
             await asyncio.sleep(0.05)
             return
+        self._last_write_s = time.monotonic()
         self.allocator.advance_past(result.watermark_us)
         self.watermark_us = result.watermark_us
         if self._bump_to_us <= self.watermark_us:
