@@ -7,7 +7,11 @@ Stopping the Bank's participant (SIGSTOP) holds tx1 in flight once A's participa
 approved it and so locked c2: tx2 is rejected because c2 is locked
 (LOCAL_VERDICT_LOCKED_CONTRACTS), although tx1 has not committed yet — pessimistic
 rejection. SIGCONT: the Bank answers before the confirmation response timeout and tx1
-commits; tx2 stays rejected.
+commits; tx2 stays rejected. Kept stopped past the timeout instead, the Bank's silence times
+tx1 out, and that verdict is what releases A's lock on c2.
+
+(Diagrams 2 and 3 need one participant to answer one request and hold back its answer to
+another; stopping processes cannot do that, so they are simulation tests: tests/sim.)
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from tests.system.protocol.network import CONFIRMATION_RESPONSE_TIMEOUT_MS, Netw
 
 from minicanton.codec.gen.com.daml.ledger.api.v1.value_pb2 import Value
 from minicanton.core.protocol.messages import ConfirmationResponse, LocalApprove
+from minicanton.core.protocol.participant_effects import MEDIATOR_TIMEOUT
 
 pytestmark = pytest.mark.system
 LOCKED = "LOCAL_VERDICT_LOCKED_CONTRACTS"
@@ -75,21 +80,22 @@ class Paint:
     c1: str  # the Bank's Iou, owned by A
     c2: str  # A's counteroffer to P, offering c1
 
-    async def accept(self) -> Any:
+    async def accept(self, command_id: str = "tx1-accept") -> Any:
         """tx1: P accepts the counteroffer (consuming c2 and, with it, c1)."""
-        return await self.network.clients["bob"].submit(self.p, "tx1-accept", exercise_in(
+        return await self.network.clients["bob"].submit(self.p, command_id, exercise_in(
             "paint", "Counteroffer", self.c2, "Accept"))
 
-    async def retract(self) -> Any:
+    async def retract(self, command_id: str = "tx2-retract") -> Any:
         """tx2: A retracts it (consuming c2 only)."""
-        return await self.network.clients["alice"].submit(self.a, "tx2-retract", exercise_in(
+        return await self.network.clients["alice"].submit(self.a, command_id, exercise_in(
             "paint", "Counteroffer", self.c2, "Retract"))
 
 
-async def paint_setup(network: Network) -> Paint:
+async def paint_setup(network: Network, suffix: str = "") -> Paint:
     c = network.clients
-    a, p, bank = (await network.allocate("alice", "A"), await network.allocate("bob", "P"),
-                  await network.allocate("bank", "PaintBank"))
+    a, p, bank = (await network.allocate("alice", f"A{suffix}"),
+                  await network.allocate("bob", f"P{suffix}"),
+                  await network.allocate("bank", f"PaintBank{suffix}"))
     await known_everywhere(network, [a, p, bank])
     c1 = created(await c["bank"].submit(bank, "paint-c1", create_in(
         "paint", "Iou", issuer=Value(party=bank), owner=Value(party=a),
@@ -155,3 +161,34 @@ async def _tx1_committed_and_tx2_never(paint: Paint, agreement: str) -> None:
     (retract,) = [done for _, done in await completions_of(c["alice"], paint.a)
                   if done.command_id == "tx2-retract"]
     assert completion_failure(retract).error_id == LOCKED and not retract.transaction_id
+
+
+async def test_the_lock_is_kept_until_the_earlier_request_times_out_then_released(
+        network: Network) -> None:
+    """The same, but the Bank stays stopped past tx1's decision time: tx2 is rejected while
+    tx1 is in flight; tx1 times out naming the Bank's participant; that verdict releases
+    A's locks, so the same retraction submitted again commits."""
+    paint = await paint_setup(network, "Late")
+    db = await SequencerDb.connect(network)
+    try:
+        head_us = await db.head()
+        bob = await db.number_of(keys_of(network, "bob").participant_id)
+        alice = await db.number_of(keys_of(network, "alice").participant_id)
+        with stopped(network, "bank"):
+            tx1 = asyncio.ensure_future(paint.accept("late-tx1-accept"))
+            request_us = await eventually(lambda: db.request_ts(bob, head_us))
+            await eventually(lambda: _responses(db, alice, request_us))
+            with pytest.raises(grpc.aio.AioRpcError) as tx2:
+                await paint.retract("late-tx2-retract")
+            assert failure_of(tx2.value).error_id == LOCKED
+            with pytest.raises(grpc.aio.AioRpcError) as tx1_outcome:
+                await tx1
+    finally:
+        await db.close()
+    timed_out = failure_of(tx1_outcome.value)
+    assert timed_out.error_id == MEDIATOR_TIMEOUT, timed_out
+    assert network.participant_id("bank") in timed_out.message
+    retracted = await paint.retract("late-tx2-retract-again")
+    assert [e.archived.contract_id for e in retracted.events
+            if e.WhichOneof("event") == "archived"] == [paint.c2]
+    await eventually(lambda: sees(network.clients["bank"], paint.bank, paint.c1))
