@@ -19,12 +19,11 @@ the query store. ``port = 0`` lets the OS choose; the bound port goes to `ready_
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from minicanton.runtime.auth import AuthConfig
-from minicanton.runtime.auth_keys import JwksKeys, KeySource, PublicKeyKeys, SharedSecretKeys
+from minicanton.runtime.auth_settings import AuthSettings
+from minicanton.runtime.config import LogLevel
 
 ENDPOINT_PATTERN = r"^[^\s:]+:[0-9]{1,5}$"
 
@@ -34,43 +33,6 @@ class HttpSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(7575, ge=0, le=65535)
-
-
-class AuthSettings(BaseModel):
-    """Exactly one of `hs256_secret` (development), `public_key_file` (RS256/ES256 PEM key
-    or certificate) or `jwks_url` - the same choice the participant's configuration makes."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    hs256_secret: str | None = None
-    public_key_file: Path | None = None
-    jwks_url: str | None = None
-    algorithm: Literal["RS256", "ES256"] = "RS256"
-    target_audience: str | None = None
-    issuer: str | None = None
-    leeway_s: float = Field(5.0, ge=0)
-    require_expiry: bool = False
-
-    @model_validator(mode="after")
-    def _one_key_source(self) -> AuthSettings:
-        chosen = [self.hs256_secret, self.public_key_file, self.jwks_url]
-        if sum(c is not None for c in chosen) != 1:
-            raise ValueError("set exactly one of hs256_secret, public_key_file, jwks_url")
-        return self
-
-    def key_source(self) -> KeySource:
-        if self.hs256_secret is not None:
-            return SharedSecretKeys(self.hs256_secret.encode())
-        if self.public_key_file is not None:
-            return PublicKeyKeys.from_pem(self.public_key_file.read_bytes(), self.algorithm)
-        assert self.jwks_url is not None
-        return JwksKeys(self.jwks_url, (self.algorithm,))
-
-    def auth_config(self, participant_id: str, ledger_id: str) -> AuthConfig:
-        return AuthConfig(keys=self.key_source(), participant_id=participant_id,
-                          ledger_id=ledger_id, leeway_s=self.leeway_s,
-                          target_audience=self.target_audience, issuer=self.issuer,
-                          require_expiry=self.require_expiry)
 
 
 class QueryStoreSettings(BaseModel):
@@ -106,7 +68,7 @@ class JsonApiConfig(BaseModel):
     max_request_bytes: int = Field(4 << 20, ge=1024)
     websocket_heartbeat_s: float = Field(5.0, gt=0)
     ready_file: Path | None = None
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
     log_json: bool = True
 
     @model_validator(mode="after")
