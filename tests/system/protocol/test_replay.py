@@ -14,31 +14,45 @@ it again *as the Bank's participant* (its signing key from its key file, over th
    exists already).
 
 Throughout: exactly one completion, one transaction at each participant, one Iou.
+
+A second scenario replays, late in the same way, a request whose transaction creates and
+archives nothing (a non-consuming choice), where no activeness check can object: it must
+still be rejected, and its participant keep running. It runs on a participant of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from tests.integration.sequencer.harness import DOMAIN_ID
-from tests.system.participant.harness import eventually
+from tests.system.participant.harness import LedgerClient, created, eventually
 from tests.system.protocol.delivered import (
     SequencerDb,
     keys_of,
     protocol_messages,
     stored_envelopes,
 )
-from tests.system.protocol.ledger import completions_of, known_everywhere, sees, trees_of
+from tests.system.protocol.ledger import (
+    completions_of,
+    create_in,
+    exercise_in,
+    known_everywhere,
+    sees,
+    trees_of,
+)
 from tests.system.protocol.network import (
     CONFIRMATION_RESPONSE_TIMEOUT_MS,
     MEDIATOR_REACTION_TIMEOUT_MS,
     Network,
 )
 
+from minicanton.codec.gen.com.daml.ledger.api.v1.value_pb2 import Value
 from minicanton.codec.sequencer import submission_to_proto
 from minicanton.core.ids import MemberId
 from minicanton.core.protocol.messages import (
@@ -53,6 +67,24 @@ from minicanton.runtime.clock import wall_clock_us
 from minicanton.runtime.sequencer_connection import SequencerConnection
 
 pytestmark = pytest.mark.system
+
+# A template whose non-consuming choice creates and archives nothing.
+PROBE = b'''
+from minicanton.dsl import Int64, Party, Template, choice
+
+MODULE = "probe"
+
+
+class Gauge(Template):
+    owner: Party
+    value: Int64
+
+    signatories = ("owner",)
+
+    @choice(controller="owner", consuming=False)
+    def Read(self, ctx) -> Int64:
+        return self.value
+'''
 
 
 class Replayer:
@@ -187,3 +219,65 @@ async def _exactly_once(network: Network, bank: str, alice: str, transaction_id:
     completions = [c for _, c in await completions_of(network.clients["bank"], bank)]
     assert [(c.command_id, c.transaction_id, c.status.code) for c in completions] == [
         ("replay-iou", transaction_id, 0)]
+
+
+@asynccontextmanager
+async def own_participant(network: Network, name: str) -> AsyncIterator[LedgerClient]:
+    """A participant of its own for one scenario, so that what befalls it cannot reach the
+    others'; stopped, and dropped from the network, at the end."""
+    node = await network.domain.add_participant(name)
+    client = LedgerClient(node)
+    network.clients[name] = client
+    try:
+        yield client
+    finally:
+        del network.clients[name]
+        await client.close()
+        node.terminate()
+
+
+async def test_a_late_replay_of_a_request_that_creates_and_archives_nothing_is_rejected(
+        network: Network) -> None:
+    """A non-consuming exercise that creates nothing leaves activeness nothing to object to.
+    Replayed after the original's decision time (when mediator and participants have
+    forgotten its root hash) yet before its max sequencing time (so validation does not
+    refuse it for being late), only a replay check can refuse it; and whatever the verdict,
+    the participant must keep running with the transaction once in its ledger."""
+    async with own_participant(network, "gauge") as gauge:
+        await gauge.upload(PROBE)
+        owner = await network.allocate("gauge", "GaugeOwner")
+        await known_everywhere(network, [owner])
+        made = await gauge.submit(owner, "gauge", create_in(
+            "probe", "Gauge", owner=Value(party=owner), value=Value(int64=7)))
+        keys = keys_of(network, "gauge")
+        db = await SequencerDb.connect(network)
+        replayer = Replayer(network, keys)
+        try:
+            head_us = await db.head()
+            read = await gauge.submit(owner, "gauge-read", exercise_in(
+                "probe", "Gauge", created(made, "Gauge"), "Read"))
+            (row,) = await db.requests_sent_by(await db.number_of(keys.participant_id), head_us)
+            batch = Batch(tuple(s.envelope for s in stored_envelopes(row)))
+            decided_us = row["ts"] + (CONFIRMATION_RESPONSE_TIMEOUT_MS
+                                      + MEDIATOR_REACTION_TIMEOUT_MS) * 1_000
+            await asyncio.sleep(max(0.0, (decided_us - wall_clock_us()) / 1e6) + 0.5)
+            late = await replayer.send(batch, f"late-read-{secrets.token_hex(4)}",
+                                       wall_clock_us() + 10_000_000)
+            verdict = await eventually(lambda: _any_verdict(db, late.timestamp_us))
+            local = await _local_verdicts(db, late.timestamp_us)
+        finally:
+            await replayer.close()
+            await db.close()
+        assert isinstance(verdict, Reject), f"the late replay was approved: {verdict}, {local}"
+        await asyncio.sleep(1.0)
+        process = network.node("gauge").process
+        assert process is not None and process.poll() is None, "the participant stopped"
+        trees = await trees_of(gauge, owner)
+        assert [t.transaction_id for t in trees] == [made.transaction_id, read.transaction_id]
+
+
+async def _any_verdict(db: SequencerDb, request_us: int) -> Any:
+    results = [m for _, m in protocol_messages(await db.events_after(request_us))
+               if isinstance(m, MediatorResult) and m.request_ts_us == request_us]
+    assert results, f"no verdict yet on {request_us}"
+    return results[0].verdict
