@@ -178,3 +178,22 @@ def decode_stored_envelopes(raw: bytes) -> tuple[StoredEnvelope, ...]:
     message.ParseFromString(raw)
     return tuple(StoredEnvelope(frozenset(e.member_numbers), envelope_from_proto(e.envelope))
                  for e in message.envelopes)
+
+
+def packed_messages(serialized: list[bytes]) -> bytes:
+    """The bytes of a message whose field 1 is a repeated message (SignedSequencedEventBatch,
+    SendResponseBatch) holding these already serialized messages, without decoding and
+    re-encoding them: on the wire each element is its tag, its length and its bytes."""
+    return b"".join(_FIELD_1_MESSAGE + _varint(len(item)) + item for item in serialized)
+
+
+_FIELD_1_MESSAGE = bytes([(1 << 3) | 2])  # field number 1, wire type 2 (length-delimited)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)

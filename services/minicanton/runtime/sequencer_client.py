@@ -260,11 +260,17 @@ class SequencerClient:
         while not self._closed:
             connection = self._pick_for_subscription()
             call = None
+            batched = connection.batched
             try:
-                call = await connection.subscribe(self._chain.restart(overlap=overlap))
+                call = await connection.subscribe(self._chain.restart(overlap=overlap),
+                                                  batched=batched)
                 async for raw in call:
                     attempt, overlap = 0, True
-                    await self._receive(raw)
+                    if batched:
+                        for event in pb.SignedSequencedEventBatch.FromString(raw).events:
+                            await self._receive(event)
+                    else:
+                        await self._receive(pb.SignedSequencedEvent.FromString(raw))
             except (SequencerClientError, MinicantonError) as error:
                 return await self._fail(error)
             except grpc.aio.AioRpcError as error:
@@ -281,6 +287,9 @@ class SequencerClient:
         error_id = error_id_of(error)
         if error_id == "SEQUENCER_COUNTER_PRUNED":
             return False
+        if error.code() == grpc.StatusCode.UNIMPLEMENTED and connection.batched:
+            connection.batched = False  # a previous release: subscribe unbatched, same place
+            return True
         if error.code() == grpc.StatusCode.UNAUTHENTICATED:
             connection.forget_token()  # the token expired: log in again, same instance
             return True
@@ -298,9 +307,8 @@ class SequencerClient:
                 return self.connections[index]
         return self.connections[self._subscribed]
 
-    async def _receive(self, raw: bytes) -> None:
-        verified = self._chain.accept(signed_event_from_proto(
-            pb.SignedSequencedEvent.FromString(raw)))
+    async def _receive(self, message: pb.SignedSequencedEvent) -> None:
+        verified = self._chain.accept(signed_event_from_proto(message))
         if verified is None:
             return
         self.last_received = verified.position

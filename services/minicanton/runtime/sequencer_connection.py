@@ -6,6 +6,10 @@ come, responses are matched by message id (a stream message costs a fraction of 
 DESIGN.md §8). When the stream breaks, every send waiting on it fails with `ConnectionLost` and
 the client retries it elsewhere under the same message id. `healthy` is the client's routing
 hint; `check_health` asks the standard gRPC health service.
+
+The send stream and the subscription use the batched RPCs (responses and events packed into
+fewer stream messages) unless the sequencer answers UNIMPLEMENTED (a previous release): then
+`batched` turns off for this endpoint and the plain RPCs are used.
 """
 
 from __future__ import annotations
@@ -77,6 +81,7 @@ class SequencerConnection:
         self._outbox: asyncio.Queue[bytes | None] | None = None
         self._waiting: dict[str, asyncio.Future[pb.SendResponse]] = {}
         self._stream_task: asyncio.Task[None] | None = None
+        self.batched = True
 
     def _unary(self, method: str) -> grpc.aio.UnaryUnaryMultiCallable:
         return self.channel.unary_unary(SERVICE + method)
@@ -130,22 +135,31 @@ class SequencerConnection:
 
     async def _run_send_stream(self, outbox: asyncio.Queue[bytes | None],
                                metadata: tuple[tuple[str, str], ...]) -> None:
-        call = self.channel.stream_stream(SERVICE + "SendStream")(_Outbox(outbox),
-                                                                  metadata=metadata)
+        batched = self.batched
+        method = "SendStreamBatched" if batched else "SendStream"
+        call = self.channel.stream_stream(SERVICE + method)(_Outbox(outbox), metadata=metadata)
         try:
             async for raw in call:
-                response = pb.SendResponse.FromString(raw)
-                future = self._waiting.pop(response.message_id, None)
-                if future is not None and not future.done():
-                    future.set_result(response)
+                if batched:
+                    for response in pb.SendResponseBatch.FromString(raw).responses:
+                        self._answered(response)
+                else:
+                    self._answered(pb.SendResponse.FromString(raw))
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.UNAUTHENTICATED:
                 self.forget_token()
+            if error.code() == grpc.StatusCode.UNIMPLEMENTED and batched:
+                self.batched = False  # a previous release: the next stream is the plain one
             log.debug("send stream to %s ended: %s", self.endpoint, error.code())
         finally:
             if self._outbox is outbox:
                 self._outbox = None
             self._fail_waiting(ConnectionLost(f"send stream to {self.endpoint} ended"))
+
+    def _answered(self, response: pb.SendResponse) -> None:
+        future = self._waiting.pop(response.message_id, None)
+        if future is not None and not future.done():
+            future.set_result(response)
 
     def _fail_waiting(self, error: Exception) -> None:
         waiting, self._waiting = self._waiting, {}
@@ -153,9 +167,13 @@ class SequencerConnection:
             if not future.done():
                 future.set_exception(error)
 
-    async def subscribe(self, from_counter: int) -> grpc.aio.UnaryStreamCall:
-        """The member's raw event stream from `from_counter`; the caller cancels the call."""
-        return self.channel.unary_stream(SERVICE + "Subscribe")(
+    async def subscribe(self, from_counter: int, *,
+                        batched: bool = False) -> grpc.aio.UnaryStreamCall:
+        """The member's raw event stream from `from_counter` (each message one serialized
+        SignedSequencedEvent, or with `batched` a SignedSequencedEventBatch); the caller
+        cancels the call."""
+        method = "SubscribeBatched" if batched else "Subscribe"
+        return self.channel.unary_stream(SERVICE + method)(
             pb.SubscribeRequest(member=self._member, from_counter=from_counter)
             .SerializeToString(), metadata=await self._metadata())
 

@@ -6,7 +6,9 @@ watermark] once and keeps the recent ones in memory, so N subscribers cost one q
 A subscription (`member_stream`) starts at the member's counter checkpoint below the requested
 counter and counts forward: from the database while it is behind what the feed holds, then from
 the feed. Each event is projected onto the member (its envelopes only), given the next counter
-and the previous timestamp, signed by this sequencer and sent. Events below the requested
+and the previous timestamp, signed by this sequencer and serialized; the stream yields them in
+runs (what one read made ready, at most `MAX_RUN_EVENTS` / `MAX_RUN_BYTES`), which
+SubscribeBatched sends as one message and Subscribe one by one. Events below the requested
 counter are counted but not sent. Every `CHECKPOINT_EVERY` counters a checkpoint is stored so a
 later subscription need not count from the start.
 """
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 1_000
 PAGE_SIZE = 500
+MAX_RUN_EVENTS = 64
+MAX_RUN_BYTES = 1 << 20
 
 
 class EventFeed:
@@ -111,8 +115,8 @@ class StreamContext:
 
 async def member_stream(
     ctx: StreamContext, member: MemberRecord, from_counter: int
-) -> AsyncIterator[bytes]:
-    """The member's signed events from `from_counter` on, serialized, forever."""
+) -> AsyncIterator[list[bytes]]:
+    """The member's signed events from `from_counter` on, serialized, in runs, forever."""
     if from_counter <= await ctx.store.pruned_counter(member.number):
         raise CounterPruned(f"events of {member.member} up to counter {from_counter} "
                             "were pruned")
@@ -122,6 +126,8 @@ async def member_stream(
     while True:
         ctx.check()
         events, next_us = await _next_events(ctx, member.number, position_us)
+        run: list[bytes] = []
+        run_bytes = 0
         for stored in events:
             if not stored.is_for(member.number):
                 continue
@@ -132,7 +138,13 @@ async def member_stream(
                 _save_checkpoint(ctx, member.number, cursor)
             if event.counter >= from_counter:
                 signed = sign_event(event, ctx.signing_key)
-                yield signed_event_to_proto(signed).SerializeToString()
+                run.append(signed_event_to_proto(signed).SerializeToString())
+                run_bytes += len(run[-1])
+                if len(run) >= MAX_RUN_EVENTS or run_bytes >= MAX_RUN_BYTES:
+                    yield run
+                    run, run_bytes = [], 0
+        if run:
+            yield run
         if next_us == position_us:
             await ctx.feed.wait_past(position_us, timeout_s=1.0)
         position_us = next_us

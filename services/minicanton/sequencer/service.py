@@ -3,12 +3,14 @@
 Handlers take raw request bytes (generic handlers without deserializers), so garbage becomes
 our typed `MalformedRequest` rather than a gRPC-internal error. Every refusal aborts with the
 error's status and `error-id` (runtime.grpc_errors); on the send stream a refusal is a
-`SendRejected` message instead, so one bad request does not end the stream.
+`SendRejected` message instead, so one bad request does not end the stream. The batched
+variants send the same responses and events, packing whatever is ready into one message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 
 from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
-from minicanton.codec.sequencer import parse_submission, signature_from_proto
+from minicanton.codec.sequencer import packed_messages, parse_submission, signature_from_proto
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import MemberId
@@ -48,6 +50,7 @@ from minicanton.store.sequencer import SequencerStore
 
 log = logging.getLogger(__name__)
 SERVICE = "minicanton.sequencer.v1.SequencerService"
+MAX_PACKED_RESPONSES = 256
 P = TypeVar("P", bound=Message)
 
 
@@ -98,7 +101,9 @@ class SequencerService:
             "Authenticate": grpc.unary_unary_rpc_method_handler(self.authenticate),
             "Send": grpc.unary_unary_rpc_method_handler(self.send),
             "SendStream": grpc.stream_stream_rpc_method_handler(self.send_stream),
+            "SendStreamBatched": grpc.stream_stream_rpc_method_handler(self.send_stream_batched),
             "Subscribe": grpc.unary_stream_rpc_method_handler(self.subscribe),
+            "SubscribeBatched": grpc.unary_stream_rpc_method_handler(self.subscribe_batched),
             "Acknowledge": grpc.unary_unary_rpc_method_handler(self.acknowledge),
         })
 
@@ -157,17 +162,41 @@ class SequencerService:
 
     async def send_stream(self, requests: AsyncIterator[bytes],
                           context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        async for responses in self._send_responses(requests, context, 1):
+            yield responses[0]
+
+    async def send_stream_batched(self, requests: AsyncIterator[bytes],
+                                  context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        async for responses in self._send_responses(requests, context,
+                                                    MAX_PACKED_RESPONSES):
+            yield packed_messages(responses)
+
+    async def _send_responses(self, requests: AsyncIterator[bytes],
+                              context: grpc.aio.ServicerContext,
+                              most: int) -> AsyncIterator[list[bytes]]:
+        """Responses in request order: the next one (waiting for its write if need be), and
+        after it, up to `most` in all, those already decided (one write decides many)."""
         try:
             member, _ = await self._member(context)
         except MinicantonError as error:
             await abort_with(context, error)
             return
-        pending: asyncio.Queue[bytes | tuple[str, asyncio.Future[int | None]] | None] = (
-            asyncio.Queue())
+        pending: asyncio.Queue[_Item | None] = asyncio.Queue()
         pump = asyncio.get_running_loop().create_task(self._pump(requests, member, pending))
+        backlog: collections.deque[_Item | None] = collections.deque()
         try:
-            while (item := await pending.get()) is not None:
-                yield item if isinstance(item, bytes) else await _outcome(*item)
+            while True:
+                if not backlog:
+                    backlog.append(await pending.get())
+                while not pending.empty():
+                    backlog.append(pending.get_nowait())
+                if backlog[0] is None:
+                    return
+                responses = [await _response(backlog.popleft())]  # type: ignore[arg-type]
+                while (backlog and backlog[0] is not None and len(responses) < most
+                       and _decided(backlog[0])):
+                    responses.append(await _response(backlog.popleft()))  # type: ignore
+                yield responses
         finally:
             pump.cancel()
 
@@ -185,18 +214,32 @@ class SequencerService:
     async def subscribe(self, raw: bytes,
                         context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
         try:
-            member, expires_us = await self._member(context)
-            request = parse(pb.SubscribeRequest, raw)
-            if request.member != member.member:
-                raise PermissionDenied(f"{member.member} may only read its own stream")
-            if request.from_counter < 0:
-                raise MalformedRequest("from_counter must not be negative")
-            stream = member_stream(self.d.stream_context(self._liveness(member, expires_us)),
-                                   member, request.from_counter)
-            async for event in stream:
-                yield event
+            stream = await self._member_stream(raw, context)
+            async for run in stream:
+                for event in run:
+                    yield event
         except MinicantonError as error:
             await abort_with(context, error)
+
+    async def subscribe_batched(self, raw: bytes,
+                                context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        try:
+            stream = await self._member_stream(raw, context)
+            async for run in stream:
+                yield packed_messages(run)
+        except MinicantonError as error:
+            await abort_with(context, error)
+
+    async def _member_stream(self, raw: bytes, context: grpc.aio.ServicerContext
+                             ) -> AsyncIterator[list[bytes]]:
+        member, expires_us = await self._member(context)
+        request = parse(pb.SubscribeRequest, raw)
+        if request.member != member.member:
+            raise PermissionDenied(f"{member.member} may only read its own stream")
+        if request.from_counter < 0:
+            raise MalformedRequest("from_counter must not be negative")
+        return member_stream(self.d.stream_context(self._liveness(member, expires_us)),
+                             member, request.from_counter)
 
     def _liveness(self, member: MemberRecord, expires_us: int) -> Callable[[], None]:
         def check() -> None:
@@ -230,7 +273,18 @@ def _rejected(message_id: str, error: MinicantonError) -> bytes:
         error_id=error.error_id, message=error.message)).SerializeToString()
 
 
-async def _outcome(message_id: str, future: asyncio.Future[int | None]) -> bytes:
+_Item = bytes | tuple[str, "asyncio.Future[int | None]"]
+
+
+def _decided(item: _Item) -> bool:
+    return isinstance(item, bytes) or item[1].done()
+
+
+async def _response(item: _Item) -> bytes:
+    """A rejection already made, or the outcome of an admitted send once written."""
+    if isinstance(item, bytes):
+        return item
+    message_id, future = item
     try:
         return _accepted(message_id, await future)
     except MinicantonError as error:

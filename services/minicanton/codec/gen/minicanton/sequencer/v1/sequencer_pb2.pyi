@@ -213,6 +213,18 @@ class SequencerInfo(_message.Message):
     total_nodes: int
     def __init__(self, domain_id: _Optional[str] = ..., sequencer_id: _Optional[str] = ..., sequencer_public_key: _Optional[bytes] = ..., node_index: _Optional[int] = ..., total_nodes: _Optional[int] = ...) -> None: ...
 
+class SignedSequencedEventBatch(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[SignedSequencedEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[SignedSequencedEvent, _Mapping]]] = ...) -> None: ...
+
+class SendResponseBatch(_message.Message):
+    __slots__ = ("responses",)
+    RESPONSES_FIELD_NUMBER: _ClassVar[int]
+    responses: _containers.RepeatedCompositeFieldContainer[SendResponse]
+    def __init__(self, responses: _Optional[_Iterable[_Union[SendResponse, _Mapping]]] = ...) -> None: ...
+
 class StoredEnvelope(_message.Message):
     __slots__ = ("member_numbers", "envelope")
     MEMBER_NUMBERS_FIELD_NUMBER: _ClassVar[int]
