@@ -2,11 +2,13 @@
 
 A *node* is one process the deployment runs: its `python -m minicanton.<kind>` command, the
 config file it reads, and the environment it gets. `compose_nodes()` and `k8s_nodes()` return
-the same shape, so one set of checks holds both to deploy/config.
+the same shape, so one set of checks holds both to deploy/config. Parsed files are cached:
+tests only read them.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 from dataclasses import dataclass, field
@@ -137,10 +139,12 @@ def parse_command(where: str, command: list[str]) -> tuple[str, Path]:
 # --- docker-compose.yml ----------------------------------------------------------------------
 
 
+@functools.cache
 def compose() -> dict[str, Any]:
     return dict(yaml.safe_load(COMPOSE_FILE.read_text()))
 
 
+@functools.cache
 def compose_nodes() -> list[Node]:
     nodes = []
     for name, service in compose()["services"].items():
@@ -165,10 +169,12 @@ def compose_nodes() -> list[Node]:
 # --- Kubernetes --------------------------------------------------------------------------------
 
 
+@functools.cache
 def kustomization() -> dict[str, Any]:
     return dict(yaml.safe_load((DEPLOY / "kustomization.yaml").read_text()))
 
 
+@functools.cache
 def k8s_documents() -> list[dict[str, Any]]:
     documents = []
     for resource in kustomization()["resources"]:
@@ -224,6 +230,7 @@ def _volume_source(volume: dict[str, Any]) -> str:
     return next(iter(k for k in volume if k != "name"))
 
 
+@functools.cache
 def k8s_nodes() -> list[Node]:
     shared = settings_keys()
     nodes = []
