@@ -10,7 +10,6 @@ JSON API, and killing the active mediator instance hands over to the passive one
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
@@ -25,7 +24,6 @@ from pathlib import Path
 
 import pytest
 
-from minicanton.cli.localnet.bootstrap import bootstrap_dvp
 from minicanton.runtime.auth import mint_dev_token
 from minicanton.runtime.embedded_postgres import EmbeddedPostgres
 
@@ -149,15 +147,16 @@ def wait_for_active_mediator(net: DeployNetwork, timeout_s: float = 60) -> str:
 
 
 def bootstrap_client(net: DeployNetwork) -> None:
-    """What `localnet up` does after its nodes are up: the DvP parties on their participants
-    and the DvP package vetted, through the Ledger API; a network.json for `demo dvp`."""
-    client = {"participants": {p: {"ledger_api": f"{net.address[p]}:6865"}
-                               for p in PARTICIPANTS},
-              "auth": {"hs256_secret": net.secrets["LEDGER_API_HS256_SECRET"]}, "parties": {}}
-    asyncio.run(bootstrap_dvp(client, lambda _: None))
-    (net.directory / "client").mkdir()
-    (net.directory / "client" / "network.json").write_text(json.dumps(client))
-    net.parties = {hint: entry["party"] for hint, entry in client["parties"].items()}
+    """deploy/bootstrap_dvp.py, as a user runs it once the nodes are up: the DvP parties and
+    package, and a network.json for `minicanton demo dvp`."""
+    endpoints = [f"--participant={p}={net.address[p]}:6865" for p in PARTICIPANTS]
+    result = subprocess.run([sys.executable, str(ROOT / "deploy" / "bootstrap_dvp.py"),
+                             "--env", str(net.directory / ".env"), "--dir",
+                             str(net.directory / "client"), *endpoints],
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    network = json.loads((net.directory / "client" / "network.json").read_text())
+    net.parties = {hint: entry["party"] for hint, entry in network["parties"].items()}
 
 
 def run_demo(net: DeployNetwork) -> str:
