@@ -24,7 +24,7 @@ from minicanton.core.protocol.offsets import parse_offset
 from minicanton.participant.ledger_api.errors import invalid_field
 from minicanton.participant.ledger_api.events import EventRenderer
 from minicanton.participant.ledger_api.filters import party_filters
-from minicanton.participant.ledger_api.rpc import LedgerApiService, check_live, stream
+from minicanton.participant.ledger_api.rpc import LedgerApiService, stream
 from minicanton.store.participant_store import decode_contract
 
 CHUNK_SIZE = 200
@@ -39,6 +39,7 @@ class ActiveContractsService(LedgerApiService, acs_grpc.ActiveContractsServiceSe
         self.check_ledger_id(request.ledger_id)
         filters = party_filters(request.filter, request.HasField("filter"))
         claims.check_read_as(filters.parties)
+        authorization = self.backend.stream_authorization(claims, filters.parties)
         rows, offset = await self.backend.store.active_contracts(
             filters.parties, filters.exact_templates())
         self._check_active_at(request.active_at_offset, offset)
@@ -55,7 +56,7 @@ class ActiveContractsService(LedgerApiService, acs_grpc.ActiveContractsServiceSe
                 event_ids.get(contract.contract_id, ""), instance, witnesses,
                 contract.ledger_time_us))
             if len(chunk.active_contracts) >= CHUNK_SIZE:
-                check_live(claims)
+                await authorization.check()
                 yield chunk
                 chunk = acs_pb2.GetActiveContractsResponse()
         chunk.offset = offset

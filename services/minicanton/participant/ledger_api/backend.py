@@ -13,7 +13,10 @@ values, ask the backend, and turn rows back into protobuf. The backend is
   `LedgerEndNotifier`: the commit path calls ``notifier.advance(applied.ledger_end)`` after
   each ``store.apply_event``; a stream waiting for new offsets wakes up and reads the store.
   A stream also re-reads the ledger end every `poll_interval_s`, so a missed signal delays,
-  never loses, an update.
+  never loses, an update. User tokens' rights come from the admin store through a short-lived
+  cache (`user_rights.UserRightsCache`, `user_rights_ttl_s`) that the UserManagementService
+  invalidates on each of its writes (`user_rights_changed`); a stream re-checks its caller
+  through `stream_authorization` every `rights_check_interval_s`.
 - the **write side**, `CommandSubmitter`: ``submit(request)`` interprets and sends a command
   (the protocol pipeline) and either raises a typed `MinicantonError` (the synchronous
   rejections: DUPLICATE_COMMAND, INVALID_ARGUMENT, CONTRACT_NOT_FOUND, ...) or returns
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from minicanton.codec.package_archive import PackageArchive
@@ -35,7 +38,13 @@ from minicanton.core.lf.identifier import Identifier
 from minicanton.core.lf.package import PackageRegistry
 from minicanton.core.protocol.deduplication import DeduplicationPeriod
 from minicanton.core.protocol.offsets import LEDGER_BEGIN, Offset
-from minicanton.runtime.auth import UserRights
+from minicanton.participant.ledger_api.user_rights import (
+    DEFAULT_CHECK_INTERVAL_S,
+    DEFAULT_TTL_S,
+    StreamAuthorization,
+    UserRightsCache,
+)
+from minicanton.runtime.auth import AuthorizedClaims, UserRights
 from minicanton.store.participant_store import CompletionRow, ContractRow, TransactionRow
 from minicanton.store.postgres.participant_admin_store import (
     PackageRow,
@@ -186,6 +195,12 @@ class LedgerApiBackend:
     # The node's current package registry (it swaps in a new one on upload); labels values.
     registry: Callable[[], PackageRegistry | None] = lambda: None
     poll_interval_s: float = DEFAULT_POLL_INTERVAL_S
+    user_rights_ttl_s: float = DEFAULT_TTL_S
+    rights_check_interval_s: float = DEFAULT_CHECK_INTERVAL_S
+    rights_cache: UserRightsCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rights_cache = UserRightsCache(self._read_user_rights, self.user_rights_ttl_s)
 
     async def ledger_end(self) -> Offset:
         end = await self.store.ledger_end()
@@ -204,7 +219,20 @@ class LedgerApiBackend:
         await self.notifier.wait_beyond(offset, self.poll_interval_s)
 
     async def user_rights(self, user_id: str) -> UserRights | None:
-        """The `UserRightsLookup` the authenticator takes for user tokens."""
+        """The `UserRightsLookup` the authenticator takes for user tokens (cached)."""
+        return await self.rights_cache.get(user_id)
+
+    def user_rights_changed(self, user_id: str) -> None:
+        """A user-management write here touched `user_id`: the next lookup reads the store."""
+        self.rights_cache.invalidate(user_id)
+
+    def stream_authorization(self, claims: AuthorizedClaims, parties: Collection[str]
+                             ) -> StreamAuthorization:
+        """What a stream reading as `parties` for `claims` checks as it goes."""
+        return StreamAuthorization(claims, parties, self.rights_cache,
+                                   self.rights_check_interval_s)
+
+    async def _read_user_rights(self, user_id: str) -> UserRights | None:
         try:
             user = await self.admin.get_user(user_id)
             rights = await self.admin.list_rights(user_id)

@@ -50,8 +50,9 @@ class CommandCompletionService(LedgerApiService, completion_grpc.CommandCompleti
             return await self.backend.store.completions(application_id, parties, after, upto,
                                                         limit)
 
-        async for row in follow(self.backend, claims, window.begin_exclusive, None, read_page,
-                                lambda row: row.offset):
+        authorization = self.backend.stream_authorization(claims, parties)
+        async for row in follow(self.backend, authorization, window.begin_exclusive, None,
+                                read_page, lambda row: row.offset):
             checkpoint = completion_pb2.Checkpoint(record_time=timestamp(row.entry.record_time_us),
                                                    offset=offset_to_proto(row.offset))
             yield completion_pb2.CompletionStreamResponse(checkpoint=checkpoint,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -57,11 +56,6 @@ class LedgerApiService:
                 f"ledger id {ledger_id!r} does not match this participant's ledger id",
                 expected_ledger_id=self.backend.ledger_id, received_ledger_id=ledger_id,
             )
-
-
-def check_live(claims: AuthorizedClaims) -> None:
-    """Streams outlive tokens: stop one whose token expired (ACCESS_TOKEN_EXPIRED)."""
-    claims.check_not_expired(time.time())
 
 
 def unary(context_of: ContextOf | None = None) -> Callable[

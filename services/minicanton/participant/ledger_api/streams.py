@@ -5,7 +5,9 @@ it is committed: the store writes the ledger end in the same transaction as the 
 commit path announces it only after), so paging by "the last offset seen" never skips nor
 repeats an update. A stream without an end
 then waits for the ledger end to move (`LedgerApiBackend.wait_beyond`) and goes on. Between
-pages and on every wake-up it checks that the caller's token is still valid.
+pages and on every wake-up (at least every poll interval) it checks that the caller may still
+read (`StreamAuthorization`: the token has not expired; a user token's user still exists, is
+active and reads as the stream's parties).
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from typing import TypeVar
 
 from minicanton.core.protocol.offsets import Offset
 from minicanton.participant.ledger_api.backend import LedgerApiBackend
-from minicanton.participant.ledger_api.rpc import check_live
-from minicanton.runtime.auth import AuthorizedClaims
+from minicanton.participant.ledger_api.user_rights import StreamAuthorization
 
 PAGE_SIZE = 200
 Row = TypeVar("Row")
@@ -25,7 +26,7 @@ ReadPage = Callable[[Offset, Offset, int], Awaitable[list[Row]]]
 
 async def follow(
     backend: LedgerApiBackend,
-    claims: AuthorizedClaims,
+    authorization: StreamAuthorization,
     begin_exclusive: Offset,
     end_inclusive: Offset | None,
     read_page: ReadPage[Row],
@@ -42,8 +43,8 @@ async def follow(
             for row in page:
                 yield row
             cursor = offset_of(page[-1]) if len(page) >= page_size else upper
-            check_live(claims)
+            await authorization.check()
         if end_inclusive is not None:
             return
         await backend.wait_beyond(cursor)
-        check_live(claims)
+        await authorization.check()

@@ -127,7 +127,8 @@ class TransactionService(LedgerApiService, tx_grpc.TransactionServiceServicer):
             return await self.backend.store.transactions(parties, begin, end, flat=flat,
                                                          limit=limit)
 
-        return follow(self.backend, claims, window.begin_exclusive, window.end_inclusive,
+        authorization = self.backend.stream_authorization(claims, parties)
+        return follow(self.backend, authorization, window.begin_exclusive, window.end_inclusive,
                       read_page, lambda row: row.offset)
 
     async def _by_id_request(self, request: tx_pb2.GetTransactionByIdRequest,

@@ -4,13 +4,18 @@ Participant admins may do everything; any authenticated user may read itself (Ge
 ListUserRights with its own id or an empty one), as Daml allows. Rights are participant admin,
 can-act-as and can-read-as a party; identity-provider admin is refused (minicanton has one
 identity provider).
+
+Every write tells the backend which user it touched (`user_rights_changed`, also when the
+write fails: it may have committed before the error), so user tokens and open streams see the
+change at once instead of when the rights cache expires.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import grpc
 
@@ -86,7 +91,8 @@ class UserManagementService(LedgerApiService, user_grpc.UserManagementServiceSer
         user = request.user
         row = UserRow(checked_user_id(user.id, "user.id"), user.primary_party,
                       user.is_deactivated, int(time.time() * 1_000_000))
-        await self.backend.admin.create_user(row, rights_from_proto(request.rights))
+        with self._changing(row.user_id):
+            await self.backend.admin.create_user(row, rights_from_proto(request.rights))
         return user_pb2.CreateUserResponse(user=user_to_proto(row))
 
     @unary()
@@ -100,7 +106,9 @@ class UserManagementService(LedgerApiService, user_grpc.UserManagementServiceSer
     async def DeleteUser(self, request: user_pb2.DeleteUserRequest,
                          context: grpc.aio.ServicerContext) -> user_pb2.DeleteUserResponse:
         await self.admin_claims(context)
-        await self.backend.admin.delete_user(checked_user_id(request.user_id))
+        user_id = checked_user_id(request.user_id)
+        with self._changing(user_id):
+            await self.backend.admin.delete_user(user_id)
         return user_pb2.DeleteUserResponse()
 
     @unary()
@@ -119,8 +127,9 @@ class UserManagementService(LedgerApiService, user_grpc.UserManagementServiceSer
                               context: grpc.aio.ServicerContext
                               ) -> user_pb2.GrantUserRightsResponse:
         await self.admin_claims(context)
-        granted = await self.backend.admin.grant_rights(checked_user_id(request.user_id),
-                                                        rights_from_proto(request.rights))
+        user_id, rights = checked_user_id(request.user_id), rights_from_proto(request.rights)
+        with self._changing(user_id):
+            granted = await self.backend.admin.grant_rights(user_id, rights)
         return user_pb2.GrantUserRightsResponse(
             newly_granted_rights=[right_to_proto(r) for r in granted])
 
@@ -129,8 +138,9 @@ class UserManagementService(LedgerApiService, user_grpc.UserManagementServiceSer
                                context: grpc.aio.ServicerContext
                                ) -> user_pb2.RevokeUserRightsResponse:
         await self.admin_claims(context)
-        revoked = await self.backend.admin.revoke_rights(checked_user_id(request.user_id),
-                                                         rights_from_proto(request.rights))
+        user_id, rights = checked_user_id(request.user_id), rights_from_proto(request.rights)
+        with self._changing(user_id):
+            revoked = await self.backend.admin.revoke_rights(user_id, rights)
         return user_pb2.RevokeUserRightsResponse(
             newly_revoked_rights=[right_to_proto(r) for r in revoked])
 
@@ -141,6 +151,13 @@ class UserManagementService(LedgerApiService, user_grpc.UserManagementServiceSer
         user_id = self._self_or_admin(await self.claims(context), request.user_id)
         rights = await self.backend.admin.list_rights(user_id)
         return user_pb2.ListUserRightsResponse(rights=[right_to_proto(r) for r in rights])
+
+    @contextlib.contextmanager
+    def _changing(self, user_id: str) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self.backend.user_rights_changed(user_id)
 
     @staticmethod
     def _self_or_admin(claims: AuthorizedClaims, requested: str) -> str:
