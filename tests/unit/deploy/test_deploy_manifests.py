@@ -5,7 +5,10 @@ install."""
 
 from __future__ import annotations
 
+import socket
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +203,40 @@ def test_generated_values_are_safe_in_env_files_and_dsns(generated: dict[str, st
     for name, value in generated.items():
         assert value and all(c.isalnum() or c in "-_." for c in value), name
     assert (CONFIG_DIR / "sequencer.json").read_text().count("${PGPASSWORD}") == 1
+
+
+# --- init containers ---------------------------------------------------------------------------
+
+
+def init_containers() -> list[tuple[str, dict[str, Any]]]:
+    return [(f"{d['kind']}/{d['metadata']['name']}", c) for d in k8s_documents()
+            if d["kind"] in ("Deployment", "StatefulSet")
+            for c in d["spec"]["template"]["spec"].get("initContainers", [])]
+
+
+def test_nodes_wait_at_start_for_services_that_exist_on_those_ports() -> None:
+    known = services()
+    waited = {where: c["command"][3:] for where, c in init_containers()}
+    assert set(waited) == {n.where.removeprefix("k8s ") for n in k8s_nodes()}
+    for where, endpoints in waited.items():
+        assert endpoints, where
+        for endpoint in endpoints:
+            host, port = endpoint.rsplit(":", 1)
+            assert int(port) in {p["port"] for p in known[host]["spec"]["ports"]}, where
+
+
+def test_the_wait_holds_until_its_endpoint_accepts_connections() -> None:
+    (_, container), *_ = init_containers()
+    assert container["command"][0] == "python"
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        endpoint = f"127.0.0.1:{listener.getsockname()[1]}"  # bound, not yet listening
+        waiting = subprocess.Popen([sys.executable, *container["command"][1:3], endpoint],
+                                   stdout=subprocess.PIPE, text=True)
+        try:
+            assert waiting.stdout is not None
+            assert waiting.stdout.readline() == f"waiting for {endpoint}\n"
+            listener.listen()
+            assert waiting.wait(timeout=10) == 0
+        finally:
+            waiting.kill()
