@@ -5,6 +5,11 @@ Every write of one sequenced event happens in one transaction that first locks t
 handed out under the lock (strictly increasing, no gaps) and a replayed event is detected by
 comparing its sequencer counter with the stored one. Reads that must agree with the ledger end
 (the ACS snapshot) run in one REPEATABLE READ transaction.
+
+A write statement runs only when it has something to write (`_write_rows`, and the ``ANY``
+updates below): an ``execute`` with an empty array still costs a round trip, and most events
+carry only a few kinds of effects; an event with none writes only the clean position, still in
+the same transaction as everything else.
 """
 
 from __future__ import annotations
@@ -184,15 +189,22 @@ class PostgresParticipantStore:
         self, wanted: StatesToFetch
     ) -> tuple[dict[str, ContractState | None], dict[GlobalKeyHash, str | None]]:
         """What `ConflictDetector.provide_states` takes: None for no entry in the store."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT contract_id, archived_at_offset IS NULL AS active, key_hash "
-                "FROM contracts WHERE contract_id = ANY($1::text[])", list(wanted.contract_ids),
-            )
-            keys = await conn.fetch(
-                "SELECT key_hash, contract_id FROM contracts WHERE key_hash = ANY($1::text[]) "
-                "AND archived_at_offset IS NULL", list(wanted.key_hashes),
-            )
+        rows: list[Any] = []
+        keys: list[Any] = []
+        if not wanted.is_empty:  # a verdict, topology or time-proof event reads nothing
+            async with self._pool.acquire() as conn:
+                if wanted.contract_ids:
+                    rows = await conn.fetch(
+                        "SELECT contract_id, archived_at_offset IS NULL AS active, key_hash "
+                        "FROM contracts WHERE contract_id = ANY($1::text[])",
+                        list(wanted.contract_ids),
+                    )
+                if wanted.key_hashes:
+                    keys = await conn.fetch(
+                        "SELECT key_hash, contract_id FROM contracts "
+                        "WHERE key_hash = ANY($1::text[]) AND archived_at_offset IS NULL",
+                        list(wanted.key_hashes),
+                    )
         contracts: dict[str, ContractState | None] = dict.fromkeys(wanted.contract_ids)
         contracts |= {r["contract_id"]: ContractState(r["active"], r["key_hash"]) for r in rows}
         assigned: dict[GlobalKeyHash, str | None] = dict.fromkeys(wanted.key_hashes)
@@ -331,13 +343,15 @@ async def _insert_transaction(conn: Any, offset: Offset, entry: TransactionEntry
         entry.application_id, sorted(entry.submitters), entry.ledger_time_us,
         entry.record_time_us,
     )
-    await conn.executemany(
+    await _write_rows(
+        conn,
         "INSERT INTO events (ledger_offset, node_id, parent_node_id, kind, contract_id, "
         "template_id, consuming, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         [(offset, e.node_id, e.parent_node_id, e.kind, e.contract_id,
           template_text(e.template_id), e.consuming, e.payload) for e in entry.events],
     )
-    await conn.executemany(
+    await _write_rows(
+        conn,
         "INSERT INTO event_witnesses (ledger_offset, node_id, party, flat) "
         "VALUES ($1, $2, $3, $4)",
         [(offset, e.node_id, party, party in e.flat_witnesses)
@@ -351,17 +365,20 @@ async def _insert_transaction(conn: Any, offset: Offset, entry: TransactionEntry
 async def _apply_contracts(conn: Any, offset: Offset, entry: TransactionEntry) -> None:
     # Archive before create: a transaction may archive a keyed contract and create its
     # successor with the same key, and the unique key index must see the archive first.
-    await conn.execute(
-        "UPDATE contracts SET archived_at_offset = $1 "
-        "WHERE contract_id = ANY($2::text[]) AND archived_at_offset IS NULL",
-        offset, sorted(entry.archived),
-    )
-    await conn.executemany(
+    if entry.archived:
+        await conn.execute(
+            "UPDATE contracts SET archived_at_offset = $1 "
+            "WHERE contract_id = ANY($2::text[]) AND archived_at_offset IS NULL",
+            offset, sorted(entry.archived),
+        )
+    await _write_rows(
+        conn,
         "INSERT INTO contracts (contract_id, template_id, signatories, stakeholders, key_hash, "
         "payload, ledger_time_us, created_at_offset) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         [(*_contract_values(c), offset) for c in entry.created],
     )
-    await conn.executemany(
+    await _write_rows(
+        conn,
         "INSERT INTO divulged_contracts (contract_id, party, template_id, payload, "
         "ledger_time_us, divulged_at_offset) VALUES ($1, $2, $3, $4, $5, $6) "
         "ON CONFLICT (contract_id, party) DO NOTHING",
@@ -369,6 +386,12 @@ async def _apply_contracts(conn: Any, offset: Offset, entry: TransactionEntry) -
           d.contract.payload, d.contract.ledger_time_us, offset)
          for d in entry.divulged for party in sorted(d.parties)],
     )
+
+
+async def _write_rows(conn: Any, statement: str, rows: list[tuple[Any, ...]]) -> None:
+    """`executemany`, skipped when there is nothing to write."""
+    if rows:
+        await conn.executemany(statement, rows)
 
 
 def _contract_values(c: StoredContract) -> tuple[Any, ...]:
@@ -402,7 +425,8 @@ async def _insert_completion(
 
 
 async def _write_protocol_state(conn: Any, effects: EventEffects) -> None:
-    await conn.executemany(
+    await _write_rows(
+        conn,
         "INSERT INTO pending_requests (request_id, request_ts_us, decision_time_us, "
         "locked_contracts, locked_keys, payload, activeness_result) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
@@ -412,16 +436,19 @@ async def _write_protocol_state(conn: Any, effects: EventEffects) -> None:
           else encode_activeness_result(p.locks.activeness_result))
          for p in effects.pending_added],
     )
-    await conn.execute(
-        "DELETE FROM pending_requests WHERE request_id = ANY($1::text[])",
-        list(effects.pending_removed),
-    )
-    await conn.executemany(
+    if effects.pending_removed:
+        await conn.execute(
+            "DELETE FROM pending_requests WHERE request_id = ANY($1::text[])",
+            list(effects.pending_removed),
+        )
+    await _write_rows(
+        conn,
         "UPDATE in_flight_submissions SET request_id = $2, sequenced_at_us = $3 "
         "WHERE change_key = $1",
         [(s.change_key, s.request_id, s.sequenced_at_us) for s in effects.submissions_sequenced],
     )
-    await conn.executemany(
+    await _write_rows(
+        conn,
         "INSERT INTO topology_transactions (sequenced_ts_us, position, effective_from_us, "
         "payload) VALUES ($1, $2, $3, $4)",
         [(t.sequenced_ts_us, t.position, t.effective_from_us, t.payload)
