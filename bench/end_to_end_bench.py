@@ -7,7 +7,9 @@ Each at concurrency 1, 8 and 32: committed transactions/s and submit-to-completi
 (SubmitAndWait, so a transaction counts once its completion is back). The load client is
 grpc.aio, a few hundred µs of CPU per call, so it is not what is measured. The CPU floor is
 computed from this run's raw crypto figures and a PostgreSQL commit measured on the same
-cluster, with the per-transaction operation counts listed in `FLOOR_OPS`.
+cluster, with the per-transaction operation counts listed in `FLOOR_OPS`. Each level's note
+also gives the CPU the node processes (participants, sequencers, mediator) used per committed
+transaction: unlike the rate, it does not depend on what else loads the machine.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.common import BenchContext, Figure, percentile
+from bench.common import BenchContext, Figure, percentile, process_cpu_s
 from minicanton.cli.ledger_client import LedgerClient, create_command, exercise_command
 from minicanton.cli.localnet import launcher
 from minicanton.cli.localnet.bootstrap import bootstrap_dvp
@@ -128,16 +130,26 @@ async def _commit_ms(dsn: str) -> float:
         await connection.close()
 
 
+def _node_pids(network: dict[str, Any]) -> list[int]:
+    return [int(node["pid"]) for group in ("participants", "sequencers", "mediators")
+            for node in network[group].values() if node.get("pid")]
+
+
 async def _run(context: BenchContext, network: dict[str, Any]) -> None:
     parties = {hint: Party(network, hint) for hint in network["parties"]}
+    pids = _node_pids(network)
     try:
         for name, flow in (("(a) Iou create, 2 participants", _iou_flow),
                            ("(b) DvP, 4 participants", _dvp_flow)):
             for concurrency in LEVELS:
+                cpu_before_s = process_cpu_s(pids)
                 rate, latencies = await _load(flow, parties, concurrency)
+                cpu_s = process_cpu_s(pids) - cpu_before_s
+                per_tx_ms = cpu_s * 1000 / max(1, len(latencies))
                 context.add(Figure(SECTION, f"{name}, concurrency {concurrency}", rate,
                                    "tx/s", f"p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
-                                   f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms"))
+                                   f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
+                                   f"nodes' CPU {per_tx_ms:.1f} ms/tx"))
         _floor(context, await _commit_ms(network["postgres"]["dsn"]))
     finally:
         for party in parties.values():

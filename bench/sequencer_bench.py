@@ -12,7 +12,9 @@ bottleneck. Two phases per setup:
   travels in the payload, CLOCK_MONOTONIC is shared by processes on one machine).
 
 Also in the same run: the raw single-row commit rate of the same cluster (one connection), and
-the ratio of sequenced messages to it. A worker is this module run with `--worker SPEC`.
+the ratio of sequenced messages to it; and the sequencer processes' CPU per delivered message
+in the throughput phase, which unlike the rates does not depend on what else loads the
+machine. A worker is this module run with `--worker SPEC`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 import asyncpg
 from tests.integration.sequencer.harness import SequencerCluster
 
-from bench.common import BenchContext, Figure, percentile
+from bench.common import BenchContext, Figure, percentile, process_cpu_s
 from bench.sequencer_load import LoadWorker
 from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_admin_pb2 as apb
 from minicanton.core.crypto.signing import SigningKeyPair
@@ -105,11 +107,17 @@ def _measure(context: BenchContext, instances: int, commit_rate: float) -> None:
         cluster, members = asyncio.run(_start_cluster(dsn, Path(workdir), instances))
         try:
             label = f"{instances} sequencer instance{'s' if instances > 1 else ''}"
+            pids = [p.process.pid for p in cluster.processes if p.process is not None]
+            cpu_before_s = process_cpu_s(pids)
             burst = _run_workers(cluster.endpoints, members, "throughput")
+            cpu_ms = (process_cpu_s(pids) - cpu_before_s) * 1000 / max(1, burst["delivered"])
             rate = burst["delivered"] / DURATION_S
             context.add(Figure(SECTION, f"sequenced msgs/s, {label}, 10 members, 1 KiB", rate,
                                "msg/s", f"{rate / commit_rate:.2f}x raw PG commits/s; "
                                f"unresolved {burst['not_delivered']}"))
+            context.add(Figure(SECTION, f"sequencer CPU per delivered msg, {label}", cpu_ms,
+                               "ms", "all instances, throughput phase (incl. worker "
+                               "connect time)"))
             paced = _run_workers(cluster.endpoints, members, "paced")
             for fraction in (0.5, 0.99):
                 context.add(Figure(
