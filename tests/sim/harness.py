@@ -13,7 +13,8 @@ every step all running members have seen the same prefix of the domain's history
 Scheduling is FIFO or, with `random_order`, a seeded choice among pending sends. Tests steer
 the network like the seed's diagrams: `hold` keeps matching sends back (a request stays in
 flight), `stop`/`start` take a participant down (its events wait for it, as the sequencer
-keeps them) and `restart` rebuilds a participant's machine from its store. Time only moves
+keeps them), `restart` rebuilds a participant's machine from its store and
+`restart_mediator` the mediator's from its stored events, as their shells do. Time only moves
 when nothing is pending and a member has a deadline (`run(advance_time=True)`): the clock
 jumps past it and the member's timer asks for a time proof, as the real shells do.
 """
@@ -45,6 +46,11 @@ from minicanton.core.protocol.participant_effects import (
     TrackedSubmission,
 )
 from minicanton.core.protocol.participant_outcomes import response_message_id
+from minicanton.core.protocol.replay_protection import (
+    parameters_ever,
+    remembered_since_us,
+    replay_start_us,
+)
 from minicanton.core.protocol.submission import (
     CommandSubmission,
     ParticipantIdentity,
@@ -113,6 +119,7 @@ class SimNetwork:
             name: self._new_participant(name) for name in self.domain.participants
         }
         self.mediator = med.Mediator(self.domain.mediator.id, self.domain.mediator.key)
+        self.mediator_requests: dict[int, int] = {}  # its store: request ts -> decision time
         self.outbox: list[QueuedSend] = []
         self.held: list[tuple[str, QueuedSend]] = []  # (the rule's name, the send)
         self.hold_rules: dict[str, HoldRule] = {}
@@ -340,7 +347,9 @@ class SimNetwork:
 
     def _handle_mediator(self, effects: Iterable[med.Effect]) -> None:
         for effect in effects:
-            if isinstance(effect, med.SendVerdict):
+            if isinstance(effect, med.PersistRequest):
+                self.mediator_requests[effect.request_ts_us] = effect.decision_time_us
+            elif isinstance(effect, med.SendVerdict):
                 # each recipient its own copy, as the mediator process sends it: the full
                 # verdict only to the submitter
                 self._enqueue("mediator", SendBatch(effect.message_id, effect.batch(),
@@ -403,12 +412,35 @@ class SimNetwork:
         node = self._new_participant(name, old.store)
         node.entropy, node.backlog = old.entropy, old.backlog
         self.participants[name] = node
+        recent: list[tuple[str, int]] = []
+        if old.store.clean_ts_us is not None:
+            since_us = remembered_since_us(old.store.clean_ts_us,
+                                           parameters_ever(self.domain.state))
+            recent = old.store.recent_transactions(since_us)
         effects = node.machine.restore(
             list(old.store.in_flight.values()), list(old.store.pending.values()),
-            self.domain.snapshot,
+            self.domain.snapshot, recent_transactions=recent,
         )
         self._handle_effects(name, effects)
         self.start(name)
+
+    def restart_mediator(self) -> None:
+        """Crash and restart the mediator as its node does: a fresh machine fed the stored
+        events from `replay_start_us` (the oldest undecided request, or the oldest whose root
+        hash must still be remembered), with the effects discarded."""
+        mediator = med.Mediator(self.domain.mediator.id, self.domain.mediator.key)
+        events = self.delivered["mediator"]
+        if events:
+            clean_us = events[-1].timestamp_us
+            undecided = [ts for ts, decided_us in self.mediator_requests.items()
+                         if decided_us > clean_us]
+            start_us = replay_start_us(clean_us, min(undecided, default=None),
+                                       parameters_ever(self.domain.state))
+            for event in events:
+                if event.timestamp_us >= start_us:
+                    mediator.handle_event(event, self.domain.snapshot(event.timestamp_us))
+            mediator.skip_to(clean_us)
+        self.mediator = mediator
 
 
 def _size(request: SubmissionRequest) -> int:

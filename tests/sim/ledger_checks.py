@@ -104,7 +104,8 @@ def completions_per_command(net: SimNetwork) -> Counter[tuple[str, str]]:
 
 def check_invariants(net: SimNetwork) -> None:
     """After every step: no contract both active and archived; participants that host a
-    stakeholder of a contract agree on its state; no submission completed twice."""
+    stakeholder of a contract agree on its state; no submission completed twice; no
+    transaction committed twice by a participant."""
     states: dict[str, dict[str, str]] = {}
     for name, node in net.participants.items():
         store = node.store
@@ -118,6 +119,9 @@ def check_invariants(net: SimNetwork) -> None:
         assert len(set(seen.values())) == 1, f"participants disagree on {contract_id}: {seen}"
     for key, count in completions_per_command(net).items():
         assert count == 1, f"submission {key} completed {count} times"
+    for name, node in net.participants.items():
+        ids = Counter(e.transaction_id for e in node.store.transactions)
+        assert max(ids.values(), default=1) == 1, f"{name} committed a transaction twice: {ids}"
     _check_shared_commits(net)
 
 

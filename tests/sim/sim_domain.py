@@ -46,6 +46,7 @@ DVP_PACKAGE = load_package((REPO / "examples" / "dvp.py").read_text())
 PAINT_PACKAGE = load_package((Path(__file__).parent / "packages" / "paint.py").read_text())
 ACCOUNTS_PACKAGE = load_package(
     (Path(__file__).parent / "packages" / "accounts.py").read_text())
+PROBE_PACKAGE = load_package((Path(__file__).parent / "packages" / "probe.py").read_text())
 T0_US = 1_700_000_000_000_000
 START_US = T0_US + SECOND_US  # the topology below is effective by then
 DOMAIN_ID = "domain::1220" + "ab" * 32

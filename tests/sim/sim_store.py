@@ -145,6 +145,12 @@ class SimParticipantStore:
     def completion_of(self, command_id: str) -> list[Completion]:
         return [c for _, c in self.completions if c.change_id.command_id == command_id]
 
+    def recent_transactions(self, since_us: int) -> list[tuple[str, int]]:
+        """(transaction id, record time) of what was committed at or after `since_us`: what
+        a restarted participant still remembers against replays."""
+        return [(e.transaction_id, e.commit.record_time_us) for e in self.transactions
+                if e.commit.record_time_us >= since_us]
+
 
 def _key_hash(instance: ContractInstance) -> GlobalKeyHash | None:
     return None if instance.key is None else global_key_hash(instance.template_id,

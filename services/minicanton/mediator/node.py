@@ -7,9 +7,11 @@ Start: migrations; the auditor gRPC server and health (answering while passive t
 the lease. An instance that does not get it is *passive*: it only retries the lease (health
 says "passive"). The active one renews the lease from the moment it has it (activation may
 outlast the TTL), restores the member topology from its store, rebuilds the mediator
-machine by replaying the stored events from the oldest request that still matters
-(`replay_start_ts`), subscribes from the stored clean position, resends the verdicts whose
-receipt it has not seen (same message ids: the sequencer deduplicates), and becomes ready.
+machine by replaying the stored events from the oldest request that still matters (one still
+undecided, `replay_start_ts`, or one whose root hash must still be remembered against
+replays, `replay_protection.replay_start_us`), subscribes from the stored clean position,
+resends the verdicts whose receipt it has not seen (same message ids: the sequencer
+deduplicates), and becomes ready.
 
 The pump takes the verified events the sequencer client hands over, in order, up to
 `max_batch_events` at a time; runs each through the `EventProcessor`; writes all the records
@@ -39,6 +41,7 @@ from grpc_health.v1 import health_pb2_grpc
 from minicanton.codec.mediator import encode_signed_event, parse_signed_event
 from minicanton.core.errors import MinicantonError
 from minicanton.core.protocol.mediator import Mediator, SendVerdict, verdict_batch
+from minicanton.core.protocol.replay_protection import parameters_ever, replay_start_us
 from minicanton.core.sequencing.batch import Batch
 from minicanton.core.sequencing.chain import VerifiedEvent
 from minicanton.core.sequencing.send_tracking import SendOutcome
@@ -128,14 +131,17 @@ class MediatorNode:
         position = await self.store.clean_position()
         if position is None:
             return processor
-        start = await self.store.replay_start_ts(position.timestamp_us)
+        # from the oldest request still undecided, or earlier: a decided request's root hash
+        # is remembered until no replay of it can pass the ledger time check
+        start = replay_start_us(position.timestamp_us,
+                                await self.store.replay_start_ts(position.timestamp_us),
+                                parameters_ever(topology.state))
         replayed = 0
-        if start is not None:
-            for raw in await self.store.signed_events(start, position.timestamp_us):
-                processor.replay(parse_signed_event(raw).event)
-                replayed += 1
-                if replayed % 256 == 0:
-                    await asyncio.sleep(0)  # a long replay must not starve the lease renewal
+        for raw in await self.store.signed_events(start, position.timestamp_us):
+            processor.replay(parse_signed_event(raw).event)
+            replayed += 1
+            if replayed % 256 == 0:
+                await asyncio.sleep(0)  # a long replay must not starve the lease renewal
         processor.mediator.skip_to(position.timestamp_us)
         log.info("rebuilt from %d stored events; %d requests pending", replayed,
                  len(processor.mediator.pending_requests))

@@ -37,12 +37,17 @@ from minicanton.core.protocol.messages import (
     Timeout,
     UnresponsiveParticipant,
 )
+from minicanton.core.protocol.replay_protection import parameters_ever, replay_start_us
 from minicanton.core.protocol.response_aggregation import MediatorRejectCode
 from minicanton.core.sequencing.batch import MemberRecipient
 from minicanton.core.sequencing.events import SequencedEvent
+from minicanton.core.topology.mappings import DomainParametersState
+from minicanton.core.topology.parameters import DomainParameters
 
 DEADLINE_US = REQUEST_TS_US + RESPONSE_TIMEOUT_US
 DECISION_US = DEADLINE_US + REACTION_TIMEOUT_US
+TOLERANCE_US = DomainParameters().ledger_time_record_time_tolerance_us  # the fixture's
+WINDOW_END_US = REQUEST_TS_US + 2 * TOLERANCE_US
 
 
 class Run:
@@ -260,7 +265,7 @@ def test_verdict_bytes_are_identical_on_replay_so_the_sequencer_can_deduplicate(
         _of(a[5], SendVerdict)[0].deliveries[0].result
 
 
-def test_what_only_mattered_until_the_decision_time_is_forgotten_after_it() -> None:
+def test_a_decided_request_is_forgotten_after_its_decision_time() -> None:
     run = Run()
     run.request()
     run.feed(run.domain.time_proof(DEADLINE_US))  # times out
@@ -268,9 +273,72 @@ def test_what_only_mattered_until_the_decision_time_is_forgotten_after_it() -> N
     assert {e.outcome for e in _of(within, PersistResponse)} == {ResponseOutcome.AFTER_DECISION}
     after = run.respond(DECISION_US + 1, "bob")
     assert {e.outcome for e in _of(after, PersistResponse)} == {ResponseOutcome.INVALID}
-    again = run.request(DECISION_US + 2)  # the same tree: no longer a recent duplicate
-    assert not _of(again, SendVerdict)
-    assert run.mediator.pending_requests == (DECISION_US + 2,)
+
+
+def _is_duplicate(effects: Sequence[Effect]) -> bool:
+    """Whether the request these effects start was rejected at once as a duplicate."""
+    request_ts_us = _of(effects, PersistRequest)[0].request_ts_us
+    verdicts = [s.result.verdict for s in _of(effects, SendVerdict)
+                if s.result.request_ts_us == request_ts_us]
+    return bool(verdicts) and isinstance(verdicts[0], Reject) and [
+        r.code for r in verdicts[0].reasons] == [MediatorRejectCode.DUPLICATE_REQUEST.value]
+
+
+def test_a_replay_after_the_decision_time_is_still_a_duplicate() -> None:
+    """The replay sequenced after the original's decision time could still pass the
+    participants' ledger time check: only the mediator's memory of the root hash refuses it
+    when the transaction creates and archives nothing."""
+    run = Run()
+    run.request()
+    run.feed(run.domain.time_proof(DEADLINE_US))
+    assert _is_duplicate(run.request(DECISION_US + 2))
+    assert run.mediator.pending_requests == ()
+
+
+def test_the_root_hash_is_remembered_through_twice_the_ledger_time_tolerance() -> None:
+    assert DECISION_US < WINDOW_END_US  # the tolerance, not the decision time, bounds it
+    last = Run()
+    last.request()
+    assert _is_duplicate(last.request(WINDOW_END_US))
+    after = Run()
+    after.request()
+    # one microsecond later a replay fails every participant's ledger time check instead
+    again = after.request(WINDOW_END_US + 1)
+    assert not _is_duplicate(again)
+    assert after.mediator.pending_requests == (WINDOW_END_US + 1,)
+
+
+def test_the_window_follows_the_tolerance_in_force_at_the_request() -> None:
+    run = Run()
+    changed_us = REQUEST_TS_US + 1
+    run.domain.submit(DomainParametersState(DomainParameters(
+        confirmation_response_timeout_us=RESPONSE_TIMEOUT_US,
+        mediator_reaction_timeout_us=REACTION_TIMEOUT_US,
+        ledger_time_record_time_tolerance_us=10 * TOLERANCE_US)), at_us=changed_us)
+    run.request()  # under the genesis tolerance, although a larger one is in force later
+    run.feed(run.domain.time_proof(changed_us + 1_000_000))
+    again = run.request(WINDOW_END_US + 1)
+    assert not _is_duplicate(again) and run.mediator.pending_requests == (WINDOW_END_US + 1,)
+
+
+def test_a_mediator_rebuilt_from_replay_start_still_knows_a_decided_request() -> None:
+    """A restart after the original's decision time: the stored events are replayed from
+    `replay_start_us`, not only from the oldest undecided request (there is none)."""
+    run = Run()
+    run.request()
+    for i, hint in enumerate(("alice", "bob", "bank", "sr")):
+        run.respond(REQUEST_TS_US + 10 + i, hint)
+    run.feed(run.domain.time_proof(DECISION_US + 5))
+    clean_us = run.events[-1].timestamp_us
+    start_us = replay_start_us(clean_us, None, parameters_ever(run.domain.state))
+    assert start_us <= REQUEST_TS_US
+    restarted = Mediator(run.domain.mediator.id, run.domain.mediator.key)
+    for event in run.events:
+        if event.timestamp_us >= start_us:
+            restarted.handle_event(event, run.domain.snapshot(event.timestamp_us))
+    restarted.skip_to(clean_us)
+    replay = run.domain.request_event(DECISION_US + 10, run.tree)
+    assert _is_duplicate(restarted.handle_event(replay, run.domain.snapshot(DECISION_US + 10)))
 
 
 def test_many_requests_in_flight_time_out_in_deadline_order() -> None:

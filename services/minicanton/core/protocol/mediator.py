@@ -11,13 +11,17 @@ to itself) so that time visibly passes.
 
 * A batch holding an `InformeeMessage` is a confirmation request; its timestamp is its id.
   The domain parameters in force at that timestamp fix its *participant response deadline*
-  (request time + confirmation response timeout) and its *decision time* (+ mediator reaction
-  timeout). The root-hash messages of the same batch (each addressed to one participant and
-  this mediator) are checked against the informee tree; a malformed request is rejected at
-  once. So is one whose informee message names a submitting participant other than the
-  batch's sender: the sequencer authenticated the sender, while `submitting_participant` is a
-  free field the submitter fills in, and the verdict goes to the submitter. Otherwise a
-  `ResponseAggregation` starts, holding the request-time snapshot.
+  (request time + confirmation response timeout), its *decision time* (+ mediator reaction
+  timeout) and how long its root hash is remembered: a request with a root hash remembered
+  is a replay and rejected as `DUPLICATE_REQUEST`. The root hash is kept until the request
+  time + twice the ledger time tolerance, never less than the decision time: a replay
+  sequenced later fails the participants' ledger time check (`replay_protection`, Canton's
+  mediator deduplication timeout). The root-hash messages of the same batch (each addressed
+  to one participant and this mediator) are checked against the informee tree; a malformed
+  request is rejected at once. So is one whose informee message names a submitting
+  participant other than the batch's sender: the sequencer authenticated the sender, while
+  `submitting_participant` is a free field the submitter fills in, and the verdict goes to the
+  submitter. Otherwise a `ResponseAggregation` starts, holding the request-time snapshot.
 * A `ConfirmationResponse` is verified (its sender's signature, with the keys in force when
   it is sequenced) and fed to the aggregation. Responses sequenced up to and including the
   deadline count; once a request is decided anything later for it is ignored and recorded.
@@ -37,8 +41,10 @@ Effects are returned in the order they must happen: the `Persist*` ones are writ
 same database transaction as the event's position, then `SendVerdict` is sent (persist
 before send, as etcd raft's `Ready`). The machine's output is a function of the events and
 snapshots alone: replaying the same events into a fresh machine gives the same effects, which
-is how a restarted (or newly active) mediator rebuilds its pending requests. An event at or
-before the last one handled is ignored, so feeding an event twice changes nothing.
+is how a restarted (or newly active) mediator rebuilds its pending requests and the root
+hashes it must still remember (`replay_protection.replay_start_us` says from which event).
+An event at or before the last one handled is ignored, so feeding an event twice changes
+nothing.
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ from minicanton.core.protocol.messages import (
     Verdict,
     encode_protocol_message,
 )
+from minicanton.core.protocol.replay_protection import remember_until_us
 from minicanton.core.protocol.response_aggregation import (
     InvalidConfirmationResponse,
     MediatorRejectCode,
@@ -229,12 +236,13 @@ class Mediator:
         self._key = signing_key
         self._pending: dict[int, _Pending] = {}
         self._decided: set[int] = set()  # request ts, kept until its decision time
-        self._root_hashes: dict[Hash, int] = {}  # -> latest decision time of a request with it
+        self._root_hashes: dict[Hash, int] = {}  # -> until when a request with it is remembered
         # Heaps, so each event costs O(log n) however many requests are in flight: response
-        # deadlines of pending requests (entries of decided ones are skipped lazily) and
-        # decision times of everything remembered.
+        # deadlines of pending requests (entries of decided ones are skipped lazily), decision
+        # times of the requests decided, and until when each root hash is remembered.
         self._deadlines: list[tuple[int, int]] = []  # (response deadline, request ts)
-        self._expiries: list[tuple[int, int, Hash]] = []  # (decision time, request ts, root)
+        self._decisions: list[tuple[int, int]] = []  # (decision time, request ts)
+        self._expiries: list[tuple[int, int, Hash]] = []  # (remembered until, request ts, root)
         self._last_ts_us: int | None = None
 
     @property
@@ -347,8 +355,8 @@ class Mediator:
             (informee_payload, *received.root_hash_payloads),
         )
         reasons = self._request_reasons(informee, sender, received, snapshot)
-        self._root_hashes[informee.root_hash] = pending.decision_time_us
-        heapq.heappush(self._expiries, (pending.decision_time_us, ts_us, informee.root_hash))
+        self._remember(ts_us, informee.root_hash, remember_until_us(parameters, ts_us))
+        heapq.heappush(self._decisions, (pending.decision_time_us, ts_us))
         if reasons:
             return [persist, *self._finish(ts_us, pending, Reject(reasons))]
         self._pending[ts_us] = pending
@@ -485,12 +493,22 @@ class Mediator:
             deliveries.append(VerdictDelivery(recipient, result))
         return tuple(deliveries)
 
+    def _remember(self, ts_us: int, root_hash: Hash, until_us: int) -> None:
+        """Keep `root_hash` until `until_us` (a replay of it extends that, never shortens)."""
+        if until_us > self._root_hashes.get(root_hash, until_us - 1):
+            self._root_hashes[root_hash] = until_us
+            heapq.heappush(self._expiries, (until_us, ts_us, root_hash))
+
     def _forget_before(self, ts_us: int) -> None:
-        """Drop what only mattered until a decision time that has now passed."""
-        while self._expiries and self._expiries[0][0] < ts_us:
-            decision_time_us, request_ts_us, root_hash = heapq.heappop(self._expiries)
+        """Drop what only mattered until a time that has now passed: a decided request once
+        its decision time passed, a root hash once no replay of it can pass the ledger time
+        check (`replay_protection`)."""
+        while self._decisions and self._decisions[0][0] < ts_us:
+            _, request_ts_us = heapq.heappop(self._decisions)
             self._decided.discard(request_ts_us)
-            if self._root_hashes.get(root_hash) == decision_time_us:
+        while self._expiries and self._expiries[0][0] < ts_us:
+            until_us, _, root_hash = heapq.heappop(self._expiries)
+            if self._root_hashes.get(root_hash) == until_us:
                 del self._root_hashes[root_hash]
 
 

@@ -17,8 +17,20 @@ partial ACS cache the shell asks `states_to_fetch(prepared)` in between and hand
 answer to `provide_states`; `handle_event` does both steps when the cache is the whole ACS.
 A request takes its locks whatever its checks say (seed 003's pessimism); we answer each view
 we hold that has a confirming party we may confirm for with one signed response for those
-parties: a request-wide rejection first, then the view's own, then its activeness. A
-request whose root hash we saw within its decision time is a replay and is rejected.
+parties: a request-wide rejection first, then the view's own, then its activeness.
+
+*Replays.* A request whose root hash we still remember is a replay and is rejected
+(`LOCAL_VERDICT_DUPLICATE_REQUEST`): the sequencer deduplicates only (sender, message id), so
+anyone holding the batch can have it sequenced again under a fresh one. A root hash is
+remembered until its request's record time + twice the ledger time tolerance in force then,
+never less than its decision time (`replay_protection.remember_until_us`): the original passed
+the ledger time check, so its ledger time is at most record time + tolerance, and a replay
+sequenced after the window fails that check, which runs against the replay's own record time.
+This is Canton's replay protection, its mediator deduplication timeout being at least twice
+`ledgerTimeRecordTimeTolerance`. Forgetting at the decision time let a replay of a
+transaction that creates and archives nothing, which activeness cannot object to, commit a
+second time. We remember by transaction id (a hash of the root hash), so that `restore`
+rebuilds the memory from the transactions we committed within the window.
 
 *Committing.* On the mediator's verdict (signature checked with the keys in force when it is
 sequenced) an approval applies the commit set of the views that passed our checks (archive
@@ -29,18 +41,22 @@ time is the only time: when the domain is quiet, `handle_timer(now)` asks for a 
 
 Determinism: the effects are a function of the events, the snapshots, the registry and the
 entropy given to `prepare_submission`. An event at or before the last one processed is
-ignored. `restore` rebuilds in-flight submissions and pending requests (with their locks) from
-what the effects persisted, and returns the responses to resend.
+ignored. `restore` rebuilds in-flight submissions, pending requests (with their locks) and the
+remembered root hashes (of pending requests, and of the transactions committed since
+`replay_protection.remembered_since_us`) from what the effects persisted, and returns the
+responses to resend.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from minicanton.core.entropy import Entropy
 from minicanton.core.errors import CryptoError
-from minicanton.core.hashing import Hash, HashPurpose
+from minicanton.core.hashing import HashPurpose
+from minicanton.core.ids import TransactionId
 from minicanton.core.lf.engine import ContractLookup
 from minicanton.core.lf.package import PackageRegistry
 from minicanton.core.protocol.commit_set import (
@@ -87,6 +103,7 @@ from minicanton.core.protocol.participant_outcomes import (
     sends_last,
     verdict_completion,
 )
+from minicanton.core.protocol.replay_protection import remember_until_us
 from minicanton.core.protocol.request_envelopes import sort_envelopes
 from minicanton.core.protocol.submission import (
     CommandSubmission,
@@ -147,7 +164,10 @@ class ParticipantMachine:
         )
         self._submissions: dict[str, TrackedSubmission] = {}  # by change key
         self._pending: dict[int, _Pending] = {}  # by request timestamp
-        self._recent_roots: dict[Hash, int] = {}  # root hash -> its decision time
+        # replay protection: the transaction id of each recent root hash -> until when it is
+        # remembered, and a heap of those times so that forgetting costs O(log n)
+        self._recent: dict[TransactionId, int] = {}
+        self._recent_expiries: list[tuple[int, TransactionId]] = []
         self._last_ts_us = last_event_ts_us
 
     @property
@@ -284,11 +304,12 @@ class ParticipantMachine:
 
     def _on_request(self, request: ValidatedRequest, received: PendingPayload) -> list[Effect]:
         ts_us = request.request_ts_us
-        seen_until = self._recent_roots.get(request.root_hash)
+        transaction_id = transaction_id_of(request.root_hash)
+        seen_until = self._recent.get(transaction_id)
         if seen_until is not None and seen_until >= ts_us and request.rejection is None:
             request = replace(request, rejection=LocalReject(
                 DUPLICATE_REQUEST, f"root hash {request.root_hash} was already requested"))
-        self._recent_roots.setdefault(request.root_hash, request.decision_time_us)
+        self._remember(transaction_id, request.replay_protected_until_us)
         result = self._detector.check_and_lock(
             request.request_id, ts_us, request.activeness, request.decision_time_us
         )
@@ -401,10 +422,17 @@ class ParticipantMachine:
             if tracked.request_ts_us is None and tracked.max_sequencing_time_us < ts_us:
                 del self._submissions[tracked.change_id.key]
                 effects.append(EmitCompletion(not_sequenced_completion(tracked, ts_us)))
-        for root, until_us in list(self._recent_roots.items()):
-            if until_us < ts_us:
-                del self._recent_roots[root]
+        while self._recent_expiries and self._recent_expiries[0][0] < ts_us:
+            until_us, transaction_id = heapq.heappop(self._recent_expiries)
+            if self._recent.get(transaction_id) == until_us:
+                del self._recent[transaction_id]
         return effects
+
+    def _remember(self, transaction_id: TransactionId, until_us: int) -> None:
+        """Remember a root hash until `until_us` (a later sighting extends it, never shortens)."""
+        if until_us > self._recent.get(transaction_id, until_us - 1):
+            self._recent[transaction_id] = until_us
+            heapq.heappush(self._recent_expiries, (until_us, transaction_id))
 
     def next_deadline_us(self) -> int | None:
         """When sequencer time must pass for a timeout of ours (a time proof shows it)."""
@@ -426,10 +454,19 @@ class ParticipantMachine:
         submissions: Iterable[TrackedSubmission],
         pending: Iterable[tuple[RequestLocks, bytes]],
         snapshot_at: Callable[[int], TopologySnapshot],
+        recent_transactions: Iterable[tuple[str, int]] = (),
     ) -> list[Effect]:
-        """Rebuild from what was persisted; returns the responses to send again."""
+        """Rebuild from what was persisted; returns the responses to send again.
+
+        `recent_transactions`: (transaction id, record time) of every transaction committed
+        at or after `replay_protection.remembered_since_us(clean ts, every parameters set)`,
+        so that a replay of one of them is still recognised after the restart."""
         for tracked in submissions:
             self._submissions[tracked.change_id.key] = tracked
+        for transaction_id, record_time_us in recent_transactions:
+            parameters = snapshot_at(record_time_us).parameters
+            self._remember(TransactionId(transaction_id),
+                           remember_until_us(parameters, record_time_us))
         effects: list[Effect] = []
         locks_to_restore = []
         for locks, raw in sorted(pending, key=lambda item: item[0].request_ts_us):
@@ -449,5 +486,5 @@ class ParticipantMachine:
         if not isinstance(request, ValidatedRequest):
             raise ConflictDetectionError(f"pending request {locks.request_id} is not a request")
         self._pending[locks.request_ts_us] = _Pending(request, payload)
-        self._recent_roots.setdefault(request.root_hash, request.decision_time_us)
+        self._remember(transaction_id_of(request.root_hash), request.replay_protected_until_us)
         return [payload.responses] if payload.responses is not None else []

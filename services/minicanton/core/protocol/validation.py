@@ -23,7 +23,9 @@ only the conflict detection that follows (in `participant`) must go strictly in 
    subviews relies, as in Canton, on the root views' holders and the mediator (which checks
    the submitter against the authenticated sender) to reject a forged request.
 3. *Request-wide checks.* Our domain, an active mediator, ledger time within
-   ± `ledger_time_record_time_tolerance_us` of the record time.
+   ± `ledger_time_record_time_tolerance_us` of the record time: this request's own
+   sequencing timestamp, so a replay sequenced later than twice the tolerance after the
+   original fails it (`replay_protection`: what bounds how long root hashes are remembered).
 4. *Per view.* The packages of its nodes are known and vetted by us; its confirmation
    parameters are those the policy gives its root and core nodes (a submitter cannot drop a
    confirmer); every contract it discloses is authentic (`contract_authentication`: ids
@@ -73,6 +75,7 @@ from minicanton.core.protocol.message_codec import (
     decode_protocol_message,
 )
 from minicanton.core.protocol.messages import LocalReject, RootHashMessage
+from minicanton.core.protocol.replay_protection import remember_until_us
 from minicanton.core.protocol.response_aggregation import may_confirm
 from minicanton.core.protocol.submission import ParticipantIdentity, vip_predicate
 from minicanton.core.protocol.validation_views import (
@@ -167,6 +170,7 @@ class ValidatedRequest:
     activeness: ActivenessSet
     response_deadline_us: int
     decision_time_us: int
+    replay_protected_until_us: int  # a replay sequenced up to this is a known duplicate
 
     @property
     def request_id(self) -> RequestId:
@@ -296,6 +300,7 @@ class _Checker:
             activeness=_request_activeness(views, self.hosted),
             response_deadline_us=parameters.participant_response_deadline_us(self.ts_us),
             decision_time_us=parameters.decision_deadline_us(self.ts_us),
+            replay_protected_until_us=remember_until_us(parameters, self.ts_us),
         )
 
     def _may_confirm(
