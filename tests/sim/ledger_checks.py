@@ -122,6 +122,8 @@ def check_invariants(net: SimNetwork) -> None:
     for name, node in net.participants.items():
         ids = Counter(e.transaction_id for e in node.store.transactions)
         assert max(ids.values(), default=1) == 1, f"{name} committed a transaction twice: {ids}"
+        # the store's defence in depth refused it: replay protection should have
+        assert not node.store.duplicates, f"{name} was to commit {node.store.duplicates} again"
     _check_shared_commits(net)
 
 

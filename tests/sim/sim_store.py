@@ -63,6 +63,7 @@ class SimParticipantStore:
         default_factory=lambda: DeduplicationTable(MAX_DEDUPLICATION_DURATION_US))
     ledger_end: int = 0
     clean_ts_us: int | None = None
+    duplicates: list[str] = field(default_factory=list)  # transaction ids committed again
 
     # --- the write path ---------------------------------------------------------------------
 
@@ -90,6 +91,13 @@ class SimParticipantStore:
         return offset_of(self.ledger_end)
 
     def _commit(self, commit: PersistCommit) -> None:
+        existing = next((e for e in self.transactions
+                         if e.transaction_id == commit.transaction_id), None)
+        if existing is not None:  # as the Postgres store: an alarm, nothing written twice
+            self.duplicates.append(commit.transaction_id)
+            if commit.completion is not None:
+                self._complete(commit.completion, self._next_offset())
+            return
         offset = self._next_offset()
         commit_set = commit.commit_set
         for contract_id in commit_set.archived:

@@ -49,6 +49,9 @@ STATUS_ABORTED = 10
 MEDIATOR_TIMEOUT = "MEDIATOR_SAYS_TX_TIMED_OUT"
 NOT_SEQUENCED = "NOT_SEQUENCED_TIMEOUT"
 LOCAL_TIMEOUT = "LOCAL_VERDICT_TIMEOUT"
+# The store's alarm for a `PersistCommit` whose transaction id is already in the ledger (a
+# replay that got past replay protection): nothing is written twice, the event still commits.
+DUPLICATE_TRANSACTION = "PARTICIPANT_DUPLICATE_TRANSACTION"
 
 _STATUS_BY_CODE = {
     "LOCAL_VERDICT_LOCKED_CONTRACTS": STATUS_ABORTED,

@@ -10,10 +10,17 @@ A write statement runs only when it has something to write (`_write_rows`, and t
 updates below): an ``execute`` with an empty array still costs a round trip, and most events
 carry only a few kinds of effects; an event with none writes only the clean position, still in
 the same transaction as everything else.
+
+A transaction id already in the ledger is never written twice (replay protection should have
+refused its request; the unique index would otherwise fail the event for ever, and a restart
+with it): the commit is skipped with a `PARTICIPANT_DUPLICATE_TRANSACTION` alarm, the rest of
+the event (its completion, pointing at the transaction already there, its pending requests,
+its clean position) is written as usual.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -34,6 +41,7 @@ from minicanton.core.protocol.deduplication import (
     expiry_horizon_us,
 )
 from minicanton.core.protocol.offsets import LEDGER_BEGIN, Offset, offset_of
+from minicanton.core.protocol.participant_effects import DUPLICATE_TRANSACTION
 from minicanton.store.migrations import apply_migrations
 from minicanton.store.participant_store import (
     AppliedEvent,
@@ -63,6 +71,7 @@ from minicanton.store.postgres.participant_rows import (
     template_text,
 )
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations" / "participant"
 STORE_NAME = "participant"
 
@@ -100,9 +109,12 @@ class PostgresParticipantStore:
                 return AppliedEvent(True, (), (), offset_of(counter))
             transaction_offsets = []
             for entry in effects.transactions:
-                counter += 1
-                transaction_offsets.append(offset_of(counter))
-                await _insert_transaction(conn, offset_of(counter), entry)
+                if await _insert_transaction(conn, offset_of(counter + 1), entry):
+                    counter += 1
+                    transaction_offsets.append(offset_of(counter))
+                else:
+                    counter, offset = await _skip_duplicate(conn, counter, entry)
+                    transaction_offsets.append(offset)
             rejection_offsets = []
             for completion in effects.rejections:
                 counter += 1
@@ -334,15 +346,19 @@ class PostgresParticipantStore:
 
 # -- writing one event ---------------------------------------------------------------------
 
-async def _insert_transaction(conn: Any, offset: Offset, entry: TransactionEntry) -> None:
-    await conn.execute(
+async def _insert_transaction(conn: Any, offset: Offset, entry: TransactionEntry) -> bool:
+    """Write one transaction at `offset`; False (nothing written) if its id is taken."""
+    inserted = await conn.fetchval(
         "INSERT INTO transactions (ledger_offset, transaction_id, command_id, workflow_id, "
         "application_id, submitters, ledger_time_us, record_time_us) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+        "ON CONFLICT (transaction_id) DO NOTHING RETURNING ledger_offset",
         offset, entry.transaction_id, entry.command_id, entry.workflow_id,
         entry.application_id, sorted(entry.submitters), entry.ledger_time_us,
         entry.record_time_us,
     )
+    if inserted is None:
+        return False
     await _write_rows(
         conn,
         "INSERT INTO events (ledger_offset, node_id, parent_node_id, kind, contract_id, "
@@ -360,6 +376,23 @@ async def _insert_transaction(conn: Any, offset: Offset, entry: TransactionEntry
     await _apply_contracts(conn, offset, entry)
     if entry.completion is not None:
         await _insert_completion(conn, offset, entry.completion, entry.transaction_id)
+    return True
+
+
+async def _skip_duplicate(conn: Any, counter: int, entry: TransactionEntry) -> tuple[int, Offset]:
+    """A commit whose transaction id is in the ledger already: nothing is written twice. A
+    completion on it completes its submission with that transaction, at a new offset. Returns
+    the ledger end counter and the entry's offset (its completion's, or the transaction's)."""
+    log.error("ALARM %s: transaction %s is already in the ledger, not committed again",
+              DUPLICATE_TRANSACTION, entry.transaction_id,
+              extra={"fields": {"alarm": DUPLICATE_TRANSACTION,
+                                "transaction_id": entry.transaction_id}})
+    if entry.completion is None:
+        return counter, Offset(await conn.fetchval(
+            "SELECT ledger_offset FROM transactions WHERE transaction_id = $1",
+            entry.transaction_id))
+    await _insert_completion(conn, offset_of(counter + 1), entry.completion, entry.transaction_id)
+    return counter + 1, offset_of(counter + 1)
 
 
 async def _apply_contracts(conn: Any, offset: Offset, entry: TransactionEntry) -> None:
