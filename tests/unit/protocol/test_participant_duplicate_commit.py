@@ -3,7 +3,7 @@ participant's ledger (a replayed request that got approved again) must neither c
 participant nor wedge it. Against a real PostgreSQL store: no second transaction, the event is
 still processed (its other effects written, its clean position advanced), a completion riding
 on it still completes its submission, and writing the same event again after a "restart"
-changes nothing."""
+changes nothing. Also what a restart reads from the store to rebuild replay protection."""
 
 from __future__ import annotations
 
@@ -106,3 +106,13 @@ async def test_a_completion_on_a_duplicate_transaction_still_completes_its_submi
     (row,) = await store.completions("app", [OWNER], offset_of(0))
     assert (row.offset, row.transaction_id) == (offset_of(2), TID)
     assert row.entry.status_code == 0
+
+
+async def test_the_store_gives_a_restart_the_transactions_committed_in_the_window(
+        store: PostgresParticipantStore) -> None:
+    """What the shell hands `ParticipantMachine.restore(recent_transactions=...)`."""
+    await store.apply_event(EventEffects(CleanPosition(1, 10), (_entry(_create(), "tx-c", 10),)))
+    await store.apply_event(EventEffects(CleanPosition(2, 20), (_entry(_read(), TID, 20),)))
+    assert await store.recent_transactions(11) == [(TID, 20)]
+    assert await store.recent_transactions(10) == [("tx-c", 10), (TID, 20)]
+    assert await store.recent_transactions(21) == []

@@ -228,6 +228,15 @@ class PostgresParticipantStore:
         rows = await self._pool.fetch("SELECT * FROM pending_requests ORDER BY request_ts_us")
         return [PendingRequest(request_locks(r), bytes(r["payload"])) for r in rows]
 
+    async def recent_transactions(self, since_record_time_us: int) -> list[tuple[str, int]]:
+        """(transaction id, record time) of the transactions recorded at or after the time
+        given: what `ParticipantMachine.restore` remembers against replays. Read once at
+        start (no index on record time: a scan of the transactions)."""
+        rows = await self._pool.fetch(
+            "SELECT transaction_id, record_time_us FROM transactions "
+            "WHERE record_time_us >= $1 ORDER BY ledger_offset", since_record_time_us)
+        return [(r["transaction_id"], int(r["record_time_us"])) for r in rows]
+
     async def in_flight_submissions(self) -> list[InFlightRow]:
         rows = await self._pool.fetch("SELECT * FROM in_flight_submissions ORDER BY change_key")
         return [in_flight_row(r) for r in rows]
