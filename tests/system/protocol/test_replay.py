@@ -9,9 +9,10 @@ it again *as the Bank's participant* (its signing key from its key file, over th
    it (accepted as a duplicate, nothing sequenced);
 2. under a fresh message id, at once: sequenced again, then rejected as a duplicate request
    by the mediator (and the Bank's participant answers LOCAL_VERDICT_DUPLICATE_REQUEST);
-3. under a fresh message id after the original's decision time, when the mediator and the
-   participants no longer remember its root hash: still rejected (the contract it creates
-   exists already).
+3. under a fresh message id after the original's decision time: still rejected as a
+   duplicate request, because mediator and participants remember a root hash until its record
+   time + 2 x the ledger-time tolerance (replay protection, ADR 5), not just until its
+   decision time.
 
 Throughout: exactly one completion, one transaction at each participant, one Iou.
 
@@ -164,7 +165,7 @@ async def test_a_replayed_confirmation_request_completes_once_and_the_replays_ar
                             Batch(tuple(s.envelope for s in stored_envelopes(row))))
         await _resent_under_its_message_id_is_deduplicated(captured, head_us)
         await _replayed_under_a_new_message_id_is_a_duplicate_request(captured)
-        await _replayed_after_its_decision_time_creates_existing_contracts(captured)
+        await _replayed_after_its_decision_time_is_still_a_duplicate_request(captured)
     finally:
         await replayer.close()
         await db.close()
@@ -193,19 +194,19 @@ async def _replayed_under_a_new_message_id_is_a_duplicate_request(captured: Capt
         captured.network.participant_id("bank"): {"LOCAL_VERDICT_DUPLICATE_REQUEST"}}
 
 
-async def _replayed_after_its_decision_time_creates_existing_contracts(
+async def _replayed_after_its_decision_time_is_still_a_duplicate_request(
         captured: Captured) -> None:
-    """Once the original's decision time has passed, mediator and participants have
-    forgotten its root hash; the contract it would create exists, so it is still refused."""
+    """Past the original's decision time but inside the replay-protection window, the
+    mediator and the Bank's participant still remember its root hash."""
     decided_us = captured.row["ts"] + (CONFIRMATION_RESPONSE_TIMEOUT_MS
                                        + MEDIATOR_REACTION_TIMEOUT_MS) * 1_000
     await asyncio.sleep(max(0.0, (decided_us - wall_clock_us()) / 1e6) + 0.5)
     late = await captured.replay(f"late-replay-{secrets.token_hex(4)}",
                                  wall_clock_us() + 10_000_000)
-    exists = "LOCAL_VERDICT_CREATES_EXISTING_CONTRACTS"
-    assert await eventually(lambda: _verdict(captured.db, late.timestamp_us)) == {exists}
+    codes = await eventually(lambda: _verdict(captured.db, late.timestamp_us))
+    assert "MEDIATOR_DUPLICATE_REQUEST" in codes, codes
     assert await _local_verdicts(captured.db, late.timestamp_us) == {
-        captured.network.participant_id("bank"): {exists}}
+        captured.network.participant_id("bank"): {"LOCAL_VERDICT_DUPLICATE_REQUEST"}}
 
 
 async def _exactly_once(network: Network, bank: str, alice: str, transaction_id: str) -> None:
