@@ -39,7 +39,7 @@ async def prune_now(store: SequencerStore, members: MemberCache, clock: Clock,
 
 class SequencerAdminService:
     def __init__(self, store: SequencerStore, members: MemberCache, clock: Clock,
-                 node_index: int, admin_token: str | None) -> None:
+                 node_index: int, admin_token: str) -> None:
         self._store = store
         self._members = members
         self._clock = clock
@@ -55,8 +55,6 @@ class SequencerAdminService:
         })
 
     def _check_admin(self, context: grpc.aio.ServicerContext) -> None:
-        if self._admin_token is None:
-            return
         expected = f"Bearer {self._admin_token}"
         for key, value in context.invocation_metadata() or ():
             if key == "authorization" and isinstance(value, str) and hmac.compare_digest(

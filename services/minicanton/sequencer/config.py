@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.ids import MemberKind, member_id
+from minicanton.runtime.config import LogLevel
 
 
 class SequencerConfig(BaseModel):
@@ -36,11 +37,12 @@ class SequencerConfig(BaseModel):
     max_write_batch: int = Field(500, ge=1)
     token_ttl_ms: int = Field(3_600_000, ge=1_000)
     challenge_ttl_ms: int = Field(60_000, ge=1_000)
-    admin_token: str | None = None
+    # Required: the admin API re-keys and disables members, and it shares the public port.
+    admin_token: str = Field(min_length=8)
     retention_ms: int | None = Field(None, ge=0)
     pruning_interval_ms: int = Field(60_000, ge=100)
     ready_file: str | None = None
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
     log_json: bool = True
 
     @field_validator("signing_key_seed_hex")

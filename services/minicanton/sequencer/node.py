@@ -14,8 +14,9 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2_grpc
@@ -76,9 +77,9 @@ class SequencerNode:
         log.info("sequencer %s node %d of %d serving on %s:%d", config.node_name,
                  self.node_index, config.total_nodes, config.host, self.port)
 
-    def _spawn(self, *coroutines: object) -> None:
+    def _spawn(self, *coroutines: Coroutine[Any, Any, None]) -> None:
         for coroutine in coroutines:
-            task = asyncio.get_running_loop().create_task(coroutine)  # type: ignore[arg-type]
+            task = asyncio.get_running_loop().create_task(coroutine)
             task.add_done_callback(self._task_done)
             self._tasks.append(task)
 
