@@ -197,3 +197,31 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+def unpacked_messages(raw: bytes) -> list[bytes]:
+    """The elements of field 1 (repeated message) of `raw`, each as its own bytes: the inverse
+    of `packed_messages`. Anything else in `raw` is a `MalformedRequest`."""
+    items, position = [], 0
+    while position < len(raw):
+        if raw[position:position + 1] != _FIELD_1_MESSAGE:
+            raise MalformedRequest("a packed message holds something other than its items")
+        length, position = _read_varint(raw, position + 1)
+        end = position + length
+        if end > len(raw):
+            raise MalformedRequest("a packed message is cut short")
+        items.append(raw[position:end])
+        position = end
+    return items
+
+
+def _read_varint(raw: bytes, position: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while position < len(raw) and shift < 64:
+        byte = raw[position]
+        value |= (byte & 0x7F) << shift
+        position += 1
+        if not byte & 0x80:
+            return value, position
+        shift += 7
+    raise MalformedRequest("a packed message has a bad length")

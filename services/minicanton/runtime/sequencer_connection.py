@@ -7,9 +7,10 @@ DESIGN.md §8). When the stream breaks, every send waiting on it fails with `Con
 the client retries it elsewhere under the same message id. `healthy` is the client's routing
 hint; `check_health` asks the standard gRPC health service.
 
-The send stream and the subscription use the batched RPCs (responses and events packed into
-fewer stream messages) unless the sequencer answers UNIMPLEMENTED (a previous release): then
-`batched` turns off for this endpoint and the plain RPCs are used.
+The send stream and the subscription use the batched RPCs (requests queued together,
+responses and events packed into fewer stream messages) unless the sequencer answers
+UNIMPLEMENTED (a previous release): then `batched` turns off for this endpoint and the plain
+RPCs are used.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import grpc
 from grpc_health.v1 import health_pb2
 
 from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
-from minicanton.codec.sequencer import signature_to_proto
+from minicanton.codec.sequencer import packed_messages, signature_to_proto
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import MemberId
@@ -32,6 +33,7 @@ from minicanton.runtime.clock import Clock
 log = logging.getLogger(__name__)
 SERVICE = "/minicanton.sequencer.v1.SequencerService/"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+PACK_MAX_BYTES = 512 * 1024  # within any sequencer's receive limit (4x its max request size)
 
 
 class ConnectionLost(MinicantonError):
@@ -40,19 +42,33 @@ class ConnectionLost(MinicantonError):
 
 class _Outbox:
     """The send stream's requests: a plain async iterator over a queue (None ends it). Not an
-    async generator, which gRPC would leave half-run when the channel closes."""
+    async generator, which gRPC would leave half-run when the channel closes. `packed`: each
+    message packs the requests queued by then (at most `PACK_MAX_BYTES`, unless one alone is
+    larger), as a SignedSubmissionRequestBatch."""
 
-    def __init__(self, queue: asyncio.Queue[bytes | None]) -> None:
+    def __init__(self, queue: asyncio.Queue[bytes | None], packed: bool = False) -> None:
         self._queue = queue
+        self._packed = packed
+        self._ended = False
 
     def __aiter__(self) -> _Outbox:
         return self
 
     async def __anext__(self) -> bytes:
-        item = await self._queue.get()
+        item = None if self._ended else await self._queue.get()
         if item is None:
             raise StopAsyncIteration
-        return item
+        if not self._packed:
+            return item
+        pack, size = [item], len(item)
+        while not self._queue.empty() and size < PACK_MAX_BYTES:
+            more = self._queue.get_nowait()
+            if more is None:
+                self._ended = True
+                break
+            pack.append(more)
+            size += len(more)
+        return packed_messages(pack)
 
 
 class SequencerConnection:
@@ -136,8 +152,9 @@ class SequencerConnection:
     async def _run_send_stream(self, outbox: asyncio.Queue[bytes | None],
                                metadata: tuple[tuple[str, str], ...]) -> None:
         batched = self.batched
-        method = "SendStreamBatched" if batched else "SendStream"
-        call = self.channel.stream_stream(SERVICE + method)(_Outbox(outbox), metadata=metadata)
+        method = "SendStreamPacked" if batched else "SendStream"
+        call = self.channel.stream_stream(SERVICE + method)(_Outbox(outbox, packed=batched),
+                                                           metadata=metadata)
         try:
             async for raw in call:
                 if batched:

@@ -20,7 +20,12 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 
 from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
-from minicanton.codec.sequencer import packed_messages, parse_submission, signature_from_proto
+from minicanton.codec.sequencer import (
+    packed_messages,
+    parse_submission,
+    signature_from_proto,
+    unpacked_messages,
+)
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import MemberId
@@ -102,6 +107,7 @@ class SequencerService:
             "Send": grpc.unary_unary_rpc_method_handler(self.send),
             "SendStream": grpc.stream_stream_rpc_method_handler(self.send_stream),
             "SendStreamBatched": grpc.stream_stream_rpc_method_handler(self.send_stream_batched),
+            "SendStreamPacked": grpc.stream_stream_rpc_method_handler(self.send_stream_packed),
             "Subscribe": grpc.unary_stream_rpc_method_handler(self.subscribe),
             "SubscribeBatched": grpc.unary_stream_rpc_method_handler(self.subscribe_batched),
             "Acknowledge": grpc.unary_unary_rpc_method_handler(self.acknowledge),
@@ -168,6 +174,12 @@ class SequencerService:
     async def send_stream_batched(self, requests: AsyncIterator[bytes],
                                   context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
         async for responses in self._send_responses(requests, context,
+                                                    MAX_PACKED_RESPONSES):
+            yield packed_messages(responses)
+
+    async def send_stream_packed(self, packs: AsyncIterator[bytes],
+                                 context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        async for responses in self._send_responses(_unpacked(packs), context,
                                                     MAX_PACKED_RESPONSES):
             yield packed_messages(responses)
 
@@ -274,6 +286,18 @@ def _rejected(message_id: str, error: MinicantonError) -> bytes:
 
 
 _Item = bytes | tuple[str, "asyncio.Future[int | None]"]
+
+
+async def _unpacked(packs: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The requests of each pack, one by one; a pack that does not split into requests is
+    passed on whole, to be refused as a malformed request like any garbage."""
+    async for pack in packs:
+        try:
+            requests = unpacked_messages(pack)
+        except MalformedRequest:
+            requests = [pack]
+        for raw in requests:
+            yield raw
 
 
 def _decided(item: _Item) -> bool:

@@ -1,9 +1,11 @@
-"""SubscribeBatched and SendStreamBatched: the same events and responses, fewer messages.
+"""SubscribeBatched, SendStreamBatched, SendStreamPacked: the same events and responses,
+fewer messages.
 
 A member's batched stream must carry byte for byte the events of its plain stream, in order,
-with several events per message when several are ready; the batched send stream answers every
+with several events per message when several are ready; the batched send streams answer every
 request once, in request order, packing outcomes one write decided together, and a bad request
-is a SendRejected entry, not the end of the stream. Refusals are those of the plain RPCs.
+(alone, inside a pack, or a pack that is not one) is a SendRejected entry, not the end of the
+stream. Refusals are those of the plain RPCs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import secrets
 
 import grpc
+import pytest
 from tests.integration.sequencer.harness import DOMAIN_ID, SequencerCluster
 from tests.integration.sequencer.test_sequencer_bad_input import (  # noqa: F401 (fixture)
     channel,
@@ -20,7 +23,7 @@ from tests.integration.sequencer.test_sequencer_bad_input import (  # noqa: F401
 )
 
 from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
-from minicanton.codec.sequencer import packed_messages, submission_to_proto
+from minicanton.codec.sequencer import packed_messages, submission_to_proto, unpacked_messages
 from minicanton.core.sequencing.batch import (
     Batch,
     Envelope,
@@ -62,6 +65,11 @@ def test_packing_is_the_repeated_field_on_the_wire() -> None:
         packed_messages([e.SerializeToString() for e in events]))
     assert list(packed.events) == events
     assert pb.SendResponseBatch.FromString(packed_messages([])).responses == []
+    raws = [e.SerializeToString() for e in events] + [b"x" * 300]
+    assert unpacked_messages(packed_messages(raws)) == raws
+    for bad in (b"\x12\x01a", b"\x0a\x05ab", b"\x0a\xff"):
+        with pytest.raises(MalformedRequest):
+            unpacked_messages(bad)
 
 
 async def test_the_batched_stream_is_the_plain_stream_packed(sequencer: SequencerCluster) -> None:
@@ -103,16 +111,44 @@ async def test_batched_subscribe_refuses_as_the_plain_one(sequencer: SequencerCl
                   grpc.StatusCode.INVALID_ARGUMENT)
 
 
+def requests_of(sender, target, ids: list[str]) -> list[bytes]:  # type: ignore[no-untyped-def]
+    return [submission_to_proto(sign_submission(SubmissionRequest(
+        DOMAIN_ID, sender.member, message_id, wall_clock_us() + 10_000_000,
+        Batch((Envelope((MemberRecipient(target.member),), b"x"),))), sender.key)
+    ).SerializeToString() for message_id in ids]
+
+
+async def test_packed_requests_are_admitted_one_by_one(
+    sequencer: SequencerCluster, channel  # noqa: F811
+) -> None:
+    sender, target = await sequencer.register("packer2"), await sequencer.register("target2")
+    token = await login(channel, sender)
+    ids = [f"pack-{secrets.token_hex(4)}-{n}" for n in range(9)]
+    raws = requests_of(sender, target, ids)
+    packs = [packed_messages(raws[:4]), packed_messages([raws[4], b"\xff garbage", raws[5]]),
+             b"\x12\x03not a pack", packed_messages(raws[6:])]
+
+    async def outgoing():  # type: ignore[no-untyped-def]
+        for pack in packs:
+            yield pack
+
+    call = channel.stream_stream(SERVICE + "SendStreamPacked")(
+        outgoing(), metadata=(("authorization", f"Bearer {token}"),), timeout=20)
+    answered = [r for raw in [m async for m in call]
+                for r in pb.SendResponseBatch.FromString(raw).responses]
+    assert [r.message_id for r in answered if r.HasField("accepted")] == ids
+    assert [i for i, r in enumerate(answered) if r.HasField("rejected")] == [5, 7]
+    assert {r.rejected.error_id for r in answered if r.HasField("rejected")} == {
+        MalformedRequest.error_id}
+
+
 async def test_batched_send_stream_answers_each_request_once_in_order(
     sequencer: SequencerCluster, channel  # noqa: F811
 ) -> None:
     sender, target = await sequencer.register("streamer"), await sequencer.register("target")
     token = await login(channel, sender)
     ids = [f"packed-{secrets.token_hex(4)}-{n}" for n in range(20)]
-    requests = [submission_to_proto(sign_submission(SubmissionRequest(
-        DOMAIN_ID, sender.member, message_id, wall_clock_us() + 10_000_000,
-        Batch((Envelope((MemberRecipient(target.member),), b"x"),))), sender.key)
-    ).SerializeToString() for message_id in ids]
+    requests = requests_of(sender, target, ids)
     requests.insert(7, b"\xff\xff not a request")
 
     async def outgoing():  # type: ignore[no-untyped-def]

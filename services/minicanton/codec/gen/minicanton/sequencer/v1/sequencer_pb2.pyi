@@ -213,6 +213,12 @@ class SequencerInfo(_message.Message):
     total_nodes: int
     def __init__(self, domain_id: _Optional[str] = ..., sequencer_id: _Optional[str] = ..., sequencer_public_key: _Optional[bytes] = ..., node_index: _Optional[int] = ..., total_nodes: _Optional[int] = ...) -> None: ...
 
+class SignedSubmissionRequestBatch(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[SignedSubmissionRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[SignedSubmissionRequest, _Mapping]]] = ...) -> None: ...
+
 class SignedSequencedEventBatch(_message.Message):
     __slots__ = ("events",)
     EVENTS_FIELD_NUMBER: _ClassVar[int]

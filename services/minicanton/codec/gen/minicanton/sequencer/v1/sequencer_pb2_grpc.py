@@ -61,6 +61,11 @@ class SequencerServiceStub(object):
                 request_serializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__pb2.SignedSubmissionRequest.SerializeToString,
                 response_deserializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__pb2.SendResponseBatch.FromString,
                 )
+        self.SendStreamPacked = channel.stream_stream(
+                '/minicanton.sequencer.v1.SequencerService/SendStreamPacked',
+                request_serializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__pb2.SignedSubmissionRequestBatch.SerializeToString,
+                response_deserializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__pb2.SendResponseBatch.FromString,
+                )
 
 
 class SequencerServiceServicer(object):
@@ -126,6 +131,14 @@ class SequencerServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendStreamPacked(self, request_iterator, context):
+        """As SendStreamBatched, the client also packing the requests it has queued: each request
+        is admitted (or refused) exactly as if it had come alone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SequencerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -172,6 +185,11 @@ def add_SequencerServiceServicer_to_server(servicer, server):
             'SendStreamBatched': grpc.stream_stream_rpc_method_handler(
                     servicer.SendStreamBatched,
                     request_deserializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__pb2.SignedSubmissionRequest.FromString,
+                    response_serializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__pb2.SendResponseBatch.SerializeToString,
+            ),
+            'SendStreamPacked': grpc.stream_stream_rpc_method_handler(
+                    servicer.SendStreamPacked,
+                    request_deserializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__pb2.SignedSubmissionRequestBatch.FromString,
                     response_serializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__pb2.SendResponseBatch.SerializeToString,
             ),
     }
@@ -335,6 +353,23 @@ class SequencerService(object):
             metadata=None):
         return grpc.experimental.stream_stream(request_iterator, target, '/minicanton.sequencer.v1.SequencerService/SendStreamBatched',
             minicanton_dot_sequencer_dot_v1_dot_sequencer__pb2.SignedSubmissionRequest.SerializeToString,
+            minicanton_dot_sequencer_dot_v1_dot_sequencer__pb2.SendResponseBatch.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SendStreamPacked(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(request_iterator, target, '/minicanton.sequencer.v1.SequencerService/SendStreamPacked',
+            minicanton_dot_sequencer_dot_v1_dot_sequencer__pb2.SignedSubmissionRequestBatch.SerializeToString,
             minicanton_dot_sequencer_dot_v1_dot_sequencer__pb2.SendResponseBatch.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
