@@ -30,6 +30,7 @@ from minicanton.core.ids import Fingerprint, MemberId
 from minicanton.core.protocol.participant import ParticipantConfig as MachineConfig
 from minicanton.core.protocol.participant import ParticipantMachine
 from minicanton.core.protocol.participant_effects import SendBatch
+from minicanton.core.protocol.replay_protection import parameters_ever, remembered_since_us
 from minicanton.core.protocol.submission import ParticipantIdentity
 from minicanton.core.sequencing.events import SequencerPosition
 from minicanton.core.topology.snapshot import TopologySnapshot
@@ -63,6 +64,7 @@ from minicanton.runtime.topology_client import TopologyClient
 from minicanton.store.postgres.participant_admin_store import PostgresParticipantAdminStore
 from minicanton.store.postgres.participant_store import PostgresParticipantStore
 
+from minicanton.runtime._p1trace import t as _t
 log = logging.getLogger(__name__)
 TIMER_INTERVAL_S = 0.1
 
@@ -148,8 +150,13 @@ class ParticipantNode:
         self.registry.listeners.append(self._registry_changed)
         in_flight = await self.store.in_flight_submissions()
         pending = [(p.locks, p.payload) for p in await self.store.pending_requests()]
+        recent: list[tuple[str, int]] = []
+        if self.position is not None:  # remember committed requests against late replays
+            since_us = remembered_since_us(self.position.sequencer_ts_us,
+                                           parameters_ever(self.topology.state))
+            recent = await self.store.recent_transactions(since_us)
         restored = self.machine.restore(tracked_submissions(in_flight), pending,
-                                        self.topology.snapshot)
+                                        self.topology.snapshot, recent_transactions=recent)
         self._resend = [e for e in restored if isinstance(e, SendBatch)]
         self._resend += unsequenced_sends(in_flight, self.clock())
         if self.position is not None:
@@ -209,10 +216,12 @@ class ParticipantNode:
 
     async def _send_now(self, send: SendBatch) -> None:
         assert self.sequencer is not None
+        _t('send0', send.message_id)
         try:
             handle = await self.sequencer.send_async(
                 send.batch, message_id=send.message_id,
                 max_sequencing_time_us=send.max_sequencing_time_us)
+            _t('send1', send.message_id)
             # the outcome comes through the pump (receipt, deliver error, or timeout)
             handle.outcome.add_done_callback(lambda f: f.cancelled() or f.exception())
         except SendRejected as error:
