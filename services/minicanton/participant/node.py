@@ -64,7 +64,6 @@ from minicanton.runtime.topology_client import TopologyClient
 from minicanton.store.postgres.participant_admin_store import PostgresParticipantAdminStore
 from minicanton.store.postgres.participant_store import PostgresParticipantStore
 
-from minicanton.runtime._p1trace import t as _t
 log = logging.getLogger(__name__)
 TIMER_INTERVAL_S = 0.1
 
@@ -216,12 +215,10 @@ class ParticipantNode:
 
     async def _send_now(self, send: SendBatch) -> None:
         assert self.sequencer is not None
-        _t('send0', send.message_id)
         try:
             handle = await self.sequencer.send_async(
                 send.batch, message_id=send.message_id,
                 max_sequencing_time_us=send.max_sequencing_time_us)
-            _t('send1', send.message_id)
             # the outcome comes through the pump (receipt, deliver error, or timeout)
             handle.outcome.add_done_callback(lambda f: f.cancelled() or f.exception())
         except SendRejected as error:
