@@ -100,7 +100,7 @@ def _prepare_swap() -> tuple[_Contracts, ExerciseCommand]:
 
 def _seal_for_recipients(result: SubmissionResult, entropy: SeededEntropy) -> int:
     """What a submitter does with an interpreted Swap before sending; returns wraps made."""
-    submitter = SubmitterMetadata(frozenset({ALICE}), frozenset(), "bench", "swap",
+    submitter = SubmitterMetadata(frozenset({ALICE}), "bench", "swap",
                                   HOSTED_ON[ALICE], "sub", LEDGER_TIME_US + 60_000_000)
     common = CommonMetadata(ConfirmationPolicy.SIGNATORY, "domain::1220ff",
                             MemberId("MED::mediator::1220ff"))
