@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
 from minicanton.core.ids import Fingerprint, MemberId
@@ -58,6 +56,7 @@ from minicanton.runtime.auth import LedgerApiAuthenticator
 from minicanton.runtime.clock import Clock, wall_clock_us
 from minicanton.runtime.entropy import SystemEntropy
 from minicanton.runtime.health import HealthState, serve_http_health
+from minicanton.runtime.process import write_ready_file
 from minicanton.runtime.sequencer_client import SendRejected, SequencerClient, SequencerClientConfig
 from minicanton.runtime.topology_admin_client import TopologyAdminClient
 from minicanton.runtime.topology_client import TopologyClient
@@ -300,16 +299,11 @@ class ParticipantNode:
             self.health_port = self._http.sockets[0].getsockname()[1]
 
     def _write_ready_file(self) -> None:
-        if self.config.ready_file is None:
-            return
-        path = Path(self.config.ready_file)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({
+        write_ready_file(self.config.ready_file, {
             "participant_id": self.keys.participant_id, "ledger_api_port": self.ledger_api_port,
             "health_port": self.health_port, "pid": os.getpid(),
             "domain_id": self.domain_info.domain_id,
-        }))
-        temporary.replace(path)
+        })
 
     async def stop(self) -> None:
         if self._stopping:

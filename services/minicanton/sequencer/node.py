@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -24,6 +22,7 @@ from grpc_health.v1 import health_pb2_grpc
 from minicanton.core.sequencing.submission import SubmissionLimits
 from minicanton.runtime.clock import Clock, wall_clock_us
 from minicanton.runtime.health import HealthState, serve_http_health
+from minicanton.runtime.process import write_ready_file
 from minicanton.sequencer.admin import SequencerAdminService, prune_now
 from minicanton.sequencer.auth import Authenticator
 from minicanton.sequencer.config import SequencerConfig
@@ -174,13 +173,9 @@ class SequencerNode:
                 log.warning("pruning failed: %s", error)
 
     def _write_ready_file(self) -> None:
-        if self.config.ready_file is None:
-            return
-        path = Path(self.config.ready_file)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"port": self.port, "health_port": self.health_port,
-                                         "node_index": self.node_index, "pid": os.getpid()}))
-        temporary.replace(path)
+        write_ready_file(self.config.ready_file, {
+            "port": self.port, "health_port": self.health_port,
+            "node_index": self.node_index, "pid": os.getpid()})
 
     async def stop(self) -> None:
         """Graceful, and bounded: every step has a deadline so SIGTERM always ends us."""
