@@ -9,14 +9,17 @@ grpc.aio, a few hundred µs of CPU per call, so it is not what is measured. The 
 computed from this run's raw crypto figures and a PostgreSQL commit measured on the same
 cluster, with the per-transaction operation counts listed in `FLOOR_OPS`. Each level's note
 also gives the CPU the node processes (participants, sequencers, mediator) used per committed
-transaction: unlike the rate, it does not depend on what else loads the machine.
+transaction, and its split by kind with the PostgreSQL server's share: unlike the rate, it
+does not depend on what else loads the machine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import shutil
+import subprocess
 import tempfile
 import time
 from decimal import Decimal
@@ -25,6 +28,7 @@ from typing import Any
 
 import asyncpg
 
+from bench import crypto_floor
 from bench.common import BenchContext, Figure, percentile, process_cpu_s
 from minicanton.cli.ledger_client import LedgerClient, create_command, exercise_command
 from minicanton.cli.localnet import launcher
@@ -39,7 +43,9 @@ from minicanton.core.lf.value import (
 from minicanton.runtime.auth import mint_dev_token
 
 SECTION = "end to end"
-LEVELS = (1, 8, 32)
+# Narrow a run while working on one path: BENCH_E2E_FLOWS=a BENCH_E2E_LEVELS=32.
+LEVELS = tuple(int(c) for c in os.environ.get("BENCH_E2E_LEVELS", "1,8,32").split(","))
+FLOWS = os.environ.get("BENCH_E2E_FLOWS", "ab")
 DURATION_S = 8.0
 # Per committed 2-participant transaction (submitter confirms, one observer): signatures made
 # (request, 3 delivered events signed by the sequencer, response, its event, verdict, 2 verdict
@@ -130,26 +136,44 @@ async def _commit_ms(dsn: str) -> float:
         await connection.close()
 
 
-def _node_pids(network: dict[str, Any]) -> list[int]:
-    return [int(node["pid"]) for group in ("participants", "sequencers", "mediators")
-            for node in network[group].values() if node.get("pid")]
+def _node_pids(network: dict[str, Any], directory: Path) -> dict[str, list[int]]:
+    """The node processes by kind, and the network's PostgreSQL server with its backends
+    (the connection pools are open by now, so the backends live as long as the nodes)."""
+    groups = {group: [int(node["pid"]) for node in network[group].values() if node.get("pid")]
+              for group in ("participants", "sequencers", "mediators")}
+    groups["postgres"] = []
+    for pid_file in directory.glob("postgres/**/postmaster.pid"):
+        postmaster = int(pid_file.read_text().split()[0])
+        children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True,
+                                  text=True).stdout.split()
+        groups["postgres"] += [postmaster, *(int(pid) for pid in children)]
+    return groups
 
 
-async def _run(context: BenchContext, network: dict[str, Any]) -> None:
+def _cpu_by_group(groups: dict[str, list[int]]) -> dict[str, float]:
+    return {group: process_cpu_s(pids) for group, pids in groups.items()}
+
+
+async def _run(context: BenchContext, network: dict[str, Any], directory: Path) -> None:
     parties = {hint: Party(network, hint) for hint in network["parties"]}
-    pids = _node_pids(network)
+    groups = _node_pids(network, directory)
+    flows = [(name, flow) for key, name, flow in (
+        ("a", "(a) Iou create, 2 participants", _iou_flow),
+        ("b", "(b) DvP, 4 participants", _dvp_flow)) if key in FLOWS]
     try:
-        for name, flow in (("(a) Iou create, 2 participants", _iou_flow),
-                           ("(b) DvP, 4 participants", _dvp_flow)):
+        for name, flow in flows:
             for concurrency in LEVELS:
-                cpu_before_s = process_cpu_s(pids)
+                before_s = _cpu_by_group(groups)
                 rate, latencies = await _load(flow, parties, concurrency)
-                cpu_s = process_cpu_s(pids) - cpu_before_s
-                per_tx_ms = cpu_s * 1000 / max(1, len(latencies))
+                after_s = _cpu_by_group(groups)
+                per_tx = {group: (after_s[group] - before_s[group]) * 1000 / max(
+                    1, len(latencies)) for group in groups}
+                nodes_ms = sum(ms for group, ms in per_tx.items() if group != "postgres")
+                split = ", ".join(f"{group} {ms:.1f}" for group, ms in per_tx.items())
                 context.add(Figure(SECTION, f"{name}, concurrency {concurrency}", rate,
                                    "tx/s", f"p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
                                    f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
-                                   f"nodes' CPU {per_tx_ms:.1f} ms/tx"))
+                                   f"nodes' CPU {nodes_ms:.1f} ms/tx ({split})"))
         _floor(context, await _commit_ms(network["postgres"]["dsn"]))
     finally:
         for party in parties.values():
@@ -157,6 +181,8 @@ async def _run(context: BenchContext, network: dict[str, Any]) -> None:
 
 
 def _floor(context: BenchContext, commit_ms: float) -> None:
+    if context.value_of("raw Ed25519 sign 1 KiB") is None:  # run alone (--only end_to_end)
+        crypto_floor.run(context)
     costs_ms = {"sign": 1000 / (context.value_of("raw Ed25519 sign 1 KiB") or 1),
                 "verify": 1000 / (context.value_of("raw Ed25519 verify 1 KiB") or 1),
                 "wrap": 1000 / (context.value_of("raw X25519 ephemeral + HKDF (one key wrap)")
@@ -177,7 +203,7 @@ def run(context: BenchContext) -> None:
     try:
         network = launcher.up(directory, None, lambda message: None)
         asyncio.run(bootstrap_dvp(network, lambda message: None))
-        asyncio.run(_run(context, network))
+        asyncio.run(_run(context, network, directory))
     finally:
         launcher.down(directory, True, lambda message: None)
         shutil.rmtree(directory, ignore_errors=True)
