@@ -2,17 +2,24 @@
 
 Registration or disabling on any instance notifies all; each reloads its snapshot. A lookup
 that misses (a member registered a moment ago through another instance, notification still in
-flight) reloads before answering no; concurrent misses share one load.
+flight) reloads before answering no; concurrent misses share one load. A reload after a
+notification that fails (the database away for a moment) is logged and retried with backoff
+until it succeeds: a stale directory would let a disabled member's open stream go on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 from minicanton.core.ids import MemberId
 from minicanton.core.sequencing.members import MemberDirectory, MemberRecord
+from minicanton.runtime.retry import Backoff
 from minicanton.store.sequencer import SequencerStore
+
+log = logging.getLogger(__name__)
+RELOAD_BACKOFF = Backoff(initial_ms=50.0, max_ms=2_000.0)
 
 
 class MemberCache:
@@ -23,6 +30,7 @@ class MemberCache:
         self._wanted = 0
         self._loaded = 0
         self.on_change: list[Callable[[MemberId], None]] = []
+        self._after_notify: set[asyncio.Task[None]] = set()
 
     async def reload(self) -> None:
         """Return once a load that started after this call finished. Concurrent callers share
@@ -43,8 +51,32 @@ class MemberCache:
         """NOTIFY callback: a member was registered, re-keyed or disabled somewhere."""
         for callback in self.on_change:
             callback(MemberId(member))
-        task = asyncio.get_running_loop().create_task(self.reload())
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        task = asyncio.get_running_loop().create_task(self._reload_until_done(member))
+        self._after_notify.add(task)
+        task.add_done_callback(self._after_notify.discard)
+
+    async def _reload_until_done(self, member: str) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self.reload()
+            except Exception as error:  # the database, whatever it says: try again
+                delay_s = RELOAD_BACKOFF.delay_s(attempt)
+                log.warning("reloading the members after a change of %s failed (retry in "
+                            "%.2f s): %s", member, delay_s, error)
+                await asyncio.sleep(delay_s)
+                attempt += 1
+                continue
+            if attempt:
+                log.info("members reloaded after %d failed attempts", attempt)
+            return
+
+    async def close(self) -> None:
+        """Stop retrying reloads (the store is about to close)."""
+        tasks = list(self._after_notify)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def refresh_after_miss(self) -> bool:
         """A member we do not know may have registered through another instance a moment

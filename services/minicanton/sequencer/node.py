@@ -45,6 +45,7 @@ class SequencerNode:
         self.exit_code = 0
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._health_updates: set[asyncio.Task[None]] = set()  # cancelled by stop
         self._http: asyncio.Server | None = None
         self._writer_task: asyncio.Task[None] | None = None
         self.port = 0
@@ -133,7 +134,15 @@ class SequencerNode:
 
     def _online_changed(self, online: bool) -> None:
         if not self._stopping:
-            asyncio.get_running_loop().create_task(self.health.set_ready(online, "offline"))
+            task = asyncio.get_running_loop().create_task(self.health.set_ready(online,
+                                                                                "offline"))
+            self._health_updates.add(task)
+            task.add_done_callback(self._health_update_done)
+
+    def _health_update_done(self, task: asyncio.Task[None]) -> None:
+        self._health_updates.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("health update failed", exc_info=task.exception())
 
     def _lock_lost(self) -> None:
         if not self._stopping:
@@ -193,8 +202,10 @@ class SequencerNode:
         if hasattr(self, "server"):
             await self.server.stop(grace=1.0)
             log.info("server stopped")
-        for task in self._tasks:
+        for task in [*self._tasks, *self._health_updates]:
             task.cancel()
+        if hasattr(self, "members"):
+            await self.members.close()
         await _bounded(asyncio.gather(*self._tasks, return_exceptions=True), 2.0)
         stuck = [t.get_coro() for t in self._tasks if not t.done()]
         if stuck:

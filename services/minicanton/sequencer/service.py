@@ -203,6 +203,8 @@ class SequencerService:
                 while not pending.empty():
                     backlog.append(pending.get_nowait())
                 if backlog[0] is None:
+                    if not await pump:  # ended on an error of ours (logged): not a clean end
+                        await context.abort(grpc.StatusCode.INTERNAL, "internal error")
                     return
                 responses = [await _response(backlog.popleft())]  # type: ignore[arg-type]
                 while (backlog and backlog[0] is not None and len(responses) < most
@@ -213,15 +215,20 @@ class SequencerService:
             pump.cancel()
 
     async def _pump(self, requests: AsyncIterator[bytes], member: MemberRecord,
-                    pending: asyncio.Queue[Any]) -> None:
+                    pending: asyncio.Queue[Any]) -> bool:
+        """Admit the stream's requests; False when it broke on an untyped error (logged)."""
         try:
             async for raw in requests:
                 try:
                     pending.put_nowait(await self._admit(raw, member))
                 except MinicantonError as error:
                     pending.put_nowait(_rejected(_message_id_of(raw), error))
+        except Exception:
+            log.exception("unexpected error on the send stream of %s", member.member)
+            return False
         finally:
             pending.put_nowait(None)
+        return True
 
     async def subscribe(self, raw: bytes,
                         context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
