@@ -1,0 +1,232 @@
+"""The explorer: one seed draws a network, a workload, faults and a Byzantine member, runs
+the real core machines to quiescence and checks `network_invariants`; the same seed replays
+the same run bit for bit.
+
+    .venv/bin/python -m tests.sim.explore --seed 17          # one seed, with its story
+    .venv/bin/python -m tests.sim.explore --seeds 1000       # seeds 0..999
+    .venv/bin/python -m tests.sim.explore --seeds 500 --start 10000
+
+Each iteration of a run does one thing the seed picks: a command, a Byzantine misbehaviour,
+a fault (a member reads slowly for a while; a participant stops answering, or crashes and
+restarts later from its store; the mediator crashes and restarts; time jumps ahead, so that
+requests time out) or, mostly, one step of the network (sequence a send, or let a member
+read its next event). Then every fault heals, the network runs until nothing is pending and
+no deadline is left, and the invariants are checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+
+from tests.sim.byzantine import MISBEHAVIOURS, Byzantine
+from tests.sim.dvp_flow import exercise
+from tests.sim.faulty_network import FaultyNetwork
+from tests.sim.network_invariants import RunView, check_run, local_checks
+from tests.sim.network_workload import (
+    TRADERS,
+    Scenario,
+    Workload,
+    build_domain,
+    draw_scenario,
+    field_of,
+)
+
+from minicanton.core.lf.commands import Command
+from minicanton.core.lf.value import PartyValue
+from minicanton.core.topology.parameters import MILLISECOND_US
+
+ITERATIONS = 400
+MAX_STEPS = 50_000
+
+
+def replay_command(seed: int, iterations: int = ITERATIONS) -> str:
+    extra = "" if iterations == ITERATIONS else f" --iterations {iterations}"
+    return f".venv/bin/python -m tests.sim.explore --seed {seed}{extra}"
+
+
+class SeedFailed(AssertionError):
+    def __init__(self, seed: int, iterations: int, cause: BaseException) -> None:
+        super().__init__(f"seed {seed} failed: {type(cause).__name__}: {cause}\n"
+                         f"  replay: {replay_command(seed, iterations)}")
+        self.seed, self.cause = seed, cause
+
+
+@dataclass
+class RunReport:
+    seed: int
+    scenario: Scenario
+    faults: Counter[str] = field(default_factory=Counter)
+    misbehaviour: Counter[str] = field(default_factory=Counter)
+    submitted: int = 0
+    accepted: int = 0
+    committed: int = 0
+    steps: int = 0
+
+    def describe(self) -> str:
+        return (f"seed {self.seed}: {self.scenario.describe()}\n"
+                f"  {self.submitted} honest commands, {self.accepted} accepted, "
+                f"{self.committed} transactions in the virtual ledger, {self.steps} steps\n"
+                f"  faults {dict(sorted(self.faults.items()))}\n"
+                f"  byzantine {dict(sorted(self.misbehaviour.items()))}")
+
+
+class Run:
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.scenario = draw_scenario(self.rng, MISBEHAVIOURS)
+        self.net = FaultyNetwork(build_domain(self.scenario, seed), seed=seed)
+        self.net.local_checks.append(local_checks)
+        self.workload = Workload(self.net, self.scenario, random.Random(seed * 7 + 1))
+        self.byz = None if self.scenario.byzantine is None else Byzantine(
+            self.net, self.scenario.byzantine, random.Random(seed * 7 + 2),
+            self.scenario.misbehaviours)
+        self.report = RunReport(seed, self.scenario)
+        self.heal_at: dict[str, int] = {}  # member -> iteration it comes back
+        self.crashed: set[str] = set()
+
+    def go(self, iterations: int) -> RunReport:
+        for iteration in range(iterations):
+            self._heal(iteration)
+            self._one(iteration)
+        self._heal(None)
+        self.report.steps += self.net.run(advance_time=True, max_steps=MAX_STEPS)
+        check_run(self.net, self.scenario, self.byz, self.workload.submitted)
+        return self._finish()
+
+    def _one(self, iteration: int) -> None:
+        roll = self.rng.random()
+        if roll < 0.22:
+            self.workload.act()
+        elif roll < 0.25 and self.byz is not None:
+            self.byz.act(self._byz_command)
+        elif roll < 0.265:
+            self._fault(iteration)
+        elif self.net.step():
+            self.report.steps += 1
+
+    def _fault(self, iteration: int) -> None:
+        net, rng = self.net, self.rng
+        kind = rng.choice(["slow", "slow", "stop", "crash", "crash_mediator", "time"])
+        down = [n for n in net.participants if n not in self.heal_at]
+        if kind == "slow":
+            net.slow(rng.choice(sorted(net.inbox)), rng.randint(20, 200))
+        elif kind == "time":
+            net.advance_clock(rng.choice([200, 1_000, 2_500]) * MILLISECOND_US)
+        elif kind == "crash_mediator" and "mediator" not in self.heal_at:
+            net.crash_mediator()
+            self.heal_at["mediator"] = iteration + rng.randint(0, 40)
+        elif kind in ("stop", "crash") and down:
+            name = rng.choice(sorted(down))
+            if kind == "stop":
+                net.stop(name)
+            else:
+                net.crash(name)
+                self.crashed.add(name)
+            self.heal_at[name] = iteration + rng.randint(0, 60)
+        else:
+            return
+        self.report.faults[kind] += 1
+
+    def _heal(self, iteration: int | None) -> None:
+        for name, at in sorted(self.heal_at.items()):
+            if iteration is not None and at > iteration:
+                continue
+            del self.heal_at[name]
+            if name == "mediator":
+                self.net.restart_mediator()
+            elif name in self.crashed:
+                self.crashed.discard(name)
+                self.net.restart(name)
+            else:
+                self.net.start(name)
+
+    def _byz_command(self, how: str) -> tuple[str, Command] | None:
+        """A command for the Byzantine member to misbehave with (`how`)."""
+        assert self.byz is not None
+        name, work = self.byz.name, self.workload
+        if how == "foreign":
+            others = [t for t in TRADERS if name not in self.scenario.hosts[t]]
+            if self.rng.random() < 0.3 or not others:
+                picked = work.issue_iou()  # as the Bank
+                return None if picked is None else (picked[1], picked[2])
+            hint = self.rng.choice(others)  # a transfer of another's contract, as seen by
+            picked = work.transfer(hint, self.scenario.hosts[hint][0])  # its owner's host
+            return None if picked is None else (picked[1], picked[2])
+        own = [t for t in TRADERS if self.scenario.hosts[t] == (name,)]
+        if not own:
+            return None
+        hint = self.rng.choice(own)
+        if how == "stale":
+            return self._stale_transfer(hint)
+        picked = work.swap_of(hint, name) if self.rng.random() < 0.3 else None
+        picked = picked or work.transfer(hint, name)
+        return None if picked is None else (picked[1], picked[2])
+
+    def _stale_transfer(self, hint: str) -> tuple[str, Command] | None:
+        assert self.byz is not None
+        party = PartyValue(self.net.domain.party(hint))
+        archived = sorted(cid for cid, c in self.net.store(self.byz.name).archived.items()
+                          if c.template_id.entity_name in ("Iou", "Share")
+                          and field_of(c, "owner") == party)
+        if not archived:
+            return None
+        target = self.rng.choice(archived)
+        entity = self.net.store(self.byz.name).archived[target].template_id.entity_name
+        other = self.rng.choice([t for t in TRADERS if t != hint])
+        return hint, exercise(f"dvp:{entity}", target, "Transfer",
+                              recipient=PartyValue(self.net.domain.party(other)))
+
+    def _finish(self) -> RunReport:
+        report = self.report
+        report.submitted = len(self.workload.submitted)
+        completions = [c for n in self.scenario.honest for _, c in self.net.store(n).completions]
+        report.accepted = sum(1 for c in completions if c.accepted)
+        report.committed = len(RunView(self.net, self.scenario, self.byz).approved)
+        if self.byz is not None:
+            report.misbehaviour.update(self.byz.done)
+        return report
+
+
+def run_seed(seed: int, iterations: int = ITERATIONS) -> RunReport:
+    """Run one seed; raises `SeedFailed` (naming the seed and its replay command)."""
+    try:
+        return Run(seed).go(iterations)
+    except Exception as err:  # any failure, invariant or crash, is the seed's finding
+        raise SeedFailed(seed, iterations, err) from err
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.sim.explore")
+    parser.add_argument("--seed", type=int, help="run this one seed and tell its story")
+    parser.add_argument("--seeds", type=int, default=100, help="how many seeds to run")
+    parser.add_argument("--start", type=int, default=0, help="the first seed")
+    parser.add_argument("--iterations", type=int, default=ITERATIONS)
+    args = parser.parse_args(argv)
+    seeds = [args.seed] if args.seed is not None else range(args.start, args.start + args.seeds)
+    failed: list[int] = []
+    began = time.monotonic()
+    for seed in seeds:
+        try:
+            report = run_seed(seed, args.iterations)
+        except SeedFailed as err:
+            failed.append(seed)
+            print(err, file=sys.stderr)
+            if args.seed is not None:
+                traceback.print_exception(err.cause)
+            continue
+        if args.seed is not None:
+            print(report.describe())
+    elapsed_s = time.monotonic() - began
+    print(f"{len(seeds)} seeds, {len(failed)} failed {failed[:20]}, {elapsed_s:.1f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
