@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-from google.protobuf.message import DecodeError
-
 from minicanton.codec.gen.minicanton.mediator.v1 import mediator_auditor_pb2 as pb
-from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2
-from minicanton.codec.sequencer import signed_event_from_proto, signed_event_to_proto
+from minicanton.codec.sequencer import signed_event_to_proto
 from minicanton.core.protocol.message_codec import (
     MessageDecodeError,
     UnknownMessageKind,
@@ -24,7 +21,6 @@ from minicanton.core.protocol.messages import (
     RootHashMessage,
     Timeout,
 )
-from minicanton.core.sequencing.errors import MalformedRequest
 from minicanton.core.sequencing.events import SignedSequencedEvent
 from minicanton.core.topology.transactions import BROADCAST_MAGIC
 from minicanton.store.mediator_store import AuditedMessage, StoredVerdict
@@ -32,15 +28,6 @@ from minicanton.store.mediator_store import AuditedMessage, StoredVerdict
 
 def encode_signed_event(signed: SignedSequencedEvent) -> bytes:
     return bytes(signed_event_to_proto(signed).SerializeToString())
-
-
-def parse_signed_event(raw: bytes) -> SignedSequencedEvent:
-    message = sequencer_pb2.SignedSequencedEvent()
-    try:
-        message.ParseFromString(raw)
-    except (DecodeError, ValueError):
-        raise MalformedRequest("stored bytes are not a SignedSequencedEvent") from None
-    return signed_event_from_proto(message)
 
 
 def audited_message_to_proto(message: AuditedMessage) -> pb.AuditedMessage:

@@ -6,7 +6,9 @@ The only module that touches the generated sequencer code. Decoding untrusted by
 
 from __future__ import annotations
 
-from google.protobuf.message import DecodeError
+from typing import TypeVar
+
+from google.protobuf.message import DecodeError, Message
 
 from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
 from minicanton.core.crypto.signing import Signature
@@ -31,6 +33,7 @@ from minicanton.core.sequencing.events import (
 )
 from minicanton.core.sequencing.stored import StoredEnvelope
 
+_M = TypeVar("_M", bound=Message)
 _GROUP_TO_PB = {
     RecipientGroup.ALL_MEMBERS: pb.ALL_MEMBERS,
     RecipientGroup.ALL_PARTICIPANTS: pb.ALL_PARTICIPANTS,
@@ -163,6 +166,21 @@ def signed_event_from_proto(message: pb.SignedSequencedEvent) -> SignedSequenced
         raise MalformedRequest("a sequenced event needs an event and a signature")
     return SignedSequencedEvent(event_from_proto(message.event),
                                 signature_from_proto(message.signature))
+
+
+def parse_signed_event(raw: bytes) -> SignedSequencedEvent:
+    """Untrusted bytes (a sequencer's stream, a stored event) to an event, or
+    `MalformedRequest`: never a protobuf error a caller does not expect."""
+    return signed_event_from_proto(parse_message(pb.SignedSequencedEvent, raw))
+
+
+def parse_message(message_type: type[_M], raw: bytes) -> _M:
+    """Untrusted bytes to a message of `message_type` (a reply from a sequencer, whose
+    answers a member must not trust either), or `MalformedRequest`."""
+    try:
+        return message_type.FromString(raw)
+    except (DecodeError, ValueError):
+        raise MalformedRequest(f"the bytes are not a {message_type.__name__}") from None
 
 
 def encode_stored_envelopes(envelopes: tuple[StoredEnvelope, ...]) -> bytes:

@@ -38,7 +38,8 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2_grpc
 
-from minicanton.codec.mediator import encode_signed_event, parse_signed_event
+from minicanton.codec.mediator import encode_signed_event
+from minicanton.codec.sequencer import parse_signed_event
 from minicanton.core.errors import MinicantonError
 from minicanton.core.protocol.mediator import Mediator, SendVerdict, verdict_batch
 from minicanton.core.protocol.replay_protection import parameters_ever, replay_start_us
@@ -85,7 +86,6 @@ class MediatorNode:
         self._http: asyncio.Server | None = None
         self._events: asyncio.Queue[VerifiedEvent] = asyncio.Queue(config.max_batch_events * 4)
         self._deadline_changed = asyncio.Event()
-        self._last_ack_us = 0
         self._bootstrap_pending = False
         self._sends: set[asyncio.Task[None]] = set()
         self._send_slots = asyncio.Semaphore(_MAX_SENDS_IN_FLIGHT)
@@ -155,7 +155,8 @@ class MediatorNode:
         return SequencerClient(
             domain_id=self.domain.domain_id, member=self.mediator_id,
             signing_key=config.signing_key, trusted_sequencer_keys=trusted,
-            config=SequencerClientConfig(tuple(config.sequencers)), clock=self.clock)
+            config=SequencerClientConfig(tuple(config.sequencers), auto_acknowledge=False),
+            clock=self.clock)
 
     def _spawn(self, *coroutines: Coroutine[Any, Any, None]) -> None:
         for coroutine in coroutines:
@@ -177,7 +178,7 @@ class MediatorNode:
     # --- the pump --------------------------------------------------------------------------
 
     async def _pump(self) -> None:
-        assert self.lease is not None
+        assert self.lease is not None and self.client is not None
         while True:
             batch = [await self._events.get()]
             while len(batch) < self.config.max_batch_events and not self._events.empty():
@@ -194,7 +195,8 @@ class MediatorNode:
                 for send in item.sends:
                     await self._send_in_background(send)
             self._deadline_changed.set()
-            await self._acknowledge(batch[-1].event.timestamp_us)
+            # our handler only queues: acknowledged once recorded, not when handed over
+            self.client.acknowledge_processed(batch[-1].event.timestamp_us)
 
     async def _bootstrap(self, first_event_us: int) -> tuple[TopologyRow, ...]:
         """Before our first event ever: the topology sequenced before it (late joiners)."""
@@ -241,16 +243,6 @@ class MediatorNode:
             if verdict.max_sequencing_time_us > now_us:
                 batch = verdict_batch(zip(verdict.recipients, verdict.deliveries, strict=True))
                 await self._send(verdict.message_id, batch, verdict.max_sequencing_time_us)
-
-    async def _acknowledge(self, ts_us: int) -> None:
-        """Tell the sequencer (at most once a second) what we processed, so it can prune."""
-        if self.client is None or ts_us - self._last_ack_us < 1_000_000:
-            return
-        self._last_ack_us = ts_us
-        try:
-            await self.client.acknowledge(ts_us)
-        except (MinicantonError, grpc.aio.AioRpcError, OSError) as error:
-            log.debug("acknowledge failed: %s", error)
 
     # --- time ------------------------------------------------------------------------------
 

@@ -22,8 +22,16 @@ Theory of operation.
   `position` in the same database transaction as the events' effects, and the member passes
   the stored position back as `resume_from` on restart, so each event is processed exactly
   once.
-* **Failure.** A verification failure, fork or handler exception stops the client; `failure`
-  holds it and `wait_failed()` returns it. Nothing is ever skipped.
+* **Acknowledgements.** After the handler returned (its effects are stored), the client tells
+  the sequencers how far the member got, at most once per `acknowledge_interval_ms` and in the
+  background, so every member's acknowledgement moves and the sequencers can prune. A member
+  whose handler only queues events (the mediator) turns `auto_acknowledge` off and calls
+  `acknowledge_processed` once it stored them.
+* **Failure.** A verification failure, fork, malformed event or challenge (`MalformedRequest`),
+  handler exception, or any exception escaping one of the client's tasks stops the client;
+  `failure` holds it and `wait_failed()` returns it. Nothing is ever skipped, and the client
+  never dies silently: every task it starts is tracked, watched by a done-callback and
+  cancelled on `close`.
 """
 
 from __future__ import annotations
@@ -32,13 +40,17 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 
-from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
-from minicanton.codec.sequencer import signed_event_from_proto, submission_to_proto
+from minicanton.codec.sequencer import (
+    parse_signed_event,
+    submission_to_proto,
+    unpacked_messages,
+)
 from minicanton.core.crypto.signing import SigningKeyPair, SigningPublicKey
 from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import MemberId
@@ -92,6 +104,8 @@ class SequencerClientConfig:
     rpc_timeout_ms: int = 5_000
     health_check_interval_ms: int = 250
     handler_queue_size: int = 1_000
+    acknowledge_interval_ms: int = 1_000  # at most one acknowledgement per interval
+    auto_acknowledge: bool = True  # False: the member calls `acknowledge_processed` itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +135,10 @@ class SequencerClient:
         self._tracker = SendTracker()
         self._outcomes: dict[str, asyncio.Future[SendOutcome]] = {}
         self._queue: asyncio.Queue[object] = asyncio.Queue(config.handler_queue_size)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
         self._failed = asyncio.Event()
+        self._processed_us = 0
+        self._to_acknowledge = asyncio.Event()
         self.failure: BaseException | None = None
         self.last_received: SequencerPosition | None = None
         self._closed = False
@@ -145,16 +161,16 @@ class SequencerClient:
         """Like `start`, but `handler` gets the events queued so far (1 to `max_batch`, in
         order) at once, so it can process them in one database transaction."""
         self._chain = EventChain(self.domain_id, self.member, self._trusted, resume_from)
-        loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._subscription_loop()),
-                       loop.create_task(self._handler_loop(handler, max_batch)),
-                       loop.create_task(self._health_loop())]
+        for coroutine in (self._subscription_loop(), self._handler_loop(handler, max_batch),
+                          self._health_loop(), self._acknowledge_loop()):
+            self._spawn(coroutine)
 
     async def close(self) -> None:
         self._closed = True
-        for task in self._tasks:
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         for connection in self.connections:
             await connection.close()
         self._fail_pending(SequencerClientError("the sequencer client was closed"))
@@ -232,7 +248,7 @@ class SequencerClient:
             await asyncio.sleep(delay_s)
             with contextlib.suppress(Exception):
                 await self.request_time_proof()
-        asyncio.get_running_loop().create_task(prove())
+        self._spawn(prove())
 
     def _pick_for_send(self) -> SequencerConnection:
         count = len(self.connections)
@@ -253,6 +269,25 @@ class SequencerClient:
         """Tell the sequencers everything up to `timestamp_us` is processed (for pruning)."""
         await self.connections[self._subscribed].acknowledge(timestamp_us)
 
+    def acknowledge_processed(self, timestamp_us: int) -> None:
+        """Everything up to `timestamp_us` is processed and stored: acknowledge it soon, in
+        the background, at most once per `acknowledge_interval_ms` (the latest position)."""
+        if timestamp_us > self._processed_us:
+            self._processed_us = timestamp_us
+            self._to_acknowledge.set()
+
+    async def _acknowledge_loop(self) -> None:
+        interval_s = self.config.acknowledge_interval_ms / 1_000
+        while not self._closed:
+            await self._to_acknowledge.wait()
+            self._to_acknowledge.clear()
+            try:
+                await self.acknowledge(self._processed_us)
+            except (MinicantonError, grpc.aio.AioRpcError, OSError) as error:
+                log.debug("acknowledgement failed (retried): %s", error)
+                self._to_acknowledge.set()
+            await asyncio.sleep(interval_s)
+
     # -- subscription --------------------------------------------------------------------
 
     async def _subscription_loop(self) -> None:
@@ -266,15 +301,15 @@ class SequencerClient:
                                                   batched=batched)
                 async for raw in call:
                     attempt, overlap = 0, True
-                    if batched:
-                        for event in pb.SignedSequencedEventBatch.FromString(raw).events:
-                            await self._receive(event)
-                    else:
-                        await self._receive(pb.SignedSequencedEvent.FromString(raw))
-            except (SequencerClientError, MinicantonError) as error:
-                return await self._fail(error)
+                    for item in unpacked_messages(raw) if batched else (raw,):
+                        await self._receive(item)
+            except MinicantonError as error:  # typed: verification, fork, malformed bytes
+                return self._fail(error)
             except grpc.aio.AioRpcError as error:
                 overlap = self._after_stream_error(connection, error)
+            except Exception as error:  # a bug of ours or of a library: stop, loudly
+                log.exception("sequencer subscription of %s failed", self.member)
+                return self._fail(error)
             finally:
                 if call is not None:
                     call.cancel()
@@ -307,8 +342,8 @@ class SequencerClient:
                 return self.connections[index]
         return self.connections[self._subscribed]
 
-    async def _receive(self, message: pb.SignedSequencedEvent) -> None:
-        verified = self._chain.accept(signed_event_from_proto(message))
+    async def _receive(self, raw: bytes) -> None:
+        verified = self._chain.accept(parse_signed_event(raw))
         if verified is None:
             return
         self.last_received = verified.position
@@ -327,8 +362,10 @@ class SequencerClient:
             try:
                 await handler(batch)  # type: ignore[arg-type]
             except Exception as error:
-                await self._fail(error)
+                self._fail(error)
                 return
+            if self.config.auto_acknowledge:
+                self.acknowledge_processed(batch[-1].event.timestamp_us)  # type: ignore
 
     async def _health_loop(self) -> None:
         while not self._closed:
@@ -346,13 +383,29 @@ class SequencerClient:
         if self._closed:
             raise SequencerClientError("the sequencer client was closed")
 
-    async def _fail(self, error: BaseException) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        """No task of ours may end with an exception nobody reads: it stops the client."""
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None and not self._closed:
+            log.error("a task of the sequencer client of %s failed", self.member,
+                      exc_info=error)
+            self._fail(error)
+
+    def _fail(self, error: BaseException) -> None:
         if self.failure is None:
             self.failure = error
             log.critical("sequencer client of %s stopped: %s", self.member, error)
             self._failed.set()
             self._fail_pending(error)
-        for task in self._tasks:
+        for task in list(self._tasks):
             if task is not asyncio.current_task():
                 task.cancel()
 

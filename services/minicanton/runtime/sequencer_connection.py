@@ -23,7 +23,7 @@ import grpc
 from grpc_health.v1 import health_pb2
 
 from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
-from minicanton.codec.sequencer import packed_messages, signature_to_proto
+from minicanton.codec.sequencer import packed_messages, parse_message, signature_to_proto
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import MemberId
@@ -116,12 +116,12 @@ class SequencerConnection:
     async def _login(self) -> None:
         raw = await self._unary("GetChallenge")(
             pb.ChallengeRequest(member=self._member).SerializeToString(), timeout=self._timeout_s)
-        nonce = pb.Challenge.FromString(raw).nonce
+        nonce = parse_message(pb.Challenge, raw).nonce  # a bad reply: MalformedRequest
         signature = sign_challenge(self._domain_id, self._member, nonce, self._key)
         raw = await self._unary("Authenticate")(pb.AuthenticateRequest(
             member=self._member, nonce=nonce, signature=signature_to_proto(signature),
         ).SerializeToString(), timeout=self._timeout_s)
-        token = pb.AuthToken.FromString(raw)
+        token = parse_message(pb.AuthToken, raw)
         self._token, self._token_expires_us = token.token, token.expires_at_us
 
     def forget_token(self) -> None:

@@ -9,7 +9,7 @@ import pytest
 from mediator_events import chain
 from mediator_fixtures import REQUEST_TS_US, RESPONSE_TIMEOUT_US, DvpDomain
 
-from minicanton.codec.mediator import parse_signed_event
+from minicanton.codec.sequencer import parse_signed_event
 from minicanton.core.protocol.mediator import Mediator, SendVerdict, verdict_message_id
 from minicanton.core.protocol.message_codec import decode_protocol_message
 from minicanton.core.protocol.messages import InformeeMessage, MediatorResult, Timeout

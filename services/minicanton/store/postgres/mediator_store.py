@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from minicanton.codec.mediator import parse_signed_event
+from minicanton.codec.sequencer import parse_signed_event
 from minicanton.core.hashing import Hash
 from minicanton.core.ids import ParticipantId
 from minicanton.core.protocol.messages import Approve, Reject, Verdict, encode_protocol_message
