@@ -39,6 +39,7 @@ from minicanton.participant.admin import NodeAdmin, Registry, load_stored
 from minicanton.participant.config import ParticipantConfig
 from minicanton.participant.domain_time import DomainTime
 from minicanton.participant.effects import member_topology_rows
+from minicanton.participant.housekeeping import expire_deduplication_periodically
 from minicanton.participant.keys import ParticipantKeys
 from minicanton.participant.ledger_api.backend import (
     LedgerApiBackend,
@@ -196,7 +197,8 @@ class ParticipantNode:
         resume = None if self.position is None else SequencerPosition(
             self.position.sequencer_counter, self.position.sequencer_ts_us)
         await self.sequencer.start_batched(self.pump.handle_batch, resume_from=resume)
-        self._spawn(self._watch_subscription(), self._timer())
+        self._spawn(self._watch_subscription(), self._timer(), expire_deduplication_periodically(
+            self.store, self.clock, config.max_deduplication_duration_ms * 1_000))
         for send in self._resend:
             self._send(send)
         self._resend = []
