@@ -1,12 +1,13 @@
 """The mediator store on PostgreSQL (asyncpg); see `store.mediator_store` for the contract.
 
-One pool; `record_events` is one transaction that first takes the lease row FOR SHARE (the
-fencing check: holder, epoch, not expired) and then writes the events and everything they
-caused with a handful of batched statements, ending with the clean position.
+One pool; `record_events` is one statement (`_RECORD`) that first takes the lease row FOR
+SHARE (the fencing check: holder, epoch, not expired) and then writes the events, everything
+they caused and the clean position, each table from arrays in one INSERT ... unnest.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -51,21 +52,59 @@ WHERE holder = $1 AND epoch = $2 AND expires_at > clock_timestamp() RETURNING ep
 _FENCE = """
 SELECT epoch FROM mediator_lease
 WHERE holder = $1 AND epoch = $2 AND expires_at > clock_timestamp() FOR SHARE"""
-_POSITION = """
-INSERT INTO mediator_position (counter, ts, event_hash) VALUES ($1, $2, $3)
-ON CONFLICT (singleton) DO UPDATE
-    SET counter = EXCLUDED.counter, ts = EXCLUDED.ts, event_hash = EXCLUDED.event_hash"""
-_INSERT_REQUEST = """
-INSERT INTO mediator_requests (request_ts, root_hash, submitting_participant,
-    confirmation_policy, response_deadline_us, decision_time_us)
-VALUES ($1, $2, $3, $4, $5, $6)"""
-_INSERT_RESPONSE = """
-INSERT INTO mediator_responses (response_ts, seq, request_ts, sender, view_hash, outcome, note)
-VALUES ($1, $2, $3, $4, $5, $6, $7)"""
-_INSERT_VERDICT = """
-INSERT INTO mediator_verdicts (request_ts, decided_ts, message_id, recipients,
-    max_sequencing_time_us, verdict, result, deliveries)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"""
+# One statement writes a whole batch of events (autocommit: a statement is atomic), so the
+# pump's commit costs one round trip instead of a dozen (BEGIN, fence, position, one insert
+# per table, COMMIT). `fence` takes the lease row FOR SHARE, as a transaction did: a takeover
+# waits for this write to finish, and a deposed holder writes nothing (no fence row). Every
+# row carries its event's timestamp and is written only if that event is after the stored
+# clean position (`fence.last`), so a batch recorded twice is recorded once.
+_RECORD = """
+WITH fence AS (
+    SELECT l.epoch, coalesce((SELECT ts FROM mediator_position), -1) AS last
+    FROM mediator_lease l
+    WHERE l.holder = $1 AND l.epoch = $2 AND l.expires_at > clock_timestamp()
+    FOR SHARE OF l),
+events AS (
+    INSERT INTO mediator_events (ts, counter, event)
+    SELECT e.* FROM unnest($3::bigint[], $4::bigint[], $5::bytea[]) e (ts, counter, event),
+        fence WHERE e.ts > fence.last),
+messages AS (
+    INSERT INTO mediator_messages (ts, envelope_index, request_ts, kind)
+    SELECT m.* FROM unnest($6::bigint[], $7::int[], $8::bigint[], $9::text[])
+        m (ts, envelope_index, request_ts, kind), fence WHERE m.ts > fence.last),
+requests AS (
+    INSERT INTO mediator_requests (request_ts, root_hash, submitting_participant,
+        confirmation_policy, response_deadline_us, decision_time_us)
+    SELECT r.* FROM unnest($10::bigint[], $11::bytea[], $12::text[], $13::text[],
+        $14::bigint[], $15::bigint[]) r (request_ts, root_hash, submitting_participant,
+        confirmation_policy, response_deadline_us, decision_time_us), fence
+    WHERE r.request_ts > fence.last),
+responses AS (
+    INSERT INTO mediator_responses (response_ts, seq, request_ts, sender, view_hash, outcome,
+        note)
+    SELECT r.* FROM unnest($16::bigint[], $17::int[], $18::bigint[], $19::text[], $20::bytea[],
+        $21::text[], $22::text[]) r (response_ts, seq, request_ts, sender, view_hash, outcome,
+        note), fence WHERE r.response_ts > fence.last),
+verdicts AS (
+    INSERT INTO mediator_verdicts (request_ts, decided_ts, message_id, recipients,
+        max_sequencing_time_us, verdict, result, deliveries, sent_ts, send_error)
+    SELECT v.request_ts, v.decided_ts, v.message_id, v.recipients, v.max_sequencing_time_us,
+        v.verdict, v.result, v.deliveries, v.sent_ts, v.send_error
+    FROM unnest($23::mediator_verdict_input[]) v, fence WHERE v.decided_ts > fence.last),
+receipts AS (  -- of verdicts recorded before (the statement sees no row it inserts)
+    UPDATE mediator_verdicts m SET sent_ts = r.ts
+    FROM unnest($24::bigint[], $25::text[]) r (ts, message_id), fence
+    WHERE m.message_id = r.message_id AND r.ts > fence.last),
+send_errors AS (
+    UPDATE mediator_verdicts m SET send_error = r.reason
+    FROM unnest($26::bigint[], $27::text[], $28::text[]) r (ts, message_id, reason), fence
+    WHERE m.message_id = r.message_id AND r.ts > fence.last),
+position AS (
+    INSERT INTO mediator_position (counter, ts, event_hash)
+    SELECT $29, $30, $31 FROM fence WHERE $30 > fence.last
+    ON CONFLICT (singleton) DO UPDATE
+        SET counter = EXCLUDED.counter, ts = EXCLUDED.ts, event_hash = EXCLUDED.event_hash)
+SELECT epoch, last FROM fence"""
 _AUDIT_COLUMNS = "m.ts, m.envelope_index, m.request_ts, m.kind, e.event"
 
 
@@ -84,7 +123,8 @@ class PostgresMediatorStore:
     async def connect(cls, dsn: str, pool_size: int = 4) -> PostgresMediatorStore:
         await apply_migrations(dsn, "mediator", MIGRATIONS)
         await migrate_member_store(dsn)
-        return cls(await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size))
+        return cls(await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size,
+                                             reset=_keep_session))
 
     async def close(self) -> None:
         await self._pool.close()
@@ -114,19 +154,19 @@ class PostgresMediatorStore:
                                  None if digest is None else Hash(bytes(digest)))
 
     async def record_events(self, lease: Lease, events: Sequence[RecordedEvent]) -> int:
-        async with self._pool.acquire() as connection, connection.transaction():
-            if await connection.fetchval(_FENCE, lease.holder, lease.epoch) is None:
+        if not events:
+            return 0
+        topology = any(e.topology for e in events)
+        # a topology change (rare) goes to the member store in the same transaction
+        async with self._pool.acquire() as connection, (
+                connection.transaction() if topology else contextlib.nullcontext()):
+            fence = await connection.fetchrow(_RECORD, *_record_arguments(lease, events))
+            if fence is None:
                 raise LeaseLost(f"{lease.holder} no longer holds the mediator lease "
                                 f"(epoch {lease.epoch})")
-            last = await connection.fetchval("SELECT ts FROM mediator_position")
-            fresh = [e for e in events if last is None or e.position.timestamp_us > last]
-            if not fresh:
-                return 0
-            await _write(connection, fresh)
-            await self._topology.append(connection, [t for e in fresh for t in e.topology])
-            end = fresh[-1].position
-            await connection.execute(_POSITION, end.counter, end.timestamp_us,
-                                     end.event_hash.digest if end.event_hash else None)
+            fresh = [e for e in events if e.position.timestamp_us > fence["last"]]
+            if topology:
+                await self._topology.append(connection, [t for e in fresh for t in e.topology])
             return len(fresh)
 
     async def topology_transactions(self) -> list[TopologyRow]:
@@ -190,41 +230,46 @@ class PostgresMediatorStore:
         return _audited(rows)
 
 
-async def _write(connection: asyncpg.Connection, events: list[RecordedEvent]) -> None:
-    await connection.executemany(
-        "INSERT INTO mediator_events (ts, counter, event) VALUES ($1, $2, $3)",
-        [(e.position.timestamp_us, e.position.counter, e.signed_event) for e in events])
-    await connection.executemany(
-        "INSERT INTO mediator_messages (ts, envelope_index, request_ts, kind) "
-        "VALUES ($1, $2, $3, $4)",
-        [(e.position.timestamp_us, m.envelope_index, m.request_ts_us, m.kind.value)
-         for e in events for m in e.messages])
-    await connection.executemany(_INSERT_REQUEST, [
-        (r.request_ts_us, r.root_hash.digest, r.submitting_participant,
-         r.confirmation_policy.value, r.response_deadline_us, r.decision_time_us)
-        for e in events for r in e.requests])
-    await connection.executemany(_INSERT_RESPONSE, [
-        (r.response_ts_us, seq, r.request_ts_us, r.sender,
-         r.view_hash.digest if r.view_hash else None, r.outcome.value, r.note)
-        for e in events for seq, r in enumerate(e.responses)])
-    await connection.executemany(_INSERT_VERDICT, [
-        (v.request_ts_us, v.decided_ts_us, v.message_id, list(v.recipients),
-         v.max_sequencing_time_us, verdict_name(v.result.verdict),
-         encode_protocol_message(v.result),
-         [encode_protocol_message(d.result) for d in v.deliveries])
-        for e in events for v in e.verdicts])
-    await _write_send_outcomes(connection, events)
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing to undo (no settings, LISTEN, cursors or session
+    advisory locks here; asyncpg rolls back a transaction left open before calling this), and
+    the default reset query cost one more round trip per write."""
 
 
-async def _write_send_outcomes(connection: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+def _record_arguments(lease: Lease, events: Sequence[RecordedEvent]) -> list[Any]:
+    """The parameters of `_RECORD`: one array per column, every row of every event."""
+    messages = [(e.position.timestamp_us, m.envelope_index, m.request_ts_us, m.kind.value)
+                for e in events for m in e.messages]
+    requests = [(r.request_ts_us, r.root_hash.digest, r.submitting_participant,
+                 r.confirmation_policy.value, r.response_deadline_us, r.decision_time_us)
+                for e in events for r in e.requests]
+    responses = [(r.response_ts_us, seq, r.request_ts_us, r.sender,
+                  r.view_hash.digest if r.view_hash else None, r.outcome.value, r.note)
+                 for e in events for seq, r in enumerate(e.responses)]
     receipts = [(e.position.timestamp_us, m) for e in events for m in e.receipts]
-    if receipts:
-        await connection.executemany(
-            "UPDATE mediator_verdicts SET sent_ts = $1 WHERE message_id = $2", receipts)
-    errors = [(reason, m) for e in events for m, reason in e.send_errors]
-    if errors:
-        await connection.executemany(
-            "UPDATE mediator_verdicts SET send_error = $1 WHERE message_id = $2", errors)
+    errors = [(e.position.timestamp_us, m, reason) for e in events for m, reason in e.send_errors]
+    sent = {m: ts for ts, m in receipts}
+    refused = {m: reason for _, m, reason in errors}
+    verdicts = [(v.request_ts_us, v.decided_ts_us, v.message_id, list(v.recipients),
+                 v.max_sequencing_time_us, verdict_name(v.result.verdict),
+                 encode_protocol_message(v.result),
+                 [encode_protocol_message(d.result) for d in v.deliveries],
+                 sent.get(v.message_id), refused.get(v.message_id))
+                for e in events for v in e.verdicts]
+    end = events[-1].position
+    return [
+        lease.holder, lease.epoch,
+        *_columns(3, [(e.position.timestamp_us, e.position.counter, e.signed_event)
+                      for e in events]),
+        *_columns(4, messages), *_columns(6, requests), *_columns(7, responses),
+        verdicts, *_columns(2, receipts), *_columns(3, errors),
+        end.counter, end.timestamp_us, end.event_hash.digest if end.event_hash else None,
+    ]
+
+
+def _columns(width: int, rows: list[Any]) -> list[list[Any]]:
+    """Rows to one list per column (what unnest takes), `width` lists even with no rows."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
 def _audited(rows: list[Any]) -> list[AuditedMessage]:
