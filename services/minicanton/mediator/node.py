@@ -184,7 +184,9 @@ class MediatorNode:
             while len(batch) < self.config.max_batch_events and not self._events.empty():
                 batch.append(self._events.get_nowait())
             bootstrap = await self._bootstrap(batch[0].event.timestamp_us)
-            processed = [self.processor.process(v, encode_signed_event(v.signed)) for v in batch]
+            # the bytes as delivered when the client kept them (the evidence, and no re-encoding)
+            processed = [self.processor.process(v, v.raw or encode_signed_event(v.signed))
+                         for v in batch]
             records = [p.record for p in processed]
             records[0] = replace(records[0], topology=bootstrap + records[0].topology)
             await self.store.record_events(self.lease, records)

@@ -343,7 +343,7 @@ class SequencerClient:
         return self.connections[self._subscribed]
 
     async def _receive(self, raw: bytes) -> None:
-        verified = self._chain.accept(parse_signed_event(raw))
+        verified = self._chain.accept(parse_signed_event(raw), raw)
         if verified is None:
             return
         self.last_received = verified.position

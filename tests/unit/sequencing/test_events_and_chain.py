@@ -106,6 +106,15 @@ def test_the_chain_accepts_a_well_formed_stream() -> None:
     assert chain.last == verified[-1].position
 
 
+def test_a_verified_event_keeps_the_bytes_it_was_decoded_from() -> None:
+    """A member storing its events as evidence keeps what it was delivered, not a copy of
+    its own encoding (the mediator's audit log)."""
+    events = stream(BOB, 2, EVENTS)
+    chain = EventChain(DOMAIN, BOB, TRUSTED, None)
+    assert chain.accept(events[0], b"as delivered").raw == b"as delivered"
+    assert chain.accept(events[1]).raw == b""  # a caller without them keeps nothing
+
+
 def test_a_resumed_stream_compares_the_overlap() -> None:
     events = stream(BOB, 2, EVENTS)
     chain = EventChain(DOMAIN, BOB, TRUSTED, None)

@@ -35,6 +35,9 @@ from minicanton.core.sequencing.events import (
 class VerifiedEvent:
     signed: SignedSequencedEvent
     position: SequencerPosition
+    # the bytes as delivered, when the client has them: a member that stores the event as
+    # evidence keeps these instead of encoding it again (b"": not kept)
+    raw: bytes = b""
 
     @property
     def event(self) -> SequencedEvent:
@@ -60,8 +63,9 @@ class EventChain:
         self._awaiting_overlap = overlap and self.last.event_hash is not None
         return self.last.counter if self._awaiting_overlap else self.last.counter + 1
 
-    def accept(self, signed: SignedSequencedEvent) -> VerifiedEvent | None:
-        """The verified event, or None for the (matching) overlap event."""
+    def accept(self, signed: SignedSequencedEvent, raw: bytes = b"") -> VerifiedEvent | None:
+        """The verified event, or None for the (matching) overlap event; `raw` is what
+        `signed` was decoded from, kept in the `VerifiedEvent`."""
         digest = verify_event(signed, self._trusted)
         event = signed.event
         if event.member != self._member or event.domain_id != self._domain_id:
@@ -74,7 +78,7 @@ class EventChain:
             return None
         self._check_successor(event)
         self.last = position
-        return VerifiedEvent(signed, position)
+        return VerifiedEvent(signed, position, raw)
 
     def _check_overlap(self, position: SequencerPosition) -> None:
         assert self.last is not None
