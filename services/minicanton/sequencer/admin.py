@@ -1,7 +1,9 @@
 """The operator's SequencerAdminService: members, pruning, instance status.
 
-Guarded by a static admin token from the config when one is set (compared in constant time).
-Pruning removes what every enabled member acknowledged and is older than the retention.
+Guarded by the static admin token from the config (compared in constant time). Pruning
+removes what every enabled member acknowledged and is older than the retention; every member's
+sequencer client acknowledges what its handler processed, so the point moves unless a member
+is away (then expired dedup rows, tokens and challenges still go: sequencer_pruning).
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ so before rows go, every member gets a checkpoint at the pruning point: its coun
 the timestamp of its last event. A later subscription resumes counting from that checkpoint,
 and one asking for an earlier counter gets `CounterPruned`. The point never passes the safe
 watermark, so only rows no instance can still change are removed.
+
+Rows that expire on their own clock (send deduplication past its max sequencing time, auth
+tokens, challenges) go on every run, whether or not the pruning point moved: one member that
+never acknowledges holds events back, but must not let those tables grow (anyone can ask for
+a challenge).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ FROM sequencer_watermarks"""
 async def prune(connection: asyncpg.Connection, before_us: int, now_us: int) -> PruneResult:
     async with connection.transaction():
         await connection.execute("SELECT pg_advisory_xact_lock($1)", PRUNE_LOCK_KEY)
+        await _expire(connection, now_us)
         lower = await connection.fetchval("SELECT lower_bound_us FROM sequencer_settings")
         point = min(before_us, await connection.fetchval(_SAFE))
         if point <= lower:
@@ -46,11 +52,14 @@ async def prune(connection: asyncpg.Connection, before_us: int, now_us: int) -> 
         removed = await connection.fetchval(
             "WITH gone AS (DELETE FROM sequencer_events WHERE ts <= $1 RETURNING 1) "
             "SELECT count(*) FROM gone", point)
-        await connection.execute(
-            "DELETE FROM sequencer_send_dedup WHERE max_sequencing_time_us < $1", now_us)
-        await connection.execute(
-            "DELETE FROM sequencer_auth_tokens WHERE expires_at_us < $1", now_us)
-        await connection.execute(
-            "DELETE FROM sequencer_auth_challenges WHERE expires_at_us < $1", now_us)
         await connection.execute("UPDATE sequencer_settings SET lower_bound_us = $1", point)
         return PruneResult(point, int(removed))
+
+
+async def _expire(connection: asyncpg.Connection, now_us: int) -> None:
+    await connection.execute(
+        "DELETE FROM sequencer_send_dedup WHERE max_sequencing_time_us < $1", now_us)
+    await connection.execute(
+        "DELETE FROM sequencer_auth_tokens WHERE expires_at_us < $1", now_us)
+    await connection.execute(
+        "DELETE FROM sequencer_auth_challenges WHERE expires_at_us < $1", now_us)
