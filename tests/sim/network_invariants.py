@@ -24,6 +24,7 @@ carries the original's). Then, for the honest participants:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
@@ -46,14 +47,39 @@ from minicanton.core.protocol.messages import (
     Approve,
     ConfirmationResponse,
     LocalApprove,
+    LocalReject,
     MediatorResult,
     ProtocolMessage,
 )
 from minicanton.core.protocol.submission import PreparedSubmission
+from minicanton.core.protocol.validation import MISSING_VIEWS
 
 
 class InvariantViolation(AssertionError):
     pass
+
+
+class KnownGap(InvariantViolation):
+    """A violation in a run that hit a gap already reported and not yet closed: `gap` names
+    it, the message is the violation's. The explorer counts these apart (`--strict` fails
+    them)."""
+
+    def __init__(self, gap: str, message: str) -> None:
+        super().__init__(f"[known gap: {gap}] {message}")
+        self.gap = gap
+
+
+# A view withheld from a participant whose parties are informees but not confirmers of it
+# commits without it (no recipient check at the view's confirmers, seed 003's transparency):
+# tests/sim/test_sim_transparency.py. Recognised by that participant's MISSING_VIEWS
+# rejection of an approved request.
+TRANSPARENCY = "transparency"
+# A request is checked and locked before the requests whose decision time passed are
+# released (`ParticipantMachine.process`), when nothing reached the participant in between:
+# tests/sim/test_sim_stale_lock.py. Recognised by a LOCKED_CONTRACTS answer naming such a
+# holder.
+STALE_LOCK = "stale-lock"
+LOCKED_CONTRACTS = "LOCAL_VERDICT_LOCKED_CONTRACTS"
 
 
 def check(condition: bool, message: str) -> None:
@@ -122,15 +148,46 @@ class RunView:
 def check_run(net: FaultyNetwork, scenario: Scenario, byz: Byzantine | None,
               honest_submissions: list[PreparedSubmission]) -> None:
     view = RunView(net, scenario, byz)
+    try:
+        for ts in view.approved:
+            check(ts in view.requests, f"approved request {ts} was never sent as a request")
+        ledger = view.ledger()
+        _consumed_once(view, ledger)
+        _completions(view, honest_submissions)
+        _authorized(view, ledger)
+        _quiescent(view)
+        _honest_rejections(view, ledger)
+        _projections(view, ledger)
+    except InvariantViolation as violation:
+        if _withheld_and_committed(view):
+            raise KnownGap(TRANSPARENCY, str(violation)) from violation
+        if _stale_lock(view):
+            raise KnownGap(STALE_LOCK, str(violation)) from violation
+        raise
+
+
+def _stale_lock(view: RunView) -> bool:
+    """Whether an honest participant answered LOCKED_CONTRACTS naming a lock holder whose
+    decision time had passed."""
+    for ts, responses in view.responses.items():
+        for _, response in responses:
+            verdict = response.local_verdict
+            if not isinstance(verdict, LocalReject) or verdict.code != LOCKED_CONTRACTS:
+                continue
+            for holder in re.findall(r"locked by (\d+)", verdict.message):
+                parameters = view.net.domain.snapshot(int(holder)).parameters
+                if parameters.decision_deadline_us(int(holder)) < ts:
+                    return True
+    return False
+
+
+def _withheld_and_committed(view: RunView) -> bool:
     for ts in view.approved:
-        check(ts in view.requests, f"approved request {ts} was never sent as a request")
-    ledger = view.ledger()
-    _projections(view, ledger)
-    _consumed_once(view, ledger)
-    _completions(view, honest_submissions)
-    _honest_rejections(view, ledger)
-    _authorized(view, ledger)
-    _quiescent(view)
+        for _, response in view.responses.get(ts, []):
+            verdict = response.local_verdict
+            if isinstance(verdict, LocalReject) and verdict.code == MISSING_VIEWS:
+                return True
+    return False
 
 
 def _projections(view: RunView, ledger: list[tuple[int, PreparedSubmission]]) -> None:
