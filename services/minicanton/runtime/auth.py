@@ -22,6 +22,14 @@ UNAUTHENTICATED). It
 6. for user tokens, loads the user's rights through the `UserRightsLookup` callback (the user
    management store): an unknown or deactivated user is refused.
 
+A verified token is cached by the exact token string (`VerifiedTokenCache`): a client sends
+the same token with every call, and verifying it (base64, JSON, HMAC or a public-key
+signature) cost a few per cent of a participant's CPU per command. An entry is used only
+until the token's own ``exp`` (with the leeway), at most `TOKEN_CACHE_TTL_S` after it was
+verified, and only while the key source still gives the key that verified it (asked every
+call, so a key rotated out of a JWKS is refused at once); everything after the signature
+check (audiences, participant, user rights) runs every call.
+
 Each RPC then asks the claims for what it needs (`check_act_as`, `check_read_as`,
 `check_admin`, `check_application_id`), which raise `PermissionDenied` (PERMISSION_DENIED).
 Streams call `check_not_expired(now_s)` as they go, since a token may expire mid-stream.
@@ -46,6 +54,7 @@ from minicanton.runtime.auth_keys import (
     PublicKeyKeys,
     SharedSecretKeys,
     Unauthenticated,
+    VerificationKey,
 )
 
 __all__ = [
@@ -71,6 +80,8 @@ DAML_CLAIMS = "https://daml.com/ledger-api"
 LEDGER_API_SCOPE = "daml_ledger_api"
 PARTICIPANT_AUDIENCE_PREFIX = "https://daml.com/jwt/aud/participant/"
 MAX_TOKEN_CHARS = 16_384
+TOKEN_CACHE_TTL_S = 60.0
+TOKEN_CACHE_ENTRIES = 1_024
 _USER_ID = re.compile(r"[A-Za-z0-9@^$.!`\-#+'~_|:]{1,128}")
 
 
@@ -161,10 +172,51 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
+class VerifiedTokenCache:
+    """Tokens whose signature, ``exp``, ``nbf`` and ``iss`` verified: by token, the header,
+    the key that verified it and the payload, until when they may be used."""
+
+    def __init__(self, leeway_s: float, clock_s: Callable[[], float] = time.time,
+                 ttl_s: float = TOKEN_CACHE_TTL_S, entries: int = TOKEN_CACHE_ENTRIES) -> None:
+        self._leeway_s, self._clock_s, self._ttl_s, self._entries = (
+            leeway_s, clock_s, ttl_s, entries)
+        self._verified: dict[str, _Verified] = {}
+
+    def get(self, token: str) -> _Verified | None:
+        cached = self._verified.get(token)
+        if cached is not None and self._clock_s() >= cached.until_s:
+            del self._verified[token]
+            return None
+        return cached
+
+    def put(self, token: str, header: dict[str, Any], key: VerificationKey,
+            payload: dict[str, Any]) -> None:
+        now_s = self._clock_s()
+        until_s = now_s + self._ttl_s
+        expiry = _expiry(payload)
+        if expiry is not None:
+            until_s = min(until_s, expiry + self._leeway_s)
+        if until_s <= now_s:
+            return
+        if len(self._verified) >= self._entries:
+            del self._verified[next(iter(self._verified))]  # the oldest entry
+        self._verified[token] = _Verified(until_s, header, key, payload)
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    until_s: float
+    header: dict[str, Any]
+    key: VerificationKey
+    payload: dict[str, Any]
+
+
 class LedgerApiAuthenticator:
-    def __init__(self, config: AuthConfig, user_rights: UserRightsLookup | None = None) -> None:
+    def __init__(self, config: AuthConfig, user_rights: UserRightsLookup | None = None,
+                 clock_s: Callable[[], float] = time.time) -> None:
         self._config = config
         self._user_rights = user_rights
+        self._verified = VerifiedTokenCache(config.leeway_s, clock_s)
 
     async def authenticate(self, authorization: str | None) -> AuthorizedClaims:
         token = bearer_token(authorization)
@@ -188,11 +240,19 @@ class LedgerApiAuthenticator:
         )
 
     async def _verified_payload(self, token: str) -> dict[str, Any]:
+        cached = self._verified.get(token)
+        if cached is not None and await self._config.keys.key_for(cached.header) == cached.key:
+            return cached.payload
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise Unauthenticated("the access token is not a well-formed JWT") from None
         key = await self._config.keys.key_for(header)
+        payload = self._decode(token, key)
+        self._verified.put(token, header, key, payload)
+        return payload
+
+    def _decode(self, token: str, key: VerificationKey) -> dict[str, Any]:
         required = ["exp"] if self._config.require_expiry else []
         try:
             payload = jwt.decode(

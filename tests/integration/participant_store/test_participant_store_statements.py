@@ -1,7 +1,8 @@
-"""The statements the participant store's write path sends, seen by asyncpg's query logger on
-the pool's only connection: a write statement runs only when it has rows to write, and what
-is written, with the clean position, is the same as before (the rest of the suite checks the
-rows themselves)."""
+"""The statements the participant store sends, seen by asyncpg's query logger on the pool's
+only connection: an event's effects and a new submission are one statement (one round trip)
+each, the statement-by-statement path takes over for what that statement declines (a
+duplicate transaction id, a ledger end another writer moved), and a read runs only for what
+is wanted (the rest of the suite checks the rows themselves)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import asyncpg
 import pytest
 from tests.integration.participant_store.test_participant_store import (
     ALICE,
+    BANK,
+    SECOND_US,
     entry_for,
     event,
     iou,
@@ -20,9 +23,17 @@ from tests.integration.participant_store.test_participant_store import (
 )
 
 from minicanton.core.ids import RequestId
+from minicanton.core.lf.transaction import KeyWithMaintainers
+from minicanton.core.lf.value import PartyValue
 from minicanton.core.protocol.conflict_detection import RequestLocks, StatesToFetch
-from minicanton.core.protocol.offsets import offset_of
-from minicanton.store.participant_store import CleanPosition, PendingRequest
+from minicanton.core.protocol.deduplication import ChangeId, NotDuplicate
+from minicanton.core.protocol.offsets import LEDGER_BEGIN, offset_of
+from minicanton.store.participant_store import (
+    CleanPosition,
+    CompletionEntry,
+    PendingRequest,
+    SubmissionEntry,
+)
 from minicanton.store.postgres.participant_store import PostgresParticipantStore
 
 WRITE = re.compile(r"^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)", re.IGNORECASE)
@@ -64,39 +75,106 @@ async def logged(fresh_database: str
         await store.close()
 
 
-async def test_an_event_without_effects_writes_only_the_clean_position(
+def apply_calls(statements: Statements) -> list[str]:
+    """The statements since the last take, as their first words (one per round trip)."""
+    found = [" ".join(q.split()[:2]) for q in statements.queries]
+    statements.queries.clear()
+    return found
+
+
+async def test_an_event_is_one_statement_whatever_its_effects(
     logged: tuple[PostgresParticipantStore, Statements],
 ) -> None:
     store, statements = logged
     applied = await store.apply_event(event(1))
-    assert statements.take_writes() == ["UPDATE ledger_state"]
+    # the first also reads the ledger end, and asyncpg learns the row types (once)
+    first = apply_calls(statements)
+    assert first[0] == "SELECT ledger_end_counter"
+    assert first[-1] == "SELECT participant_apply_event($1," and first.count(first[-1]) == 1
     assert applied.ledger_end == offset_of(0) and not applied.already_applied
     assert await store.clean_position() == CleanPosition(1, 10)
+    statements.queries.clear()
 
-
-async def test_each_write_runs_only_for_the_effects_an_event_has(
-    logged: tuple[PostgresParticipantStore, Statements],
-) -> None:
-    store, statements = logged
-    await store.apply_event(event(1, entry_for(tx(iou("c1", ALICE)), "t1")))
-    assert statements.take_writes() == [  # a create: no archive, divulgence, protocol state
-        "INSERT INTO transactions", "INSERT INTO events", "INSERT INTO event_witnesses",
-        "INSERT INTO contracts", "UPDATE ledger_state"]
-
+    await store.apply_event(event(2, entry_for(tx(iou("c1", ALICE)), "t1")))
+    assert apply_calls(statements) == ["SELECT participant_apply_event($1,"]
     locks = RequestLocks(RequestId("r1"), 20, 90, frozenset({"c1"}), frozenset())
-    await store.apply_event(event(2, pending_added=(PendingRequest(locks, b"p"),)))
-    assert statements.take_writes() == ["INSERT INTO pending_requests", "UPDATE ledger_state"]
-
+    await store.apply_event(event(3, pending_added=(PendingRequest(locks, b"p"),)))
+    assert apply_calls(statements) == ["SELECT participant_apply_event($1,"]
     spend = entry_for(tx(transfer("c1", ALICE, (1,)), iou("c2", ALICE)), "t2")
-    await store.apply_event(event(3, spend, pending_removed=(RequestId("r1"),)))
-    assert statements.take_writes() == [
-        "INSERT INTO transactions", "INSERT INTO events", "INSERT INTO event_witnesses",
-        "UPDATE contracts", "INSERT INTO contracts", "DELETE FROM pending_requests",
-        "UPDATE ledger_state"]
+    await store.apply_event(event(4, spend, pending_removed=(RequestId("r1"),)))
+    assert apply_calls(statements) == ["SELECT participant_apply_event($1,"]
     acs, at = await store.active_contracts([ALICE])
     assert [r.contract.contract_id for r in acs] == ["c2"] and at == offset_of(2)
     assert await store.pending_requests() == []
-    assert await store.clean_position() == CleanPosition(3, 30)
+    assert await store.clean_position() == CleanPosition(4, 40)
+
+
+async def test_a_key_passes_to_the_successor_within_one_batch(
+    logged: tuple[PostgresParticipantStore, Statements],
+) -> None:
+    """Two transactions of one write: the first creates a keyed contract, the second archives
+    it and creates its successor under the same key (the unique key index must see the
+    archive before the create, transaction by transaction)."""
+    store, _ = logged
+    key = KeyWithMaintainers(PartyValue(BANK), frozenset({BANK}))
+    first = entry_for(tx(iou("k1", ALICE, key)), "t1")
+    second = entry_for(tx(transfer("k1", ALICE, (1,)), iou("k2", ALICE, key)), "t2")
+    applied = await store.apply_event(event(1, first, second))
+    assert applied.transaction_offsets == (offset_of(1), offset_of(2))
+    acs, _ = await store.active_contracts([ALICE])
+    assert [r.contract.contract_id for r in acs] == ["k2"]
+    archived = await store.pool.fetchval(
+        "SELECT archived_at_offset FROM contracts WHERE contract_id = 'k1'")
+    assert archived == offset_of(2)
+
+
+async def test_a_transaction_already_in_the_ledger_is_not_written_twice(
+    logged: tuple[PostgresParticipantStore, Statements],
+) -> None:
+    """The one-statement write declines; statement by statement, the duplicate is skipped
+    with an alarm and its completion still completes the submission, at a new offset."""
+    store, statements = logged
+    await store.apply_event(event(1, entry_for(tx(iou("c1", ALICE)), "t1")))
+    done = CompletionEntry("app", frozenset({ALICE}), "cmd", "s", "key", 20)
+    again = entry_for(tx(iou("c1", ALICE)), "t1", completion=done)
+    fresh = entry_for(tx(iou("c3", ALICE)), "t3")
+    statements.queries.clear()
+    applied = await store.apply_event(event(2, again, fresh))
+    assert applied.transaction_offsets == (offset_of(2), offset_of(3))
+    assert "INSERT INTO transactions" in statements.take_writes()  # the slow path ran
+    rows = await store.completions("app", [ALICE], LEDGER_BEGIN)
+    assert [(r.offset, r.transaction_id) for r in rows] == [(offset_of(2), "t1")]
+    assert await store.pool.fetchval("SELECT count(*) FROM transactions") == 2
+    assert await store.clean_position() == CleanPosition(2, 20)
+    await store.apply_event(event(3, entry_for(tx(iou("c4", ALICE)), "t4")))
+    assert await store.ledger_end() == offset_of(4)
+
+
+async def test_another_writer_moving_the_ledger_end_is_noticed(
+    logged: tuple[PostgresParticipantStore, Statements], fresh_database: str,
+) -> None:
+    store, _ = logged
+    await store.apply_event(event(1, entry_for(tx(iou("c1", ALICE)), "t1")))
+    other = await PostgresParticipantStore.open(fresh_database)
+    try:
+        await other.apply_event(event(2, entry_for(tx(iou("c2", ALICE)), "t2")))
+    finally:
+        await other.close()
+    applied = await store.apply_event(event(3, entry_for(tx(iou("c3", ALICE)), "t3")))
+    assert applied.transaction_offsets == (offset_of(3),)
+    assert await store.ledger_end() == offset_of(3)
+
+
+async def test_a_new_submission_is_started_in_one_statement(
+    logged: tuple[PostgresParticipantStore, Statements],
+) -> None:
+    store, statements = logged
+    change = ChangeId("app", "cmd-1", frozenset({ALICE}))
+    entry = SubmissionEntry(change, "s1", "m1", 100)
+    assert await store.start_submission(entry, None, 0, 60 * SECOND_US) == NotDuplicate()
+    assert apply_calls(statements) == ["SELECT *"]  # FROM participant_start_submission
+    (row,) = await store.in_flight_submissions()
+    assert row.entry == entry
 
 
 async def test_loading_no_states_reads_nothing(

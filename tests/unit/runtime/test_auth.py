@@ -293,6 +293,39 @@ async def test_expired_token_is_refused_beyond_the_leeway() -> None:
     assert caught.value.grpc_status == "UNAUTHENTICATED"
 
 
+async def test_a_cached_token_is_refused_once_it_expires() -> None:
+    """Verified tokens are cached by token string; the cache honours the token's own exp."""
+    auth = _auth(SharedSecretKeys(SECRET), leeway_s=0)
+    token = _sign({**_custom(), "exp": int(time.time()) + 1}, SECRET, "HS256")
+    assert (await _claims(auth, token)).act_as == {"alice"}
+    assert (await _claims(auth, token)).act_as == {"alice"}  # from the cache
+    time.sleep(max(0.0, int(time.time()) + 1.05 - time.time()))
+    with pytest.raises(AccessTokenExpired):
+        await _claims(auth, token)
+
+
+class _RotatingSecret:
+    """A key source whose secret an operator replaces."""
+
+    def __init__(self, secret: bytes) -> None:
+        self.secret = secret
+
+    async def key_for(self, header: Any) -> Any:
+        return await SharedSecretKeys(self.secret).key_for(header)
+
+
+async def test_a_cached_token_is_refused_once_its_key_is_rotated_out() -> None:
+    keys = _RotatingSecret(SECRET)
+    auth = _auth(keys)
+    token = _sign(_custom(), SECRET, "HS256")
+    assert (await _claims(auth, token)).act_as == {"alice"}
+    keys.secret = SECRET + b"-rotated"
+    with pytest.raises(Unauthenticated, match="does not verify"):
+        await _claims(auth, token)
+    keys.secret = SECRET
+    assert (await _claims(auth, token)).act_as == {"alice"}
+
+
 async def test_not_yet_valid_token_is_refused() -> None:
     payload = {**_custom(), "nbf": int(time.time()) + 120}
     with pytest.raises(Unauthenticated, match="not yet valid"):

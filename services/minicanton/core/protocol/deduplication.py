@@ -29,7 +29,7 @@ what the participant store keeps.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from minicanton.core.errors import InvalidArgument, MinicantonError
 from minicanton.core.protocol.offsets import LEDGER_BEGIN, Offset
@@ -60,6 +60,9 @@ class ChangeId:
     application_id: str
     command_id: str
     act_as: frozenset[str]
+    # A canonical text form, the primary key of the store's dedup rows; computed once, as
+    # every event that touches a submission looks it up by this key.
+    key: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.application_id:
@@ -68,13 +71,9 @@ class ChangeId:
             raise InvalidArgument("command id must not be empty")
         if not self.act_as:
             raise InvalidArgument("a command must act as at least one party")
-
-    @property
-    def key(self) -> str:
-        """A canonical text form, the primary key of the store's dedup rows."""
-        return json.dumps(
+        object.__setattr__(self, "key", json.dumps(
             [self.application_id, self.command_id, sorted(self.act_as)], separators=(",", ":")
-        )
+        ))
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,6 +111,7 @@ from minicanton.core.protocol.submission import (
     PreparedSubmission,
     prepare_submission,
 )
+from minicanton.core.protocol.submission_tracking import DeadlineIndex, SubmissionIndex
 from minicanton.core.protocol.validation import (
     IgnoredRequest,
     ValidatedRequest,
@@ -162,8 +163,8 @@ class ParticipantMachine:
         self._detector = ConflictDetector(
             complete_acs=config.complete_acs, last_request_ts_us=last_event_ts_us
         )
-        self._submissions: dict[str, TrackedSubmission] = {}  # by change key
-        self._pending: dict[int, _Pending] = {}  # by request timestamp
+        self._submissions = SubmissionIndex()
+        self._pending: DeadlineIndex[_Pending] = DeadlineIndex()  # by request timestamp
         # replay protection: the transaction id of each recent root hash -> until when it is
         # remembered, and a heap of those times so that forgetting costs O(log n)
         self._recent: dict[TransactionId, int] = {}
@@ -183,10 +184,10 @@ class ParticipantMachine:
         return self._last_ts_us
 
     def pending_requests(self) -> tuple[int, ...]:
-        return tuple(sorted(self._pending))
+        return tuple(self._pending.timestamps())
 
     def tracked_submissions(self) -> tuple[TrackedSubmission, ...]:
-        return tuple(self._submissions.values())
+        return tuple(self._submissions)
 
     # --- submitting -----------------------------------------------------------------------
 
@@ -211,10 +212,10 @@ class ParticipantMachine:
             raise SubmissionAlreadyInFlight(
                 f"command {prepared.change_id.command_id!r} is already in flight"
             )
-        self._submissions[key] = TrackedSubmission(
+        self._submissions.add(TrackedSubmission(
             prepared.change_id, prepared.submission.submission_id, prepared.message_id,
             prepared.max_sequencing_time_us,
-        )
+        ))
         return [SendBatch(prepared.message_id, prepared.batch, prepared.max_sequencing_time_us)]
 
     # --- events ---------------------------------------------------------------------------
@@ -277,28 +278,16 @@ class ParticipantMachine:
 
     def _on_receipt(self, event: SequencedEvent) -> list[Effect]:
         content = event.content
-        tracked = self._by_message_id(content.message_id)
+        tracked = self._submissions.by_message_id(content.message_id)
         if tracked is None or tracked.request_ts_us is not None:
             return []  # not ours, a response or time proof, or a replay of a sequenced one
         ts_us = event.timestamp_us
         if isinstance(content, DeliverError):
-            del self._submissions[tracked.change_id.key]
+            self._submissions.remove(tracked.change_id.key)
             return [EmitCompletion(deliver_error_completion(tracked, content, ts_us))]
-        sequenced = replace(tracked, request_ts_us=ts_us)
-        self._submissions[tracked.change_id.key] = sequenced
+        self._submissions.mark_sequenced(tracked, ts_us)
         return [MarkSubmissionSequenced(tracked.change_id, tracked.message_id,
                                         request_id_of(ts_us), ts_us)]
-
-    def _by_message_id(self, message_id: str | None) -> TrackedSubmission | None:
-        if message_id is None:
-            return None
-        return next((s for s in self._submissions.values() if s.message_id == message_id), None)
-
-    def _take_submission(self, request_ts_us: int) -> TrackedSubmission | None:
-        for key, tracked in self._submissions.items():
-            if tracked.request_ts_us == request_ts_us:
-                return self._submissions.pop(key)
-        return None
 
     # --- requests -------------------------------------------------------------------------
 
@@ -320,7 +309,8 @@ class ParticipantMachine:
     ) -> list[Effect]:
         responses = responses_for(request, result, self.config.identity)
         payload = replace(received, responses=responses)
-        self._pending[request.request_ts_us] = _Pending(request, payload)
+        self._pending.put(request.request_ts_us, request.decision_time_us,
+                          _Pending(request, payload))
         locks = self._detector.locks_of(request.request_id)
         effects: list[Effect] = [PersistPendingRequest(locks, encode_pending_payload(payload))]
         if responses is not None:
@@ -336,12 +326,12 @@ class ParticipantMachine:
         problem = self._result_problem(result, pending, snapshot)
         if problem:
             return [RaiseAlarm(ts_us, "PARTICIPANT_INVALID_VERDICT", problem)]
-        tracked = self._take_submission(result.request_ts_us)
+        tracked = self._submissions.take_by_request(result.request_ts_us)
         if pending is None:
             if tracked is None:
                 return []  # a verdict for a request we were never part of (or forgot)
             return [EmitCompletion(verdict_completion(tracked, result, ts_us, None))]
-        del self._pending[result.request_ts_us]
+        self._pending.pop(result.request_ts_us)
         return self._finish(ts_us, pending.request, result, tracked)
 
     def _result_problem(
@@ -408,20 +398,15 @@ class ParticipantMachine:
 
     def _expire(self, ts_us: int) -> list[Effect]:
         effects: list[Effect] = []
-        for request_ts_us in sorted(self._pending):
-            pending = self._pending[request_ts_us]
-            if pending.request.decision_time_us < ts_us:
-                del self._pending[request_ts_us]
-                request_id = pending.request.request_id
-                self._detector.finalize(request_id, approved=False)
-                effects.append(RemovePendingRequest(request_id))
-                tracked = self._take_submission(request_ts_us)
-                if tracked is not None:
-                    effects.append(EmitCompletion(local_timeout_completion(tracked, ts_us)))
-        for tracked in sorted(self._submissions.values(), key=lambda s: s.change_id.key):
-            if tracked.request_ts_us is None and tracked.max_sequencing_time_us < ts_us:
-                del self._submissions[tracked.change_id.key]
-                effects.append(EmitCompletion(not_sequenced_completion(tracked, ts_us)))
+        for request_ts_us, pending in self._pending.take_before(ts_us):
+            request_id = pending.request.request_id
+            self._detector.finalize(request_id, approved=False)
+            effects.append(RemovePendingRequest(request_id))
+            tracked = self._submissions.take_by_request(request_ts_us)
+            if tracked is not None:
+                effects.append(EmitCompletion(local_timeout_completion(tracked, ts_us)))
+        for tracked in self._submissions.take_unsequenced_before(ts_us):
+            effects.append(EmitCompletion(not_sequenced_completion(tracked, ts_us)))
         while self._recent_expiries and self._recent_expiries[0][0] < ts_us:
             until_us, transaction_id = heapq.heappop(self._recent_expiries)
             if self._recent.get(transaction_id) == until_us:
@@ -436,10 +421,8 @@ class ParticipantMachine:
 
     def next_deadline_us(self) -> int | None:
         """When sequencer time must pass for a timeout of ours (a time proof shows it)."""
-        deadlines = [p.request.decision_time_us for p in self._pending.values()]
-        deadlines += [s.max_sequencing_time_us for s in self._submissions.values()
-                      if s.request_ts_us is None]
-        return min(deadlines, default=None)
+        deadlines = (self._pending.next_deadline_us(), self._submissions.next_deadline_us())
+        return min((d for d in deadlines if d is not None), default=None)
 
     def handle_timer(self, now_us: int) -> list[Effect]:
         deadline = self.next_deadline_us()
@@ -462,7 +445,7 @@ class ParticipantMachine:
         at or after `replay_protection.remembered_since_us(clean ts, every parameters set)`,
         so that a replay of one of them is still recognised after the restart."""
         for tracked in submissions:
-            self._submissions[tracked.change_id.key] = tracked
+            self._submissions.add(tracked)
         for transaction_id, record_time_us in recent_transactions:
             parameters = snapshot_at(record_time_us).parameters
             self._remember(TransactionId(transaction_id),
@@ -485,6 +468,6 @@ class ParticipantMachine:
         request = self._validate(locks.request_ts_us, payload, snapshot)
         if not isinstance(request, ValidatedRequest):
             raise ConflictDetectionError(f"pending request {locks.request_id} is not a request")
-        self._pending[locks.request_ts_us] = _Pending(request, payload)
+        self._pending.put(locks.request_ts_us, request.decision_time_us, _Pending(request, payload))
         self._remember(transaction_id_of(request.root_hash), request.replay_protected_until_us)
         return [payload.responses] if payload.responses is not None else []

@@ -1,21 +1,16 @@
 """PostgreSQL implementation of the participant store (see store/participant_store.py).
 
-Every write of one sequenced event happens in one transaction that first locks the single
-``ledger_state`` row: that row holds the clean position and the ledger end, so offsets are
-handed out under the lock (strictly increasing, no gaps) and a replayed event is detected by
-comparing its sequencer counter with the stored one. Reads that must agree with the ledger end
-(the ACS snapshot) run in one REPEATABLE READ transaction.
+Every write of one sequenced event (or batch of them) happens in one transaction that locks
+the single ``ledger_state`` row: that row holds the clean position and the ledger end, so
+offsets are handed out under the lock (strictly increasing, no gaps) and a replayed event is
+detected by comparing its sequencer counter with the stored one. Reads that must agree with
+the ledger end (the ACS snapshot) run in one REPEATABLE READ transaction.
 
-A write statement runs only when it has something to write (`_write_rows`, and the ``ANY``
-updates below): an ``execute`` with an empty array still costs a round trip, and most events
-carry only a few kinds of effects; an event with none writes only the clean position, still in
-the same transaction as everything else.
-
-A transaction id already in the ledger is never written twice (replay protection should have
-refused its request; the unique index would otherwise fail the event for ever, and a restart
-with it): the commit is skipped with a `PARTICIPANT_DUPLICATE_TRANSACTION` alarm, the rest of
-the event (its completion, pointing at the transaction already there, its pending requests,
-its clean position) is written as usual.
+The hot writes, an event's effects and a new submission, are one statement each
+(participant_fast_writes.py: a round trip cost ~150 us of our CPU and there were six to
+fifteen per event); what those decline (a replayed event, a transaction id already in the
+ledger, which is skipped with a `PARTICIPANT_DUPLICATE_TRANSACTION` alarm, a submission whose
+change was accepted before) goes statement by statement (participant_slow_writes.py).
 """
 
 from __future__ import annotations
@@ -34,31 +29,31 @@ from minicanton.core.protocol.deduplication import (
     AcceptedCommand,
     ChangeId,
     DeduplicationDecision,
+    DeduplicationOffset,
     DeduplicationPeriod,
-    InFlightSubmission,
     NotDuplicate,
     check_deduplication,
     expiry_horizon_us,
+    validate_period,
 )
 from minicanton.core.protocol.offsets import LEDGER_BEGIN, Offset, offset_of
-from minicanton.core.protocol.participant_effects import DUPLICATE_TRANSACTION
 from minicanton.store.migrations import apply_migrations
 from minicanton.store.participant_store import (
     AppliedEvent,
     CleanPosition,
-    CompletionEntry,
     CompletionRow,
     ContractRow,
     CreateEventRef,
     EventEffects,
     InFlightRow,
     PendingRequest,
-    StoredContract,
     SubmissionEntry,
     TopologyRow,
-    TransactionEntry,
     TransactionRow,
-    encode_activeness_result,
+)
+from minicanton.store.postgres.participant_fast_writes import (
+    fast_apply_event,
+    fast_start_submission,
 )
 from minicanton.store.postgres.participant_rows import (
     EVENTS_SQL,
@@ -70,6 +65,12 @@ from minicanton.store.postgres.participant_rows import (
     request_locks,
     template_text,
 )
+from minicanton.store.postgres.participant_slow_writes import (
+    accepted_for,
+    apply_event_slowly,
+    dedup_pruned_up_to,
+    start_submission_slowly,
+)
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations" / "participant"
@@ -79,6 +80,9 @@ STORE_NAME = "participant"
 class PostgresParticipantStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        # the ledger end counter as this store last wrote it (None: read it first); the
+        # one-round-trip write checks it under the row lock, so a stale value costs a retry
+        self._ledger_end: int | None = None
 
     @classmethod
     async def open(
@@ -86,7 +90,8 @@ class PostgresParticipantStore:
     ) -> PostgresParticipantStore:
         """Apply pending migrations, then connect a pool."""
         await apply_migrations(dsn, STORE_NAME, MIGRATIONS)
-        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
+                                         reset=_keep_session)
         return cls(pool)
 
     @property
@@ -99,36 +104,19 @@ class PostgresParticipantStore:
     # -- the write path: one sequenced event, one transaction ------------------------------
 
     async def apply_event(self, effects: EventEffects) -> AppliedEvent:
-        async with self._pool.acquire() as conn, conn.transaction():
-            state = await conn.fetchrow(
-                "SELECT ledger_end_counter, sequencer_counter FROM ledger_state FOR UPDATE"
-            )
-            counter = int(state["ledger_end_counter"])
-            stored = state["sequencer_counter"]
-            if stored is not None and effects.position.sequencer_counter <= stored:
-                return AppliedEvent(True, (), (), offset_of(counter))
-            transaction_offsets = []
-            for entry in effects.transactions:
-                if await _insert_transaction(conn, offset_of(counter + 1), entry):
-                    counter += 1
-                    transaction_offsets.append(offset_of(counter))
-                else:
-                    counter, offset = await _skip_duplicate(conn, counter, entry)
-                    transaction_offsets.append(offset)
-            rejection_offsets = []
-            for completion in effects.rejections:
-                counter += 1
-                rejection_offsets.append(offset_of(counter))
-                await _insert_completion(conn, offset_of(counter), completion, None)
-            await _write_protocol_state(conn, effects)
-            await conn.execute(
-                "UPDATE ledger_state SET ledger_end_counter = $1, sequencer_counter = $2, "
-                "sequencer_ts_us = $3",
-                counter, effects.position.sequencer_counter, effects.position.sequencer_ts_us,
-            )
-        return AppliedEvent(
-            False, tuple(transaction_offsets), tuple(rejection_offsets), offset_of(counter)
-        )
+        async with self._pool.acquire() as conn:
+            if self._ledger_end is None:
+                self._ledger_end = int(await conn.fetchval(
+                    "SELECT ledger_end_counter FROM ledger_state"))
+            ledger_end, self._ledger_end = self._ledger_end, None
+            answer, transaction_offsets, rejection_offsets, new_end = await fast_apply_event(
+                conn, effects, ledger_end)
+            if answer == "applied":
+                self._ledger_end = new_end
+                return AppliedEvent(False, transaction_offsets, rejection_offsets,
+                                    offset_of(new_end))
+            # a replay, a duplicate transaction id, or another writer: one statement at a time
+            return await apply_event_slowly(conn, effects)
 
     async def start_submission(
         self,
@@ -138,28 +126,19 @@ class PostgresParticipantStore:
         max_deduplication_duration_us: int,
     ) -> DeduplicationDecision:
         """Deduplicate a submission and, if it is new, record it in flight (atomically)."""
-        key = entry.change_id.key
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
-            in_flight = await _in_flight_for(conn, entry.change_id)
-            accepted = await _accepted_for(conn, entry.change_id)
-            # Read after the entry: an expiry committing in between removed the entry and
-            # raised the horizon in one transaction, so this statement sees the new horizon.
-            pruned_up_to = await _dedup_pruned_up_to(conn)
-            decision = check_deduplication(
-                period, now_us, accepted, in_flight, max_deduplication_duration_us,
-                pruned_up_to,
-            )
-            if isinstance(decision, NotDuplicate):
-                await conn.execute(
-                    "INSERT INTO in_flight_submissions (change_key, application_id, command_id, "
-                    "act_as, submission_id, message_id, max_sequencing_time_us, payload) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    key, entry.change_id.application_id, entry.change_id.command_id,
-                    sorted(entry.change_id.act_as), entry.submission_id, entry.message_id,
-                    entry.max_sequencing_time_us, entry.payload,
-                )
-            return decision
+        async with self._pool.acquire() as conn:
+            if not isinstance(period, DeduplicationOffset):  # its check needs no horizon
+                validate_period(period, max_deduplication_duration_us)
+                started, in_flight, accepted, pruned_up_to = await fast_start_submission(
+                    conn, entry)
+                if started:
+                    return NotDuplicate()
+                decision = check_deduplication(period, now_us, accepted, in_flight,
+                                               max_deduplication_duration_us, pruned_up_to)
+                if not isinstance(decision, NotDuplicate):
+                    return decision
+            return await start_submission_slowly(conn, entry, period, now_us,
+                                                  max_deduplication_duration_us)
 
     async def expire_deduplication(self, now_us: int, max_deduplication_duration_us: int) -> int:
         """Drop dedup entries that can no longer make a submission a duplicate, and raise the
@@ -181,7 +160,7 @@ class PostgresParticipantStore:
         """The pruning horizon: offset periods must not start before it (ledger begin when
         nothing has been pruned). The Ledger API may show it as the earliest offset."""
         async with self._pool.acquire() as conn:
-            return await _dedup_pruned_up_to(conn)
+            return await dedup_pruned_up_to(conn)
 
     # -- reads for the protocol and for restart ------------------------------------------
 
@@ -243,7 +222,7 @@ class PostgresParticipantStore:
 
     async def accepted_command(self, change_id: ChangeId) -> AcceptedCommand | None:
         async with self._pool.acquire() as conn:
-            return await _accepted_for(conn, change_id)
+            return await accepted_for(conn, change_id)
 
     async def topology_transactions(self) -> list[TopologyRow]:
         rows = await self._pool.fetch(
@@ -353,168 +332,8 @@ class PostgresParticipantStore:
         return [completion_row(r) for r in rows]
 
 
-# -- writing one event ---------------------------------------------------------------------
-
-async def _insert_transaction(conn: Any, offset: Offset, entry: TransactionEntry) -> bool:
-    """Write one transaction at `offset`; False (nothing written) if its id is taken."""
-    inserted = await conn.fetchval(
-        "INSERT INTO transactions (ledger_offset, transaction_id, command_id, workflow_id, "
-        "application_id, submitters, ledger_time_us, record_time_us) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-        "ON CONFLICT (transaction_id) DO NOTHING RETURNING ledger_offset",
-        offset, entry.transaction_id, entry.command_id, entry.workflow_id,
-        entry.application_id, sorted(entry.submitters), entry.ledger_time_us,
-        entry.record_time_us,
-    )
-    if inserted is None:
-        return False
-    await _write_rows(
-        conn,
-        "INSERT INTO events (ledger_offset, node_id, parent_node_id, kind, contract_id, "
-        "template_id, consuming, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        [(offset, e.node_id, e.parent_node_id, e.kind, e.contract_id,
-          template_text(e.template_id), e.consuming, e.payload) for e in entry.events],
-    )
-    await _write_rows(
-        conn,
-        "INSERT INTO event_witnesses (ledger_offset, node_id, party, flat) "
-        "VALUES ($1, $2, $3, $4)",
-        [(offset, e.node_id, party, party in e.flat_witnesses)
-         for e in entry.events for party in sorted(e.tree_witnesses | e.flat_witnesses)],
-    )
-    await _apply_contracts(conn, offset, entry)
-    if entry.completion is not None:
-        await _insert_completion(conn, offset, entry.completion, entry.transaction_id)
-    return True
-
-
-async def _skip_duplicate(conn: Any, counter: int, entry: TransactionEntry) -> tuple[int, Offset]:
-    """A commit whose transaction id is in the ledger already: nothing is written twice. A
-    completion on it completes its submission with that transaction, at a new offset. Returns
-    the ledger end counter and the entry's offset (its completion's, or the transaction's)."""
-    log.error("ALARM %s: transaction %s is already in the ledger, not committed again",
-              DUPLICATE_TRANSACTION, entry.transaction_id,
-              extra={"fields": {"alarm": DUPLICATE_TRANSACTION,
-                                "transaction_id": entry.transaction_id}})
-    if entry.completion is None:
-        return counter, Offset(await conn.fetchval(
-            "SELECT ledger_offset FROM transactions WHERE transaction_id = $1",
-            entry.transaction_id))
-    await _insert_completion(conn, offset_of(counter + 1), entry.completion, entry.transaction_id)
-    return counter + 1, offset_of(counter + 1)
-
-
-async def _apply_contracts(conn: Any, offset: Offset, entry: TransactionEntry) -> None:
-    # Archive before create: a transaction may archive a keyed contract and create its
-    # successor with the same key, and the unique key index must see the archive first.
-    if entry.archived:
-        await conn.execute(
-            "UPDATE contracts SET archived_at_offset = $1 "
-            "WHERE contract_id = ANY($2::text[]) AND archived_at_offset IS NULL",
-            offset, sorted(entry.archived),
-        )
-    await _write_rows(
-        conn,
-        "INSERT INTO contracts (contract_id, template_id, signatories, stakeholders, key_hash, "
-        "payload, ledger_time_us, created_at_offset) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        [(*_contract_values(c), offset) for c in entry.created],
-    )
-    await _write_rows(
-        conn,
-        "INSERT INTO divulged_contracts (contract_id, party, template_id, payload, "
-        "ledger_time_us, divulged_at_offset) VALUES ($1, $2, $3, $4, $5, $6) "
-        "ON CONFLICT (contract_id, party) DO NOTHING",
-        [(d.contract.contract_id, party, template_text(d.contract.template_id),
-          d.contract.payload, d.contract.ledger_time_us, offset)
-         for d in entry.divulged for party in sorted(d.parties)],
-    )
-
-
-async def _write_rows(conn: Any, statement: str, rows: list[tuple[Any, ...]]) -> None:
-    """`executemany`, skipped when there is nothing to write."""
-    if rows:
-        await conn.executemany(statement, rows)
-
-
-def _contract_values(c: StoredContract) -> tuple[Any, ...]:
-    return (c.contract_id, template_text(c.template_id), sorted(c.signatories),
-            sorted(c.stakeholders), c.key_hash, c.payload, c.ledger_time_us)
-
-
-async def _insert_completion(
-    conn: Any, offset: Offset, completion: CompletionEntry, transaction_id: str | None
-) -> None:
-    await conn.execute(
-        "INSERT INTO completions (ledger_offset, application_id, act_as, command_id, "
-        "submission_id, transaction_id, status_code, error_id, message, record_time_us) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        offset, completion.application_id, sorted(completion.act_as), completion.command_id,
-        completion.submission_id, transaction_id, completion.status_code, completion.error_id,
-        completion.message, completion.record_time_us,
-    )
-    if completion.change_key is None:
-        return
-    await conn.execute(
-        "DELETE FROM in_flight_submissions WHERE change_key = $1", completion.change_key
-    )
-    if transaction_id is not None:
-        await conn.execute(
-            "INSERT INTO command_dedup (change_key, submission_id, completion_offset, "
-            "record_time_us) VALUES ($1, $2, $3, $4) ON CONFLICT (change_key) DO UPDATE SET "
-            "submission_id = $2, completion_offset = $3, record_time_us = $4",
-            completion.change_key, completion.submission_id, offset, completion.record_time_us,
-        )
-
-
-async def _write_protocol_state(conn: Any, effects: EventEffects) -> None:
-    await _write_rows(
-        conn,
-        "INSERT INTO pending_requests (request_id, request_ts_us, decision_time_us, "
-        "locked_contracts, locked_keys, payload, activeness_result) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
-        [(p.locks.request_id, p.locks.request_ts_us, p.locks.decision_time_us,
-          sorted(p.locks.contract_ids), sorted(p.locks.key_hashes), p.payload,
-          None if p.locks.activeness_result is None
-          else encode_activeness_result(p.locks.activeness_result))
-         for p in effects.pending_added],
-    )
-    if effects.pending_removed:
-        await conn.execute(
-            "DELETE FROM pending_requests WHERE request_id = ANY($1::text[])",
-            list(effects.pending_removed),
-        )
-    await _write_rows(
-        conn,
-        "UPDATE in_flight_submissions SET request_id = $2, sequenced_at_us = $3 "
-        "WHERE change_key = $1",
-        [(s.change_key, s.request_id, s.sequenced_at_us) for s in effects.submissions_sequenced],
-    )
-    await _write_rows(
-        conn,
-        "INSERT INTO topology_transactions (sequenced_ts_us, position, effective_from_us, "
-        "payload) VALUES ($1, $2, $3, $4)",
-        [(t.sequenced_ts_us, t.position, t.effective_from_us, t.payload)
-         for t in effects.topology],
-    )
-
-
-async def _in_flight_for(conn: Any, change_id: ChangeId) -> InFlightSubmission | None:
-    row = await conn.fetchrow(
-        "SELECT * FROM in_flight_submissions WHERE change_key = $1", change_id.key
-    )
-    if row is None:
-        return None
-    return InFlightSubmission(change_id, row["submission_id"], row["max_sequencing_time_us"],
-                              row["sequenced_at_us"])
-
-
-async def _dedup_pruned_up_to(conn: Any) -> Offset:
-    return Offset(await conn.fetchval("SELECT pruned_up_to FROM command_dedup_state"))
-
-
-async def _accepted_for(conn: Any, change_id: ChangeId) -> AcceptedCommand | None:
-    row = await conn.fetchrow("SELECT * FROM command_dedup WHERE change_key = $1", change_id.key)
-    if row is None:
-        return None
-    return AcceptedCommand(change_id, row["submission_id"], Offset(row["completion_offset"]),
-                           row["record_time_us"])
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing to undo. No user of this pool changes session
+    state (settings, LISTEN, cursors, session advisory locks: ours are transaction-scoped),
+    and asyncpg rolls back a transaction left open before calling this, so the default
+    reset query was one more round trip per use of a connection for nothing."""
