@@ -365,7 +365,7 @@ class SequencerClient:
                 self._fail(error)
                 return
             if self.config.auto_acknowledge:
-                self.acknowledge_processed(batch[-1].event.timestamp_us)  # type: ignore
+                self.acknowledge_processed(batch[-1].event.timestamp_us)  # type: ignore[attr-defined]
 
     async def _health_loop(self) -> None:
         while not self._closed:
