@@ -10,12 +10,15 @@ What it may do, each chosen by the seed (`Byzantine.misbehaviours`):
 * ``forge_sig``  — sign the root hash with a key that is not its own;
 * ``foreign``    — act as a party hosted by another participant;
 * ``replay``     — send one of its earlier requests again under a fresh message id;
-* ``stale``      — spend a contract it saw archived (its lookup still offers it);
+* ``stale``      — spend a contract it saw archived (its lookup still offers it), twice
+                   at once (a double spend of its own);
 * ``approve``    — answer every view it is asked about with an approval, whatever its
                    validation says (so its own double spends get its party's blessing);
 * ``silent``     — now and then drop its responses (the mediator must time out);
 * ``forge_resp`` — add approvals in another participant's name: signed with its own key
-                   (a forged signature) or claiming another's parties under its own name.
+                   (a forged signature) or claiming another's parties under its own name;
+* ``forge_verdict`` — with its responses, send every other participant an approval of the
+                   request in the mediator's name, signed with its own key.
 
 It hosts only trader parties (never the Iou's or Share's signatory): Daml's integrity
 guarantee is for contracts whose signatories' participants are honest, so that is where the
@@ -44,8 +47,10 @@ from minicanton.core.lf.value import Int64Value, NumericValue, RecordValue, Valu
 from minicanton.core.protocol.merkle import root_hash
 from minicanton.core.protocol.message_codec import decode_protocol_message
 from minicanton.core.protocol.messages import (
+    Approve,
     ConfirmationResponse,
     LocalApprove,
+    MediatorResult,
     encode_protocol_message,
 )
 from minicanton.core.protocol.participant_effects import SendBatch
@@ -62,7 +67,7 @@ from minicanton.core.protocol.view_message import is_view_message, sign_root_has
 from minicanton.core.sequencing.batch import Batch, Envelope, MemberRecipient
 
 MISBEHAVIOURS = ("mismatch", "withhold", "forge_sig", "foreign", "replay", "stale",
-                 "approve", "silent", "forge_resp")
+                 "approve", "silent", "forge_resp", "forge_verdict")
 SUBMITTING = ("mismatch", "withhold", "forge_sig", "foreign", "replay", "stale")
 TTL_US = 60_000_000
 
@@ -99,9 +104,26 @@ class Byzantine:
             envelopes = [e for e in envelopes if e is not None]
         if "forge_resp" in self.misbehaviours and envelopes:
             envelopes += self._forged(envelopes[0])
-        if not envelopes:
-            return []
-        return [replace(send, batch=Batch(tuple(envelopes)))]
+        sends = [replace(send, batch=Batch(tuple(envelopes)))] if envelopes else []
+        if "forge_verdict" in self.misbehaviours and send.batch.envelopes:
+            sends += self._forged_verdict(send)
+        return sends
+
+    def _forged_verdict(self, send: SendBatch) -> list[SendBatch]:
+        """An approval in the mediator's name, signed with its own key, to everyone."""
+        response = decode_protocol_message(send.batch.envelopes[0].content)
+        assert isinstance(response, ConfirmationResponse)
+        self.done.append("forge_verdict")
+        net = self.net
+        result = MediatorResult.create(
+            request_ts_us=response.request_ts_us, root_hash=response.root_hash,
+            mediator=net.domain.mediator.id, verdict=Approve(), signing_key=self.key)
+        others = sorted(n for n in net.participants if n != self.name)
+        envelopes = tuple(
+            Envelope((MemberRecipient(net.domain.participants[n].id),),
+                     encode_protocol_message(result)) for n in others)
+        return [SendBatch(f"byz-verdict-{response.request_ts_us}", Batch(envelopes),
+                          send.max_sequencing_time_us)]
 
     def _approved(self, envelope: Envelope) -> Envelope | None:
         response = decode_protocol_message(envelope.content)
@@ -161,6 +183,8 @@ class Byzantine:
         self.done.append(how)
         try:
             self._submit(how, hint, command)
+            if how == "stale":  # and at once again: a double spend of its own making
+                self._submit(how, hint, command)
         except MinicantonError:
             return  # the command did not interpret against its (doctored) ledger
 

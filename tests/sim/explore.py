@@ -38,7 +38,7 @@ from tests.sim.network_workload import (
 )
 
 from minicanton.core.lf.commands import Command
-from minicanton.core.lf.value import PartyValue
+from minicanton.core.lf.value import ContractIdValue, PartyValue
 from minicanton.core.topology.parameters import MILLISECOND_US
 
 ITERATIONS = 400
@@ -113,9 +113,10 @@ class Run:
         roll = self.rng.random()
         if roll < 0.22:
             self.workload.act()
-        elif roll < 0.25 and self.byz is not None:
+        elif roll < 0.26 and self.byz is not None and self.net.participants[
+                self.byz.name].running:
             self.byz.act(self._byz_command)
-        elif roll < 0.265:
+        elif roll < 0.275:
             self._fault(iteration)
         elif self.net.step():
             self.report.steps += 1
@@ -172,22 +173,38 @@ class Run:
         if not own:
             return None
         hint = self.rng.choice(own)
-        if how == "stale":
-            return self._stale_transfer(hint)
+        if how == "stale":  # with nothing archived to spend, spend twice what is active
+            return self._stale_transfer(hint) or self._own_transfer(hint)
         picked = work.swap_of(hint, name) if self.rng.random() < 0.3 else None
         picked = picked or work.transfer(hint, name)
         return None if picked is None else (picked[1], picked[2])
 
-    def _stale_transfer(self, hint: str) -> tuple[str, Command] | None:
+    def _own_transfer(self, hint: str) -> tuple[str, Command] | None:
         assert self.byz is not None
+        picked = self.workload.transfer(hint, self.byz.name)
+        return None if picked is None else (picked[1], picked[2])
+
+    def _stale_transfer(self, hint: str) -> tuple[str, Command] | None:
+        """Spend again what its party controlled and saw archived: an Iou or Share it owned
+        (Transfer), a proposal it was offered (Accept), a deal it bought (Swap)."""
+        assert self.byz is not None
+        store = self.net.store(self.byz.name)
         party = PartyValue(self.net.domain.party(hint))
-        archived = sorted(cid for cid, c in self.net.store(self.byz.name).archived.items()
-                          if c.template_id.entity_name in ("Iou", "Share")
-                          and field_of(c, "owner") == party)
+        roles = {"Iou": "owner", "Share": "owner", "DvpProposal": "seller", "DvP": "buyer"}
+        archived = sorted(cid for cid, c in store.archived.items()
+                          if field_of(c, roles[c.template_id.entity_name]) == party)
         if not archived:
             return None
         target = self.rng.choice(archived)
-        entity = self.net.store(self.byz.name).archived[target].template_id.entity_name
+        entity = store.archived[target].template_id.entity_name
+        if entity == "DvP":
+            return hint, exercise("dvp:DvP", target, "Swap")
+        if entity == "DvpProposal":
+            shares = self.workload.owned(self.byz.name, hint, "Share") or sorted(
+                cid for cid, c in store.archived.items()
+                if c.template_id.entity_name == "Share" and field_of(c, "owner") == party)
+            return None if not shares else (hint, exercise(
+                "dvp:DvpProposal", target, "Accept", share=ContractIdValue(shares[0])))
         other = self.rng.choice([t for t in TRADERS if t != hint])
         return hint, exercise(f"dvp:{entity}", target, "Transfer",
                               recipient=PartyValue(self.net.domain.party(other)))

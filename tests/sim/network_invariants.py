@@ -8,9 +8,10 @@ submitter built: the honest submission's, or the Byzantine member's altered one 
 carries the original's). Then, for the honest participants:
 
 1. each one's ledger is exactly its parties' projection of the virtual ledger, in order;
-2. the virtual ledger consumes no contract twice and uses only contracts it created and has
-   not consumed (for contracts with an honest signatory: the Byzantine member's own parties
-   may double-spend what only they sign, Daml's integrity guarantee does not cover it);
+2. the virtual ledger, in request-time order, consumes no contract twice and uses only
+   contracts it created and has not consumed (for contracts with an honest signatory: the
+   Byzantine member's own parties may double-spend what only they sign, Daml's integrity
+   guarantee does not cover it);
 3. every honest submission has exactly one completion, accepted iff it is in the virtual
    ledger;
 4. no transaction in it was rejected by an honest informee participant;
@@ -210,9 +211,11 @@ def _projections(view: RunView, ledger: list[tuple[int, PreparedSubmission]]) ->
 
 
 def _consumed_once(view: RunView, ledger: list[tuple[int, PreparedSubmission]]) -> None:
+    """In request-time order: conflict detection decides at a request's timestamp, so a
+    request that only fetches a contract may commit after a later one consuming it."""
     created: dict[str, object] = {}
     consumed: dict[str, int] = {}
-    for ts, prepared in ledger:
+    for ts, prepared in sorted(ledger, key=lambda item: item[0]):
         result = prepared.result
         for contract_id, instance in result.input_contracts.items():
             if not any(view.honest_party(p) for p in instance.signatories):
