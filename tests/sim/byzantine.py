@@ -100,8 +100,8 @@ class Byzantine:
             return []
         envelopes = list(send.batch.envelopes)
         if "approve" in self.misbehaviours:
-            envelopes = [self._approved(e) for e in envelopes]
-            envelopes = [e for e in envelopes if e is not None]
+            approved = [self._approved(e) for e in envelopes]
+            envelopes = [e for e in approved if e is not None]
         if "forge_resp" in self.misbehaviours and envelopes:
             envelopes += self._forged(envelopes[0])
         sends = [replace(send, batch=Batch(tuple(envelopes)))] if envelopes else []
@@ -155,7 +155,7 @@ class Byzantine:
         others = [n for n in sorted(self.net.participants) if n != self.name]
         victim = self.rng.choice(others)
         victim_id = self.net.domain.participant_of(victim)
-        parties = frozenset(self.net.store(victim).parties)
+        parties = frozenset(PartyId(p) for p in self.net.store(victim).parties)
         if not parties:
             return []
         self.done.append("forge_resp")
