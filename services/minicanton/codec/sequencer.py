@@ -12,7 +12,7 @@ from google.protobuf.message import DecodeError, Message
 
 from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
 from minicanton.core.crypto.signing import Signature
-from minicanton.core.hashing import HashPurpose
+from minicanton.core.hashing import Hash, HashPurpose
 from minicanton.core.ids import Fingerprint, MemberId
 from minicanton.core.sequencing.batch import (
     Batch,
@@ -31,6 +31,7 @@ from minicanton.core.sequencing.events import (
     SequencedEvent,
     SignedSequencedEvent,
 )
+from minicanton.core.sequencing.run_signature import MAX_PROOF_STEPS, ProofStep
 from minicanton.core.sequencing.stored import StoredEnvelope
 
 _M = TypeVar("_M", bound=Message)
@@ -157,15 +158,25 @@ def event_from_proto(message: pb.SequencedEvent) -> SequencedEvent:
 
 
 def signed_event_to_proto(signed: SignedSequencedEvent) -> pb.SignedSequencedEvent:
-    return pb.SignedSequencedEvent(event=event_to_proto(signed.event),
-                                   signature=signature_to_proto(signed.signature))
+    return pb.SignedSequencedEvent(
+        event=event_to_proto(signed.event), signature=signature_to_proto(signed.signature),
+        run_proof=[pb.RunProofStep(sibling=step.sibling.digest,
+                                   sibling_is_left=step.sibling_is_left)
+                   for step in signed.run_proof])
 
 
 def signed_event_from_proto(message: pb.SignedSequencedEvent) -> SignedSequencedEvent:
     if not message.HasField("event") or not message.HasField("signature"):
         raise MalformedRequest("a sequenced event needs an event and a signature")
+    if len(message.run_proof) > MAX_PROOF_STEPS:
+        raise MalformedRequest(f"a run proof has at most {MAX_PROOF_STEPS} steps")
+    try:
+        proof = tuple(ProofStep(Hash(step.sibling), step.sibling_is_left)
+                      for step in message.run_proof)
+    except ValueError:
+        raise MalformedRequest("a run proof step's sibling is not a 32-byte hash") from None
     return SignedSequencedEvent(event_from_proto(message.event),
-                                signature_from_proto(message.signature))
+                                signature_from_proto(message.signature), proof)
 
 
 def parse_signed_event(raw: bytes) -> SignedSequencedEvent:

@@ -36,6 +36,7 @@ class HashPurpose(IntEnum):
     CONTRACT_KEY = 18
     SUBMISSION_SEED = 19
     CONTRACT_SALT = 20
+    SEQUENCED_EVENT_RUN = 21
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -6,11 +6,12 @@ watermark] once and keeps the recent ones in memory, so N subscribers cost one q
 A subscription (`member_stream`) starts at the member's counter checkpoint below the requested
 counter and counts forward: from the database while it is behind what the feed holds, then from
 the feed. Each event is projected onto the member (its envelopes only), given the next counter
-and the previous timestamp, signed by this sequencer and serialized; the stream yields them in
-runs (what one read made ready, at most `MAX_RUN_EVENTS` / `MAX_RUN_BYTES`), which
-SubscribeBatched sends as one message and Subscribe one by one. Events below the requested
-counter are counted but not sent. Every `CHECKPOINT_EVERY` counters a checkpoint is stored so a
-later subscription need not count from the start.
+and the previous timestamp; the stream yields them in runs (what one read made ready, at most
+`MAX_RUN_EVENTS` / `MAX_RUN_BYTES`), each run signed once by this sequencer over the root of
+its events' hashes, every event with its inclusion proof (core/sequencing/run_signature.py),
+and serialized; SubscribeBatched sends a run as one message and Subscribe event by event.
+Events below the requested counter are counted but not sent. Every `CHECKPOINT_EVERY` counters
+a checkpoint is stored so a later subscription need not count from the start.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from minicanton.codec.sequencer import signed_event_to_proto
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.ids import MemberId
 from minicanton.core.sequencing.errors import CounterPruned
-from minicanton.core.sequencing.events import sign_event
+from minicanton.core.sequencing.events import Deliver, SequencedEvent, sign_events
 from minicanton.core.sequencing.members import MemberRecord
 from minicanton.core.sequencing.ordering import safe_watermark
 from minicanton.core.sequencing.stored import StoredEvent, StreamCursor, project_event
@@ -126,7 +127,7 @@ async def member_stream(
     while True:
         ctx.check()
         events, next_us = await _next_events(ctx, member.number, position_us)
-        run: list[bytes] = []
+        run: list[SequencedEvent] = []
         run_bytes = 0
         for stored in events:
             if not stored.is_for(member.number):
@@ -137,17 +138,29 @@ async def member_stream(
             if event.counter % CHECKPOINT_EVERY == 0:
                 _save_checkpoint(ctx, member.number, cursor)
             if event.counter >= from_counter:
-                signed = sign_event(event, ctx.signing_key)
-                run.append(signed_event_to_proto(signed).SerializeToString())
-                run_bytes += len(run[-1])
+                run.append(event)
+                run_bytes += _size_estimate(event)
                 if len(run) >= MAX_RUN_EVENTS or run_bytes >= MAX_RUN_BYTES:
-                    yield run
+                    yield _signed_run(ctx, run)
                     run, run_bytes = [], 0
         if run:
-            yield run
+            yield _signed_run(ctx, run)
         if next_us == position_us:
             await ctx.feed.wait_past(position_us, timeout_s=1.0)
         position_us = next_us
+
+
+def _signed_run(ctx: StreamContext, run: list[SequencedEvent]) -> list[bytes]:
+    """The run serialized, signed once over its root (run_signature.py)."""
+    return [signed_event_to_proto(signed).SerializeToString()
+            for signed in sign_events(run, ctx.signing_key)]
+
+
+def _size_estimate(event: SequencedEvent) -> int:
+    content = event.content
+    payload = sum(len(e.content) for e in content.batch.envelopes) \
+        if isinstance(content, Deliver) else len(content.reason)
+    return payload + 256  # ids, timestamps, recipients, signature, proof
 
 
 async def _next_events(

@@ -92,8 +92,13 @@ def verify_signature(
     if signature.purpose != purpose:
         raise CryptoError(f"signature is for {signature.purpose.name}, expected {purpose.name}")
     try:
-        Ed25519PublicKey.from_public_bytes(public_key.raw).verify(
-            signature.raw, _signed_bytes(hash_, purpose)
-        )
+        _public_key(public_key.raw).verify(signature.raw, _signed_bytes(hash_, purpose))
     except (InvalidSignature, ValueError):
         raise CryptoError("invalid signature") from None
+
+
+@lru_cache(maxsize=1024)
+def _public_key(public_raw: bytes) -> Ed25519PublicKey:
+    """Loading a public key decompresses a curve point; members verify the same few keys
+    (sequencers, counterparties) over and over."""
+    return Ed25519PublicKey.from_public_bytes(public_raw)

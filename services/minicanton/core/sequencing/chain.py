@@ -29,6 +29,7 @@ from minicanton.core.sequencing.events import (
     SignedSequencedEvent,
     verify_event,
 )
+from minicanton.core.sequencing.run_signature import RunSignatureCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class EventChain:
         self._trusted = trusted
         self.last = last
         self._awaiting_overlap = False
+        self._runs = RunSignatureCache()
 
     def restart(self, *, overlap: bool = True) -> int:
         """The counter to subscribe from; with `overlap` the first event is compared."""
@@ -66,7 +68,7 @@ class EventChain:
     def accept(self, signed: SignedSequencedEvent, raw: bytes = b"") -> VerifiedEvent | None:
         """The verified event, or None for the (matching) overlap event; `raw` is what
         `signed` was decoded from, kept in the `VerifiedEvent`."""
-        digest = verify_event(signed, self._trusted)
+        digest = verify_event(signed, self._trusted, self._runs)
         event = signed.event
         if event.member != self._member or event.domain_id != self._domain_id:
             raise EventVerificationFailed(

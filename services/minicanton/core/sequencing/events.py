@@ -3,12 +3,14 @@
 Every event names its domain and member, carries the member's gapless counter, the
 domain-unique timestamp and the member's previous timestamp (a chain), and is signed by the
 serving sequencer over its canonical hash (HashPurpose.SEQUENCED_EVENT). Binding member and
-domain into the hash stops an event signed for one member being replayed to another.
+domain into the hash stops an event signed for one member being replayed to another. Several
+events served together may share one signature over a run root, each with its inclusion
+proof (run_signature.py): the evidence is the same, the signing and verifying once per run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from minicanton.core.crypto.signing import (
@@ -22,6 +24,12 @@ from minicanton.core.hashing import Hash, HashPurpose, hash_of
 from minicanton.core.ids import Fingerprint, MemberId
 from minicanton.core.sequencing.batch import Batch, batch_digest
 from minicanton.core.sequencing.errors import EventVerificationFailed
+from minicanton.core.sequencing.run_signature import (
+    RunProof,
+    RunSignatureCache,
+    run_root,
+    run_tree,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +68,12 @@ class SequencedEvent:
 
 @dataclass(frozen=True, slots=True)
 class SignedSequencedEvent:
+    """`signature` is over the event hash when `run_proof` is empty, else over the root
+    the proof leads to from the event hash (HashPurpose.SEQUENCED_EVENT_RUN)."""
+
     event: SequencedEvent
     signature: Signature
+    run_proof: RunProof = ()
 
 
 def _i64(value: int) -> bytes:
@@ -90,24 +102,54 @@ def sign_event(event: SequencedEvent, key: SigningKeyPair) -> SignedSequencedEve
     return SignedSequencedEvent(event, key.sign(event_hash(event), HashPurpose.SEQUENCED_EVENT))
 
 
+def sign_events(events: Sequence[SequencedEvent],
+                key: SigningKeyPair) -> list[SignedSequencedEvent]:
+    """The events signed together: one signature over their run root (one event: as
+    `sign_event`)."""
+    if len(events) == 1:
+        return [sign_event(events[0], key)]
+    root, proofs = run_tree([event_hash(event) for event in events])
+    signature = key.sign(root, HashPurpose.SEQUENCED_EVENT_RUN)
+    return [SignedSequencedEvent(event, signature, proof)
+            for event, proof in zip(events, proofs, strict=True)]
+
+
 def verify_event(
-    signed: SignedSequencedEvent, trusted: Mapping[Fingerprint, SigningPublicKey]
+    signed: SignedSequencedEvent, trusted: Mapping[Fingerprint, SigningPublicKey],
+    cache: RunSignatureCache | None = None,
 ) -> Hash:
-    """The event's hash, once its signature is checked against the trusted sequencer keys."""
-    key = trusted.get(signed.signature.signed_by)
+    """The event's hash, once its signature is checked against the trusted sequencer keys;
+    with a `cache`, a run root verified just before is not verified again."""
+    signature = signed.signature
+    key = trusted.get(signature.signed_by)
     if key is None:
         raise EventVerificationFailed(
-            f"event {signed.event.counter} is signed by {signed.signature.signed_by}, "
+            f"event {signed.event.counter} is signed by {signature.signed_by}, "
             "which is not a trusted sequencer key"
         )
     digest = event_hash(signed.event)
+    if not signed.run_proof:
+        _verify(key, digest, HashPurpose.SEQUENCED_EVENT, signed)
+        return digest
     try:
-        verify_signature(key, digest, HashPurpose.SEQUENCED_EVENT, signed.signature)
+        root = run_root(digest, signed.run_proof)
+    except ValueError as error:
+        raise EventVerificationFailed(f"event {signed.event.counter}: {error}") from None
+    if cache is None or not cache.known(root, signature.raw, signature.signed_by):
+        _verify(key, root, HashPurpose.SEQUENCED_EVENT_RUN, signed)
+        if cache is not None:
+            cache.remember(root, signature.raw, signature.signed_by)
+    return digest
+
+
+def _verify(key: SigningPublicKey, signed_hash: Hash, purpose: HashPurpose,
+            signed: SignedSequencedEvent) -> None:
+    try:
+        verify_signature(key, signed_hash, purpose, signed.signature)
     except CryptoError as error:
         raise EventVerificationFailed(
             f"event {signed.event.counter}: {error.message}"
         ) from None
-    return digest
 
 
 @dataclass(frozen=True, slots=True)

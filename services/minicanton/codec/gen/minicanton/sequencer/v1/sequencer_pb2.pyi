@@ -136,12 +136,22 @@ class SequencedEvent(_message.Message):
     def __init__(self, domain_id: _Optional[str] = ..., member: _Optional[str] = ..., counter: _Optional[int] = ..., timestamp_us: _Optional[int] = ..., previous_timestamp_us: _Optional[int] = ..., deliver: _Optional[_Union[Deliver, _Mapping]] = ..., deliver_error: _Optional[_Union[DeliverError, _Mapping]] = ...) -> None: ...
 
 class SignedSequencedEvent(_message.Message):
-    __slots__ = ("event", "signature")
+    __slots__ = ("event", "signature", "run_proof")
     EVENT_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    RUN_PROOF_FIELD_NUMBER: _ClassVar[int]
     event: SequencedEvent
     signature: Signature
-    def __init__(self, event: _Optional[_Union[SequencedEvent, _Mapping]] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ...) -> None: ...
+    run_proof: _containers.RepeatedCompositeFieldContainer[RunProofStep]
+    def __init__(self, event: _Optional[_Union[SequencedEvent, _Mapping]] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., run_proof: _Optional[_Iterable[_Union[RunProofStep, _Mapping]]] = ...) -> None: ...
+
+class RunProofStep(_message.Message):
+    __slots__ = ("sibling", "sibling_is_left")
+    SIBLING_FIELD_NUMBER: _ClassVar[int]
+    SIBLING_IS_LEFT_FIELD_NUMBER: _ClassVar[int]
+    sibling: bytes
+    sibling_is_left: bool
+    def __init__(self, sibling: _Optional[bytes] = ..., sibling_is_left: bool = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
     __slots__ = ("member", "from_counter")

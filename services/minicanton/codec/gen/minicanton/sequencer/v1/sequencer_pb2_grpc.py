@@ -119,7 +119,7 @@ class SequencerServiceServicer(object):
     def SubscribeBatched(self, request, context):
         """As Subscribe and SendStream, with whatever is ready packed into one stream message (a
         stream message costs more CPU than a small event). Same events, same order, each event
-        still signed on its own; a client falls back to the unpacked RPCs on UNIMPLEMENTED.
+        still verifiable on its own (its signature and run proof); a client falls back to the unpacked RPCs on UNIMPLEMENTED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

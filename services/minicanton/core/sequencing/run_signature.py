@@ -1,0 +1,90 @@
+"""One sequencer signature for a run of events, each event still verifiable on its own.
+
+Theory of operation. A serving sequencer that has several events ready for one member signs
+the root of a Merkle tree over their event hashes (HashPurpose.SEQUENCED_EVENT_RUN) instead of
+signing each event; each event travels with the signature and its inclusion proof (the
+sibling hashes from its leaf to the root). Whoever holds one event, its proof and the signature
+can check that the sequencer signed exactly that event — the same evidence a per-event
+signature gives, so a member can still store or show a single event — while the sequencer signs
+once per run and a member verifies once per run (`RunSignatureCache` remembers the last root it
+verified). A run of one event is signed as before, over the event hash with
+HashPurpose.SEQUENCED_EVENT, with an empty proof.
+
+Leaves are event hashes (purpose SEQUENCED_EVENT) and inner nodes hash with purpose
+SEQUENCED_EVENT_RUN, so a leaf can never pass for an inner node or the other way round. A level
+of odd length carries its last node up unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from minicanton.core.hashing import Hash, HashPurpose, hash_of
+from minicanton.core.ids import Fingerprint
+
+MAX_PROOF_STEPS = 32  # 2**32 events in one run: anything longer is not ours
+
+
+@dataclass(frozen=True, slots=True)
+class ProofStep:
+    """A sibling on the path from a leaf to the root, and on which side it sits."""
+
+    sibling: Hash
+    sibling_is_left: bool
+
+
+RunProof = tuple[ProofStep, ...]
+
+
+def _node(left: Hash, right: Hash) -> Hash:
+    return hash_of(HashPurpose.SEQUENCED_EVENT_RUN, left.digest, right.digest)
+
+
+def run_tree(leaves: Sequence[Hash]) -> tuple[Hash, list[RunProof]]:
+    """The root over `leaves` (at least one) and each leaf's inclusion proof."""
+    if not leaves:
+        raise ValueError("a run has at least one event")
+    proofs: list[list[ProofStep]] = [[] for _ in leaves]
+    members: list[list[int]] = [[index] for index in range(len(leaves))]
+    level = list(leaves)
+    while len(level) > 1:
+        next_level: list[Hash] = []
+        next_members: list[list[int]] = []
+        for start in range(0, len(level) - 1, 2):
+            left, right = level[start], level[start + 1]
+            for index in members[start]:
+                proofs[index].append(ProofStep(right, sibling_is_left=False))
+            for index in members[start + 1]:
+                proofs[index].append(ProofStep(left, sibling_is_left=True))
+            next_level.append(_node(left, right))
+            next_members.append(members[start] + members[start + 1])
+        if len(level) % 2:
+            next_level.append(level[-1])
+            next_members.append(members[-1])
+        level, members = next_level, next_members
+    return level[0], [tuple(proof) for proof in proofs]
+
+
+def run_root(leaf: Hash, proof: RunProof) -> Hash:
+    """The root `proof` leads to from `leaf`."""
+    if len(proof) > MAX_PROOF_STEPS:
+        raise ValueError(f"a run proof has at most {MAX_PROOF_STEPS} steps")
+    node = leaf
+    for step in proof:
+        node = _node(step.sibling, node) if step.sibling_is_left else _node(node, step.sibling)
+    return node
+
+
+class RunSignatureCache:
+    """The last run root whose signature a member verified: later events of the same run
+    fold to the same root under the same signature, and need no second verification."""
+
+    def __init__(self) -> None:
+        self._verified: tuple[Hash, bytes, Fingerprint] | None = None
+
+    def known(self, root: Hash, signature_raw: bytes, signed_by: Fingerprint) -> bool:
+        return self._verified == (root, signature_raw, signed_by)
+
+    def remember(self, root: Hash, signature_raw: bytes, signed_by: Fingerprint) -> None:
+        self._verified = (root, signature_raw, signed_by)
