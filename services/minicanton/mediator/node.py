@@ -13,9 +13,15 @@ replays, `replay_protection.replay_start_us`), subscribes from the stored clean 
 resends the verdicts whose receipt it has not seen (same message ids: the sequencer
 deduplicates), and becomes ready.
 
+Fencing: the database refuses every write of an instance whose lease lapsed (its epoch is
+checked in the statement that writes), and the instance itself sends only while the lease
+is surely still its own: within the TTL after it last asked for it, else once the next
+renewal has confirmed it (`_hold_lease`). An instance paused past its TTL (SIGSTOP, a
+stalled VM) therefore sends nothing when it wakes up; its renewal fails and it stops.
+
 The pump takes the verified events the sequencer client hands over, in order, up to
 `max_batch_events` at a time; runs each through the `EventProcessor`; writes all the records
-in one fenced transaction (events, audit index, requests, responses, verdicts, topology,
+in one fenced statement (events, audit index, requests, responses, verdicts, topology,
 clean position); and only then sends the verdicts (persist before send), each in a task of
 its own so the next batch does not wait for a sequencer round trip (a verdict not sent
 before a crash is resent from the store at the next activation). The timer sleeps
@@ -88,6 +94,8 @@ class MediatorNode:
         self._deadline_changed = asyncio.Event()
         self._bootstrap_pending = False
         self._sends: set[asyncio.Task[None]] = set()
+        self._lease_held_until_s = 0.0  # loop time: the lease is surely ours until then
+        self._lease_renewed = asyncio.Event()
         self._send_slots = asyncio.Semaphore(_MAX_SENDS_IN_FLIGHT)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -103,10 +111,14 @@ class MediatorNode:
 
     async def _become_active(self) -> None:
         interval_s = self.config.lease_renew_interval_ms / 1_000
-        while (lease := await self.store.acquire_lease(self.config.holder,
-                                                       self.config.lease_ttl_ms)) is None:
+        while True:
+            asked_s = asyncio.get_running_loop().time()
+            lease = await self.store.acquire_lease(self.config.holder, self.config.lease_ttl_ms)
+            if lease is not None:
+                break
             await asyncio.sleep(interval_s)
         self.lease = lease
+        self._lease_held_until_s = asked_s + self.config.lease_ttl_ms / 1_000
         # renewed from now on: activation (waiting for the topology manager, replay) may take
         # longer than the TTL, and a lapsed lease stops even a lone instance
         self._spawn(self._renew_lease())
@@ -215,29 +227,33 @@ class MediatorNode:
         sequencer round trip). At most `_MAX_SENDS_IN_FLIGHT` at once: beyond that the pump
         waits, so a slow sequencer slows the mediator instead of growing its memory."""
         await self._send_slots.acquire()
-        task = asyncio.get_running_loop().create_task(
-            self._send(send.message_id, send.batch(), send.max_sequencing_time_us))
+        task = asyncio.get_running_loop().create_task(self._send_verdict(send))
         self._sends.add(task)
         task.add_done_callback(self._send_done)
-        _log_verdict(send)
+
+    async def _send_verdict(self, send: SendVerdict) -> None:
+        if await self._send(send.message_id, send.batch(), send.max_sequencing_time_us):
+            _log_verdict(send)  # logged once handed to the sequencer client, not before
 
     def _send_done(self, task: asyncio.Task[None]) -> None:
         self._sends.discard(task)
         self._send_slots.release()
         self._task_done(task)
 
-    async def _send(self, message_id: str, batch: Batch, max_sequencing_time_us: int) -> None:
+    async def _send(self, message_id: str, batch: Batch, max_sequencing_time_us: int) -> bool:
         """One envelope per recipient with its own copy: no informee participant learns
-        another (`SendVerdict.batch`)."""
+        another (`SendVerdict.batch`). False if the sequencer refused it."""
         assert self.client is not None and self.lease is not None
+        await self._hold_lease()
         try:
             handle = await self.client.send_async(
                 batch, message_id=message_id, max_sequencing_time_us=max_sequencing_time_us)
         except SendRejected as error:
             log.error("verdict %s refused by the sequencer: %s", message_id, error.message)
             await self.store.mark_send_error(self.lease, message_id, error.message)
-            return
+            return False
         handle.outcome.add_done_callback(_consume_outcome)
+        return True
 
     async def _resend_unsent(self) -> None:
         now_us = self.clock()
@@ -274,10 +290,26 @@ class MediatorNode:
 
     async def _renew_lease(self) -> None:
         assert self.lease is not None
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.config.lease_renew_interval_ms / 1_000)
+            asked_s = loop.time()
             if not await self.store.renew_lease(self.lease, self.config.lease_ttl_ms):
                 raise LeaseLost(f"instance {self.lease.holder} lost the mediator lease")
+            # the database counts the TTL from when it renewed, later than we asked
+            self._lease_held_until_s = asked_s + self.config.lease_ttl_ms / 1_000
+            self._lease_renewed.set()
+
+    async def _hold_lease(self) -> None:
+        """Return once the lease is surely still ours: the database fences a deposed
+        instance's writes, but only the instance itself can hold back its sends. An instance
+        paused past its TTL (SIGSTOP, swapping, a stalled VM) may have been replaced while
+        it slept; it waits for its next renewal, which either confirms the lease or fails
+        and stops the instance (LeaseLost) before it sends anything."""
+        loop = asyncio.get_running_loop()
+        while loop.time() >= self._lease_held_until_s:
+            self._lease_renewed.clear()
+            await self._lease_renewed.wait()
 
     async def _watch_client(self) -> None:
         assert self.client is not None
