@@ -18,7 +18,8 @@ carries the original's). Then, for the honest participants:
 5. every confirming party (signatory or actor) of every node hosted only on honest
    participants was approved for by one of them;
 6. the mediator never sent two different verdicts for one request; nothing is left pending
-   or locked; honest participants never refused a commit.
+   or locked; honest participants never refused a commit; with no Byzantine member nobody
+   raised an alarm.
 
 `local_checks` run after every step: what one participant's store can show on its own.
 """
@@ -293,3 +294,5 @@ def _quiescent(view: RunView) -> None:
         refused = [a for n, a in net.alarms if n == name
                    and a.code == "PARTICIPANT_COMMIT_REFUSED"]
         check(not refused, f"{name} refused a commit: {refused[:1]}")
+    if view.scenario.byzantine is None:  # alarms are evidence of misbehaviour, and none was
+        check(not net.alarms, f"alarms with no Byzantine member: {net.alarms[:2]}")
