@@ -80,6 +80,7 @@ class Byzantine:
     misbehaviours: frozenset[str]
     replays: dict[str, PreparedSubmission] = field(default_factory=dict)  # new id -> original
     done: list[str] = field(default_factory=list)  # what it tried, for the report
+    withheld: set[str] = field(default_factory=set)  # message ids of requests missing a view
     forger: SigningKeyPair = field(
         default_factory=lambda: SigningKeyPair.generate(SeededEntropy(b"byzantine forger")))
 
@@ -211,6 +212,7 @@ class Byzantine:
         batch = request_batch(tree, identity, snapshot, node.entropy, signature)
         if how == "withhold":
             batch = self._withhold(batch)
+            self.withheld.add(request_message_id(root))
         prepared = PreparedSubmission(submission, request_message_id(root), max_seq_us,
                                       batch, root, result)
         return net.submit_prepared(self.name, prepared)

@@ -27,7 +27,14 @@ from dataclasses import dataclass, field
 from tests.sim.byzantine import MISBEHAVIOURS, Byzantine
 from tests.sim.dvp_flow import exercise
 from tests.sim.faulty_network import FaultyNetwork
-from tests.sim.network_invariants import KnownGap, RunView, check_run, local_checks
+from tests.sim.network_invariants import (
+    InvariantViolation,
+    KnownGap,
+    RunView,
+    check_run,
+    classified,
+    local_checks,
+)
 from tests.sim.network_workload import (
     TRADERS,
     Scenario,
@@ -96,12 +103,16 @@ class Run:
         self.crashed: set[str] = set()
 
     def go(self, iterations: int) -> RunReport:
-        for iteration in range(iterations):
-            self._heal(iteration)
-            self._one(iteration)
-        self._heal(None)
-        self.report.steps += self.net.run(advance_time=True, max_steps=MAX_STEPS)
         try:
+            try:
+                for iteration in range(iterations):
+                    self._heal(iteration)
+                    self._one(iteration)
+                self._heal(None)
+                self.report.steps += self.net.run(advance_time=True, max_steps=MAX_STEPS)
+            except InvariantViolation as violation:  # one found after a step
+                raise classified(RunView(self.net, self.scenario, self.byz),
+                                 violation) from violation
             check_run(self.net, self.scenario, self.byz, self.workload.submitted)
         except KnownGap as gap:
             if self.strict:

@@ -124,6 +124,8 @@ def check_invariants(net: SimNetwork) -> None:
         assert max(ids.values(), default=1) == 1, f"{name} committed a transaction twice: {ids}"
         # the store's defence in depth refused it: replay protection should have
         assert not node.store.duplicates, f"{name} was to commit {node.store.duplicates} again"
+        assert not node.store.unknown_archivals, (
+            f"{name} archived contracts it did not have: {node.store.unknown_archivals}")
     _check_shared_commits(net)
 
 

@@ -40,13 +40,21 @@ class Scenario:
     hosts: dict[str, tuple[str, ...]]  # party hint -> the participants hosting it
     byzantine: str | None
     misbehaviours: frozenset[str]
+    # a second host's permission (the first always has Submission), by party hint
+    second: dict[str, ParticipantPermission] = field(default_factory=dict)
+
+    def may_submit(self, hint: str, name: str) -> bool:
+        on = self.hosts[hint]
+        return name == on[0] or self.second.get(hint) is ParticipantPermission.SUBMISSION
 
     @property
     def honest(self) -> tuple[str, ...]:
         return tuple(n for n in self.participants if n != self.byzantine)
 
     def describe(self) -> str:
-        hosting = ", ".join(f"{h}@{'+'.join(on)}" for h, on in self.hosts.items())
+        hosting = ", ".join(
+            f"{h}@{'+'.join(on)}" + (f"({self.second[h].name.lower()})" if h in self.second
+                                     else "") for h, on in self.hosts.items())
         byz = f"; byzantine {self.byzantine}: {sorted(self.misbehaviours)}" if self.byzantine \
             else ""
         return f"{len(self.participants)} participants; {hosting}{byz}"
@@ -67,7 +75,9 @@ def draw_scenario(rng: random.Random, misbehaviours: tuple[str, ...]) -> Scenari
         hosts[rng.choice(TRADERS)] = (byzantine,)
     chosen = frozenset(m for m in misbehaviours if rng.random() < 0.5) or frozenset(
         {rng.choice(misbehaviours)})
-    return Scenario(names, hosts, byzantine, chosen if byzantine else frozenset())
+    second = {h: rng.choice(list(ParticipantPermission)) for h, on in hosts.items()
+              if len(on) > 1}
+    return Scenario(names, hosts, byzantine, chosen if byzantine else frozenset(), second)
 
 
 def build_domain(scenario: Scenario, seed: int) -> SimDomain:
@@ -76,7 +86,8 @@ def build_domain(scenario: Scenario, seed: int) -> SimDomain:
     domain = SimDomain(hosting, seed=seed)
     for hint, on in scenario.hosts.items():
         if len(on) > 1:
-            domain.host(hint, {n: ParticipantPermission.SUBMISSION for n in on})
+            domain.host(hint, {on[0]: ParticipantPermission.SUBMISSION,
+                               on[1]: scenario.second[hint]})
     return domain
 
 
@@ -98,6 +109,7 @@ class Workload:
 
     def host_of(self, hint: str, honest_only: bool = False) -> str | None:
         on = [n for n in self.scenario.hosts[hint] if self.net.participants[n].running
+              and self.scenario.may_submit(hint, n)
               and not (honest_only and n == self.scenario.byzantine)]
         return self.rng.choice(on) if on else None
 

@@ -64,6 +64,7 @@ class SimParticipantStore:
     ledger_end: int = 0
     clean_ts_us: int | None = None
     duplicates: list[str] = field(default_factory=list)  # transaction ids committed again
+    unknown_archivals: list[str] = field(default_factory=list)  # not active here when archived
 
     # --- the write path ---------------------------------------------------------------------
 
@@ -101,7 +102,10 @@ class SimParticipantStore:
         offset = self._next_offset()
         commit_set = commit.commit_set
         for contract_id in commit_set.archived:
-            instance = self.active.pop(contract_id)
+            instance = self.active.pop(contract_id, None)
+            if instance is None:  # as the Postgres store's UPDATE: nothing to archive
+                self.unknown_archivals.append(contract_id)
+                continue
             self.archived[contract_id] = instance
         for created in commit_set.created:
             self.active[created.contract.contract_id] = created.contract
