@@ -6,6 +6,7 @@ The only module that touches the generated sequencer code. Decoding untrusted by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 from google.protobuf.message import DecodeError, Message
@@ -31,7 +32,7 @@ from minicanton.core.sequencing.events import (
     SequencedEvent,
     SignedSequencedEvent,
 )
-from minicanton.core.sequencing.run_signature import MAX_PROOF_STEPS, ProofStep
+from minicanton.core.sequencing.run_signature import MAX_PROOF_STEPS, ProofStep, RunProof
 from minicanton.core.sequencing.stored import StoredEnvelope
 
 _M = TypeVar("_M", bound=Message)
@@ -98,6 +99,7 @@ def submission_to_proto(signed: SignedSubmissionRequest) -> pb.SignedSubmissionR
             batch=batch_to_proto(request.batch),
         ),
         signature=signature_to_proto(signed.signature),
+        run_proof=_proof_to_proto(signed.run_proof),
     )
 
 
@@ -108,7 +110,7 @@ def submission_from_proto(message: pb.SignedSubmissionRequest) -> SignedSubmissi
     return SignedSubmissionRequest(
         SubmissionRequest(request.domain_id, MemberId(request.sender), request.message_id,
                           request.max_sequencing_time_us, batch_from_proto(request.batch)),
-        signature_from_proto(message.signature),
+        signature_from_proto(message.signature), _proof_from_proto(message.run_proof),
     )
 
 
@@ -160,23 +162,29 @@ def event_from_proto(message: pb.SequencedEvent) -> SequencedEvent:
 def signed_event_to_proto(signed: SignedSequencedEvent) -> pb.SignedSequencedEvent:
     return pb.SignedSequencedEvent(
         event=event_to_proto(signed.event), signature=signature_to_proto(signed.signature),
-        run_proof=[pb.RunProofStep(sibling=step.sibling.digest,
-                                   sibling_is_left=step.sibling_is_left)
-                   for step in signed.run_proof])
+        run_proof=_proof_to_proto(signed.run_proof))
 
 
 def signed_event_from_proto(message: pb.SignedSequencedEvent) -> SignedSequencedEvent:
     if not message.HasField("event") or not message.HasField("signature"):
         raise MalformedRequest("a sequenced event needs an event and a signature")
-    if len(message.run_proof) > MAX_PROOF_STEPS:
+    return SignedSequencedEvent(event_from_proto(message.event),
+                                signature_from_proto(message.signature),
+                                _proof_from_proto(message.run_proof))
+
+
+def _proof_to_proto(proof: RunProof) -> list[pb.RunProofStep]:
+    return [pb.RunProofStep(sibling=step.sibling.digest, sibling_is_left=step.sibling_is_left)
+            for step in proof]
+
+
+def _proof_from_proto(steps: Sequence[pb.RunProofStep]) -> RunProof:
+    if len(steps) > MAX_PROOF_STEPS:
         raise MalformedRequest(f"a run proof has at most {MAX_PROOF_STEPS} steps")
     try:
-        proof = tuple(ProofStep(Hash(step.sibling), step.sibling_is_left)
-                      for step in message.run_proof)
+        return tuple(ProofStep(Hash(step.sibling), step.sibling_is_left) for step in steps)
     except ValueError:
         raise MalformedRequest("a run proof step's sibling is not a 32-byte hash") from None
-    return SignedSequencedEvent(event_from_proto(message.event),
-                                signature_from_proto(message.signature), proof)
 
 
 def parse_signed_event(raw: bytes) -> SignedSequencedEvent:

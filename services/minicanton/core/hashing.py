@@ -37,6 +37,7 @@ class HashPurpose(IntEnum):
     SUBMISSION_SEED = 19
     CONTRACT_SALT = 20
     SEQUENCED_EVENT_RUN = 21
+    SUBMISSION_REQUEST_RUN = 22
 
 
 @dataclass(frozen=True, slots=True, order=True)

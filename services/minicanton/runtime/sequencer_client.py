@@ -2,7 +2,8 @@
 
 Theory of operation.
 
-* **Sends.** `send_async` signs the submission once and offers it round-robin to healthy
+* **Sends.** `send_async` signs the submission once (with the others queued in the same turn of
+  the event loop, under one run signature) and offers it round-robin to healthy
   sequencers over their send streams. A connection failure or an "unavailable" answer marks
   that instance unhealthy and retries the *same signed request* (same message id) on the next,
   with bounded backoff, until one accepts it or its max sequencing time has passed; a typed
@@ -59,7 +60,7 @@ from minicanton.core.sequencing.batch import (
     Envelope,
     MemberRecipient,
     SubmissionRequest,
-    sign_submission,
+    sign_submissions,
 )
 from minicanton.core.sequencing.chain import EventChain, VerifiedEvent
 from minicanton.core.sequencing.errors import (
@@ -134,6 +135,7 @@ class SequencerClient:
         self._subscribed = hash(member) % len(self.connections)
         self._tracker = SendTracker()
         self._outcomes: dict[str, asyncio.Future[SendOutcome]] = {}
+        self._unsigned: list[tuple[SubmissionRequest, asyncio.Future[bytes]]] = []
         self._queue: asyncio.Queue[object] = asyncio.Queue(config.handler_queue_size)
         self._tasks: set[asyncio.Task[None]] = set()
         self._failed = asyncio.Event()
@@ -198,7 +200,7 @@ class SequencerClient:
         deadline_us = max_sequencing_time_us or (
             self._clock() + self.config.max_sequencing_time_ms * 1_000)
         request = SubmissionRequest(self.domain_id, self.member, message_id, deadline_us, batch)
-        raw = submission_to_proto(sign_submission(request, self._key)).SerializeToString()
+        raw = await self._signed(request)
         outcome: asyncio.Future[SendOutcome] = asyncio.get_running_loop().create_future()
         self._tracker.track(message_id, deadline_us)
         self._outcomes[message_id] = outcome
@@ -209,6 +211,29 @@ class SequencerClient:
             self._outcomes.pop(message_id, None)
             raise
         return SendHandle(message_id, deadline_us, outcome)
+
+    async def _signed(self, request: SubmissionRequest) -> bytes:
+        """The request signed, together with every other request queued in this turn of the
+        event loop (one signature over their run root): a member sending many messages at
+        once signs, and the sequencer verifies, once per run."""
+        signed: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._unsigned.append((request, signed))
+        if len(self._unsigned) == 1:
+            asyncio.get_running_loop().call_soon(self._sign_queued)
+        return await signed
+
+    def _sign_queued(self) -> None:
+        queued, self._unsigned = self._unsigned, []
+        try:
+            runs = sign_submissions([request for request, _ in queued], self._key)
+        except Exception as error:  # a key that cannot sign: every waiting send learns it
+            for _, future in queued:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for (_, future), signed in zip(queued, runs, strict=True):
+            if not future.done():
+                future.set_result(submission_to_proto(signed).SerializeToString())
 
     async def request_time_proof(self) -> int:
         """Sequencer time now: the timestamp of an empty event sent to ourselves."""

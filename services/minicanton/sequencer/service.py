@@ -40,6 +40,7 @@ from minicanton.core.sequencing.errors import (
     UnknownSender,
 )
 from minicanton.core.sequencing.members import MemberRecord
+from minicanton.core.sequencing.run_signature import RunSignatureCache
 from minicanton.core.sequencing.submission import (
     SubmissionLimits,
     ValidatedSubmission,
@@ -98,6 +99,9 @@ class SequencerDeps:
 class SequencerService:
     def __init__(self, deps: SequencerDeps) -> None:
         self.d = deps
+        # per sender, the request run whose signature was verified last: the requests a
+        # client signed together are verified once (core/sequencing/run_signature.py)
+        self._request_runs: dict[MemberId, RunSignatureCache] = {}
 
     def handler(self) -> grpc.GenericRpcHandler:
         return grpc.method_handlers_generic_handler(SERVICE, {
@@ -150,9 +154,13 @@ class SequencerService:
         return signed.request.message_id, self.d.writer.submit(validated)
 
     async def _validate(self, signed: Any, size: int, member: MemberId) -> ValidatedSubmission:
+        runs = self._request_runs.get(member)
+        if runs is None:
+            runs = self._request_runs[member] = RunSignatureCache()
+
         def attempt() -> ValidatedSubmission:
             return validate_submission(signed, size, member, self.d.members.directory,
-                                       self.d.limits, self.d.clock())
+                                       self.d.limits, self.d.clock(), runs)
         try:
             return attempt()
         except (UnknownRecipient, UnknownSender):

@@ -1,4 +1,4 @@
-"""Run signatures: one signature over a run of events, each event verifiable on its own."""
+"""Run signatures: one signature over a run of events or requests, each verifiable alone."""
 
 from __future__ import annotations
 
@@ -8,13 +8,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minicanton.codec.sequencer import parse_signed_event, signed_event_to_proto
+from minicanton.codec.sequencer import (
+    parse_signed_event,
+    parse_submission,
+    signed_event_to_proto,
+    submission_to_proto,
+)
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.hashing import Hash, HashPurpose, hash_of
 from minicanton.core.ids import MemberId
-from minicanton.core.sequencing.batch import Batch
+from minicanton.core.sequencing.batch import (
+    Batch,
+    SubmissionRequest,
+    sign_submissions,
+    verify_submission,
+)
 from minicanton.core.sequencing.chain import EventChain
-from minicanton.core.sequencing.errors import EventVerificationFailed, MalformedRequest
+from minicanton.core.sequencing.errors import (
+    EventVerificationFailed,
+    InvalidSubmissionSignature,
+    MalformedRequest,
+)
 from minicanton.core.sequencing.events import (
     Deliver,
     SequencedEvent,
@@ -123,3 +137,37 @@ def test_a_chain_accepts_a_run_and_refuses_an_oversized_proof() -> None:
     del message.run_proof[1:]
     with pytest.raises(MalformedRequest):
         parse_signed_event(message.SerializeToString())
+
+
+def _requests(count: int) -> list[SubmissionRequest]:
+    return [SubmissionRequest(DOMAIN, MEMBER, f"m{n}", 5_000, Batch(())) for n in range(count)]
+
+
+def test_requests_signed_together_verify_one_by_one_and_survive_the_wire() -> None:
+    signed = sign_submissions(_requests(5), SEQUENCER)
+    assert len({s.signature for s in signed}) == 1
+    assert signed[0].signature.purpose is HashPurpose.SUBMISSION_REQUEST_RUN
+    cache = RunSignatureCache()
+    for one in signed:
+        decoded = parse_submission(submission_to_proto(one).SerializeToString())
+        assert decoded == one
+        verify_submission(decoded, SEQUENCER.public, cache)
+    [alone] = sign_submissions(_requests(1), SEQUENCER)
+    assert alone.run_proof == ()
+    verify_submission(alone, SEQUENCER.public)
+
+
+def test_a_forged_request_in_a_verified_run_or_a_rotated_key_is_refused() -> None:
+    signed = sign_submissions(_requests(4), SEQUENCER)
+    cache = RunSignatureCache()
+    verify_submission(signed[0], SEQUENCER.public, cache)
+    forged = dataclasses.replace(signed[1], request=dataclasses.replace(
+        signed[1].request, message_id="other"))
+    with pytest.raises(InvalidSubmissionSignature):
+        verify_submission(forged, SEQUENCER.public, cache)
+    with pytest.raises(InvalidSubmissionSignature):  # the sender's key changed since
+        verify_submission(signed[2], OTHER_KEY.public, cache)
+    as_event_run = dataclasses.replace(signed[3], signature=dataclasses.replace(
+        signed[3].signature, purpose=HashPurpose.SEQUENCED_EVENT_RUN))
+    with pytest.raises(InvalidSubmissionSignature):
+        verify_submission(as_event_run, SEQUENCER.public, RunSignatureCache())

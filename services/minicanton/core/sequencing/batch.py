@@ -8,6 +8,7 @@ different requests share a hash.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -21,6 +22,12 @@ from minicanton.core.errors import CryptoError
 from minicanton.core.hashing import Hash, HashPurpose, hash_of
 from minicanton.core.ids import MemberId
 from minicanton.core.sequencing.errors import InvalidSubmissionSignature
+from minicanton.core.sequencing.run_signature import (
+    RunProof,
+    RunSignatureCache,
+    run_root,
+    run_tree,
+)
 
 MAX_MESSAGE_ID_LENGTH = 255
 
@@ -76,8 +83,12 @@ class SubmissionRequest:
 
 @dataclass(frozen=True, slots=True)
 class SignedSubmissionRequest:
+    """`signature` is over the request hash when `run_proof` is empty, else over the root of
+    the requests signed with it (HashPurpose.SUBMISSION_REQUEST_RUN, run_signature.py)."""
+
     request: SubmissionRequest
     signature: Signature
+    run_proof: RunProof = ()
 
 
 def _i64(value: int) -> bytes:
@@ -110,15 +121,38 @@ def sign_submission(request: SubmissionRequest, key: SigningKeyPair) -> SignedSu
     return SignedSubmissionRequest(request, signature)
 
 
-def verify_submission(signed: SignedSubmissionRequest, key: SigningPublicKey) -> None:
-    """Raise `InvalidSubmissionSignature` unless the sender's `key` signed this request."""
+def sign_submissions(requests: Sequence[SubmissionRequest],
+                     key: SigningKeyPair) -> list[SignedSubmissionRequest]:
+    """The requests signed together, once over their run root (one request: as
+    `sign_submission`)."""
+    if len(requests) == 1:
+        return [sign_submission(requests[0], key)]
+    root, proofs = run_tree([submission_request_hash(r) for r in requests],
+                            HashPurpose.SUBMISSION_REQUEST_RUN)
+    signature = key.sign(root, HashPurpose.SUBMISSION_REQUEST_RUN)
+    return [SignedSubmissionRequest(request, signature, proof)
+            for request, proof in zip(requests, proofs, strict=True)]
+
+
+def verify_submission(signed: SignedSubmissionRequest, key: SigningPublicKey,
+                      cache: RunSignatureCache | None = None) -> None:
+    """Raise `InvalidSubmissionSignature` unless the sender's `key` signed this request; with
+    a `cache` (one per sender), a run root verified just before is not verified again."""
+    digest = submission_request_hash(signed.request)
     try:
-        verify_signature(
-            key, submission_request_hash(signed.request), HashPurpose.SUBMISSION_REQUEST,
-            signed.signature,
-        )
-    except CryptoError as error:
+        if not signed.run_proof:
+            verify_signature(key, digest, HashPurpose.SUBMISSION_REQUEST, signed.signature)
+            return
+        root = run_root(digest, signed.run_proof, HashPurpose.SUBMISSION_REQUEST_RUN)
+        signature = signed.signature
+        if (cache is not None and signature.signed_by == key.fingerprint
+                and cache.known(root, signature.raw, signature.signed_by)):
+            return  # the sender's current key verified this root just before
+        verify_signature(key, root, HashPurpose.SUBMISSION_REQUEST_RUN, signature)
+        if cache is not None:
+            cache.remember(root, signature.raw, signature.signed_by)
+    except (CryptoError, ValueError) as error:
         raise InvalidSubmissionSignature(
             f"submission {signed.request.message_id!r} of {signed.request.sender}: "
-            f"{error.message}"
+            f"{getattr(error, 'message', error)}"
         ) from None

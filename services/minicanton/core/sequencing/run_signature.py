@@ -1,4 +1,4 @@
-"""One sequencer signature for a run of events, each event still verifiable on its own.
+"""One signature for a run of events (or of submission requests), each still verifiable alone.
 
 Theory of operation. A serving sequencer that has several events ready for one member signs
 the root of a Merkle tree over their event hashes (HashPurpose.SEQUENCED_EVENT_RUN) instead of
@@ -8,10 +8,13 @@ can check that the sequencer signed exactly that event — the same evidence a p
 signature gives, so a member can still store or show a single event — while the sequencer signs
 once per run and a member verifies once per run (`RunSignatureCache` remembers the last root it
 verified). A run of one event is signed as before, over the event hash with
-HashPurpose.SEQUENCED_EVENT, with an empty proof.
+HashPurpose.SEQUENCED_EVENT, with an empty proof. A member's client signs the submission
+requests it has queued the same way (HashPurpose.SUBMISSION_REQUEST_RUN), and the sequencer
+verifies once per run and sender.
 
 Leaves are event hashes (purpose SEQUENCED_EVENT) and inner nodes hash with purpose
-SEQUENCED_EVENT_RUN, so a leaf can never pass for an inner node or the other way round. A level
+SEQUENCED_EVENT_RUN (for requests: SUBMISSION_REQUEST and SUBMISSION_REQUEST_RUN), so a leaf can
+never pass for an inner node or the other way round. A level
 of odd length carries its last node up unchanged.
 """
 
@@ -37,11 +40,12 @@ class ProofStep:
 RunProof = tuple[ProofStep, ...]
 
 
-def _node(left: Hash, right: Hash) -> Hash:
-    return hash_of(HashPurpose.SEQUENCED_EVENT_RUN, left.digest, right.digest)
+def _node(purpose: HashPurpose, left: Hash, right: Hash) -> Hash:
+    return hash_of(purpose, left.digest, right.digest)
 
 
-def run_tree(leaves: Sequence[Hash]) -> tuple[Hash, list[RunProof]]:
+def run_tree(leaves: Sequence[Hash], purpose: HashPurpose = HashPurpose.SEQUENCED_EVENT_RUN
+             ) -> tuple[Hash, list[RunProof]]:
     """The root over `leaves` (at least one) and each leaf's inclusion proof."""
     if not leaves:
         raise ValueError("a run has at least one event")
@@ -57,7 +61,7 @@ def run_tree(leaves: Sequence[Hash]) -> tuple[Hash, list[RunProof]]:
                 proofs[index].append(ProofStep(right, sibling_is_left=False))
             for index in members[start + 1]:
                 proofs[index].append(ProofStep(left, sibling_is_left=True))
-            next_level.append(_node(left, right))
+            next_level.append(_node(purpose, left, right))
             next_members.append(members[start] + members[start + 1])
         if len(level) % 2:
             next_level.append(level[-1])
@@ -66,13 +70,15 @@ def run_tree(leaves: Sequence[Hash]) -> tuple[Hash, list[RunProof]]:
     return level[0], [tuple(proof) for proof in proofs]
 
 
-def run_root(leaf: Hash, proof: RunProof) -> Hash:
+def run_root(leaf: Hash, proof: RunProof,
+             purpose: HashPurpose = HashPurpose.SEQUENCED_EVENT_RUN) -> Hash:
     """The root `proof` leads to from `leaf`."""
     if len(proof) > MAX_PROOF_STEPS:
         raise ValueError(f"a run proof has at most {MAX_PROOF_STEPS} steps")
     node = leaf
     for step in proof:
-        node = _node(step.sibling, node) if step.sibling_is_left else _node(node, step.sibling)
+        node = (_node(purpose, step.sibling, node) if step.sibling_is_left
+                else _node(purpose, node, step.sibling))
     return node
 
 

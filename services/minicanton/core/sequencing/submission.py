@@ -33,6 +33,7 @@ from minicanton.core.sequencing.errors import (
 from minicanton.core.sequencing.events import DeliverError
 from minicanton.core.sequencing.members import MemberDirectory
 from minicanton.core.sequencing.ordering import TimestampAllocator
+from minicanton.core.sequencing.run_signature import RunSignatureCache
 from minicanton.core.sequencing.stored import StoredEnvelope, StoredEvent
 
 SEQUENCING_TIME_EXCEEDED = "SEQUENCER_MAX_SEQUENCING_TIME_EXCEEDED"
@@ -59,13 +60,15 @@ class ValidatedSubmission:
 def validate_submission(
     signed: SignedSubmissionRequest, size_bytes: int, authenticated: MemberId,
     directory: MemberDirectory, limits: SubmissionLimits, now_us: int,
+    runs: RunSignatureCache | None = None,
 ) -> ValidatedSubmission:
+    """`runs`: the sender's cache of the request run it verified last (run_signature.py)."""
     request = signed.request
     _check_shape(request, size_bytes, authenticated, limits)
     sender = directory.enabled(request.sender)
     if sender is None:
         raise UnknownSender(f"sender {request.sender} is not an enabled member")
-    verify_submission(signed, sender.public_key)
+    verify_submission(signed, sender.public_key, runs)
     _check_max_sequencing_time(request, limits, now_us)
     return ValidatedSubmission(request, sender.number, _resolve(request, directory))
 

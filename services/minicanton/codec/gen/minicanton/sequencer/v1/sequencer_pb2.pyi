@@ -64,12 +64,14 @@ class SubmissionRequest(_message.Message):
     def __init__(self, domain_id: _Optional[str] = ..., sender: _Optional[str] = ..., message_id: _Optional[str] = ..., max_sequencing_time_us: _Optional[int] = ..., batch: _Optional[_Union[Batch, _Mapping]] = ...) -> None: ...
 
 class SignedSubmissionRequest(_message.Message):
-    __slots__ = ("request", "signature")
+    __slots__ = ("request", "signature", "run_proof")
     REQUEST_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    RUN_PROOF_FIELD_NUMBER: _ClassVar[int]
     request: SubmissionRequest
     signature: Signature
-    def __init__(self, request: _Optional[_Union[SubmissionRequest, _Mapping]] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ...) -> None: ...
+    run_proof: _containers.RepeatedCompositeFieldContainer[RunProofStep]
+    def __init__(self, request: _Optional[_Union[SubmissionRequest, _Mapping]] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., run_proof: _Optional[_Iterable[_Union[RunProofStep, _Mapping]]] = ...) -> None: ...
 
 class SendAccepted(_message.Message):
     __slots__ = ("timestamp_us", "duplicate")
