@@ -13,7 +13,7 @@ from google.protobuf.message import DecodeError, Message
 
 from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
 from minicanton.core.crypto.signing import Signature
-from minicanton.core.hashing import Hash, HashPurpose
+from minicanton.core.hashing import HashPurpose
 from minicanton.core.ids import Fingerprint, MemberId
 from minicanton.core.sequencing.batch import (
     Batch,
@@ -174,17 +174,15 @@ def signed_event_from_proto(message: pb.SignedSequencedEvent) -> SignedSequenced
 
 
 def _proof_to_proto(proof: RunProof) -> list[pb.RunProofStep]:
-    return [pb.RunProofStep(sibling=step.sibling.digest, sibling_is_left=step.sibling_is_left)
-            for step in proof]
+    return [pb.RunProofStep(sibling=sibling, sibling_is_left=is_left)
+            for sibling, is_left in proof]
 
 
 def _proof_from_proto(steps: Sequence[pb.RunProofStep]) -> RunProof:
+    """Sibling lengths are checked where the proof is folded (run_signature.run_root)."""
     if len(steps) > MAX_PROOF_STEPS:
         raise MalformedRequest(f"a run proof has at most {MAX_PROOF_STEPS} steps")
-    try:
-        return tuple(ProofStep(Hash(step.sibling), step.sibling_is_left) for step in steps)
-    except ValueError:
-        raise MalformedRequest("a run proof step's sibling is not a 32-byte hash") from None
+    return tuple([ProofStep(step.sibling, step.sibling_is_left) for step in steps])
 
 
 def parse_signed_event(raw: bytes) -> SignedSequencedEvent:

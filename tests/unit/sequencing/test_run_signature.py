@@ -135,8 +135,9 @@ def test_a_chain_accepts_a_run_and_refuses_an_oversized_proof() -> None:
         parse_signed_event(message.SerializeToString())
     message.run_proof[0].sibling = b"short"
     del message.run_proof[1:]
-    with pytest.raises(MalformedRequest):
-        parse_signed_event(message.SerializeToString())
+    with pytest.raises(EventVerificationFailed, match="32-byte"):
+        EventChain(DOMAIN, MEMBER, TRUSTED, None).accept(
+            parse_signed_event(message.SerializeToString()))
 
 
 def _requests(count: int) -> list[SubmissionRequest]:

@@ -21,7 +21,7 @@ of odd length carries its last node up unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minicanton.core.hashing import Hash, HashPurpose, hash_of
 from minicanton.core.ids import Fingerprint
@@ -29,19 +29,19 @@ from minicanton.core.ids import Fingerprint
 MAX_PROOF_STEPS = 32  # 2**32 events in one run: anything longer is not ours
 
 
-@dataclass(frozen=True, slots=True)
-class ProofStep:
-    """A sibling on the path from a leaf to the root, and on which side it sits."""
+class ProofStep(NamedTuple):
+    """A sibling digest on the path from a leaf to the root, and on which side it sits (a
+    named tuple, not a dataclass: a member decodes one per event and tree level)."""
 
-    sibling: Hash
+    sibling: bytes
     sibling_is_left: bool
 
 
 RunProof = tuple[ProofStep, ...]
 
 
-def _node(purpose: HashPurpose, left: Hash, right: Hash) -> Hash:
-    return hash_of(purpose, left.digest, right.digest)
+def _node(purpose: HashPurpose, left: bytes, right: bytes) -> bytes:
+    return hash_of(purpose, left, right).digest
 
 
 def run_tree(leaves: Sequence[Hash], purpose: HashPurpose = HashPurpose.SEQUENCED_EVENT_RUN
@@ -51,23 +51,23 @@ def run_tree(leaves: Sequence[Hash], purpose: HashPurpose = HashPurpose.SEQUENCE
         raise ValueError("a run has at least one event")
     proofs: list[list[ProofStep]] = [[] for _ in leaves]
     members: list[list[int]] = [[index] for index in range(len(leaves))]
-    level = list(leaves)
+    level = [leaf.digest for leaf in leaves]
     while len(level) > 1:
-        next_level: list[Hash] = []
+        next_level: list[bytes] = []
         next_members: list[list[int]] = []
         for start in range(0, len(level) - 1, 2):
             left, right = level[start], level[start + 1]
             for index in members[start]:
-                proofs[index].append(ProofStep(right, sibling_is_left=False))
+                proofs[index].append(ProofStep(right, False))
             for index in members[start + 1]:
-                proofs[index].append(ProofStep(left, sibling_is_left=True))
+                proofs[index].append(ProofStep(left, True))
             next_level.append(_node(purpose, left, right))
             next_members.append(members[start] + members[start + 1])
         if len(level) % 2:
             next_level.append(level[-1])
             next_members.append(members[-1])
         level, members = next_level, next_members
-    return level[0], [tuple(proof) for proof in proofs]
+    return Hash(level[0]), [tuple(proof) for proof in proofs]
 
 
 def run_root(leaf: Hash, proof: RunProof,
@@ -75,11 +75,12 @@ def run_root(leaf: Hash, proof: RunProof,
     """The root `proof` leads to from `leaf`."""
     if len(proof) > MAX_PROOF_STEPS:
         raise ValueError(f"a run proof has at most {MAX_PROOF_STEPS} steps")
-    node = leaf
-    for step in proof:
-        node = (_node(purpose, step.sibling, node) if step.sibling_is_left
-                else _node(purpose, node, step.sibling))
-    return node
+    node = leaf.digest
+    for sibling, sibling_is_left in proof:
+        if len(sibling) != len(node):
+            raise ValueError("a run proof step's sibling is not a 32-byte hash")
+        node = _node(purpose, sibling, node) if sibling_is_left else _node(purpose, node, sibling)
+    return Hash(node)
 
 
 class RunSignatureCache:
