@@ -27,7 +27,7 @@ from typing import Any
 from minicanton.core.ids import Fingerprint, MemberId
 from minicanton.core.protocol.participant import ParticipantConfig as MachineConfig
 from minicanton.core.protocol.participant import ParticipantMachine
-from minicanton.core.protocol.participant_effects import SendBatch
+from minicanton.core.protocol.participant_effects import EmitCompletion, SendBatch
 from minicanton.core.protocol.replay_protection import parameters_ever, remembered_since_us
 from minicanton.core.protocol.submission import ParticipantIdentity
 from minicanton.core.sequencing.events import SequencerPosition
@@ -38,7 +38,7 @@ from minicanton.participant import keys as key_file
 from minicanton.participant.admin import NodeAdmin, Registry, load_stored
 from minicanton.participant.config import ParticipantConfig
 from minicanton.participant.domain_time import DomainTime
-from minicanton.participant.effects import member_topology_rows
+from minicanton.participant.effects import completion_entry, member_topology_rows
 from minicanton.participant.housekeeping import expire_deduplication_periodically
 from minicanton.participant.keys import ParticipantKeys
 from minicanton.participant.ledger_api.backend import (
@@ -61,6 +61,7 @@ from minicanton.runtime.process import write_ready_file
 from minicanton.runtime.sequencer_client import SendRejected, SequencerClient, SequencerClientConfig
 from minicanton.runtime.topology_admin_client import TopologyAdminClient
 from minicanton.runtime.topology_client import TopologyClient
+from minicanton.store.participant_store import CompletionRow
 from minicanton.store.postgres.participant_admin_store import PostgresParticipantAdminStore
 from minicanton.store.postgres.participant_store import PostgresParticipantStore
 
@@ -224,9 +225,30 @@ class ParticipantNode:
             handle.outcome.add_done_callback(lambda f: f.cancelled() or f.exception())
         except SendRejected as error:
             log.warning("sequencer refused %s: %s", send.message_id, error.message)
+            await self._refused(send.message_id, error)
         except Exception as error:
             if not self._stopping:
                 log.warning("send of %s failed: %s", send.message_id, error)
+
+    async def _refused(self, message_id: str, error: SendRejected) -> None:
+        """A refused request of ours will never be sequenced: its submission completes now
+        with the sequencer's error, stored like any completion (shells review #6)."""
+        assert self.store is not None
+        effects = self.machine.send_refused(message_id, error.rejected_error_id, error.message)
+        rejections = tuple(completion_entry(e.completion) for e in effects
+                           if isinstance(e, EmitCompletion))
+        if not rejections:
+            return
+        try:
+            applied = await self.store.record_rejections(rejections)
+        except Exception:  # the in-flight row stays: a restart resends, and is refused again
+            log.exception("could not store the completion of refused %s", message_id)
+            return
+        self.notifier.advance(applied.ledger_end)
+        self.submitter.resolve(
+            (entry.change_key, CompletionRow(offset, entry, None))
+            for entry, offset in zip(rejections, applied.rejection_offsets, strict=True)
+            if entry.change_key is not None)
 
     def _time_proof(self) -> None:
         if self.sequencer is None or (self._proof is not None and not self._proof.done()):

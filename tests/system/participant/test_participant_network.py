@@ -4,6 +4,7 @@ and a restart in the middle of a load that loses and duplicates nothing."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,6 +195,24 @@ async def test_a_request_the_sequencers_never_order_completes_as_not_sequenced(
     assert "NOT_SEQUENCED_TIMEOUT" in (refused.value.details() or "")
     # the domain recovers: the same command may now be submitted again and commits
     assert await network.bank.create_iou(bank, alice, "5.0", "unordered")
+
+
+async def test_a_request_the_sequencers_refuse_completes_at_once_with_their_error(
+        network: Network) -> None:
+    """Shells review #6: a request within the domain's maximum size (10 MiB) but over the
+    sequencers' own (1 MiB) fails at once with SEQUENCER_REQUEST_TOO_LARGE, not as
+    NOT_SEQUENCED_TIMEOUT at its max sequencing time (5 s here)."""
+    bank, alice = network.bank_party, network.alice_party
+    large = create("Iou", issuer=Value(party=bank), owner=Value(party=alice),
+                   amount=Value(numeric="1.0"), currency=Value(text="X" * (3 << 19)))
+    started = time.monotonic()
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await network.bank.submit(bank, "too-large", large)
+    assert time.monotonic() - started < 4.0
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "SEQUENCER_REQUEST_TOO_LARGE" in (refused.value.details() or "")
+    # completed for good: the command id is free again, and the participant goes on
+    assert await network.bank.create_iou(bank, alice, "1.0", "too-large")
 
 
 async def test_dvp_across_two_participants_with_divulgence(network: Network) -> None:

@@ -20,10 +20,12 @@ from minicanton.core.protocol.messages import (
     RootHashMessage,
     encode_protocol_message,
 )
+from minicanton.core.protocol.participant_effects import EmitCompletion, SendBatch
 from minicanton.core.protocol.submission import (
     CommandSubmission,
     PreparedSubmission,
     build_request_tree,
+    check_request_size,
     hosting_participants,
     interpret_submission,
     prepare_submission,
@@ -37,6 +39,7 @@ from minicanton.core.protocol.view_message import (
     is_view_message,
 )
 from minicanton.core.sequencing.batch import MemberRecipient
+from minicanton.core.sequencing.errors import RequestTooLarge
 
 NOW_US_OFFSET = 10_000
 
@@ -186,3 +189,44 @@ def test_interpretation_uses_the_given_ledger_time(dvp) -> None:
     result = interpret_submission(submission, node.store.lookup([net.domain.party("Alice")]),
                                   net.domain.registry, net.clock_us, SeededEntropy(b"x"))
     assert result.ledger_time_us == net.clock_us - NOW_US_OFFSET
+
+
+def test_a_request_larger_than_the_domain_allows_is_refused_before_it_is_sent(dvp) -> None:
+    """Shells review #6: the submitter checks the size against the domain parameter."""
+    net, contracts = dvp
+    prepared = prepare_swap(net, contracts, b"one")
+    size = sum(len(e.content) for e in prepared.batch.envelopes)
+    check_request_size(prepared.batch, size)  # at the limit: fine
+    with pytest.raises(RequestTooLarge) as refused:
+        check_request_size(prepared.batch, size - 1)
+    assert refused.value.error_id == "SEQUENCER_REQUEST_TOO_LARGE"
+    snapshot = net.domain.snapshot(net.clock_us)
+    small = replace(snapshot, genesis_parameters=replace(snapshot.genesis_parameters,
+                                                         max_request_size_bytes=1024))
+    assert small.parameters.max_request_size_bytes == 1024
+    node = net.participants["alice"]
+    submission = CommandSubmission((exercise("dvp:DvP", contracts.dvp, "Swap"),),
+                                   frozenset({net.domain.party("Alice")}), "app", "swap", "s1")
+    with pytest.raises(RequestTooLarge):
+        node.machine.prepare_submission(
+            submission, node.store.lookup([net.domain.party("Alice")]), small, net.clock_us,
+            SeededEntropy(b"one"))
+
+
+def test_a_request_the_sequencer_refuses_completes_at_once_with_its_error(dvp) -> None:
+    """Shells review #6: not a NOT_SEQUENCED_TIMEOUT at the max sequencing time."""
+    net, contracts = dvp
+    node = net.participants["alice"]
+    prepared = prepare_swap(net, contracts, b"refused")
+    assert [type(e) for e in node.machine.submit(prepared)] == [SendBatch]
+    (effect,) = node.machine.send_refused(prepared.message_id, "SEQUENCER_REQUEST_TOO_LARGE",
+                                          "request of 2097152 bytes exceeds 1048576")
+    assert isinstance(effect, EmitCompletion)
+    completion = effect.completion
+    assert completion.change_id == prepared.change_id and completion.rejection is not None
+    assert completion.rejection.error_id == "SEQUENCER_REQUEST_TOO_LARGE"
+    assert "exceeds 1048576" in completion.rejection.message
+    assert prepared.change_id.key not in {t.change_id.key
+                                          for t in node.machine.tracked_submissions()}
+    assert node.machine.send_refused(prepared.message_id, "X", "again") == []  # once only
+    assert node.machine.send_refused("not-ours", "X", "a response of ours") == []

@@ -8,7 +8,9 @@ deduplicates the change and records it in flight (the store's `start_submission`
 and calls `submit`, which tracks the submission and returns the `SendBatch`. Our own receipt
 (the event of our send, carrying its message id) tells which request is ours; its verdict
 completes the submission. A submission still unsequenced when sequencer time passes its max
-sequencing time completes as `NOT_SEQUENCED_TIMEOUT`; a deliver-error completes it at once.
+sequencing time completes as `NOT_SEQUENCED_TIMEOUT`; a deliver-error completes it at once,
+and so does a sequencer's refusal of the send (`send_refused`: e.g. a request larger than the
+sequencer takes will never be sequenced, and the client learns why at once, not as a timeout).
 
 *Validating.* Each sequenced event is handled in two steps: `prepare_event` (decrypt and
 validate a request: pure, independent of our state, so it may run ahead) and `process`
@@ -99,6 +101,7 @@ from minicanton.core.protocol.participant_outcomes import (
     deliver_error_completion,
     local_timeout_completion,
     not_sequenced_completion,
+    refused_completion,
     responses_for,
     sends_last,
     verdict_completion,
@@ -217,6 +220,17 @@ class ParticipantMachine:
             prepared.max_sequencing_time_us,
         ))
         return [SendBatch(prepared.message_id, prepared.batch, prepared.max_sequencing_time_us)]
+
+    def send_refused(self, message_id: str, error_id: str, reason: str) -> list[Effect]:
+        """A sequencer refused our request for good: complete its submission with the
+        sequencer's error (at the last sequencer time we saw). Nothing if it is not an
+        unsequenced submission of ours (a response, or completed meanwhile)."""
+        tracked = self._submissions.by_message_id(message_id)
+        if tracked is None or tracked.request_ts_us is not None:
+            return []
+        self._submissions.remove(tracked.change_id.key)
+        completion = refused_completion(tracked, error_id, reason, self._last_ts_us or 0)
+        return [EmitCompletion(completion)]
 
     # --- events ---------------------------------------------------------------------------
 

@@ -164,6 +164,13 @@ def deliver_error_completion(
         error.error_id, f"the sequencer refused the request: {error.reason}"))
 
 
+def refused_completion(
+    tracked: TrackedSubmission, error_id: str, reason: str, ts_us: int
+) -> Completion:
+    return _completion(tracked, ts_us, rejection=Rejection(
+        error_id, f"the sequencer refused the request: {reason}"))
+
+
 def not_sequenced_completion(tracked: TrackedSubmission, ts_us: int) -> Completion:
     return _completion(tracked, ts_us, rejection=Rejection(
         NOT_SEQUENCED,

@@ -12,7 +12,9 @@ Theory of operation
    tree salted from a fresh seed, with the submitter, common and participant metadata
    (`build_request_tree`).
 4. *Check the recipients*: every informee is hosted, every participant that will receive a
-   view has an encryption key and has vetted every package the transaction uses.
+   view has an encryption key and has vetted every package the transaction uses; and the
+   request's size against the domain's `max_request_size_bytes` (`SEQUENCER_REQUEST_TOO_LARGE`
+   before anything is recorded, rather than a refusal by the sequencer after).
 5. *Assemble the batch* (`request_batch`): for each view, `view_tree` of that view encrypted
    for exactly the participants hosting its entitled parties (its informees and those of its
    ancestor views) — a participant never receives, even encrypted, a view it is not entitled
@@ -77,6 +79,7 @@ from minicanton.core.protocol.views import (
     decompose,
 )
 from minicanton.core.sequencing.batch import Batch, Envelope, MemberRecipient
+from minicanton.core.sequencing.errors import RequestTooLarge
 from minicanton.core.topology.snapshot import TopologySnapshot
 
 SEED_BYTES = 32
@@ -174,6 +177,7 @@ def prepare_submission(
     )
     check_recipients(tree, result.transaction, snapshot)
     batch = request_batch(tree, identity, snapshot, entropy)
+    check_request_size(batch, snapshot.parameters.max_request_size_bytes)
     root = root_hash(tree)
     return PreparedSubmission(
         submission, request_message_id(root), max_sequencing_time_us, batch, root, result
@@ -271,6 +275,17 @@ def check_recipients(
             )
         if snapshot.current_encryption_key(MemberId(participant)) is None:
             raise InformeesNotActive(f"participant {participant} has no encryption key")
+
+
+def check_request_size(batch: Batch, max_request_size_bytes: int) -> None:
+    """Refuse a request the domain's sequencers must refuse: its envelopes' contents alone
+    (less than the signed request the sequencer measures) exceed the domain's maximum."""
+    size = sum(len(envelope.content) for envelope in batch.envelopes)
+    if size > max_request_size_bytes:
+        raise RequestTooLarge(
+            f"the confirmation request holds {size} bytes of views and messages, more than "
+            f"the domain's maximum request size of {max_request_size_bytes} bytes"
+        )
 
 
 def request_batch(

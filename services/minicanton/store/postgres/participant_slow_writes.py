@@ -64,7 +64,7 @@ async def apply_event_slowly(conn: Any, effects: EventEffects) -> AppliedEvent:
         for completion in effects.rejections:
             counter += 1
             rejection_offsets.append(offset_of(counter))
-            await _insert_completion(conn, offset_of(counter), completion, None)
+            await insert_completion(conn, offset_of(counter), completion, None)
         await _write_protocol_state(conn, effects)
         await conn.execute(
             "UPDATE ledger_state SET ledger_end_counter = $1, sequencer_counter = $2, "
@@ -139,7 +139,7 @@ async def _insert_transaction(conn: Any, offset: Offset, entry: TransactionEntry
     )
     await _apply_contracts(conn, offset, entry)
     if entry.completion is not None:
-        await _insert_completion(conn, offset, entry.completion, entry.transaction_id)
+        await insert_completion(conn, offset, entry.completion, entry.transaction_id)
     return True
 
 
@@ -155,7 +155,7 @@ async def _skip_duplicate(conn: Any, counter: int, entry: TransactionEntry) -> t
         return counter, Offset(await conn.fetchval(
             "SELECT ledger_offset FROM transactions WHERE transaction_id = $1",
             entry.transaction_id))
-    await _insert_completion(conn, offset_of(counter + 1), entry.completion, entry.transaction_id)
+    await insert_completion(conn, offset_of(counter + 1), entry.completion, entry.transaction_id)
     return counter + 1, offset_of(counter + 1)
 
 
@@ -196,7 +196,7 @@ def _contract_values(c: StoredContract) -> tuple[Any, ...]:
             sorted(c.stakeholders), c.key_hash, c.payload, c.ledger_time_us)
 
 
-async def _insert_completion(
+async def insert_completion(
     conn: Any, offset: Offset, completion: CompletionEntry, transaction_id: str | None
 ) -> None:
     await conn.execute(

@@ -41,6 +41,7 @@ from minicanton.store.migrations import apply_migrations
 from minicanton.store.participant_store import (
     AppliedEvent,
     CleanPosition,
+    CompletionEntry,
     CompletionRow,
     ContractRow,
     CreateEventRef,
@@ -69,6 +70,7 @@ from minicanton.store.postgres.participant_slow_writes import (
     accepted_for,
     apply_event_slowly,
     dedup_pruned_up_to,
+    insert_completion,
     start_submission_slowly,
 )
 
@@ -117,6 +119,22 @@ class PostgresParticipantStore:
                                     offset_of(new_end))
             # a replay, a duplicate transaction id, or another writer: one statement at a time
             return await apply_event_slowly(conn, effects)
+
+    async def record_rejections(self, rejections: tuple[CompletionEntry, ...]) -> AppliedEvent:
+        """Completions of submissions that end outside any sequenced event (a request the
+        sequencer refused): each at a new offset, its in-flight row gone, in one transaction;
+        the clean position stays where it is."""
+        self._ledger_end = None  # moved here, not by the event writes
+        async with self._pool.acquire() as conn, conn.transaction():
+            counter = int(await conn.fetchval(
+                "SELECT ledger_end_counter FROM ledger_state FOR UPDATE"))
+            offsets = []
+            for completion in rejections:
+                counter += 1
+                offsets.append(offset_of(counter))
+                await insert_completion(conn, offset_of(counter), completion, None)
+            await conn.execute("UPDATE ledger_state SET ledger_end_counter = $1", counter)
+        return AppliedEvent(False, (), tuple(offsets), offset_of(counter))
 
     async def start_submission(
         self,
