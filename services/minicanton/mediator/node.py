@@ -232,17 +232,18 @@ class MediatorNode:
         task.add_done_callback(self._send_done)
 
     async def _send_verdict(self, send: SendVerdict) -> None:
-        if await self._send(send.message_id, send.batch(), send.max_sequencing_time_us):
-            _log_verdict(send)  # logged once handed to the sequencer client, not before
+        await self._hold_lease()
+        _log_verdict(send)  # logged as it is sent (while the lease is surely ours)
+        await self._send(send.message_id, send.batch(), send.max_sequencing_time_us)
 
     def _send_done(self, task: asyncio.Task[None]) -> None:
         self._sends.discard(task)
         self._send_slots.release()
         self._task_done(task)
 
-    async def _send(self, message_id: str, batch: Batch, max_sequencing_time_us: int) -> bool:
+    async def _send(self, message_id: str, batch: Batch, max_sequencing_time_us: int) -> None:
         """One envelope per recipient with its own copy: no informee participant learns
-        another (`SendVerdict.batch`). False if the sequencer refused it."""
+        another (`SendVerdict.batch`)."""
         assert self.client is not None and self.lease is not None
         await self._hold_lease()
         try:
@@ -251,9 +252,8 @@ class MediatorNode:
         except SendRejected as error:
             log.error("verdict %s refused by the sequencer: %s", message_id, error.message)
             await self.store.mark_send_error(self.lease, message_id, error.message)
-            return False
+            return
         handle.outcome.add_done_callback(_consume_outcome)
-        return True
 
     async def _resend_unsent(self) -> None:
         now_us = self.clock()

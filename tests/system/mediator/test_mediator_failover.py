@@ -4,7 +4,9 @@ stream through Bank's Ledger API, and the active instance is
 
 * killed with SIGKILL mid-load: the passive takes the lease and carries on;
 * stopped with SIGSTOP past its lease TTL, then continued: by then the other instance holds
-  the lease, and the old one must stop (exit 3) without sending a single verdict.
+  the lease, and the old one must stop (exit 3) without sending a single verdict. The
+  mediator logs "verdict on request" as it hands a verdict to its sequencer client, once it
+  knows the lease is still its own; the woken instance's log must show none.
 
 Each case asserts that every submitted command was answered exactly once — committed, and then
 in the submitter's ledger exactly once, or rejected with a clear reason and in no ledger —
