@@ -6,7 +6,9 @@ stream through Bank's Ledger API, and the active instance is
 * stopped with SIGSTOP past its lease TTL, then continued: by then the other instance holds
   the lease, and the old one must stop (exit 3) without sending a single verdict. The
   mediator logs "verdict on request" as it hands a verdict to its sequencer client, once it
-  knows the lease is still its own; the woken instance's log must show none.
+  knows the lease is still its own; the woken instance's log must show none;
+* paused together with the passive one for longer than the decision time: requests
+  submitted meanwhile time out, with a reason, alike on both participants.
 
 Each case asserts that every submitted command was answered exactly once — committed, and then
 in the submitter's ledger exactly once, or rejected with a clear reason and in no ledger —
@@ -48,6 +50,7 @@ TAKEOVER_MARGIN_S = 20.0  # activation on a loaded 2-core machine: domain lookup
 COMMITS_BEFORE = 15
 COMMITS_AFTER = 15
 EXIT_LEASE_LOST = 3
+DECISION_TIME_S = 10  # the harness's response timeout (5 s) + mediator reaction timeout (5 s)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -141,3 +144,31 @@ async def test_a_paused_active_mediator_is_fenced_and_sends_nothing_when_it_wake
     assert code == EXIT_LEASE_LOST, woken
     assert "verdict on request" not in woken, woken  # not one verdict handed to a sequencer
     await _check(domain, load, bank, alice)
+    since = log_size(paused)
+    domain.spawn_mediator(holder)  # back as the passive one, for the next case
+    await wait_for_log(paused, "serving the auditor API", since)
+
+
+async def test_a_mediator_outage_past_the_decision_time_times_requests_out_on_every_side(
+    failover: tuple[FailoverDomain, LedgerClient, LedgerClient],
+) -> None:
+    """Both instances paused for longer than a request's decision time: what was submitted
+    meanwhile is rejected with a reason, on both participants alike, and once the mediator
+    is back (the paused active one stops, the other takes over) commands commit again."""
+    domain, bank, alice = failover
+    load = await _start_load(bank, alice, "outage")
+    _, epoch = await lease(domain.mediator_dsn)
+    running = [m for m in domain.mediators.values()
+               if m.process is not None and m.process.poll() is None]
+    for mediator in running:
+        assert mediator.process is not None
+        mediator.process.send_signal(signal.SIGSTOP)
+    await asyncio.sleep(DECISION_TIME_S + 3)
+    for mediator in running:
+        assert mediator.process is not None
+        mediator.process.send_signal(signal.SIGCONT)
+    await until_lease_moves(domain.mediator_dsn, epoch)
+    await load.until_committed(load.committed() + COMMITS_AFTER)
+    await _check(domain, load, bank, alice)
+    reasons = [o for o in load.outcomes.values() if o is not None and o[0] == "rejected"]
+    assert reasons, "nothing submitted during the outage was rejected"
