@@ -13,7 +13,10 @@ lease is the active one. Every `record_events` re-checks the lease (holder and e
 its transaction and holds it shared until commit, so an instance that lost the lease can never
 write again (fencing), and a takeover waits for the last write of the old leader to finish.
 A holder restarting under the same name takes its lease back at once, with a new epoch (its
-previous incarnation, were it somehow alive, is fenced by the epoch).
+previous incarnation, were it somehow alive, is fenced by the epoch). Holder and epoch are
+the whole fence: the expiry lets another instance take the lease, but a holder whose lease
+lapsed while nobody took it (a paused process) may renew it and go on, since nobody else
+can have written meanwhile.
 
 `PostgresMediatorStore` (store/postgres/mediator_store.py) implements it with asyncpg.
 """

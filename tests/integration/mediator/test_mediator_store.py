@@ -77,6 +77,30 @@ async def test_lease_is_exclusive_and_fences_a_deposed_leader(store: PostgresMed
     assert await store.record_events(second, [record]) == 1
 
 
+async def test_a_lapsed_lease_nobody_took_is_still_the_holders(
+    store: PostgresMediatorStore,
+) -> None:
+    """A holder paused past its TTL while no other instance took the lease renews it and
+    writes on (nobody else can have written: a takeover changes holder and epoch); once
+    another instance has taken it, neither works."""
+    first = await store.acquire_lease("mediator-a", ttl_ms=200)
+    assert first is not None
+    await asyncio.sleep(0.3)  # lapsed, nobody took it
+    domain = DvpDomain()
+    delivered = chain(_scenario(domain)[:2])
+    processor = _processor(domain)
+    records = [processor.process(v, raw).record for v, raw in delivered]
+    assert await store.record_events(first, records[:1]) == 1
+    assert await store.renew_lease(first, ttl_ms=200)
+    await asyncio.sleep(0.3)
+    second = await store.acquire_lease("mediator-b", ttl_ms=5_000)
+    assert second is not None and second.epoch == first.epoch + 1
+    assert not await store.renew_lease(first, ttl_ms=200)
+    with pytest.raises(LeaseLost):
+        await store.record_events(first, records[1:])
+    assert await store.clean_position() == delivered[0][0].position
+
+
 async def test_events_are_recorded_once_and_the_auditor_reads_them_back(
     store: PostgresMediatorStore,
 ) -> None:

@@ -46,23 +46,27 @@ ON CONFLICT (singleton) DO UPDATE
     WHERE mediator_lease.expires_at < clock_timestamp()
        OR mediator_lease.holder = EXCLUDED.holder
 RETURNING epoch"""
+# The holder is fenced by the epoch alone: any other instance that takes the lease changes
+# holder and epoch, so while both are unchanged nobody else can have written since, even if
+# the lease lapsed meanwhile (the process was paused, the database slow). Such a holder may
+# renew and go on writing; the expiry only lets *others* take the lease.
 _RENEW = """
 UPDATE mediator_lease SET expires_at = clock_timestamp() + $3 * interval '1 millisecond'
-WHERE holder = $1 AND epoch = $2 AND expires_at > clock_timestamp() RETURNING epoch"""
+WHERE holder = $1 AND epoch = $2 RETURNING epoch"""
 _FENCE = """
-SELECT epoch FROM mediator_lease
-WHERE holder = $1 AND epoch = $2 AND expires_at > clock_timestamp() FOR SHARE"""
+SELECT epoch FROM mediator_lease WHERE holder = $1 AND epoch = $2 FOR SHARE"""
 # One statement writes a whole batch of events (autocommit: a statement is atomic), so the
 # pump's commit costs one round trip instead of a dozen (BEGIN, fence, position, one insert
 # per table, COMMIT). `fence` takes the lease row FOR SHARE, as a transaction did: a takeover
-# waits for this write to finish, and a deposed holder writes nothing (no fence row). Every
+# waits for this write to finish, and a deposed holder writes nothing (no fence row; see
+# `_RENEW` on why holder and epoch suffice). Every
 # row carries its event's timestamp and is written only if that event is after the stored
 # clean position (`fence.last`), so a batch recorded twice is recorded once.
 _RECORD = """
 WITH fence AS (
     SELECT l.epoch, coalesce((SELECT ts FROM mediator_position), -1) AS last
     FROM mediator_lease l
-    WHERE l.holder = $1 AND l.epoch = $2 AND l.expires_at > clock_timestamp()
+    WHERE l.holder = $1 AND l.epoch = $2
     FOR SHARE OF l),
 events AS (
     INSERT INTO mediator_events (ts, counter, event)
