@@ -86,6 +86,7 @@ class Byzantine:
 
     def __post_init__(self) -> None:
         self.net.send_filter = self.rewrite
+        self.net.byzantine = self.name
 
     @property
     def participant(self) -> ParticipantId:

@@ -76,6 +76,7 @@ class RunReport:
     steps: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)  # honest completions' codes
     known_gap: str = ""
+    gap: str = ""  # which known gap
 
     def describe(self) -> str:
         gap = f"\n  hit known gap: {self.known_gap}" if self.known_gap else ""
@@ -117,7 +118,7 @@ class Run:
         except KnownGap as gap:
             if self.strict:
                 raise
-            self.report.known_gap = str(gap)
+            self.report.known_gap, self.report.gap = str(gap), gap.gap
         return self._finish()
 
     def _one(self, iteration: int) -> None:
@@ -247,6 +248,7 @@ class Totals:
     seeds: int = 0
     failed: list[int] = field(default_factory=list)
     gaps: list[int] = field(default_factory=list)
+    gap_kinds: Counter[str] = field(default_factory=Counter)
     commands: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
@@ -259,10 +261,12 @@ class Totals:
         self.misbehaviour.update(report.misbehaviour)
         if report.known_gap:
             self.gaps.append(report.seed)
+            self.gap_kinds[report.gap] += 1
 
     def describe(self, elapsed_s: float) -> str:
         return (f"{self.seeds} seeds in {elapsed_s:.1f} s: {len(self.failed)} failed "
-                f"{self.failed[:20]}, {len(self.gaps)} hit a known gap {self.gaps[:20]}\n"
+                f"{self.failed[:20]}, {len(self.gaps)} hit a known gap {self.gaps[:20]} "
+                f"{dict(self.gap_kinds)}\n"
                 f"  {self.commands} honest commands: {dict(self.outcomes.most_common())}\n"
                 f"  faults {dict(self.faults.most_common())}\n"
                 f"  byzantine {dict(self.misbehaviour.most_common())}")

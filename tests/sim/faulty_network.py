@@ -63,6 +63,7 @@ class FaultyNetwork(SimNetwork):
         self.unsent_verdicts: dict[str, med.SendVerdict] = {}
         self.verdicts: dict[int, list[med.PersistVerdict]] = {}  # every decision taken
         self.send_filter: SendFilter | None = None  # a Byzantine member's rewriting
+        self.byzantine: str | None = None  # its name: no invariant holds for its store
         self.local_checks: list[Callable[[FaultyNetwork], None]] = []
         self.lost: list[QueuedSend] = []
 
