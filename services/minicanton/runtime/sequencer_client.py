@@ -3,8 +3,9 @@
 Theory of operation.
 
 * **Sends.** `send_async` signs the submission once (with the others queued in the same turn of
-  the event loop, under one run signature) and offers it round-robin to healthy
-  sequencers over their send streams. A connection failure or an "unavailable" answer marks
+  the event loop, under one run signature) and offers it to a healthy sequencer over its send
+  stream, round robin by run (a run travels packed to one instance, the next run to the
+  next). A connection failure or an "unavailable" answer marks
   that instance unhealthy and retries the *same signed request* (same message id) on the next,
   with bounded backoff, until one accepts it or its max sequencing time has passed; a typed
   refusal (bad signature, unknown recipient, ...) is raised to the caller at once. Acceptance
@@ -135,7 +136,8 @@ class SequencerClient:
         self._subscribed = hash(member) % len(self.connections)
         self._tracker = SendTracker()
         self._outcomes: dict[str, asyncio.Future[SendOutcome]] = {}
-        self._unsigned: list[tuple[SubmissionRequest, asyncio.Future[bytes]]] = []
+        self._unsigned: list[tuple[SubmissionRequest,
+                                   asyncio.Future[tuple[bytes, SequencerConnection]]]] = []
         self._queue: asyncio.Queue[object] = asyncio.Queue(config.handler_queue_size)
         self._tasks: set[asyncio.Task[None]] = set()
         self._failed = asyncio.Event()
@@ -200,23 +202,25 @@ class SequencerClient:
         deadline_us = max_sequencing_time_us or (
             self._clock() + self.config.max_sequencing_time_ms * 1_000)
         request = SubmissionRequest(self.domain_id, self.member, message_id, deadline_us, batch)
-        raw = await self._signed(request)
+        raw, connection = await self._signed(request)
         outcome: asyncio.Future[SendOutcome] = asyncio.get_running_loop().create_future()
         self._tracker.track(message_id, deadline_us)
         self._outcomes[message_id] = outcome
         try:
-            await self._offer(raw, message_id, deadline_us, outcome)
+            await self._offer(raw, message_id, deadline_us, outcome, connection)
         except BaseException:
             self._tracker.forget(message_id)
             self._outcomes.pop(message_id, None)
             raise
         return SendHandle(message_id, deadline_us, outcome)
 
-    async def _signed(self, request: SubmissionRequest) -> bytes:
+    async def _signed(self, request: SubmissionRequest) -> tuple[bytes, SequencerConnection]:
         """The request signed, together with every other request queued in this turn of the
         event loop (one signature over their run root): a member sending many messages at
-        once signs, and the sequencer verifies, once per run."""
-        signed: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        once signs, and the sequencer verifies, once per run. The run goes first to one
+        sequencer, the next run to the next (round robin by run), so it travels packed."""
+        signed: asyncio.Future[tuple[bytes, SequencerConnection]] = \
+            asyncio.get_running_loop().create_future()
         self._unsigned.append((request, signed))
         if len(self._unsigned) == 1:
             asyncio.get_running_loop().call_soon(self._sign_queued)
@@ -231,9 +235,10 @@ class SequencerClient:
                 if not future.done():
                     future.set_exception(error)
             return
+        connection = self._pick_for_send()
         for (_, future), signed in zip(queued, runs, strict=True):
             if not future.done():
-                future.set_result(submission_to_proto(signed).SerializeToString())
+                future.set_result((submission_to_proto(signed).SerializeToString(), connection))
 
     async def request_time_proof(self) -> int:
         """Sequencer time now: the timestamp of an empty event sent to ourselves."""
@@ -244,10 +249,10 @@ class SequencerClient:
         return outcome.timestamp_us
 
     async def _offer(self, raw: bytes, message_id: str, deadline_us: int,
-                     outcome: asyncio.Future[SendOutcome]) -> None:
+                     outcome: asyncio.Future[SendOutcome], first: SequencerConnection) -> None:
         attempt = 0
         while not outcome.done() and self._clock() < deadline_us:
-            connection = self._pick_for_send()
+            connection = first if attempt == 0 and first.healthy else self._pick_for_send()
             try:
                 response = await connection.send(raw, message_id)
             except (ConnectionLost, grpc.aio.AioRpcError, OSError) as error:
