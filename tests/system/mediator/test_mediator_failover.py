@@ -9,7 +9,8 @@ stream through Bank's Ledger API, and the active instance is
   knows the lease is still its own; the woken instance's log must show none;
 * paused together with the passive one for longer than the decision time: requests
   submitted meanwhile time out, with a reason, alike on both participants; then either
-  instance leads (a lease that lapsed while nobody took it is still its holder's).
+  instance leads (a lease that lapsed while nobody took it is still its holder's);
+* left alone (the passive one stopped) and paused past its TTL: it wakes and carries on.
 
 Each case asserts that every submitted command was answered exactly once — committed, and then
 in the submitter's ledger exactly once, or rejected with a clear reason and in no ledger —
@@ -172,3 +173,26 @@ async def test_a_mediator_outage_past_the_decision_time_times_requests_out_on_ev
     await _check(domain, load, bank, alice)
     reasons = [o for o in load.outcomes.values() if o is not None and o[0] == "rejected"]
     assert reasons, "nothing submitted during the outage was rejected"
+
+
+async def test_a_lone_mediator_paused_past_its_lease_ttl_carries_on(
+    failover: tuple[FailoverDomain, LedgerClient, LedgerClient],
+) -> None:
+    """With no passive instance to take over, a lapsed lease is still its holder's: the
+    paused instance wakes, renews and goes on deciding, instead of stopping the domain's
+    only mediator."""
+    domain, bank, alice = failover
+    holder, epoch = await lease(domain.mediator_dsn)
+    for name, mediator in domain.mediators.items():
+        if name != holder:
+            mediator.terminate()
+    load = await _start_load(bank, alice, "lone")
+    active = domain.mediators[holder]
+    assert active.process is not None
+    active.process.send_signal(signal.SIGSTOP)
+    await asyncio.sleep(LEASE_TTL_MS / 1_000 + 1)
+    active.process.send_signal(signal.SIGCONT)
+    await load.until_committed(load.committed() + COMMITS_AFTER)
+    assert active.process.poll() is None, active.log_tail()
+    assert await lease(domain.mediator_dsn) == (holder, epoch)
+    await _check(domain, load, bank, alice)
