@@ -26,7 +26,6 @@ carries the original's). Then, for the honest participants:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
@@ -49,7 +48,6 @@ from minicanton.core.protocol.messages import (
     Approve,
     ConfirmationResponse,
     LocalApprove,
-    LocalReject,
     MediatorResult,
     ProtocolMessage,
 )
@@ -75,12 +73,6 @@ class KnownGap(InvariantViolation):
 # tests/sim/test_sim_transparency.py. Recognised by an approved request that the Byzantine
 # member sent with a view withheld.
 TRANSPARENCY = "transparency"
-# A request is checked and locked before the requests whose decision time passed are
-# released (`ParticipantMachine.process`), when nothing reached the participant in between:
-# tests/sim/test_sim_stale_lock.py. Recognised by a LOCKED_CONTRACTS answer naming such a
-# holder.
-STALE_LOCK = "stale-lock"
-LOCKED_CONTRACTS = "LOCAL_VERDICT_LOCKED_CONTRACTS"
 
 
 def check(condition: bool, message: str) -> None:
@@ -173,24 +165,7 @@ def classified(view: RunView, violation: InvariantViolation) -> InvariantViolati
         return violation
     if _withheld_and_committed(view):
         return KnownGap(TRANSPARENCY, str(violation))
-    if _stale_lock(view):
-        return KnownGap(STALE_LOCK, str(violation))
     return violation
-
-
-def _stale_lock(view: RunView) -> bool:
-    """Whether an honest participant answered LOCKED_CONTRACTS naming a lock holder whose
-    decision time had passed."""
-    for ts, responses in view.responses.items():
-        for _, response in responses:
-            verdict = response.local_verdict
-            if not isinstance(verdict, LocalReject) or verdict.code != LOCKED_CONTRACTS:
-                continue
-            for holder in re.findall(r"locked by (\d+)", verdict.message):
-                parameters = view.net.domain.snapshot(int(holder)).parameters
-                if parameters.decision_deadline_us(int(holder)) < ts:
-                    return True
-    return False
 
 
 def _withheld_and_committed(view: RunView) -> bool:

@@ -1,12 +1,12 @@
 """A lock held by a request whose decision time has passed must not reject a later request.
 
-Found by the explorer (`python -m tests.sim.explore --seed 107`): `ParticipantMachine.process`
-checks and locks the event's request before `_expire` releases the requests whose decision
-time is before the event's timestamp. A participant that was sent nothing between an
+Found by the explorer (seed 107 at the time): `ParticipantMachine.process` checked and
+locked the event's request before `_expire` released the requests whose decision time is
+before the event's timestamp; it now expires first. A participant that was sent nothing between an
 undecided request's decision time and the next request touching the same contract (its
-verdict was lost, the mediator was down) answers that request LOCKED_CONTRACTS, naming a
+verdict was lost, the mediator was down) answered that request LOCKED_CONTRACTS, naming a
 request that can no longer commit: an unnecessary rejection, and where the party has a
-second (honest) participant that had seen time pass, the two answer differently.
+second (honest) participant that had seen time pass, the two answered differently.
 
 Here the verdict on Alice's first transfer never reaches anyone; once its decision time has
 passed she transfers the same Iou again."""

@@ -14,12 +14,13 @@ sequencer takes will never be sequenced, and the client learns why at once, not 
 
 *Validating.* Each sequenced event is handled in two steps: `prepare_event` (decrypt and
 validate a request: pure, independent of our state, so it may run ahead) and `process`
-(strictly in timestamp order: conflict detection, responses, verdicts, timeouts). With a
-partial ACS cache the shell asks `states_to_fetch(prepared)` in between and hands the store's
-answer to `provide_states`; `handle_event` does both steps when the cache is the whole ACS.
-A request takes its locks whatever its checks say (seed 003's pessimism); we answer each view
-we hold that has a confirming party we may confirm for with one signed response for those
-parties: a request-wide rejection first, then the view's own, then its activeness.
+(strictly in timestamp order: timeouts of what the event's timestamp has passed, then
+conflict detection, responses, verdicts). With a partial ACS cache the shell asks
+`states_to_fetch(prepared)` in between and hands the store's answer to `provide_states`;
+`handle_event` does both steps when the cache is the whole ACS. A request takes its locks
+whatever its checks say (seed 003's pessimism); we answer each view we hold that has a
+confirming party we may confirm for with one signed response for those parties: a
+request-wide rejection first, then the view's own, then its activeness.
 
 *Replays.* A request whose root hash we still remember is a replay and is rejected
 (`LOCAL_VERDICT_DUPLICATE_REQUEST`): the sequencer deduplicates only (sender, message id), so
@@ -276,6 +277,9 @@ class ParticipantMachine:
         if self._last_ts_us is not None and ts_us <= self._last_ts_us:
             return []
         effects: list[Effect] = list(prepared.alarms)
+        # what timed out before this event goes first: its locks must not reject this
+        # event's request (a verdict in this event is for a request not yet timed out)
+        effects += self._expire(ts_us)
         effects += self._on_receipt(event)
         if isinstance(prepared.request, IgnoredRequest):
             effects.append(RaiseAlarm(ts_us, "PARTICIPANT_IGNORED_REQUEST",
@@ -284,7 +288,6 @@ class ParticipantMachine:
             effects += self._on_request(prepared.request, prepared.received)
         for result in prepared.results:
             effects += self._on_result(ts_us, result, prepared.snapshot)
-        effects += self._expire(ts_us)
         self._last_ts_us = ts_us
         return sends_last(effects)
 
