@@ -128,7 +128,7 @@ class SequencerConnection:
         self._token = None
 
     async def send(self, raw: bytes, message_id: str) -> pb.SendResponse:
-        outbox = await self._send_stream()
+        outbox = self._send_stream()
         future: asyncio.Future[pb.SendResponse] = asyncio.get_running_loop().create_future()
         self._waiting[message_id] = future
         outbox.put_nowait(raw)
@@ -140,17 +140,25 @@ class SequencerConnection:
             if self._waiting.get(message_id) is future:
                 del self._waiting[message_id]
 
-    async def _send_stream(self) -> asyncio.Queue[bytes | None]:
+    def _send_stream(self) -> asyncio.Queue[bytes | None]:
+        """The open send stream's queue, opening one first if there is none. Synchronous, so
+        concurrent first sends share one stream (a stream opened by a send that lost a race
+        would run on unclosed, and keep the process from exiting)."""
         if self._outbox is None or self._stream_task is None or self._stream_task.done():
-            metadata = await self._metadata()
             outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
             self._outbox = outbox
             self._stream_task = asyncio.get_running_loop().create_task(
-                self._run_send_stream(outbox, metadata))
+                self._run_send_stream(outbox))
         return self._outbox
 
-    async def _run_send_stream(self, outbox: asyncio.Queue[bytes | None],
-                               metadata: tuple[tuple[str, str], ...]) -> None:
+    async def _run_send_stream(self, outbox: asyncio.Queue[bytes | None]) -> None:
+        try:
+            metadata = await self._metadata()
+        except Exception as error:  # the login failed: every send waiting here learns why
+            if self._outbox is outbox:
+                self._outbox = None
+            self._fail_waiting(error)
+            return
         batched = self.batched
         method = "SendStreamPacked" if batched else "SendStream"
         call = self.channel.stream_stream(SERVICE + method)(_Outbox(outbox, packed=batched),
