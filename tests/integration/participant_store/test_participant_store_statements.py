@@ -150,6 +150,20 @@ async def test_a_transaction_already_in_the_ledger_is_not_written_twice(
     assert await store.ledger_end() == offset_of(4)
 
 
+async def test_one_transaction_twice_in_one_batch_is_written_once(
+    logged: tuple[PostgresParticipantStore, Statements],
+) -> None:
+    store, _ = logged
+    first = entry_for(tx(iou("c1", ALICE)), "t1")
+    done = CompletionEntry("app", frozenset({ALICE}), "cmd", "s", "key", 20)
+    again = entry_for(tx(iou("c1", ALICE)), "t1", completion=done)
+    applied = await store.apply_event(event(1, first, again))
+    assert applied.transaction_offsets == (offset_of(1), offset_of(2))
+    assert await store.pool.fetchval("SELECT count(*) FROM transactions") == 1
+    rows = await store.completions("app", [ALICE], LEDGER_BEGIN)
+    assert [(r.offset, r.transaction_id) for r in rows] == [(offset_of(2), "t1")]
+
+
 async def test_another_writer_moving_the_ledger_end_is_noticed(
     logged: tuple[PostgresParticipantStore, Statements], fresh_database: str,
 ) -> None:

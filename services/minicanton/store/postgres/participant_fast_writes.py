@@ -58,6 +58,8 @@ async def fast_apply_event(
     """Write `effects` numbering offsets after `ledger_end`: the function's answer, the
     transactions' and rejections' offsets and the new ledger end counter."""
     transactions = effects.transactions
+    if len({t.transaction_id for t in transactions}) != len(transactions):
+        return "duplicate", (), (), ledger_end  # one id twice in the batch: the slow path
     tx_offsets = tuple(offset_of(ledger_end + 1 + i) for i in range(len(transactions)))
     new_end = ledger_end + len(transactions) + len(effects.rejections)
     rejection_offsets = tuple(offset_of(n) for n in range(ledger_end + len(transactions) + 1,
