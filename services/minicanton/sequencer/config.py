@@ -35,6 +35,11 @@ class SequencerConfig(BaseModel):
     max_request_size_bytes: int = Field(1 << 20, ge=1024)
     max_sequencing_time_horizon_ms: int = Field(300_000, ge=1_000)
     max_write_batch: int = Field(500, ge=1)
+    # memory bounds: sends admitted but not yet written (past either, a send is refused as
+    # unavailable and the client retries elsewhere), and recent events kept for subscribers
+    max_queued_sends: int = Field(10_000, ge=1)
+    max_queued_send_bytes: int = Field(64 << 20, ge=1 << 20)
+    feed_cache_bytes: int = Field(64 << 20, ge=1 << 20)
     token_ttl_ms: int = Field(3_600_000, ge=1_000)
     challenge_ttl_ms: int = Field(60_000, ge=1_000)
     # Required: the admin API re-keys and disables members, and it shares the public port.

@@ -60,12 +60,16 @@ class SequencerNode:
         self.members = MemberCache(self.store)
         await self.members.reload()
         self.writer = Writer(self.store, self.node_index, config.total_nodes, self.clock,
-                             WriterSettings(config.keepalive_interval_ms,
-                                            config.offline_timeout_ms, config.max_write_batch,
-                                            config.heartbeat_interval_ms),
+                             WriterSettings(
+                                 keepalive_interval_ms=config.keepalive_interval_ms,
+                                 offline_timeout_ms=config.offline_timeout_ms,
+                                 max_batch=config.max_write_batch,
+                                 max_queued=config.max_queued_sends,
+                                 max_queued_bytes=config.max_queued_send_bytes,
+                                 heartbeat_interval_ms=config.heartbeat_interval_ms),
                              self._online_changed)
         await self.writer.go_online()
-        self.feed = EventFeed(self.store)
+        self.feed = EventFeed(self.store, max_bytes=config.feed_cache_bytes)
         await self.feed.start()
         self.writer.on_written = self.feed.wake  # no NOTIFY round trip for our own writes
         await self.store.listen(self._on_events, self.members.changed)

@@ -2,7 +2,8 @@
 
 Theory of operation. The `EventFeed` is the instance's only reader of new events: woken by
 LISTEN/NOTIFY (with a slow poll as a safety net), it reads every event in (cursor, safe
-watermark] once and keeps the recent ones in memory, so N subscribers cost one query, not N.
+watermark] once and keeps the recent ones in memory (bounded by count and payload bytes), so
+N subscribers cost one query, not N.
 A subscription (`member_stream`) starts at the member's counter checkpoint below the requested
 counter and counts forward: from the database while it is behind what the feed holds, then from
 the feed. Each event is projected onto the member (its envelopes only), given the next counter
@@ -42,9 +43,12 @@ MAX_RUN_BYTES = 1 << 20
 
 class EventFeed:
     def __init__(self, store: SequencerStore, capacity: int = 20_000,
-                 poll_interval_s: float = 0.25) -> None:
+                 poll_interval_s: float = 0.25, max_bytes: int = 64 << 20) -> None:
         self._store = store
         self._capacity = capacity
+        self._max_bytes = max_bytes
+        self._sizes: list[int] = []
+        self.cached_bytes = 0
         self._poll_interval_s = poll_interval_s
         self._events: list[StoredEvent] = []
         self._stamps: list[int] = []
@@ -78,6 +82,9 @@ class EventFeed:
                 return
             self._events += page.events
             self._stamps += [e.timestamp_us for e in page.events]
+            sizes = [_payload_bytes(e) for e in page.events]
+            self._sizes += sizes
+            self.cached_bytes += sum(sizes)
             self.cursor_us = page.up_to_us
             self._trim()
             self._advanced.set()
@@ -86,11 +93,19 @@ class EventFeed:
                 return
 
     def _trim(self) -> None:
-        excess = len(self._events) - self._capacity
+        """Keep at most `capacity` events and `max_bytes` of payload (the newest event even
+        alone over it); subscribers further behind read from the database."""
+        excess = max(0, len(self._events) - self._capacity)
+        over_bytes = self.cached_bytes - sum(self._sizes[:excess])
+        while over_bytes > self._max_bytes and excess < len(self._events) - 1:
+            over_bytes -= self._sizes[excess]
+            excess += 1
         if excess > 0:
             self.start_us = self._stamps[excess - 1]
+            self.cached_bytes = over_bytes
             del self._events[:excess]
             del self._stamps[:excess]
+            del self._sizes[:excess]
 
     def events_after(self, after_us: int) -> list[StoredEvent]:
         """Events in (after_us, cursor]; `after_us` must be at least `start_us`."""
@@ -101,6 +116,10 @@ class EventFeed:
             return
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._advanced.wait(), timeout_s)
+
+
+def _payload_bytes(event: StoredEvent) -> int:
+    return sum(len(stored.envelope.content) for stored in event.envelopes)
 
 
 class StreamContext:

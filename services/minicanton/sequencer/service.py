@@ -57,6 +57,7 @@ from minicanton.store.sequencer import SequencerStore
 log = logging.getLogger(__name__)
 SERVICE = "minicanton.sequencer.v1.SequencerService"
 MAX_PACKED_RESPONSES = 256
+MAX_PENDING_RESPONSES = 1_024  # per send stream: admitted or refused, response not yet sent
 P = TypeVar("P", bound=Message)
 
 
@@ -151,7 +152,7 @@ class SequencerService:
                                   f"of {self.d.limits.max_request_size_bytes}")
         signed = parse_submission(raw)
         validated = await self._validate(signed, len(raw), member.member)
-        return signed.request.message_id, self.d.writer.submit(validated)
+        return signed.request.message_id, self.d.writer.submit(validated, len(raw))
 
     async def _validate(self, signed: Any, size: int, member: MemberId) -> ValidatedSubmission:
         runs = self._request_runs.get(member)
@@ -201,7 +202,8 @@ class SequencerService:
         except MinicantonError as error:
             await abort_with(context, error)
             return
-        pending: asyncio.Queue[_Item | None] = asyncio.Queue()
+        # bounded: a client that does not read its responses stops being read
+        pending: asyncio.Queue[_Item | None] = asyncio.Queue(MAX_PENDING_RESPONSES)
         pump = asyncio.get_running_loop().create_task(self._pump(requests, member, pending))
         backlog: collections.deque[_Item | None] = collections.deque()
         try:
@@ -228,14 +230,15 @@ class SequencerService:
         try:
             async for raw in requests:
                 try:
-                    pending.put_nowait(await self._admit(raw, member))
+                    item: _Item = await self._admit(raw, member)
                 except MinicantonError as error:
-                    pending.put_nowait(_rejected(_message_id_of(raw), error))
+                    item = _rejected(_message_id_of(raw), error)
+                await pending.put(item)
         except Exception:
             log.exception("unexpected error on the send stream of %s", member.member)
+            await pending.put(None)
             return False
-        finally:
-            pending.put_nowait(None)
+        await pending.put(None)  # cancelled (the response side ended): nobody waits for it
         return True
 
     async def subscribe(self, raw: bytes,

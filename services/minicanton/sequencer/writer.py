@@ -47,6 +47,8 @@ class WriterSettings:
     keepalive_interval_ms: float = 50.0  # how often an idle writer looks at what is due
     offline_timeout_ms: float = 3_000.0
     max_batch: int = 500
+    max_queued: int = 10_000  # sends waiting for a write; past it (or the bytes) refuse
+    max_queued_bytes: int = 64 << 20
     heartbeat_interval_ms: float | None = None  # None: min(250, offline timeout / 8)
 
     @property
@@ -65,6 +67,7 @@ class WriterSettings:
 class _Pending:
     submission: ValidatedSubmission
     future: asyncio.Future[int | None]  # the timestamp, None for a duplicate
+    size_bytes: int = 0
 
 
 class Writer:
@@ -81,6 +84,7 @@ class Writer:
         self.online = False
         self.watermark_us = 0
         self._queue: list[_Pending] = []
+        self._queued_bytes = 0
         self._wake = asyncio.Event()
         self._bump_to_us = 0
         self._stopping = False
@@ -88,11 +92,18 @@ class Writer:
         self._last_write_s = 0.0
         self.on_written: Callable[[], None] = lambda: None  # wake local readers at once
 
-    def submit(self, submission: ValidatedSubmission) -> asyncio.Future[int | None]:
+    def submit(self, submission: ValidatedSubmission,
+               size_bytes: int = 0) -> asyncio.Future[int | None]:
         if self._stopping or not self.online:
             raise SequencerUnavailable("this sequencer instance is not online; try another")
+        if (len(self._queue) >= self._settings.max_queued
+                or self._queued_bytes + size_bytes > self._settings.max_queued_bytes):
+            raise SequencerUnavailable(
+                f"this sequencer instance has {len(self._queue)} sends "
+                f"({self._queued_bytes} bytes) waiting to be written; try another")
         future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(submission, future))
+        self._queue.append(_Pending(submission, future, size_bytes))
+        self._queued_bytes += size_bytes
         self._wake.set()
         return future
 
@@ -145,11 +156,13 @@ class Writer:
 
     def _take_all(self) -> list[_Pending]:
         batch, self._queue = self._queue, []
+        self._queued_bytes = 0
         return batch
 
     def _take_batch(self) -> list[_Pending]:
         limit = self._settings.max_batch
         batch, self._queue = self._queue[:limit], self._queue[limit:]
+        self._queued_bytes -= sum(pending.size_bytes for pending in batch)
         if self._queue:
             self._wake.set()
         return batch
@@ -165,6 +178,7 @@ class Writer:
         except StampedBelowWatermark as raised:
             self.allocator.advance_past(raised.watermark_us)
             self._queue[:0] = batch  # stamp the same batch again, first in line
+            self._queued_bytes += sum(pending.size_bytes for pending in batch)
             self._wake.set()
             return
         except InstanceFenced:
