@@ -92,6 +92,7 @@ class MediatorNode:
         self._http: asyncio.Server | None = None
         self._events: asyncio.Queue[VerifiedEvent] = asyncio.Queue(config.max_batch_events * 4)
         self._deadline_changed = asyncio.Event()
+        self._timer_target_us: int | None = None  # the deadline the timer sleeps until
         self._bootstrap_pending = False
         self._sends: set[asyncio.Task[None]] = set()
         self._lease_held_until_s = 0.0  # loop time: the lease is surely ours until then
@@ -208,7 +209,7 @@ class MediatorNode:
                     log.warning("ALARM %s at %d: %s", alarm.code, alarm.ts_us, alarm.message)
                 for send in item.sends:
                     await self._send_in_background(send)
-            self._deadline_changed.set()
+            self._wake_timer()
             # our handler only queues: acknowledged once recorded, not when handed over
             self.client.acknowledge_processed(batch[-1].event.timestamp_us)
 
@@ -264,11 +265,20 @@ class MediatorNode:
 
     # --- time ------------------------------------------------------------------------------
 
+    def _wake_timer(self) -> None:
+        """Wake the timer only for a deadline earlier than the one it sleeps until. Most
+        batches only decide requests or add later deadlines: the timer finds those when it
+        wakes anyway, and waking it every batch cost a task and a timer handle each time."""
+        deadline_us = self.processor.mediator.next_deadline_us()
+        target_us = self._timer_target_us
+        if deadline_us is not None and (target_us is None or deadline_us < target_us):
+            self._deadline_changed.set()
+
     async def _timer(self) -> None:
         retry_s = self.config.time_proof_retry_ms / 1_000
         while True:
             self._deadline_changed.clear()
-            deadline_us = self.processor.mediator.next_deadline_us()
+            deadline_us = self._timer_target_us = self.processor.mediator.next_deadline_us()
             wait_s = None if deadline_us is None else (deadline_us - self.clock()) / 1e6
             if wait_s is None or wait_s > 0:
                 with contextlib.suppress(TimeoutError):
