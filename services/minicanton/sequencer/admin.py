@@ -1,4 +1,4 @@
-"""The operator's SequencerAdminService: members, pruning, instance status.
+"""The operator's SequencerAdminService: members, domain limits, pruning, instance status.
 
 Guarded by the static admin token from the config (compared in constant time). Pruning
 removes what every enabled member acknowledged and is older than the retention; every member's
@@ -18,6 +18,7 @@ from minicanton.core.errors import InvalidArgument
 from minicanton.core.ids import MemberId, parse_member_id
 from minicanton.core.sequencing.errors import AuthenticationFailed
 from minicanton.runtime.clock import Clock
+from minicanton.sequencer.limits import DomainLimits
 from minicanton.sequencer.members import MemberCache
 from minicanton.sequencer.service import parse, typed
 from minicanton.store.sequencer import PruneResult, SequencerStore
@@ -41,8 +42,9 @@ async def prune_now(store: SequencerStore, members: MemberCache, clock: Clock,
 
 class SequencerAdminService:
     def __init__(self, store: SequencerStore, members: MemberCache, clock: Clock,
-                 node_index: int, admin_token: str) -> None:
+                 node_index: int, admin_token: str, limits: DomainLimits) -> None:
         self._store = store
+        self._limits = limits
         self._members = members
         self._clock = clock
         self._node_index = node_index
@@ -53,6 +55,7 @@ class SequencerAdminService:
             name: grpc.unary_unary_rpc_method_handler(method) for name, method in {
                 "RegisterMember": self.register_member, "DisableMember": self.disable_member,
                 "ListMembers": self.list_members, "Prune": self.prune, "Status": self.status,
+                "SetDomainLimits": self.set_domain_limits,
             }.items()
         })
 
@@ -96,6 +99,16 @@ class SequencerAdminService:
                            enabled=r.enabled, acknowledged_timestamp_us=r.acknowledged_us)
             for r in records
         ]).SerializeToString()
+
+    @typed
+    async def set_domain_limits(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        self._check_admin(context)
+        request = parse(apb.SetDomainLimitsRequest, raw)
+        if request.max_request_size_bytes < 1024:
+            raise InvalidArgument("max_request_size_bytes must be at least 1024")
+        enforced = await self._limits.set_domain_value(request.max_request_size_bytes)
+        return apb.SetDomainLimitsResponse(
+            enforced_max_request_size_bytes=enforced).SerializeToString()
 
     @typed
     async def prune(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:

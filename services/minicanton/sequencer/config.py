@@ -32,7 +32,9 @@ class SequencerConfig(BaseModel):
     # an idle instance's heartbeat write; default min(250, offline_timeout_ms / 8)
     heartbeat_interval_ms: int | None = Field(None, ge=1)
     offline_timeout_ms: int = Field(3_000, ge=100)
-    max_request_size_bytes: int = Field(1 << 20, ge=1024)
+    # a ceiling: the domain parameter (set by the topology manager) applies up to it; the
+    # gRPC message limits are sized from it
+    max_request_size_bytes: int = Field(10 << 20, ge=1024, le=1 << 30)
     max_sequencing_time_horizon_ms: int = Field(300_000, ge=1_000)
     max_write_batch: int = Field(500, ge=1)
     # memory bounds: sends admitted but not yet written (past either, a send is refused as

@@ -19,18 +19,18 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2_grpc
 
-from minicanton.core.sequencing.submission import SubmissionLimits
 from minicanton.runtime.clock import Clock, wall_clock_us
 from minicanton.runtime.health import HealthState, serve_http_health
 from minicanton.runtime.process import write_ready_file
 from minicanton.sequencer.admin import SequencerAdminService, prune_now
 from minicanton.sequencer.auth import Authenticator
 from minicanton.sequencer.config import SequencerConfig
+from minicanton.sequencer.limits import DomainLimits
 from minicanton.sequencer.members import MemberCache
 from minicanton.sequencer.reader import EventFeed, StreamContext
 from minicanton.sequencer.service import SERVICE, SequencerDeps, SequencerService
 from minicanton.sequencer.writer import Writer, WriterSettings
-from minicanton.store.postgres.sequencer import PostgresSequencerStore
+from minicanton.store.postgres.sequencer import SETTINGS_NOTICE, PostgresSequencerStore
 
 log = logging.getLogger(__name__)
 GRPC_OPTIONS_MARGIN_BYTES = 64 * 1024
@@ -59,6 +59,9 @@ class SequencerNode:
         self.store.on_lock_lost = self._lock_lost
         self.members = MemberCache(self.store)
         await self.members.reload()
+        self.limits = DomainLimits(self.store, config.domain_id, config.max_request_size_bytes,
+                                   config.max_sequencing_time_horizon_ms * 1_000)
+        await self.limits.reload()
         self.writer = Writer(self.store, self.node_index, config.total_nodes, self.clock,
                              WriterSettings(
                                  keepalive_interval_ms=config.keepalive_interval_ms,
@@ -72,7 +75,7 @@ class SequencerNode:
         self.feed = EventFeed(self.store, max_bytes=config.feed_cache_bytes)
         await self.feed.start()
         self.writer.on_written = self.feed.wake  # no NOTIFY round trip for our own writes
-        await self.store.listen(self._on_events, self.members.changed)
+        await self.store.listen(self._on_events, self._on_members)
         self._spawn(self.writer.run(), self.feed.run(), self._watch_lock(), self._prune_loop())
         self._writer_task = self._tasks[0]
         await self._serve()
@@ -101,7 +104,7 @@ class SequencerNode:
         self.server.add_generic_rpc_handlers((
             SequencerService(self._deps()).handler(),
             SequencerAdminService(self.store, self.members, self.clock, self.node_index,
-                                  config.admin_token).handler(),
+                                  config.admin_token, self.limits).handler(),
         ))
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self.server)
         self.port = self.server.add_insecure_port(f"{config.host}:{config.port}")
@@ -112,8 +115,6 @@ class SequencerNode:
 
     def _deps(self) -> SequencerDeps:
         config = self.config
-        limits = SubmissionLimits(config.domain_id, config.max_request_size_bytes,
-                                  config.max_sequencing_time_horizon_ms * 1_000)
         auth = Authenticator(self.store, self.members, config.domain_id, self.clock,
                              config.token_ttl_ms, config.challenge_ttl_ms)
         key = config.signing_key
@@ -122,9 +123,15 @@ class SequencerNode:
             return StreamContext(self.store, self.feed, config.domain_id, key,
                                  self.members.member_of, check)
 
-        return SequencerDeps(self.store, self.writer, self.members, auth, limits, key,
+        return SequencerDeps(self.store, self.writer, self.members, auth, self.limits, key,
                              config.sequencer_id, config.total_nodes, self.clock,
                              stream_context, lambda: self._stopping)
+
+    def _on_members(self, payload: str) -> None:
+        if payload == SETTINGS_NOTICE:
+            self.limits.changed()
+        else:
+            self.members.changed(payload)
 
     def _on_events(self, payload: str) -> None:
         """`node:watermark:kind`; 'E' (events another instance wrote without raising us, as
@@ -166,7 +173,7 @@ class SequencerNode:
                 return
             if not self.store.listening():
                 try:
-                    await self.store.listen(self._on_events, self.members.changed)
+                    await self.store.listen(self._on_events, self._on_members)
                     log.info("LISTEN connection re-established")
                 except Exception as error:
                     log.warning("cannot re-establish LISTEN: %s", error)
@@ -210,6 +217,8 @@ class SequencerNode:
             task.cancel()
         if hasattr(self, "members"):
             await self.members.close()
+        if hasattr(self, "limits"):
+            await self.limits.close()
         await _bounded(asyncio.gather(*self._tasks, return_exceptions=True), 2.0)
         stuck = [t.get_coro() for t in self._tasks if not t.done()]
         if stuck:

@@ -41,14 +41,11 @@ from minicanton.core.sequencing.errors import (
 )
 from minicanton.core.sequencing.members import MemberRecord
 from minicanton.core.sequencing.run_signature import RunSignatureCache
-from minicanton.core.sequencing.submission import (
-    SubmissionLimits,
-    ValidatedSubmission,
-    validate_submission,
-)
+from minicanton.core.sequencing.submission import ValidatedSubmission, validate_submission
 from minicanton.runtime.clock import Clock
 from minicanton.runtime.grpc_errors import abort_with
 from minicanton.sequencer.auth import Authenticator
+from minicanton.sequencer.limits import DomainLimits
 from minicanton.sequencer.members import MemberCache
 from minicanton.sequencer.reader import StreamContext, member_stream
 from minicanton.sequencer.writer import Writer
@@ -88,7 +85,7 @@ class SequencerDeps:
     writer: Writer
     members: MemberCache
     auth: Authenticator
-    limits: SubmissionLimits
+    limits: DomainLimits
     signing_key: SigningKeyPair
     sequencer_id: str
     total_nodes: int
@@ -125,7 +122,7 @@ class SequencerService:
     async def get_info(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
         parse(pb.InfoRequest, raw)
         return pb.SequencerInfo(
-            domain_id=self.d.limits.domain_id, sequencer_id=self.d.sequencer_id,
+            domain_id=self.d.limits.current.domain_id, sequencer_id=self.d.sequencer_id,
             sequencer_public_key=self.d.signing_key.public.raw,
             node_index=self.d.writer.node_index, total_nodes=self.d.total_nodes,
         ).SerializeToString()
@@ -147,9 +144,10 @@ class SequencerService:
 
     async def _admit(self, raw: bytes, member: MemberRecord) -> tuple[str, asyncio.Future[
             int | None]]:
-        if len(raw) > self.d.limits.max_request_size_bytes:
+        limit = self.d.limits.current.max_request_size_bytes
+        if len(raw) > limit:
             raise RequestTooLarge(f"request of {len(raw)} bytes exceeds the domain's maximum "
-                                  f"of {self.d.limits.max_request_size_bytes}")
+                                  f"of {limit}")
         signed = parse_submission(raw)
         validated = await self._validate(signed, len(raw), member.member)
         return signed.request.message_id, self.d.writer.submit(validated, len(raw))
@@ -161,7 +159,7 @@ class SequencerService:
 
         def attempt() -> ValidatedSubmission:
             return validate_submission(signed, size, member, self.d.members.directory,
-                                       self.d.limits, self.d.clock(), runs)
+                                       self.d.limits.current, self.d.clock(), runs)
         try:
             return attempt()
         except (UnknownRecipient, UnknownSender):

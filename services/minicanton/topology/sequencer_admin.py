@@ -74,6 +74,13 @@ class SequencerAdmin:
             found.add(MemberId(pb.SequencerInfo.FromString(raw).sequencer_id))
         return found
 
+    async def set_max_request_size(self, size_bytes: int) -> int:
+        """The domain's maximum request size, kept by the sequencers for every instance;
+        what the answering instance now enforces (its configured ceiling may cap it)."""
+        raw = await self._call(ADMIN + "SetDomainLimits", apb.SetDomainLimitsRequest(
+            max_request_size_bytes=size_bytes).SerializeToString())
+        return int(apb.SetDomainLimitsResponse.FromString(raw).enforced_max_request_size_bytes)
+
     async def register(self, member: MemberId, key: SigningPublicKey) -> bool:
         raw = await self._call(ADMIN + "RegisterMember", apb.RegisterMemberRequest(
             member=member, signing_public_key=key.raw).SerializeToString())

@@ -25,6 +25,10 @@ effective time), so a retried older change can never undo a newer one. At start 
 also reconciles every member whose last change is already effective (a safety net for
 registries changed behind its back) and schedules the others.
 
+The domain parameters travel the same way: a parameters change is an outbox row for the
+pseudo-member `DOMAIN_PARAMETERS`, applied by setting the sequencers' maximum request size
+(which they enforce, up to their configured ceiling) to the parameter as of that time.
+
 Participants, mediators and the manager itself are registered; sequencers are not members of
 their own service. Disabling is final at the sequencer (a disabled member id cannot register
 again), so it happens only when a member's keys or a participant's state are removed.
@@ -38,7 +42,11 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from minicanton.core.ids import MemberId, MemberKind, ParticipantId, parse_member_id
-from minicanton.core.topology.mappings import OwnerToKeyMapping, ParticipantState
+from minicanton.core.topology.mappings import (
+    DomainParametersState,
+    OwnerToKeyMapping,
+    ParticipantState,
+)
 from minicanton.core.topology.state import StoredTopologyTransaction
 from minicanton.core.topology.transactions import TopologyTransaction
 from minicanton.runtime.clock import Clock
@@ -49,6 +57,7 @@ from minicanton.topology.sequencer_admin import SequencerAdmin
 log = logging.getLogger(__name__)
 _REGISTERED_KINDS = (MemberKind.PARTICIPANT, MemberKind.MEDIATOR, MemberKind.TOPOLOGY_MANAGER)
 _LOUD_ATTEMPTS = 5  # a WARNING for each of the first failures, then for every 12th
+DOMAIN_PARAMETERS = MemberId("*domain-parameters")  # an outbox key no member id can take
 
 
 class SyncOutbox(Protocol):
@@ -69,6 +78,8 @@ def sequencer_syncs(accepted: Sequence[StoredTopologyTransaction]) -> list[tuple
 def member_of(transaction: TopologyTransaction) -> MemberId | None:
     """The member whose sequencer registration `transaction` may change."""
     mapping = transaction.mapping
+    if isinstance(mapping, DomainParametersState):
+        return DOMAIN_PARAMETERS
     if isinstance(mapping, OwnerToKeyMapping):
         member = mapping.member
     elif isinstance(mapping, ParticipantState):
@@ -109,6 +120,7 @@ class SequencerMemberSync:
             member = member_of(stored.transaction)
             if member is not None:
                 latest[member] = max(latest.get(member, 0), stored.valid_from_us)
+        latest.setdefault(DOMAIN_PARAMETERS, 0)  # genesis parameters have no transaction
         for member, from_us in sorted(latest.items()):
             if from_us > now_us:
                 self._schedule(member, from_us)
@@ -121,6 +133,12 @@ class SequencerMemberSync:
         async with self._lock:
             at_us = max(at_us, self._clock())
             snapshot = self._topology.snapshot(at_us)
+            if member == DOMAIN_PARAMETERS:
+                wanted = snapshot.parameters.max_request_size_bytes
+                enforced = await self._admin.set_max_request_size(wanted)
+                log.info("sequencers: maximum request size %d as of %d (enforced: %d)",
+                         wanted, at_us, enforced)
+                return
             key = snapshot.current_signing_key(member)
             admitted = (parse_member_id(member)[0] is not MemberKind.PARTICIPANT
                         or ParticipantId(member) in snapshot.participants())

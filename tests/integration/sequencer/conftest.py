@@ -20,7 +20,9 @@ def sequencer_database(postgres_cluster: EmbeddedPostgres) -> str:
 async def sequencer(postgres_cluster: EmbeddedPostgres,
                     tmp_path_factory) -> AsyncIterator[SequencerCluster]:
     workdir = Path(tmp_path_factory.mktemp("sequencer"))
-    cluster = SequencerCluster(sequencer_database(postgres_cluster), workdir, instances=1)
+    # a 1 MiB ceiling (the default is the domain's 10 MiB), so oversize requests stay cheap
+    cluster = SequencerCluster(sequencer_database(postgres_cluster), workdir, instances=1,
+                               overrides={"max_request_size_bytes": 1 << 20})
     try:
         yield await cluster.start()
     finally:

@@ -21,7 +21,7 @@ from minicanton.core.topology.parameters import DomainParameters
 from minicanton.core.topology.planning import DomainKeys, Planner, genesis, initial_key_mapping
 from minicanton.core.topology.state import TopologyState
 from minicanton.core.topology.transactions import TopologyChangeOp
-from minicanton.topology.sequencer_sync import member_of
+from minicanton.topology.sequencer_sync import DOMAIN_PARAMETERS, member_of
 
 T_US = 1_700_000_000_000_000
 SUBMISSION = ParticipantPermission.SUBMISSION
@@ -122,8 +122,8 @@ def test_keys_vetting_and_trust() -> None:
         domain.planner.vet(pid, ["c"], replace=False, requested_by=domain.mediator)
 
 
-def test_only_member_changes_touch_the_sequencer_registry() -> None:
+def test_only_member_and_parameter_changes_touch_the_sequencers() -> None:
     domain = Domain()
     kinds = {str(member_of(s.transaction)).split("::")[0]
              for s in domain.state.transactions()}
-    assert kinds == {"None", "TOP", "MED"}
+    assert kinds == {"None", "TOP", "MED", DOMAIN_PARAMETERS}

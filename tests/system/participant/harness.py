@@ -140,8 +140,11 @@ class Domain:
     participants: dict[str, NodeProcess] = field(default_factory=dict)
 
     async def start(self) -> Domain:
+        # the sequencers' ceiling under the domain's 10 MiB, so a test can have a request
+        # the participant sends refused by the sequencers
         self.sequencers = SequencerCluster(_database(self.postgres, "seq"), self.workdir,
-                                           instances=self.sequencer_instances)
+                                           instances=self.sequencer_instances,
+                                           overrides={"max_request_size_bytes": 1 << 20})
         await self.sequencers.start()
         endpoints = list(self.sequencers.endpoints)
         mediator_key = SigningKeyPair.from_private(bytes.fromhex(MEDIATOR_SEED_HEX))

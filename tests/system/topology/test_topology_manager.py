@@ -252,6 +252,36 @@ async def test_vip_trust_level_and_parameters_change_at_their_effective_time(
         assert snapshot.vetted_packages(p1.id) == {"pkg-a", "pkg-b"}
 
 
+async def _refused_error(sender: PlayedMember, to: PlayedMember, payload: bytes) -> str | None:
+    assert sender.client is not None
+    try:
+        await sender.client.send_async(_to(to, payload))
+    except SendRejected as refused:
+        return refused.rejected_error_id
+    return None
+
+
+async def test_the_sequencers_enforce_the_domain_maximum_request_size(
+    network: Network,
+) -> None:
+    """The maximum request size is a domain parameter: the manager hands each change to the
+    sequencers at its effective time (shells review #6b)."""
+    p1, p2 = _members["p1"], _members["p2"]
+    payload = b"x" * 200_000
+    assert await _refused_error(p1, p2, payload) is None
+    for size_bytes, refused in ((100_000, "SEQUENCER_REQUEST_TOO_LARGE"), (10 << 20, None)):
+        async with network.manager.admin() as admin:
+            change = (await admin.call("SetDomainParameters", pb.SetDomainParametersRequest(
+                max_request_size_bytes=size_bytes))).change
+        await all_processed(network, change.effective_us)
+        for _ in range(100):  # applied by the manager once the change is effective
+            if await _refused_error(p1, p2, payload) == refused:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"sequencers do not enforce {size_bytes} bytes")
+
+
 async def test_a_mediator_added_later_joins_late_and_leaves_the_active_set(
     network: Network,
 ) -> None:

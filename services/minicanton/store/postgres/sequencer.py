@@ -47,6 +47,7 @@ MIGRATIONS = Path(__file__).parent / "migrations" / "sequencer"
 NODE_LOCK_KEY = 0x53455130  # "SEQ0": advisory locks are per database, so per domain
 EVENTS_CHANNEL = "sequencer_events"
 MEMBERS_CHANNEL = "sequencer_members"
+SETTINGS_NOTICE = "*settings"  # on the members channel; no member id starts with "*"
 
 _SAFE = """coalesce(min(watermark_us) FILTER (WHERE online), max(watermark_us))"""
 _READ = f"""
@@ -312,6 +313,19 @@ class PostgresSequencerStore:
             "SELECT member, expires_at_us FROM sequencer_auth_tokens WHERE token_hash = $1 "
             "AND expires_at_us > $2", token_hash, now_us)
         return (MemberId(row["member"]), row["expires_at_us"]) if row else None
+
+    async def domain_max_request_size(self) -> int | None:
+        value = await self._pool.fetchval(
+            "SELECT max_request_size_bytes FROM sequencer_settings")
+        return None if value is None else int(value)
+
+    async def set_domain_max_request_size(self, size_bytes: int) -> None:
+        """Every instance hears of it (SETTINGS_NOTICE on the members channel)."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "UPDATE sequencer_settings SET max_request_size_bytes = $1", size_bytes)
+            await connection.execute("SELECT pg_notify($1, $2)", MEMBERS_CHANNEL,
+                                     SETTINGS_NOTICE)
 
     async def listen(self, on_events: Callable[[str], None],
                      on_members: Callable[[str], None]) -> None:

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-minicanton/sequencer/v1/sequencer_admin.proto\x12\x17minicanton.sequencer.v1\"C\n\x15RegisterMemberRequest\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x1a\n\x12signing_public_key\x18\x02 \x01(\x0c\"2\n\x16RegisterMemberResponse\x12\x18\n\x10newly_registered\x18\x01 \x01(\x08\"&\n\x14\x44isableMemberRequest\x12\x0e\n\x06member\x18\x01 \x01(\t\"\x17\n\x15\x44isableMemberResponse\"\x14\n\x12ListMembersRequest\"l\n\nMemberInfo\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x1a\n\x12signing_public_key\x18\x02 \x01(\x0c\x12\x0f\n\x07\x65nabled\x18\x03 \x01(\x08\x12!\n\x19\x61\x63knowledged_timestamp_us\x18\x04 \x01(\x03\"K\n\x13ListMembersResponse\x12\x34\n\x07members\x18\x01 \x03(\x0b\x32#.minicanton.sequencer.v1.MemberInfo\"$\n\x0cPruneRequest\x12\x14\n\x0cretention_ms\x18\x01 \x01(\x03\"J\n\rPruneResponse\x12!\n\x19pruned_up_to_timestamp_us\x18\x01 \x01(\x03\x12\x16\n\x0e\x65vents_removed\x18\x02 \x01(\x03\"\x0f\n\rStatusRequest\"J\n\x0eInstanceStatus\x12\x12\n\nnode_index\x18\x01 \x01(\x05\x12\x14\n\x0cwatermark_us\x18\x02 \x01(\x03\x12\x0e\n\x06online\x18\x03 \x01(\x08\"`\n\x0eStatusResponse\x12\x12\n\nnode_index\x18\x01 \x01(\x05\x12:\n\tinstances\x18\x02 \x03(\x0b\x32\'.minicanton.sequencer.v1.InstanceStatus2\x97\x04\n\x15SequencerAdminService\x12q\n\x0eRegisterMember\x12..minicanton.sequencer.v1.RegisterMemberRequest\x1a/.minicanton.sequencer.v1.RegisterMemberResponse\x12n\n\rDisableMember\x12-.minicanton.sequencer.v1.DisableMemberRequest\x1a..minicanton.sequencer.v1.DisableMemberResponse\x12h\n\x0bListMembers\x12+.minicanton.sequencer.v1.ListMembersRequest\x1a,.minicanton.sequencer.v1.ListMembersResponse\x12V\n\x05Prune\x12%.minicanton.sequencer.v1.PruneRequest\x1a&.minicanton.sequencer.v1.PruneResponse\x12Y\n\x06Status\x12&.minicanton.sequencer.v1.StatusRequest\x1a\'.minicanton.sequencer.v1.StatusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-minicanton/sequencer/v1/sequencer_admin.proto\x12\x17minicanton.sequencer.v1\"C\n\x15RegisterMemberRequest\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x1a\n\x12signing_public_key\x18\x02 \x01(\x0c\"2\n\x16RegisterMemberResponse\x12\x18\n\x10newly_registered\x18\x01 \x01(\x08\"&\n\x14\x44isableMemberRequest\x12\x0e\n\x06member\x18\x01 \x01(\t\"\x17\n\x15\x44isableMemberResponse\"\x14\n\x12ListMembersRequest\"l\n\nMemberInfo\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x1a\n\x12signing_public_key\x18\x02 \x01(\x0c\x12\x0f\n\x07\x65nabled\x18\x03 \x01(\x08\x12!\n\x19\x61\x63knowledged_timestamp_us\x18\x04 \x01(\x03\"K\n\x13ListMembersResponse\x12\x34\n\x07members\x18\x01 \x03(\x0b\x32#.minicanton.sequencer.v1.MemberInfo\"$\n\x0cPruneRequest\x12\x14\n\x0cretention_ms\x18\x01 \x01(\x03\"J\n\rPruneResponse\x12!\n\x19pruned_up_to_timestamp_us\x18\x01 \x01(\x03\x12\x16\n\x0e\x65vents_removed\x18\x02 \x01(\x03\"8\n\x16SetDomainLimitsRequest\x12\x1e\n\x16max_request_size_bytes\x18\x01 \x01(\x03\"B\n\x17SetDomainLimitsResponse\x12\'\n\x1f\x65nforced_max_request_size_bytes\x18\x01 \x01(\x03\"\x0f\n\rStatusRequest\"J\n\x0eInstanceStatus\x12\x12\n\nnode_index\x18\x01 \x01(\x05\x12\x14\n\x0cwatermark_us\x18\x02 \x01(\x03\x12\x0e\n\x06online\x18\x03 \x01(\x08\"`\n\x0eStatusResponse\x12\x12\n\nnode_index\x18\x01 \x01(\x05\x12:\n\tinstances\x18\x02 \x03(\x0b\x32\'.minicanton.sequencer.v1.InstanceStatus2\x8d\x05\n\x15SequencerAdminService\x12q\n\x0eRegisterMember\x12..minicanton.sequencer.v1.RegisterMemberRequest\x1a/.minicanton.sequencer.v1.RegisterMemberResponse\x12n\n\rDisableMember\x12-.minicanton.sequencer.v1.DisableMemberRequest\x1a..minicanton.sequencer.v1.DisableMemberResponse\x12h\n\x0bListMembers\x12+.minicanton.sequencer.v1.ListMembersRequest\x1a,.minicanton.sequencer.v1.ListMembersResponse\x12V\n\x05Prune\x12%.minicanton.sequencer.v1.PruneRequest\x1a&.minicanton.sequencer.v1.PruneResponse\x12Y\n\x06Status\x12&.minicanton.sequencer.v1.StatusRequest\x1a\'.minicanton.sequencer.v1.StatusResponse\x12t\n\x0fSetDomainLimits\x12/.minicanton.sequencer.v1.SetDomainLimitsRequest\x1a\x30.minicanton.sequencer.v1.SetDomainLimitsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,12 +39,16 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _globals['_PRUNEREQUEST']._serialized_end=505
   _globals['_PRUNERESPONSE']._serialized_start=507
   _globals['_PRUNERESPONSE']._serialized_end=581
-  _globals['_STATUSREQUEST']._serialized_start=583
-  _globals['_STATUSREQUEST']._serialized_end=598
-  _globals['_INSTANCESTATUS']._serialized_start=600
-  _globals['_INSTANCESTATUS']._serialized_end=674
-  _globals['_STATUSRESPONSE']._serialized_start=676
-  _globals['_STATUSRESPONSE']._serialized_end=772
-  _globals['_SEQUENCERADMINSERVICE']._serialized_start=775
-  _globals['_SEQUENCERADMINSERVICE']._serialized_end=1310
+  _globals['_SETDOMAINLIMITSREQUEST']._serialized_start=583
+  _globals['_SETDOMAINLIMITSREQUEST']._serialized_end=639
+  _globals['_SETDOMAINLIMITSRESPONSE']._serialized_start=641
+  _globals['_SETDOMAINLIMITSRESPONSE']._serialized_end=707
+  _globals['_STATUSREQUEST']._serialized_start=709
+  _globals['_STATUSREQUEST']._serialized_end=724
+  _globals['_INSTANCESTATUS']._serialized_start=726
+  _globals['_INSTANCESTATUS']._serialized_end=800
+  _globals['_STATUSRESPONSE']._serialized_start=802
+  _globals['_STATUSRESPONSE']._serialized_end=898
+  _globals['_SEQUENCERADMINSERVICE']._serialized_start=901
+  _globals['_SEQUENCERADMINSERVICE']._serialized_end=1554
 # @@protoc_insertion_point(module_scope)

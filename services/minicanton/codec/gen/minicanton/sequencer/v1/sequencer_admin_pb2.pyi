@@ -65,6 +65,18 @@ class PruneResponse(_message.Message):
     events_removed: int
     def __init__(self, pruned_up_to_timestamp_us: _Optional[int] = ..., events_removed: _Optional[int] = ...) -> None: ...
 
+class SetDomainLimitsRequest(_message.Message):
+    __slots__ = ("max_request_size_bytes",)
+    MAX_REQUEST_SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    max_request_size_bytes: int
+    def __init__(self, max_request_size_bytes: _Optional[int] = ...) -> None: ...
+
+class SetDomainLimitsResponse(_message.Message):
+    __slots__ = ("enforced_max_request_size_bytes",)
+    ENFORCED_MAX_REQUEST_SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    enforced_max_request_size_bytes: int
+    def __init__(self, enforced_max_request_size_bytes: _Optional[int] = ...) -> None: ...
+
 class StatusRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -39,6 +39,11 @@ class SequencerAdminServiceStub(object):
                 request_serializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__admin__pb2.StatusRequest.SerializeToString,
                 response_deserializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__admin__pb2.StatusResponse.FromString,
                 )
+        self.SetDomainLimits = channel.unary_unary(
+                '/minicanton.sequencer.v1.SequencerAdminService/SetDomainLimits',
+                request_serializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__admin__pb2.SetDomainLimitsRequest.SerializeToString,
+                response_deserializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__admin__pb2.SetDomainLimitsResponse.FromString,
+                )
 
 
 class SequencerAdminServiceServicer(object):
@@ -74,6 +79,12 @@ class SequencerAdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetDomainLimits(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SequencerAdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -101,6 +112,11 @@ def add_SequencerAdminServiceServicer_to_server(servicer, server):
                     servicer.Status,
                     request_deserializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__admin__pb2.StatusRequest.FromString,
                     response_serializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__admin__pb2.StatusResponse.SerializeToString,
+            ),
+            'SetDomainLimits': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDomainLimits,
+                    request_deserializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__admin__pb2.SetDomainLimitsRequest.FromString,
+                    response_serializer=minicanton_dot_sequencer_dot_v1_dot_sequencer__admin__pb2.SetDomainLimitsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -194,5 +210,22 @@ class SequencerAdminService(object):
         return grpc.experimental.unary_unary(request, target, '/minicanton.sequencer.v1.SequencerAdminService/Status',
             minicanton_dot_sequencer_dot_v1_dot_sequencer__admin__pb2.StatusRequest.SerializeToString,
             minicanton_dot_sequencer_dot_v1_dot_sequencer__admin__pb2.StatusResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SetDomainLimits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/minicanton.sequencer.v1.SequencerAdminService/SetDomainLimits',
+            minicanton_dot_sequencer_dot_v1_dot_sequencer__admin__pb2.SetDomainLimitsRequest.SerializeToString,
+            minicanton_dot_sequencer_dot_v1_dot_sequencer__admin__pb2.SetDomainLimitsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
