@@ -246,7 +246,7 @@ class ParticipantNode:
             return
         self.notifier.advance(applied.ledger_end)
         self.submitter.resolve(
-            (entry.change_key, CompletionRow(offset, entry, None))
+            (entry.change_key, CompletionRow(offset, entry, None), None)
             for entry, offset in zip(rejections, applied.rejection_offsets, strict=True)
             if entry.change_key is not None)
 

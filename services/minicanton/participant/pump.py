@@ -48,6 +48,7 @@ from minicanton.core.topology.transactions import SignedTopologyTransaction
 from minicanton.participant.domain_time import DomainTime
 from minicanton.participant.effects import event_effects, merge_effects
 from minicanton.participant.ledger_api.backend import LedgerEndNotifier
+from minicanton.participant.submitter import StoredCompletion
 from minicanton.runtime.topology_client import IngestResult, TopologyClient
 from minicanton.store.participant_store import (
     AppliedEvent,
@@ -68,7 +69,7 @@ class PumpActions:
 
     send: Callable[[SendBatch], None]
     time_proof: Callable[[], None]
-    completions: Callable[[Iterable[tuple[str, CompletionRow]]], None]
+    completions: Callable[[Iterable[StoredCompletion]], None]
     parties_changed: Callable[[TopologySnapshot], None]
 
 
@@ -90,6 +91,7 @@ class EventPump:
         self.machine = machine
         self.topology = topology
         self.store = store
+        self.writer = store.event_writer()  # its own connection: no pool round per batch
         self.notifier = notifier
         self.domain_time = domain_time
         self.fetch_topology = fetch_topology
@@ -127,7 +129,7 @@ class EventPump:
         union = StatesToFetch(frozenset().union(*(w.contract_ids for w in wanted)),
                               frozenset().union(*(w.key_hashes for w in wanted)))
         if not union.is_empty:
-            self.machine.provide_states(*await self.store.load_states(union))
+            self.machine.provide_states(*await self.writer.load_states(union))
 
     def _process(self, prepared: PreparedEvent, ingested: IngestResult) -> _Step:
         event = prepared.event
@@ -138,11 +140,11 @@ class EventPump:
 
     async def _commit(self, group: list[_Step]) -> None:
         stored = merge_effects([step.stored for step in group])
-        applied = await self.store.apply_event(stored)
+        applied, exact = await self.writer.apply_event(stored)
         self._first_event = False
         self.events_processed += len(group)
         self.commits += 1
-        self._after_commit(group, stored, applied)
+        self._after_commit(group, stored, applied, exact)
 
     async def _bootstrap(self, ts_us: int) -> IngestResult:
         if not self._first_event:
@@ -155,11 +157,11 @@ class EventPump:
         return result
 
     def _after_commit(self, group: list[_Step], stored: EventEffects,
-                      applied: AppliedEvent) -> None:
+                      applied: AppliedEvent, exact: bool) -> None:
         self.domain_time.advance(group[-1].ts_us)
         self.notifier.advance(applied.ledger_end)
         if not applied.already_applied:
-            self.actions.completions(stored_completions(stored, applied))
+            self.actions.completions(stored_completions(stored, applied, exact=exact))
         for step in group:
             self._act(step.effects)
         if any(isinstance(s.transaction.mapping, PartyToParticipant)
@@ -183,17 +185,20 @@ def _offsets_out_of_order(group: list[_Step], step: _Step) -> bool:
     return bool(step.stored.transactions) and any(s.stored.rejections for s in group)
 
 
-def stored_completions(stored: EventEffects, applied: AppliedEvent
-                       ) -> list[tuple[str, CompletionRow]]:
-    """The completions one event stored, with their offsets, by change key."""
-    rows: list[tuple[str, CompletionRow]] = []
+def stored_completions(stored: EventEffects, applied: AppliedEvent, *, exact: bool = False
+                       ) -> list[StoredCompletion]:
+    """The completions one event stored, with their offsets, by change key; with each its
+    transaction if the store wrote them `exact`ly as given (each at its completion's offset:
+    not so for a transaction already in the ledger, which keeps its earlier offset)."""
+    rows: list[StoredCompletion] = []
     for entry, offset in zip(stored.transactions, applied.transaction_offsets, strict=True):
         completion = entry.completion
         if completion is not None and completion.change_key is not None:
             rows.append((completion.change_key,
-                         CompletionRow(offset, completion, entry.transaction_id)))
+                         CompletionRow(offset, completion, entry.transaction_id),
+                         entry if exact else None))
     for completion, offset in zip(stored.rejections, applied.rejection_offsets, strict=True):
         if completion.change_key is not None:
-            rows.append((completion.change_key, CompletionRow(offset, completion, None)))
+            rows.append((completion.change_key, CompletionRow(offset, completion, None), None))
     return rows
 

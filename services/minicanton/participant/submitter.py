@@ -21,7 +21,9 @@ Theory of operation. `Submitter.submit` (the Ledger API's `CommandSubmitter`)
    submission as not sequenced once sequencer time passes its max sequencing time.
 
 The completion future is resolved by the event pump after the store committed the completion
-(`resolve`), with the row the completion stream shows.
+(`resolve`), with the row the completion stream shows, and the transaction as committed when
+the store wrote it exactly as given (so SubmitAndWaitForTransaction[Tree] answers without
+reading it back; otherwise, a transaction already in the ledger say, it reads the store).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ from minicanton.store.participant_store import (
     CompletionRow,
     InFlightRow,
     SubmissionEntry,
+    TransactionEntry,
     decode_contract,
 )
 from minicanton.store.postgres.participant_store import PostgresParticipantStore
@@ -81,6 +84,8 @@ MAX_LOOKUP_ROUNDS = 1_000
 READ_AHEAD_GENERATIONS = 2  # contracts referred to by contracts referred to by the command
 READ_AHEAD_CONTRACTS = 256  # at most this many read ahead per interpretation
 Sender = Callable[[SendBatch], None]
+# a stored completion by change key, with its transaction if stored exactly as given
+StoredCompletion = tuple[str, CompletionRow, TransactionEntry | None]
 
 
 class InterpretationLookupLimit(MinicantonError):
@@ -125,7 +130,7 @@ class Submitter:
         self.entropy = entropy
         self.clock = clock
         self.max_deduplication_duration_us = max_deduplication_duration_us
-        self._waiters: dict[str, asyncio.Future[CompletionRow]] = {}
+        self._waiters: dict[str, _Waiter] = {}
         self.interpretations = 0  # runs of the engine, restarts included (a metric)
 
     async def submit(self, request: SubmissionRequest) -> SubmissionAccepted:
@@ -140,13 +145,13 @@ class Submitter:
             self.max_deduplication_duration_us)
         if isinstance(decision, Duplicate | AlreadyInFlight):
             raise decision.error()
-        future: asyncio.Future[CompletionRow] = asyncio.get_running_loop().create_future()
-        self._waiters[prepared.change_id.key] = future
+        waiter = _Waiter(asyncio.get_running_loop().create_future())
+        self._waiters[prepared.change_id.key] = waiter
         for effect in self.machine.submit(prepared):
             if isinstance(effect, SendBatch):
                 self.sender(effect)
         log.debug("submitted command %s as %s", submission.command_id, prepared.message_id)
-        return SubmissionAccepted(future)
+        return SubmissionAccepted(waiter.future, waiter.committed)
 
     async def _prepare(self, submission: CommandSubmission) -> PreparedSubmission:
         lookup = _OnDemandLookup()
@@ -202,12 +207,27 @@ class Submitter:
 
     # -- completions -----------------------------------------------------------------------
 
-    def resolve(self, rows: Iterable[tuple[str, CompletionRow]]) -> None:
-        """Hand stored completions (by change key) to the callers waiting for them."""
-        for change_key, row in rows:
-            future = self._waiters.pop(change_key, None)
-            if future is not None and not future.done():
-                future.set_result(row)
+    def resolve(self, rows: Iterable[StoredCompletion]) -> None:
+        """Hand stored completions (by change key) to the callers waiting for them, each
+        with its transaction when it was stored exactly as given at the completion's offset."""
+        for change_key, row, transaction in rows:
+            waiter = self._waiters.pop(change_key, None)
+            if waiter is not None and not waiter.future.done():
+                waiter.transaction = transaction
+                waiter.future.set_result(row)
+
+
+class _Waiter:
+    """A caller waiting for its submission's completion (and, then, its transaction)."""
+
+    __slots__ = ("future", "transaction")
+
+    def __init__(self, future: asyncio.Future[CompletionRow]) -> None:
+        self.future = future
+        self.transaction: TransactionEntry | None = None
+
+    def committed(self) -> TransactionEntry | None:
+        return self.transaction
 
 
 def named_contracts(commands: Iterable[Command]) -> set[str]:

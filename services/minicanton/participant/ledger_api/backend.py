@@ -45,7 +45,12 @@ from minicanton.participant.ledger_api.user_rights import (
     UserRightsCache,
 )
 from minicanton.runtime.auth import AuthorizedClaims, UserRights
-from minicanton.store.participant_store import CompletionRow, ContractRow, TransactionRow
+from minicanton.store.participant_store import (
+    CompletionRow,
+    ContractRow,
+    TransactionEntry,
+    TransactionRow,
+)
 from minicanton.store.postgres.participant_admin_store import (
     PackageRow,
     PartyRow,
@@ -142,6 +147,9 @@ class SubmissionAccepted:
     """The submission is in the pipeline; `completion` resolves to its stored completion."""
 
     completion: Awaitable[CompletionRow]
+    # once `completion` resolved: its transaction exactly as the commit path stored it at the
+    # completion's offset, when the node still holds it (None: read the store)
+    committed: Callable[[], TransactionEntry | None] = lambda: None
 
 
 class CommandSubmitter(Protocol):

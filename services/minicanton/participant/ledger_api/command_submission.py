@@ -41,7 +41,10 @@ from minicanton.participant.ledger_api.events import EventRenderer, timestamp
 from minicanton.participant.ledger_api.filters import wildcard
 from minicanton.participant.ledger_api.rpc import LedgerApiService, unary
 from minicanton.runtime.auth import LedgerApiAuthenticator
-from minicanton.store.participant_store import CompletionRow
+from minicanton.store.participant_store import CompletionRow, TransactionEntry, TransactionRow
+from minicanton.store.postgres.participant_rows import transaction_row_of
+
+Committed = TransactionEntry | None
 
 DEFAULT_MAX_WAIT_S = 300.0
 
@@ -105,7 +108,7 @@ class CommandService(_Submitting, command_grpc.CommandServiceServicer):
     async def SubmitAndWaitForTransactionId(
         self, request: command_pb2.SubmitAndWaitRequest, context: grpc.aio.ServicerContext
     ) -> command_pb2.SubmitAndWaitForTransactionIdResponse:
-        _, row = await self._submit_and_wait(request, context)
+        _, row, _ = await self._submit_and_wait(request, context)
         return command_pb2.SubmitAndWaitForTransactionIdResponse(
             transaction_id=row.transaction_id or "", completion_offset=row.offset)
 
@@ -113,8 +116,8 @@ class CommandService(_Submitting, command_grpc.CommandServiceServicer):
     async def SubmitAndWaitForTransaction(
         self, request: command_pb2.SubmitAndWaitRequest, context: grpc.aio.ServicerContext
     ) -> command_pb2.SubmitAndWaitForTransactionResponse:
-        submission, row = await self._submit_and_wait(request, context)
-        transaction = await self._flat_transaction(submission, row)
+        submission, row, committed = await self._submit_and_wait(request, context)
+        transaction = await self._flat_transaction(submission, row, committed)
         return command_pb2.SubmitAndWaitForTransactionResponse(
             transaction=transaction, completion_offset=row.offset)
 
@@ -122,10 +125,9 @@ class CommandService(_Submitting, command_grpc.CommandServiceServicer):
     async def SubmitAndWaitForTransactionTree(
         self, request: command_pb2.SubmitAndWaitRequest, context: grpc.aio.ServicerContext
     ) -> command_pb2.SubmitAndWaitForTransactionTreeResponse:
-        submission, row = await self._submit_and_wait(request, context)
+        submission, row, committed = await self._submit_and_wait(request, context)
         parties = sorted(submission.act_as)
-        stored = await self.backend.store.transaction_by_id(row.transaction_id or "", parties,
-                                                            flat=False)
+        stored = await self._transaction(row, parties, committed, flat=False)
         if stored is None:
             tree = transaction_pb2.TransactionTree(transaction_id=row.transaction_id or "",
                                                    offset=row.offset)
@@ -136,7 +138,7 @@ class CommandService(_Submitting, command_grpc.CommandServiceServicer):
 
     async def _submit_and_wait(self, request: command_pb2.SubmitAndWaitRequest,
                                context: grpc.aio.ServicerContext
-                               ) -> tuple[SubmissionRequest, CompletionRow]:
+                               ) -> tuple[SubmissionRequest, CompletionRow, Committed]:
         submission = await self._request(request, context)
         accepted = await self.submitter.submit(submission)
         remaining = context.time_remaining()
@@ -152,21 +154,29 @@ class CommandService(_Submitting, command_grpc.CommandServiceServicer):
             ) from None
         if row.entry.status_code != code_pb2.OK:
             raise CommandRejected(row)
-        return submission, row
+        return submission, row, accepted.committed()
 
-    async def _flat_transaction(self, submission: SubmissionRequest, row: CompletionRow
-                                ) -> transaction_pb2.Transaction:
+    async def _transaction(self, row: CompletionRow, parties: list[str],
+                           committed: Committed, *, flat: bool) -> TransactionRow | None:
+        """The completed transaction as the parties see it: from what the commit path stored
+        when it still holds that (the same row, one read less), else from the store."""
+        if committed is not None and committed.transaction_id == row.transaction_id:
+            return transaction_row_of(committed, row.offset, parties, flat=flat)
+        return await self.backend.store.transaction_by_id(row.transaction_id or "", parties,
+                                                          flat=flat)
+
+    async def _flat_transaction(self, submission: SubmissionRequest, row: CompletionRow,
+                                committed: Committed) -> transaction_pb2.Transaction:
         """The flat transaction for the submitters; one without events (a non-consuming
         exercise, say) is still answered, with its header only, as Daml does."""
         parties = sorted(submission.act_as)
         transaction_id = row.transaction_id or ""
-        store = self.backend.store
         renderer = EventRenderer(self.backend.registry(), True)
-        flat = await store.transaction_by_id(transaction_id, parties, flat=True)
+        flat = await self._transaction(row, parties, committed, flat=True)
         rendered = None if flat is None else renderer.flat_transaction(flat, wildcard(parties))
         if rendered is not None:
             return rendered
-        tree = await store.transaction_by_id(transaction_id, parties, flat=False)
+        tree = await self._transaction(row, parties, committed, flat=False)
         if tree is None:
             return transaction_pb2.Transaction(transaction_id=transaction_id, offset=row.offset)
         return transaction_pb2.Transaction(

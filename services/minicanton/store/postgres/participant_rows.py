@@ -5,7 +5,7 @@ store/postgres/participant_store.py does the transactions, this file the row sha
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from minicanton.core.ids import RequestId
@@ -22,6 +22,7 @@ from minicanton.store.participant_store import (
     InFlightRow,
     StoredContract,
     SubmissionEntry,
+    TransactionEntry,
     TransactionRow,
     decode_activeness_result,
 )
@@ -76,6 +77,27 @@ def transaction_row(rows: list[Any]) -> TransactionRow:
         head["workflow_id"], head["application_id"], frozenset(head["submitters"]),
         head["ledger_time_us"], head["record_time_us"], roots, events,
     )
+
+
+def transaction_row_of(entry: TransactionEntry, offset: Offset, parties: Collection[str], *,
+                       flat: bool) -> TransactionRow | None:
+    """The row `EVENTS_SQL` returns for `entry` once stored at `offset` (as the one-statement
+    write stores it, participant_fast_writes.py), without reading it back: each event the
+    parties witness (flat: as stakeholders), with those of them who do, by node id."""
+    wanted = frozenset(parties)
+    events = []
+    for e in sorted(entry.events, key=lambda e: e.node_id):
+        witnesses = wanted & (e.flat_witnesses if flat else e.tree_witnesses | e.flat_witnesses)
+        if witnesses:
+            events.append(EventRow(e.node_id, e.parent_node_id, e.kind, e.contract_id,
+                                   e.template_id, e.consuming, e.payload, witnesses))
+    if not events:
+        return None
+    present = {e.node_id for e in events}
+    roots = tuple(e.node_id for e in events if e.parent_node_id not in present)
+    return TransactionRow(offset, entry.transaction_id, entry.command_id, entry.workflow_id,
+                          entry.application_id, entry.submitters, entry.ledger_time_us,
+                          entry.record_time_us, roots, tuple(events))
 
 
 def stored_contract(row: Any, stakeholders: frozenset[str], key_hash: str | None,
