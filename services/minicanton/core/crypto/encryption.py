@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -174,7 +175,7 @@ def _unwrap(wrapped: WrappedKey, view_hash: Hash, key_pair: EncryptionKeyPair) -
         )
     if len(wrapped.ephemeral_public) != KEY_BYTES:
         raise CryptoError("malformed ephemeral key in a wrapped view key")
-    private = X25519PrivateKey.from_private_bytes(key_pair.private_raw)
+    private = _private_key(key_pair.private_raw)
     try:
         shared = private.exchange(X25519PublicKey.from_public_bytes(wrapped.ephemeral_public))
     except ValueError:
@@ -186,6 +187,14 @@ def _unwrap(wrapped: WrappedKey, view_hash: Hash, key_pair: EncryptionKeyPair) -
     if len(view_key) != KEY_BYTES:
         raise CryptoError("a wrapped view key has the wrong length")
     return view_key
+
+
+@lru_cache(maxsize=256)
+def _private_key(private_raw: bytes) -> X25519PrivateKey:
+    """Loading a key derives its public half (a scalar multiplication, as costly as the
+    exchange itself), so a participant opening every view addressed to it keeps the loaded
+    key. Keyed by the raw bytes: a new key pair is a new entry, never a stale one."""
+    return X25519PrivateKey.from_private_bytes(private_raw)
 
 
 def _open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
