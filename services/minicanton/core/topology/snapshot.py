@@ -111,9 +111,17 @@ class TopologySnapshot:
     genesis_parameters: DomainParameters
     _history: MappingHistory
     _cutoff: int
+    # answers of `_at` by key: a snapshot never changes once taken (see the module doc), and
+    # one event or submission asks for the parameters and the same hosts and keys many times
+    _memo: dict[MappingKey, TopologyMapping | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def _at(self, key: MappingKey) -> TopologyMapping | None:
-        return self._history.at(key, self.timestamp_us, self._cutoff)
+        memo = self._memo
+        if key in memo:
+            return memo[key]
+        found = memo[key] = self._history.at(key, self.timestamp_us, self._cutoff)
+        return found
 
     def _all(self, code: MappingCode) -> Iterator[TopologyMapping]:
         for key in self._history.keys(code):
