@@ -176,9 +176,9 @@ def prepare_submission(
         submission, result, identity, snapshot, now_us, max_sequencing_time_us, entropy
     )
     check_recipients(tree, result.transaction, snapshot)
-    batch = request_batch(tree, identity, snapshot, entropy)
-    check_request_size(batch, snapshot.parameters.max_request_size_bytes)
     root = root_hash(tree)
+    batch = request_batch(tree, identity, snapshot, entropy, root=root)
+    check_request_size(batch, snapshot.parameters.max_request_size_bytes)
     return PreparedSubmission(
         submission, request_message_id(root), max_sequencing_time_us, batch, root, result
     )
@@ -294,9 +294,13 @@ def request_batch(
     snapshot: TopologySnapshot,
     entropy: Entropy,
     signature: Signature | None = None,
+    *,
+    root: Hash | None = None,
 ) -> Batch:
-    """The confirmation request: view envelopes, the informee message, root-hash messages."""
-    signed = signature or sign_root_hash(root_hash(tree), identity.signing_key)
+    """The confirmation request: view envelopes, the informee message, root-hash messages.
+    `root` is the tree's root hash when the caller has it already."""
+    root = root_hash(tree) if root is None else root
+    signed = signature or sign_root_hash(root, identity.signing_key)
     envelopes = view_envelopes(tree, signed, snapshot, entropy)
     envelopes += mediator_envelopes(tree, identity.participant_id, snapshot)
     return Batch(tuple(envelopes))

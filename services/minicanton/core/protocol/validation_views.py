@@ -15,7 +15,7 @@ same at every participant.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from minicanton.core.errors import InvalidArgument
 from minicanton.core.hashing import Hash
@@ -47,6 +47,10 @@ class OpenView:
     common: ViewCommonData
     data: ViewParticipantData
     subviews: tuple[OpenView, ...]
+    # `action_transaction`, once built: the shape check and the conformance check both ask
+    # (an open view never changes, so neither does its action)
+    _action: list[Transaction] = field(default_factory=list, init=False, repr=False,
+                                       compare=False)
 
     @property
     def root_node_id(self) -> NodeId:
@@ -96,7 +100,9 @@ class OpenView:
 
     def action_transaction(self) -> Transaction:
         """The view's action with all its consequences, root at node 0."""
-        return forest_of(self.subtree_nodes(), (self.root_node_id,))
+        if not self._action:
+            self._action.append(forest_of(self.subtree_nodes(), (self.root_node_id,)))
+        return self._action[0]
 
     def core_transaction(self) -> Transaction:
         """Only the view's own (core) nodes, with subview children cut off."""
