@@ -29,6 +29,7 @@ from minicanton.store.mediator_store import (
     StoredVerdict,
 )
 from minicanton.store.migrations import apply_migrations
+from minicanton.store.postgres.pools import create_stateless_pool
 from minicanton.store.postgres.topology_store import (
     PostgresTopologyMemberStore,
     migrate_member_store,
@@ -127,8 +128,7 @@ class PostgresMediatorStore:
     async def connect(cls, dsn: str, pool_size: int = 4) -> PostgresMediatorStore:
         await apply_migrations(dsn, "mediator", MIGRATIONS)
         await migrate_member_store(dsn)
-        return cls(await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size,
-                                             reset=_keep_session))
+        return cls(await create_stateless_pool(dsn, min_size=1, max_size=pool_size))
 
     async def close(self) -> None:
         await self._pool.close()
@@ -232,12 +232,6 @@ class PostgresMediatorStore:
             "ON e.ts = m.ts WHERE m.ts >= $1 AND m.ts <= $2 "
             "ORDER BY m.ts, m.envelope_index LIMIT $3", from_ts_us, to_ts_us, limit)
         return _audited(rows)
-
-
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    """The pool's reset on release: nothing to undo (no settings, LISTEN, cursors or session
-    advisory locks here; asyncpg rolls back a transaction left open before calling this), and
-    the default reset query cost one more round trip per write."""
 
 
 def _record_arguments(lease: Lease, events: Sequence[RecordedEvent]) -> list[Any]:

@@ -6,7 +6,7 @@ must stop: `on_lock_lost` fires); one that LISTENs for write and member notifica
 Writes are one call of the `sequencer_write_raising` SQL function (0002) so fencing, dedup,
 events, our watermark, the raise of idle instances' watermarks and NOTIFY commit atomically in
 a single round trip. Pool connections keep no session state (locks and LISTEN live on their
-own connections), so the pool skips asyncpg's reset query: one round trip less per use.
+own connections), so the pool skips asyncpg's reset query (pools.py).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from minicanton.core.sequencing.ordering import InstanceWatermark, rejoin_timest
 from minicanton.core.sequencing.stored import StoredEvent
 from minicanton.core.sequencing.submission import PlannedEvent
 from minicanton.store.migrations import apply_migrations
+from minicanton.store.postgres.pools import create_stateless_pool
 from minicanton.store.postgres.sequencer_pruning import prune
 from minicanton.store.sequencer import (
     CounterCheckpoint,
@@ -100,11 +101,6 @@ def _write_arrays(planned: Sequence[PlannedEvent]) -> list[list[Any]]:
     return columns
 
 
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    """The pool's reset: nothing (see the module docstring); asyncpg still ends any open
-    transaction before calling this."""
-
-
 class PostgresSequencerStore:
     def __init__(self, dsn: str, pool: asyncpg.Pool) -> None:
         self._dsn = dsn
@@ -117,8 +113,7 @@ class PostgresSequencerStore:
     @classmethod
     async def connect(cls, dsn: str, pool_size: int = 8) -> PostgresSequencerStore:
         await apply_migrations(dsn, "sequencer", MIGRATIONS)
-        pool = await asyncpg.create_pool(dsn, min_size=2, max_size=pool_size,
-                                         reset=_keep_session)
+        pool = await create_stateless_pool(dsn, min_size=2, max_size=pool_size)
         return cls(dsn, pool)
 
     async def close(self, timeout_s: float = 2.0) -> None:
