@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import sys
@@ -28,6 +29,10 @@ from minicanton.runtime.logs import configure_logging
 from minicanton.runtime.shutdown import install_uvloop, stop_on_signals
 
 EXIT_START_FAILED = 2
+# Allocations between young-generation collections (CPython's default is 700). A node makes
+# millions of short-lived objects per second, almost none in cycles, and each collection
+# walks all young objects: ~4% of a node's CPU with the default.
+GC_YOUNG_THRESHOLD = 50_000
 C = TypeVar("C", bound=BaseModel)
 
 
@@ -46,7 +51,16 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-async def serve(node: Node, log: logging.Logger) -> int:
+def tune_gc() -> None:
+    """Once the node has started: what start-up made (modules, packages, topology, pools)
+    lives as long as the process, so the collector stops walking it (`gc.freeze`), and young
+    collections run far less often. Cycles are still collected, only later."""
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, max(middle, 50), max(old, 100))
+
+
+async def serve(node: Node, log: logging.Logger, *, gc_tuning: bool = False) -> int:
     stop = asyncio.Event()
     stop_on_signals(stop)
     starting = asyncio.ensure_future(node.start())
@@ -63,6 +77,8 @@ async def serve(node: Node, log: logging.Logger) -> int:
         log.error("cannot start: %s", describe(error))
         await node.stop()
         return EXIT_START_FAILED
+    if gc_tuning:
+        tune_gc()
     waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(node.stopped.wait())]
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     for waiter in waiters:
@@ -86,7 +102,8 @@ def run_node(service: str, config_model: type[C], make_node: Callable[[C], Node]
     configure_logging(service, level=settings.log_level, json_format=settings.log_json,
                       node=node_name(config))
     install_uvloop()
-    return asyncio.run(serve(make_node(config), logging.getLogger(f"minicanton.{service}")))
+    return asyncio.run(serve(make_node(config), logging.getLogger(f"minicanton.{service}"),
+                             gc_tuning=True))
 
 
 def write_ready_file(path: str | Path | None, payload: dict[str, Any]) -> None:
