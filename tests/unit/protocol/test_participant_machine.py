@@ -12,6 +12,7 @@ import pytest
 from tests.sim.dvp_flow import DvpContracts, setup_until_dvp, swap
 from tests.sim.harness import SimNetwork
 
+from minicanton.core.ids import MemberId
 from minicanton.core.protocol.message_codec import decode_protocol_message
 from minicanton.core.protocol.messages import ConfirmationResponse, LocalReject
 from minicanton.core.protocol.participant import ParticipantConfig, ParticipantMachine
@@ -29,6 +30,7 @@ from minicanton.core.protocol.participant_effects import (
 from minicanton.core.protocol.participant_outcomes import DUPLICATE_REQUEST
 from minicanton.core.protocol.replay_protection import parameters_ever, remembered_since_us
 from minicanton.core.protocol.validation import LEDGER_TIME
+from minicanton.core.sequencing.batch import GroupRecipient, MemberRecipient, RecipientGroup
 from minicanton.core.sequencing.events import SequencedEvent
 
 
@@ -96,6 +98,15 @@ def test_a_pending_request_is_rebuilt_from_its_payload_with_the_same_responses(s
 def test_pending_payloads_round_trip(swapped) -> None:
     payload = PendingPayload((b"view-1", b""), (b"root",), None)
     assert decode_pending_payload(encode_pending_payload(payload)) == payload
+    with_recipients = PendingPayload((b"view-1",), (b"root",), None, (
+        (GroupRecipient(RecipientGroup.ALL_MEMBERS), MemberRecipient(MemberId("PAR::a::1220ab"))),))
+    assert decode_pending_payload(encode_pending_payload(with_recipients)) == with_recipients
+
+
+def test_a_payload_kept_before_recipients_were_still_decodes_without_them() -> None:
+    version_1 = b"\x01" + (1).to_bytes(4, "big") + (6).to_bytes(4, "big") + b"view-1" + \
+        (1).to_bytes(4, "big") + (4).to_bytes(4, "big") + b"root" + b"\x00"
+    assert decode_pending_payload(version_1) == PendingPayload((b"view-1",), (b"root",), None)
 
 
 def test_a_quiet_domain_gets_a_time_proof_request_once_a_deadline_passed(swapped) -> None:

@@ -248,7 +248,8 @@ class ParticipantMachine:
         alarms = tuple(RaiseAlarm(ts, code, text) for ts, code, text in arrived.alarms)
         if not arrived.view_messages and not arrived.root_hash_messages:
             return PreparedEvent(event, snapshot, None, None, arrived.results, alarms)
-        payload = PendingPayload(arrived.view_messages, arrived.root_hash_messages, None)
+        payload = PendingPayload(arrived.view_messages, arrived.root_hash_messages, None,
+                                 arrived.view_recipients)
         request = self._validate(event.timestamp_us, payload, snapshot)
         return PreparedEvent(event, snapshot, request, payload, arrived.results, alarms)
 
@@ -256,7 +257,8 @@ class ParticipantMachine:
         self, ts_us: int, payload: PendingPayload, snapshot: TopologySnapshot
     ) -> ValidatedRequest | IgnoredRequest:
         return validate_payload(ts_us, payload.view_messages, payload.root_hash_messages,
-                                self.config.identity, self.registry, snapshot)
+                                self.config.identity, self.registry, snapshot,
+                                payload.view_recipients)
 
     def states_to_fetch(self, prepared: PreparedEvent) -> StatesToFetch:
         if isinstance(prepared.request, ValidatedRequest):

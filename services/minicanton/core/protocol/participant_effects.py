@@ -203,7 +203,7 @@ PERSISTED = (PersistCommit, EmitCompletion, PersistPendingRequest, RemovePending
 
 # ------------------------------------------------------------------------- pending payloads
 
-_PAYLOAD_VERSION = 1
+_PAYLOAD_VERSION = 2  # 2 adds the view messages' recipients; 1 is still read
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +211,8 @@ class PendingPayload:
     view_messages: tuple[bytes, ...]
     root_hash_messages: tuple[bytes, ...]
     responses: SendBatch | None
+    # each view message's envelope recipients; None in a payload persisted before they were
+    view_recipients: tuple[tuple[Recipient, ...], ...] | None = None
 
 
 def encode_pending_payload(payload: PendingPayload) -> bytes:
@@ -223,6 +225,12 @@ def encode_pending_payload(payload: PendingPayload) -> bytes:
     w.u8(0 if payload.responses is None else 1)
     if payload.responses is not None:
         _write_send(w, payload.responses)
+    recipients = payload.view_recipients
+    w.u8(0 if recipients is None else 1)
+    if recipients is not None:
+        w.u32(len(recipients))
+        for envelope_recipients in recipients:
+            w.texts(r.canonical for r in envelope_recipients)
     return w.getvalue()
 
 
@@ -238,13 +246,18 @@ def _write_send(w: Writer, send: SendBatch) -> None:
 def decode_pending_payload(data: bytes) -> PendingPayload:
     """The payload `encode_pending_payload` wrote; `TopologyDecodeError` on bad bytes."""
     r = Reader(data)
-    if r.u8() != _PAYLOAD_VERSION:
+    version = r.u8()
+    if version not in (1, _PAYLOAD_VERSION):
         raise TopologyDecodeError("unknown pending-request payload version")
     views = tuple(r.raw() for _ in range(r.count(4)))
     roots = tuple(r.raw() for _ in range(r.count(4)))
     responses = _read_send(r) if r.u8() == 1 else None
+    recipients = None
+    if version >= 2 and r.u8() == 1:
+        recipients = tuple(tuple(_recipient(text) for text in r.texts())
+                           for _ in range(r.count(4)))
     r.end()
-    return PendingPayload(views, roots, responses)
+    return PendingPayload(views, roots, responses, recipients)
 
 
 def _read_send(r: Reader) -> SendBatch:

@@ -4,7 +4,9 @@ A participant's envelopes in one event are encrypted view messages (routed by th
 magic prefix), protocol messages (root-hash messages and mediator verdicts are ours; any
 other is an alarm), topology broadcasts (not ours to read here: the shell routes them) and
 empty time proofs. Payloads are kept as raw bytes where validation reads them again, so a
-pending request can be re-validated from what was persisted after a restart.
+pending request can be re-validated from what was persisted after a restart; a view
+message's recipients are kept with it, for the check that it went to every participant
+hosting its informees.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from minicanton.core.protocol.message_codec import (
 )
 from minicanton.core.protocol.messages import MediatorResult, RootHashMessage
 from minicanton.core.protocol.view_message import is_view_message
-from minicanton.core.sequencing.batch import Envelope
+from minicanton.core.sequencing.batch import Envelope, Recipient
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,7 @@ class Arrived:
     """One event's envelopes for a participant, sorted by what they are."""
 
     view_messages: tuple[bytes, ...]
+    view_recipients: tuple[tuple[Recipient, ...], ...]  # each view message's envelope's
     root_hash_messages: tuple[bytes, ...]
     results: tuple[MediatorResult, ...]
     alarms: tuple[tuple[int, str, str], ...]  # (ts, code, message)
@@ -34,6 +37,7 @@ class Arrived:
 
 def sort_envelopes(ts_us: int, envelopes: Iterable[Envelope]) -> Arrived:
     views: list[bytes] = []
+    view_recipients: list[tuple[Recipient, ...]] = []
     roots: list[bytes] = []
     results: list[MediatorResult] = []
     alarms: list[tuple[int, str, str]] = []
@@ -43,6 +47,7 @@ def sort_envelopes(ts_us: int, envelopes: Iterable[Envelope]) -> Arrived:
             continue  # a time proof
         if is_view_message(payload):
             views.append(payload)
+            view_recipients.append(envelope.recipients)
             continue
         try:
             message = decode_protocol_message(payload)
@@ -58,4 +63,5 @@ def sort_envelopes(ts_us: int, envelopes: Iterable[Envelope]) -> Arrived:
         else:
             alarms.append((ts_us, "PARTICIPANT_UNEXPECTED_MESSAGE",
                            f"a {type(message).__name__} was sent to us"))
-    return Arrived(tuple(views), tuple(roots), tuple(results), tuple(alarms))
+    return Arrived(tuple(views), tuple(view_recipients), tuple(roots), tuple(results),
+                   tuple(alarms))

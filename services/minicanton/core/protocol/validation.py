@@ -90,7 +90,9 @@ from minicanton.core.protocol.view_message import (
     ViewMessageDecodeError,
     decode_view_message,
 )
+from minicanton.core.protocol.view_recipients import recipient_problems
 from minicanton.core.protocol.views import CommonMetadata, ParticipantMetadata, SubmitterMetadata
+from minicanton.core.sequencing.batch import Recipient
 from minicanton.core.topology.errors import MemberKeyNotValid
 from minicanton.core.topology.snapshot import TopologySnapshot
 
@@ -119,6 +121,8 @@ class ReceivedRequest:
     view_messages: tuple[EncryptedViewMessage, ...]
     root_hash_messages: tuple[RootHashMessage, ...]
     undecodable: tuple[str, ...] = ()  # why view messages could not even be decoded
+    # each view message's envelope recipients (None: not known, a payload kept from before)
+    view_recipients: tuple[tuple[Recipient, ...], ...] | None = None
 
 
 def validate_payload(
@@ -128,18 +132,25 @@ def validate_payload(
     identity: ParticipantIdentity,
     registry: PackageRegistry,
     snapshot: TopologySnapshot,
+    view_recipients: Sequence[tuple[Recipient, ...]] | None = None,
 ) -> ValidatedRequest | IgnoredRequest:
     """`validate_request` on the raw payloads (as received, or as kept while pending)."""
     views: list[EncryptedViewMessage] = []
+    recipients: list[tuple[Recipient, ...]] = []
     undecodable: list[str] = []
-    for raw in view_messages:
+    raws = list(view_messages)
+    for index, raw in enumerate(raws):
         try:
             views.append(decode_view_message(raw))
         except ViewMessageDecodeError as err:
             undecodable.append(err.message)
+            continue
+        if view_recipients is not None:
+            recipients.append(view_recipients[index])
     roots = tuple(m for m in map(decode_protocol_message, root_hash_messages)
                   if isinstance(m, RootHashMessage))
-    received = ReceivedRequest(tuple(views), roots, tuple(undecodable))
+    received = ReceivedRequest(tuple(views), roots, tuple(undecodable),
+                               None if view_recipients is None else tuple(recipients))
     return validate_request(request_ts_us, received, identity, registry, snapshot)
 
 
@@ -206,6 +217,9 @@ def validate_request(
         )
     (root,) = roots
     trees, problems = _open_trees(received.view_messages, root, identity, snapshot)
+    if received.view_recipients is not None:
+        problems += recipient_problems(received.view_messages, received.view_recipients,
+                                       [view for _, view in trees], snapshot)
     problems = [*received.undecodable, *problems]
     return _Checker(request_ts_us, root, identity, registry, snapshot).run(trees, problems)
 
