@@ -1,15 +1,14 @@
 """Seed 003's transparency check ("participants who should be notified get notified"): a
 submitter that leaves an informee participant out of a view's recipients must not get the
-view committed elsewhere. Found by the explorer (`python -m tests.sim.explore --seed 3`,
-seed 27 too): there the withheld view told Carol, an observer, of a Share she received.
+view committed elsewhere. Found by the explorer (seeds 3 and 27 at the time): the withheld
+view told Carol, an observer, of a Share she received, and her participant never learnt it.
 
 Here Alice's participant transfers the Bank's Iou to Bob and leaves Bob's participant out
 of the view of the new Iou (it still gets the root-hash message). Bob is an informee of that
 view but not a confirming party, so his participant's MISSING_VIEWS rejection counts for
-nothing; the Bank's participant, which holds the view and confirms it, does not check that
-the view went to every participant hosting its informees. The transfer commits at the Bank's
-and Alice's participants and Bob's never learns that Bob holds an Iou: honest participants
-diverge on a contract they share."""
+nothing; the Bank's participant, which holds the view and confirms it, must see that the
+view's envelope did not go to every participant hosting its informees and reject it (fixed
+in validation by `view_recipients`)."""
 
 from __future__ import annotations
 
