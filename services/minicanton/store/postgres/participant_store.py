@@ -73,6 +73,7 @@ from minicanton.store.postgres.participant_slow_writes import (
     insert_completion,
     start_submission_slowly,
 )
+from minicanton.store.postgres.pools import create_stateless_pool
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations" / "participant"
@@ -94,8 +95,7 @@ class PostgresParticipantStore:
     ) -> PostgresParticipantStore:
         """Apply pending migrations, then connect a pool."""
         await apply_migrations(dsn, STORE_NAME, MIGRATIONS)
-        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
-                                         reset=_keep_session)
+        pool = await create_stateless_pool(dsn, min_size=min_size, max_size=max_size)
         return cls(pool)
 
     @property
@@ -435,10 +435,3 @@ async def load_states_on(
     assigned: dict[GlobalKeyHash, str | None] = dict.fromkeys(wanted.key_hashes)
     assigned |= {GlobalKeyHash(r["key_hash"]): r["contract_id"] for r in keys}
     return contracts, assigned
-
-
-async def _keep_session(conn: asyncpg.Connection) -> None:
-    """The pool's reset on release: nothing to undo. No user of this pool changes session
-    state (settings, LISTEN, cursors, session advisory locks: ours are transaction-scoped),
-    and asyncpg rolls back a transaction left open before calling this, so the default
-    reset query was one more round trip per use of a connection for nothing."""
