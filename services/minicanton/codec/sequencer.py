@@ -173,6 +173,35 @@ def signed_event_from_proto(message: pb.SignedSequencedEvent) -> SignedSequenced
                                 _proof_from_proto(message.run_proof))
 
 
+def signed_run_bytes(run: Sequence[SignedSequencedEvent]) -> list[bytes]:
+    """Each event of a run serialized as `signed_event_to_proto(...).SerializeToString()`
+    would, byte for byte, but building the run's shared signature and proof steps once: on
+    the wire a message is its fields in order, each a tag, a length and its bytes."""
+    signatures: dict[Signature, bytes] = {}
+    steps: dict[tuple[bytes, bool], bytes] = {}
+    out = []
+    for signed in run:
+        signature = signatures.get(signed.signature)
+        if signature is None:
+            signature = signatures[signed.signature] = _field(
+                2, signature_to_proto(signed.signature).SerializeToString())
+        parts = [_field(1, event_to_proto(signed.event).SerializeToString()), signature]
+        for step in signed.run_proof:
+            encoded = steps.get(step)
+            if encoded is None:
+                encoded = steps[step] = _field(3, pb.RunProofStep(
+                    sibling=step.sibling, sibling_is_left=step.sibling_is_left
+                ).SerializeToString())
+            parts.append(encoded)
+        out.append(b"".join(parts))
+    return out
+
+
+def _field(number: int, serialized: bytes) -> bytes:
+    """A length-delimited field (an embedded message) on the wire."""
+    return bytes([(number << 3) | 2]) + _varint(len(serialized)) + serialized
+
+
 def _proof_to_proto(proof: RunProof) -> list[pb.RunProofStep]:
     return [pb.RunProofStep(sibling=sibling, sibling_is_left=is_left)
             for sibling, is_left in proof]

@@ -23,7 +23,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
-from minicanton.codec.sequencer import signed_event_to_proto
+from minicanton.codec.sequencer import signed_run_bytes
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.ids import MemberId
 from minicanton.core.sequencing.errors import CounterPruned
@@ -171,8 +171,7 @@ async def member_stream(
 
 def _signed_run(ctx: StreamContext, run: list[SequencedEvent]) -> list[bytes]:
     """The run serialized, signed once over its root (run_signature.py)."""
-    return [signed_event_to_proto(signed).SerializeToString()
-            for signed in sign_events(run, ctx.signing_key)]
+    return signed_run_bytes(sign_events(run, ctx.signing_key))
 
 
 def _size_estimate(event: SequencedEvent) -> int:

@@ -12,6 +12,7 @@ from minicanton.codec.sequencer import (
     parse_signed_event,
     parse_submission,
     signed_event_to_proto,
+    signed_run_bytes,
     submission_to_proto,
 )
 from minicanton.core.crypto.signing import SigningKeyPair
@@ -172,3 +173,11 @@ def test_a_forged_request_in_a_verified_run_or_a_rotated_key_is_refused() -> Non
         signed[3].signature, purpose=HashPurpose.SEQUENCED_EVENT_RUN))
     with pytest.raises(InvalidSubmissionSignature):
         verify_submission(as_event_run, SEQUENCER.public, RunSignatureCache())
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=1, max_value=20))
+def test_a_run_serialized_at_once_is_byte_for_byte_each_event_serialized_alone(
+        count: int) -> None:
+    run = sign_events(_events(count), SEQUENCER)
+    assert signed_run_bytes(run) == [signed_event_to_proto(s).SerializeToString() for s in run]
