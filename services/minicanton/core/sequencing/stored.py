@@ -51,9 +51,15 @@ class StoredEvent:
         return frozenset(numbers)
 
     def is_for(self, number: int) -> bool:
-        return number == self.sender_number or (
-            self.error is None and any(number in e.member_numbers for e in self.envelopes)
-        )
+        """Every subscriber asks this of every event: a plain loop, not a generator."""
+        if number == self.sender_number:
+            return True
+        if self.error is not None:
+            return False
+        for stored in self.envelopes:
+            if number in stored.member_numbers:
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
