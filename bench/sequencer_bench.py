@@ -82,18 +82,22 @@ async def _start_cluster(dsn: str, workdir: Path, instances: int) -> Any:
 
 
 def _run_workers(endpoints: tuple[str, ...], members: list[str], mode: str) -> dict[str, Any]:
+    """Each worker writes its figures to a file of its own: on stdout, a line from another
+    thread could land inside a result larger than one pipe write."""
     start_at_ns = time.monotonic_ns() + 3_000_000_000  # time for workers to connect
     processes = []
-    for worker in range(WORKERS):
-        spec = {"endpoints": endpoints, "members": members, "mine": list(range(
-            worker, MEMBERS, WORKERS)), "mode": mode, "start_at_ns": start_at_ns}
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "bench.sequencer_bench", "--worker", json.dumps(spec)],
-            stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1]))
-    results = []
-    for process in processes:
-        out, _ = process.communicate(timeout=DURATION_S + 60)
-        results.append(json.loads(out.decode().strip().splitlines()[-1]))
+    with tempfile.TemporaryDirectory() as folder:
+        for worker in range(WORKERS):
+            spec = {"endpoints": endpoints, "members": members, "mine": list(range(
+                worker, MEMBERS, WORKERS)), "mode": mode, "start_at_ns": start_at_ns,
+                "result_path": str(Path(folder) / f"worker{worker}.json")}
+            processes.append((spec["result_path"], subprocess.Popen(
+                [sys.executable, "-m", "bench.sequencer_bench", "--worker", json.dumps(spec)],
+                cwd=Path(__file__).resolve().parents[1])))
+        results = []
+        for result_path, process in processes:
+            process.wait(timeout=DURATION_S + 60)
+            results.append(json.loads(Path(str(result_path)).read_text()))
     latencies = [x for r in results for x in r["latencies_ms"]]
     return {"delivered": sum(r["delivered"] for r in results), "latencies_ms": latencies,
             "not_delivered": sum(r["not_delivered"] for r in results),
@@ -151,7 +155,7 @@ def worker_main() -> None:
     parser.add_argument("--worker", required=True)
     spec = json.loads(parser.parse_args().worker)
     install_uvloop()
-    print(json.dumps(asyncio.run(_worker(spec))), flush=True)
+    Path(spec["result_path"]).write_text(json.dumps(asyncio.run(_worker(spec))))
 
 
 if __name__ == "__main__":
