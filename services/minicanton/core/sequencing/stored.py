@@ -51,15 +51,11 @@ class StoredEvent:
         return frozenset(numbers)
 
     def is_for(self, number: int) -> bool:
-        """Every subscriber asks this of every event: a plain loop, not a generator."""
         if number == self.sender_number:
             return True
         if self.error is not None:
             return False
-        for stored in self.envelopes:
-            if number in stored.member_numbers:
-                return True
-        return False
+        return any(number in stored.member_numbers for stored in self.envelopes)
 
 
 @dataclass(frozen=True, slots=True)
