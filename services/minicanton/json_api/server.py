@@ -25,6 +25,7 @@ from minicanton.json_api.services import JsonApiServices
 from minicanton.json_api.type_cache import TypeCache
 from minicanton.runtime.process import write_ready_file
 from minicanton.runtime.retry import Backoff
+from minicanton.runtime.transport import warn_if_exposed
 
 log = logging.getLogger("minicanton.json_api")
 PARTICIPANT_WAIT_S = 60.0
@@ -91,6 +92,7 @@ class JsonApiServer:
 
     async def _serve(self) -> None:
         assert self.services is not None
+        warn_if_exposed(self.config.http.host, "the JSON API")
         uvicorn_config = uvicorn.Config(
             create_app(self.services), host=self.config.http.host, port=self.config.http.port,
             log_config=None, access_log=False, lifespan="off", ws="auto",

@@ -66,6 +66,7 @@ from minicanton.runtime.sequencer_client import (
 )
 from minicanton.runtime.sequencer_trust import trusted_sequencer_keys
 from minicanton.runtime.topology_client import TopologyClient
+from minicanton.runtime.transport import warn_if_exposed
 from minicanton.store.mediator_store import Lease, LeaseLost
 from minicanton.store.postgres.mediator_store import PostgresMediatorStore
 from minicanton.store.topology_store import TopologyRow
@@ -333,6 +334,7 @@ class MediatorNode:
         self.server = grpc.aio.server()
         add_auditor_service(self.server, MediatorAuditorService(self.store, config.admin_token))
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self.server)
+        warn_if_exposed(config.host, "the mediator auditor API")
         self.port = self.server.add_insecure_port(f"{config.host}:{config.port}")
         await self.server.start()
         if config.health_port is not None:

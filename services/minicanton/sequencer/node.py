@@ -22,6 +22,7 @@ from grpc_health.v1 import health_pb2_grpc
 from minicanton.runtime.clock import Clock, wall_clock_us
 from minicanton.runtime.health import HealthState, serve_http_health
 from minicanton.runtime.process import write_ready_file
+from minicanton.runtime.transport import warn_if_exposed
 from minicanton.sequencer.admin import SequencerAdminService, prune_now
 from minicanton.sequencer.auth import Authenticator
 from minicanton.sequencer.config import SequencerConfig
@@ -107,6 +108,7 @@ class SequencerNode:
                                   config.admin_token, self.limits).handler(),
         ))
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self.server)
+        warn_if_exposed(config.host, "the sequencer API")
         self.port = self.server.add_insecure_port(f"{config.host}:{config.port}")
         await self.server.start()
         if config.health_port is not None:

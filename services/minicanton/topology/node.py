@@ -42,6 +42,7 @@ from minicanton.runtime.process import write_ready_file
 from minicanton.runtime.sequencer_client import SendRejected, SequencerClient, SequencerClientConfig
 from minicanton.runtime.sequencer_trust import trusted_sequencer_keys
 from minicanton.runtime.topology_client import TopologyClient
+from minicanton.runtime.transport import warn_if_exposed
 from minicanton.store.postgres.topology_store import (
     PostgresTopologyManagerStore,
     migrate_manager_store,
@@ -225,6 +226,7 @@ class TopologyManagerNode:
         service = TopologyAdminService(self.manager, auth, self.domain_info())
         self.server.add_generic_rpc_handlers((service.handler(),))
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self.server)
+        warn_if_exposed(config.host, "the topology admin API")
         self.port = self.server.add_insecure_port(f"{config.host}:{config.port}")
         await self.server.start()
         if config.health_port is not None:

@@ -58,6 +58,7 @@ from minicanton.participant.ledger_api.transactions import TransactionService
 from minicanton.participant.ledger_api.users import UserManagementService
 from minicanton.runtime.auth import LedgerApiAuthenticator
 from minicanton.runtime.health import HealthState
+from minicanton.runtime.transport import warn_if_exposed
 
 DEFAULT_MAX_MESSAGE_BYTES = 64 << 20  # an UploadDarFile carries a whole archive
 
@@ -112,6 +113,7 @@ async def start_ledger_api_server(
          reflection.SERVICE_NAME),
         server,
     )
+    warn_if_exposed(bind.rsplit(":", 1)[0], "the Ledger API")
     port = server.add_insecure_port(bind)
     if port == 0:
         raise OSError(f"the Ledger API could not bind {bind}")
