@@ -7,10 +7,8 @@ compared in constant time). Typed errors map to gRPC statuses at this boundary o
 
 from __future__ import annotations
 
-import hmac
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import grpc
 
@@ -18,7 +16,7 @@ from minicanton.codec.gen.minicanton.mediator.v1 import mediator_auditor_pb2 as 
 from minicanton.codec.gen.minicanton.mediator.v1 import mediator_auditor_pb2_grpc as pb_grpc
 from minicanton.codec.mediator import audited_message_to_proto, verdict_to_proto
 from minicanton.core.errors import InvalidArgument, MinicantonError
-from minicanton.runtime.grpc_errors import abort_with
+from minicanton.runtime.grpc_errors import bearer_matches, typed_rpc
 from minicanton.store.mediator_store import MediatorStore
 
 log = logging.getLogger(__name__)
@@ -33,37 +31,19 @@ class AuditorUnauthenticated(MinicantonError):
     grpc_status = "UNAUTHENTICATED"
 
 
-def _typed(
-    handler: Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[R]],
-) -> Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[R]]:
-    """Our typed errors become statuses; anything else INTERNAL, without leaking a trace."""
-    async def wrapped(self: Any, request: Any, context: grpc.aio.ServicerContext) -> R:
-        try:
-            return await handler(self, request, context)
-        except MinicantonError as error:
-            await abort_with(context, error)
-        except Exception:
-            log.exception("unexpected error in %s", handler.__name__)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-        raise AssertionError("unreachable")
-    return wrapped
-
-
 class MediatorAuditorService(pb_grpc.MediatorAuditorServiceServicer):
     def __init__(self, store: MediatorStore, admin_token: str) -> None:
         if not admin_token:
             raise InvalidArgument("the auditor API needs a non-empty admin token")
         self._store = store
-        self._expected = f"Bearer {admin_token}".encode()
+        self._admin_token = admin_token
 
     def _check_admin(self, context: grpc.aio.ServicerContext) -> None:
-        for key, value in context.invocation_metadata() or ():
-            if key == "authorization" and isinstance(value, str) and hmac.compare_digest(
-                    value.encode(), self._expected):
-                return
-        raise AuditorUnauthenticated("auditor calls need 'authorization: Bearer <admin token>'")
+        if not bearer_matches(context.invocation_metadata(), self._admin_token):
+            raise AuditorUnauthenticated(
+                "auditor calls need 'authorization: Bearer <admin token>'")
 
-    @_typed
+    @typed_rpc
     async def GetRequest(
         self, request: pb.GetRequestRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetRequestResponse:
@@ -77,7 +57,7 @@ class MediatorAuditorService(pb_grpc.MediatorAuditorServiceServicer):
             response.verdict.CopyFrom(verdict_to_proto(verdict))
         return response
 
-    @_typed
+    @typed_rpc
     async def ListMessages(
         self, request: pb.ListMessagesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMessagesResponse:

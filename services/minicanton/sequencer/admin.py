@@ -8,7 +8,6 @@ is away (then expired dedup rows, tokens and challenges still go: sequencer_prun
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 import grpc
@@ -18,6 +17,7 @@ from minicanton.core.errors import InvalidArgument
 from minicanton.core.ids import MemberId, parse_member_id
 from minicanton.core.sequencing.errors import AuthenticationFailed
 from minicanton.runtime.clock import Clock
+from minicanton.runtime.grpc_errors import bearer_matches
 from minicanton.sequencer.limits import DomainLimits
 from minicanton.sequencer.members import MemberCache
 from minicanton.sequencer.service import parse, typed
@@ -60,12 +60,8 @@ class SequencerAdminService:
         })
 
     def _check_admin(self, context: grpc.aio.ServicerContext) -> None:
-        expected = f"Bearer {self._admin_token}"
-        for key, value in context.invocation_metadata() or ():
-            if key == "authorization" and isinstance(value, str) and hmac.compare_digest(
-                    value.encode(), expected.encode()):
-                return
-        raise AuthenticationFailed("admin calls need 'authorization: Bearer <admin token>'")
+        if not bearer_matches(context.invocation_metadata(), self._admin_token):
+            raise AuthenticationFailed("admin calls need 'authorization: Bearer <admin token>'")
 
     @typed
     async def register_member(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:

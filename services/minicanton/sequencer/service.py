@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -43,7 +43,7 @@ from minicanton.core.sequencing.members import MemberRecord
 from minicanton.core.sequencing.run_signature import RunSignatureCache
 from minicanton.core.sequencing.submission import ValidatedSubmission, validate_submission
 from minicanton.runtime.clock import Clock
-from minicanton.runtime.grpc_errors import abort_with
+from minicanton.runtime.grpc_errors import abort_with, typed_rpc
 from minicanton.sequencer.auth import Authenticator
 from minicanton.sequencer.limits import DomainLimits
 from minicanton.sequencer.members import MemberCache
@@ -65,18 +65,7 @@ def parse(message_type: type[P], raw: bytes) -> P:
         raise MalformedRequest(f"the request is not a {message_type.__name__}") from None
 
 
-def typed(handler: Callable[[Any, bytes, grpc.aio.ServicerContext], Awaitable[bytes]]) -> Any:
-    """Map our typed errors to statuses, anything else to INTERNAL without leaking a trace."""
-    async def wrapped(self: Any, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        try:
-            return await handler(self, raw, context)
-        except MinicantonError as error:
-            await abort_with(context, error)
-        except Exception:
-            log.exception("unexpected error in %s", handler.__name__)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-        raise AssertionError("unreachable")
-    return wrapped
+typed = typed_rpc  # the admin service decorates its handlers with it too
 
 
 @dataclass

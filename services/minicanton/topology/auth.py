@@ -10,7 +10,6 @@ A replay within the window repeats a request whose effect is idempotent.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ from minicanton.core.errors import CryptoError, InvalidArgument
 from minicanton.core.hashing import HashPurpose
 from minicanton.core.ids import MemberId
 from minicanton.runtime.clock import Clock
+from minicanton.runtime.grpc_errors import bearer_matches
 from minicanton.topology.errors import PermissionDenied, Unauthenticated
 
 MAX_SKEW_US = 60_000_000
@@ -49,7 +49,7 @@ class RequestAuthenticator:
     def __init__(self, admin_token: str, domain_id: str,
                  keys_of: Callable[[MemberId], Iterable[SigningPublicKey]],
                  clock: Clock) -> None:
-        self._expected = f"Bearer {admin_token}".encode()
+        self._admin_token = admin_token
         self._domain_id = domain_id
         self._keys_of = keys_of
         self._clock = clock
@@ -58,9 +58,8 @@ class RequestAuthenticator:
                      request: Message, *, members: bool) -> Caller:
         """The caller, or `Unauthenticated`; `members`: whether a member may call at all."""
         headers = {key: value for key, value in metadata if isinstance(value, str)}
-        token = headers.get("authorization")
-        if token is not None:
-            if hmac.compare_digest(token.encode(), self._expected):
+        if "authorization" in headers:
+            if bearer_matches(metadata, self._admin_token):
                 return ADMIN
             raise Unauthenticated("the admin token is not valid")
         if MEMBER_HEADER in headers:

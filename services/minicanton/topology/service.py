@@ -18,7 +18,7 @@ from google.protobuf.message import DecodeError
 from minicanton.codec import topology as codec
 from minicanton.codec.gen.minicanton.topology.v1 import topology_admin_pb2 as pb
 from minicanton.codec.gen.minicanton.topology.v1 import topology_admin_pb2_grpc as pb_grpc
-from minicanton.core.errors import InvalidArgument, MinicantonError
+from minicanton.core.errors import InvalidArgument
 from minicanton.core.ids import MemberId
 from minicanton.core.topology.mappings import (
     MappingCode,
@@ -28,7 +28,7 @@ from minicanton.core.topology.mappings import (
 )
 from minicanton.core.topology.snapshot import TopologySnapshot
 from minicanton.core.topology.state import TopologyState
-from minicanton.runtime.grpc_errors import abort_with
+from minicanton.runtime.grpc_errors import run_typed
 from minicanton.store.topology_store import OnboardingRecord, OnboardingState
 from minicanton.topology.auth import Caller, RequestAuthenticator
 from minicanton.topology.errors import PermissionDenied
@@ -63,17 +63,12 @@ def rpc(access: Access) -> Callable[[Any], Any]:
 
         async def wrapped(self: TopologyAdminService, request: Any,
                           context: grpc.aio.ServicerContext) -> Any:
-            try:
-                if isinstance(request, bytes):
-                    request = parse(method.__name__, request)
-                caller = self.authenticate(context, path, request, access)
-                return await method(self, request, caller)
-            except MinicantonError as error:
-                await abort_with(context, error)
-            except Exception:
-                log.exception("unexpected error in %s", method.__name__)
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-            raise AssertionError("unreachable")
+            async def call() -> Any:
+                parsed = parse(method.__name__, request) if isinstance(request, bytes) \
+                    else request
+                return await method(self, parsed, self.authenticate(context, path, parsed,
+                                                                    access))
+            return await run_typed(context, method.__name__, call)
 
         wrapped.__name__ = method.__name__
         return wrapped
@@ -286,16 +281,16 @@ class TopologyAdminService(pb_grpc.TopologyManagerAdminServiceServicer):
                                  context: grpc.aio.ServicerContext
                                  ) -> AsyncIterator[pb.FetchTopologyStateResponse]:
         path = f"/{SERVICE}/FetchTopologyState"
-        try:
-            if isinstance(request, bytes):
-                request = parse("FetchTopologyState", request)
-            self.authenticate(context, path, request, "member")
-            if request.known_up_to_us < 0:
+
+        async def fetch() -> tuple[Any, int]:
+            parsed = parse("FetchTopologyState", request) if isinstance(request, bytes) \
+                else request
+            self.authenticate(context, path, parsed, "member")
+            if parsed.known_up_to_us < 0:
                 raise InvalidArgument("known_up_to_us must not be negative")
-            stored, known_us = await self.manager.accepted_up_to(request.known_up_to_us)
-        except MinicantonError as error:
-            await abort_with(context, error)
-            return
+            return await self.manager.accepted_up_to(parsed.known_up_to_us)
+
+        stored, known_us = await run_typed(context, "FetchTopologyState", fetch)
         for start in range(0, max(len(stored), 1), FETCH_CHUNK):
             yield pb.FetchTopologyStateResponse(
                 transactions=[codec.stored_to_proto(s) for s in stored[start:start + FETCH_CHUNK]],
