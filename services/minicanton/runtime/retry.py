@@ -7,8 +7,12 @@ so many clients reconnecting to a restarted server do not stampede in lockstep.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +29,22 @@ class Backoff:
 
     async def sleep(self, attempt: int) -> None:
         await asyncio.sleep(self.delay_s(attempt))
+
+
+async def retry_until_done(operation: Callable[[], Awaitable[None]], what: str,
+                           backoff: Backoff = Backoff(), done: str | None = None) -> None:
+    """Run `operation` until it succeeds, logging each failure (a WARNING saying `what`
+    failed and when the next try is) and, after failures, the success (`done`)."""
+    attempt = 0
+    while True:
+        try:
+            await operation()
+        except Exception as error:  # whatever the database says: try again
+            delay_s = backoff.delay_s(attempt)
+            log.warning("%s failed (retry in %.2f s): %s", what, delay_s, error)
+            await asyncio.sleep(delay_s)
+            attempt += 1
+            continue
+        if attempt:
+            log.info("%s after %d failed attempts", done or f"{what}: done", attempt)
+        return

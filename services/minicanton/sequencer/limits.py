@@ -15,7 +15,7 @@ import asyncio
 import logging
 
 from minicanton.core.sequencing.submission import SubmissionLimits
-from minicanton.runtime.retry import Backoff
+from minicanton.runtime.retry import retry_until_done
 from minicanton.store.sequencer import SequencerStore
 
 log = logging.getLogger(__name__)
@@ -57,15 +57,7 @@ class DomainLimits:
         task.add_done_callback(self._reloads.discard)
 
     async def _reload_until_done(self) -> None:
-        attempt = 0
-        while True:
-            try:
-                await self.reload()
-                return
-            except Exception as error:  # the database is away: the old limit holds meanwhile
-                log.warning("reloading the domain limits failed (%s); retrying", error)
-            await Backoff().sleep(attempt)
-            attempt += 1
+        await retry_until_done(self.reload, "reloading the domain limits")
 
     async def close(self) -> None:
         for task in list(self._reloads):

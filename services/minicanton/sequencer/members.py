@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from minicanton.core.ids import MemberId
 from minicanton.core.sequencing.members import MemberDirectory, MemberRecord
-from minicanton.runtime.retry import Backoff
+from minicanton.runtime.retry import Backoff, retry_until_done
 from minicanton.store.sequencer import SequencerStore
 
 log = logging.getLogger(__name__)
@@ -56,20 +56,8 @@ class MemberCache:
         task.add_done_callback(self._after_notify.discard)
 
     async def _reload_until_done(self, member: str) -> None:
-        attempt = 0
-        while True:
-            try:
-                await self.reload()
-            except Exception as error:  # the database, whatever it says: try again
-                delay_s = RELOAD_BACKOFF.delay_s(attempt)
-                log.warning("reloading the members after a change of %s failed (retry in "
-                            "%.2f s): %s", member, delay_s, error)
-                await asyncio.sleep(delay_s)
-                attempt += 1
-                continue
-            if attempt:
-                log.info("members reloaded after %d failed attempts", attempt)
-            return
+        await retry_until_done(self.reload, f"reloading the members after a change of {member}",
+                               RELOAD_BACKOFF, done="members reloaded")
 
     async def close(self) -> None:
         """Stop retrying reloads (the store is about to close)."""

@@ -27,7 +27,7 @@ from minicanton.codec.sequencer import signed_run_bytes
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.ids import MemberId
 from minicanton.core.sequencing.errors import CounterPruned
-from minicanton.core.sequencing.events import Deliver, SequencedEvent, sign_events
+from minicanton.core.sequencing.events import SequencedEvent, sign_events
 from minicanton.core.sequencing.members import MemberRecord
 from minicanton.core.sequencing.ordering import safe_watermark
 from minicanton.core.sequencing.stored import StoredEvent, StreamCursor, project_event
@@ -158,7 +158,7 @@ async def member_stream(
                 _save_checkpoint(ctx, member.number, cursor)
             if event.counter >= from_counter:
                 run.append(event)
-                run_bytes += _size_estimate(event)
+                run_bytes += _payload_bytes(stored) + 256  # at most: ids, signature, proof
                 if len(run) >= MAX_RUN_EVENTS or run_bytes >= MAX_RUN_BYTES:
                     yield _signed_run(ctx, run)
                     run, run_bytes = [], 0
@@ -172,13 +172,6 @@ async def member_stream(
 def _signed_run(ctx: StreamContext, run: list[SequencedEvent]) -> list[bytes]:
     """The run serialized, signed once over its root (run_signature.py)."""
     return signed_run_bytes(sign_events(run, ctx.signing_key))
-
-
-def _size_estimate(event: SequencedEvent) -> int:
-    content = event.content
-    payload = sum(len(e.content) for e in content.batch.envelopes) \
-        if isinstance(content, Deliver) else len(content.reason)
-    return payload + 256  # ids, timestamps, recipients, signature, proof
 
 
 async def _next_events(

@@ -16,7 +16,6 @@ from minicanton.core.crypto.signing import (
     Signature,
     SigningKeyPair,
     SigningPublicKey,
-    verify_signature,
 )
 from minicanton.core.errors import CryptoError
 from minicanton.core.hashing import Hash, HashPurpose, hash_of
@@ -25,8 +24,8 @@ from minicanton.core.sequencing.errors import InvalidSubmissionSignature
 from minicanton.core.sequencing.run_signature import (
     RunProof,
     RunSignatureCache,
-    run_root,
-    run_tree,
+    sign_run,
+    verify_in_run,
 )
 
 MAX_MESSAGE_ID_LENGTH = 255
@@ -125,32 +124,20 @@ def sign_submissions(requests: Sequence[SubmissionRequest],
                      key: SigningKeyPair) -> list[SignedSubmissionRequest]:
     """The requests signed together, once over their run root (one request: as
     `sign_submission`)."""
-    if len(requests) == 1:
-        return [sign_submission(requests[0], key)]
-    root, proofs = run_tree([submission_request_hash(r) for r in requests],
-                            HashPurpose.SUBMISSION_REQUEST_RUN)
-    signature = key.sign(root, HashPurpose.SUBMISSION_REQUEST_RUN)
+    signed = sign_run([submission_request_hash(r) for r in requests], key,
+                      HashPurpose.SUBMISSION_REQUEST, HashPurpose.SUBMISSION_REQUEST_RUN)
     return [SignedSubmissionRequest(request, signature, proof)
-            for request, proof in zip(requests, proofs, strict=True)]
+            for request, (signature, proof) in zip(requests, signed, strict=True)]
 
 
 def verify_submission(signed: SignedSubmissionRequest, key: SigningPublicKey,
                       cache: RunSignatureCache | None = None) -> None:
     """Raise `InvalidSubmissionSignature` unless the sender's `key` signed this request; with
     a `cache` (one per sender), a run root verified just before is not verified again."""
-    digest = submission_request_hash(signed.request)
     try:
-        if not signed.run_proof:
-            verify_signature(key, digest, HashPurpose.SUBMISSION_REQUEST, signed.signature)
-            return
-        root = run_root(digest, signed.run_proof, HashPurpose.SUBMISSION_REQUEST_RUN)
-        signature = signed.signature
-        if (cache is not None and signature.signed_by == key.fingerprint
-                and cache.known(root, signature.raw, signature.signed_by)):
-            return  # the sender's current key verified this root just before
-        verify_signature(key, root, HashPurpose.SUBMISSION_REQUEST_RUN, signature)
-        if cache is not None:
-            cache.remember(root, signature.raw, signature.signed_by)
+        verify_in_run(key, submission_request_hash(signed.request), signed.run_proof,
+                      signed.signature, HashPurpose.SUBMISSION_REQUEST,
+                      HashPurpose.SUBMISSION_REQUEST_RUN, cache)
     except (CryptoError, ValueError) as error:
         raise InvalidSubmissionSignature(
             f"submission {signed.request.message_id!r} of {signed.request.sender}: "

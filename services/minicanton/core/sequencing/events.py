@@ -17,7 +17,6 @@ from minicanton.core.crypto.signing import (
     Signature,
     SigningKeyPair,
     SigningPublicKey,
-    verify_signature,
 )
 from minicanton.core.errors import CryptoError
 from minicanton.core.hashing import Hash, HashPurpose, hash_of
@@ -27,8 +26,8 @@ from minicanton.core.sequencing.errors import EventVerificationFailed
 from minicanton.core.sequencing.run_signature import (
     RunProof,
     RunSignatureCache,
-    run_root,
-    run_tree,
+    sign_run,
+    verify_in_run,
 )
 
 
@@ -106,12 +105,10 @@ def sign_events(events: Sequence[SequencedEvent],
                 key: SigningKeyPair) -> list[SignedSequencedEvent]:
     """The events signed together: one signature over their run root (one event: as
     `sign_event`)."""
-    if len(events) == 1:
-        return [sign_event(events[0], key)]
-    root, proofs = run_tree([event_hash(event) for event in events])
-    signature = key.sign(root, HashPurpose.SEQUENCED_EVENT_RUN)
+    signed = sign_run([event_hash(event) for event in events], key,
+                      HashPurpose.SEQUENCED_EVENT, HashPurpose.SEQUENCED_EVENT_RUN)
     return [SignedSequencedEvent(event, signature, proof)
-            for event, proof in zip(events, proofs, strict=True)]
+            for event, (signature, proof) in zip(events, signed, strict=True)]
 
 
 def verify_event(
@@ -128,28 +125,14 @@ def verify_event(
             "which is not a trusted sequencer key"
         )
     digest = event_hash(signed.event)
-    if not signed.run_proof:
-        _verify(key, digest, HashPurpose.SEQUENCED_EVENT, signed)
-        return digest
     try:
-        root = run_root(digest, signed.run_proof)
-    except ValueError as error:
-        raise EventVerificationFailed(f"event {signed.event.counter}: {error}") from None
-    if cache is None or not cache.known(root, signature.raw, signature.signed_by):
-        _verify(key, root, HashPurpose.SEQUENCED_EVENT_RUN, signed)
-        if cache is not None:
-            cache.remember(root, signature.raw, signature.signed_by)
-    return digest
-
-
-def _verify(key: SigningPublicKey, signed_hash: Hash, purpose: HashPurpose,
-            signed: SignedSequencedEvent) -> None:
-    try:
-        verify_signature(key, signed_hash, purpose, signed.signature)
-    except CryptoError as error:
+        verify_in_run(key, digest, signed.run_proof, signature, HashPurpose.SEQUENCED_EVENT,
+                      HashPurpose.SEQUENCED_EVENT_RUN, cache)
+    except (CryptoError, ValueError) as error:
         raise EventVerificationFailed(
-            f"event {signed.event.counter}: {error.message}"
+            f"event {signed.event.counter}: {getattr(error, 'message', error)}"
         ) from None
+    return digest
 
 
 @dataclass(frozen=True, slots=True)

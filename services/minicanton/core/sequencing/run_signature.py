@@ -23,6 +23,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from minicanton.core.crypto.signing import (
+    Signature,
+    SigningKeyPair,
+    SigningPublicKey,
+    verify_signature,
+)
 from minicanton.core.hashing import Hash, HashPurpose, hash_of
 from minicanton.core.ids import Fingerprint
 
@@ -81,6 +87,35 @@ def run_root(leaf: Hash, proof: RunProof,
             raise ValueError("a run proof step's sibling is not a 32-byte hash")
         node = _node(purpose, sibling, node) if sibling_is_left else _node(purpose, node, sibling)
     return Hash(node)
+
+
+def sign_run(leaves: Sequence[Hash], key: SigningKeyPair, leaf_purpose: HashPurpose,
+             run_purpose: HashPurpose) -> list[tuple[Signature, RunProof]]:
+    """Each leaf's signature and proof: one leaf signed alone under `leaf_purpose`, several
+    under one signature over their root (`run_purpose`)."""
+    if len(leaves) == 1:
+        return [(key.sign(leaves[0], leaf_purpose), ())]
+    root, proofs = run_tree(leaves, run_purpose)
+    signature = key.sign(root, run_purpose)
+    return [(signature, proof) for proof in proofs]
+
+
+def verify_in_run(key: SigningPublicKey, leaf: Hash, proof: RunProof, signature: Signature,
+                  leaf_purpose: HashPurpose, run_purpose: HashPurpose,
+                  cache: RunSignatureCache | None = None) -> None:
+    """Raise `CryptoError` unless `key` signed `leaf` (empty proof) or the root `proof` leads
+    to (`ValueError` for a malformed proof); with a `cache`, a root this key verified just
+    before is not verified again."""
+    if not proof:
+        verify_signature(key, leaf, leaf_purpose, signature)
+        return
+    root = run_root(leaf, proof, run_purpose)
+    if (cache is not None and signature.signed_by == key.fingerprint
+            and cache.known(root, signature.raw, signature.signed_by)):
+        return
+    verify_signature(key, root, run_purpose, signature)
+    if cache is not None:
+        cache.remember(root, signature.raw, signature.signed_by)
 
 
 class RunSignatureCache:
