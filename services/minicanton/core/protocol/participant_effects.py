@@ -274,6 +274,6 @@ def _recipient(canonical: str) -> Recipient:
     kind, _, name = canonical.partition(":")
     if kind == "member":
         return MemberRecipient(MemberId(name))
-    if kind == "group":
+    if kind == "group" and name in RecipientGroup.__members__:
         return GroupRecipient(RecipientGroup(name))
     raise TopologyDecodeError(f"bad recipient {canonical!r}")
