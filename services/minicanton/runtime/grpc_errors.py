@@ -1,17 +1,31 @@
 """Typed errors across gRPC, both ways, at the boundary only; and the admin-token check.
 
-Servers run each call through `run_typed` (or decorate handlers with `typed_rpc`) and abort
-with the status a `MinicantonError` names (`grpc_status` attribute, else
-INVALID_ARGUMENT for `InvalidArgument`, else INTERNAL) and put its `error_id` in the trailing
-metadata key ``error-id`` and at the front of the details (``ERROR_ID: message``), as Daml's
-error codes appear. Clients read it back with `error_id_of`.
+One boundary and one mapping for every gRPC server (sequencer, mediator auditor, topology
+manager, Ledger API). Handlers run through `run_typed` (or the `typed_rpc` decorator) and
+server streams through `stream_typed`:
+
+- a `MinicantonError` ends the call with the status `status_of` names: the error's own
+  ``grpc_status`` attribute, else `STATUS_BY_ERROR_ID` (Daml's categories for the error ids
+  the core and the participant raise), else INVALID_ARGUMENT for an `InvalidArgument`, else
+  INTERNAL;
+- any other exception is a bug: logged here with its trace under an incident id; the caller
+  gets INTERNAL naming the incident (`UnexpectedError`), never the trace or the message;
+- an abort the handler made itself, and cancellation, pass through untouched.
+
+What the caller sees of a typed error is the service's `Abort`. The domain services use
+`abort_with`: details ``ERROR_ID: message`` and the id in the trailing metadata key
+``error-id``. The Ledger API renders Daml's ``google.rpc.Status`` with an ErrorInfo
+(participant/ledger_api/errors.py) and sends the same ``error-id`` trailer. Clients read the
+id back with `error_id_of`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import grpc
@@ -21,18 +35,89 @@ from minicanton.core.errors import InvalidArgument, MinicantonError
 log = logging.getLogger(__name__)
 ERROR_ID_KEY = "error-id"
 R = TypeVar("R")
+RequestContext = Mapping[str, str]
+# Renders a typed error for the caller and ends the call (raises, as `context.abort` does).
+Abort = Callable[[grpc.aio.ServicerContext, MinicantonError, RequestContext], Awaitable[None]]
+_PASS_THROUGH = (grpc.aio.AbortError, asyncio.CancelledError)
+
+_C = grpc.StatusCode
+STATUS_BY_ERROR_ID: Mapping[str, grpc.StatusCode] = {
+    # requests
+    "MISSING_FIELD": _C.INVALID_ARGUMENT,
+    "INVALID_FIELD": _C.INVALID_ARGUMENT,
+    "LEDGER_ID_MISMATCH": _C.NOT_FOUND,
+    "OFFSET_AFTER_LEDGER_END": _C.OUT_OF_RANGE,
+    "OFFSET_OUT_OF_RANGE": _C.INVALID_ARGUMENT,
+    "REQUEST_TIME_OUT": _C.DEADLINE_EXCEEDED,
+    "TRANSACTION_NOT_FOUND": _C.NOT_FOUND,
+    "PACKAGE_NOT_FOUND": _C.NOT_FOUND,
+    "USER_NOT_FOUND": _C.NOT_FOUND,
+    "USER_ALREADY_EXISTS": _C.ALREADY_EXISTS,
+    "PARTY_ALLOCATION_FAILED": _C.FAILED_PRECONDITION,
+    # submissions and deduplication
+    "DUPLICATE_COMMAND": _C.ALREADY_EXISTS,
+    "SUBMISSION_ALREADY_IN_FLIGHT": _C.ABORTED,
+    "INVALID_DEDUPLICATION_PERIOD": _C.FAILED_PRECONDITION,
+    "SEQUENCER_UNAVAILABLE": _C.UNAVAILABLE,
+    "SEQUENCER_REQUEST_TOO_LARGE": _C.INVALID_ARGUMENT,
+    "SEQUENCER_MAX_SEQUENCING_TIME_PASSED": _C.ABORTED,
+    # packages
+    "TEMPLATE_NOT_FOUND": _C.NOT_FOUND,
+    "AMBIGUOUS_TEMPLATE": _C.INVALID_ARGUMENT,
+    "PACKAGE_LOAD_FAILED": _C.INVALID_ARGUMENT,
+    # interpretation
+    "CHOICE_NOT_FOUND": _C.INVALID_ARGUMENT,
+    "FAILED_AUTHORIZATION": _C.INVALID_ARGUMENT,
+    "UNHANDLED_EXCEPTION": _C.FAILED_PRECONDITION,
+    "CONTRACT_NOT_FOUND": _C.NOT_FOUND,
+    "CONTRACT_NOT_ACTIVE": _C.NOT_FOUND,
+    "CONTRACT_KEY_NOT_FOUND": _C.NOT_FOUND,
+    "DUPLICATE_CONTRACT_KEY": _C.ALREADY_EXISTS,
+    "TEMPLATE_PRECONDITION_VIOLATED": _C.INVALID_ARGUMENT,
+    "WRONGLY_TYPED_CONTRACT": _C.FAILED_PRECONDITION,
+    "DAML_INTERPRETATION_ERROR": _C.FAILED_PRECONDITION,
+}
+
+
+class UnexpectedError(MinicantonError):
+    """What a caller sees of a bug: INTERNAL and the incident id its trace is logged under."""
+
+    error_id = "INTERNAL_ERROR"
+    grpc_status = "INTERNAL"
+
+    def __init__(self, incident: str) -> None:
+        super().__init__(f"an internal error occurred; the operator can find it in the log "
+                         f"as incident {incident}")
+        self.incident = incident
 
 
 def status_of(error: MinicantonError) -> grpc.StatusCode:
+    """The one mapping from a typed error to its gRPC status code."""
     name = getattr(error, "grpc_status", None)
     if isinstance(name, str) and hasattr(grpc.StatusCode, name):
         return getattr(grpc.StatusCode, name)  # type: ignore[no-any-return]
+    mapped = STATUS_BY_ERROR_ID.get(error.error_id)
+    if mapped is not None:
+        return mapped
     if isinstance(error, InvalidArgument):
         return grpc.StatusCode.INVALID_ARGUMENT
     return grpc.StatusCode.INTERNAL
 
 
-async def abort_with(context: grpc.aio.ServicerContext, error: MinicantonError) -> None:
+def typed(error: Exception, where: str, request_context: RequestContext | None = None,
+          ) -> MinicantonError:
+    """`error` itself if typed; else an `UnexpectedError`, after logging the trace."""
+    if isinstance(error, MinicantonError):
+        return error
+    incident = uuid.uuid4().hex[:16]
+    log.error("unexpected error in %s (incident %s, context %s)", where, incident,
+              dict(request_context or {}), exc_info=error)
+    return UnexpectedError(incident)
+
+
+async def abort_with(context: grpc.aio.ServicerContext, error: MinicantonError,
+                     request_context: RequestContext | None = None) -> None:
+    """The domain services' rendering: ``ERROR_ID: message`` and the ``error-id`` trailer."""
     context.set_trailing_metadata(((ERROR_ID_KEY, error.error_id),))
     await context.abort(status_of(error), f"{error.error_id}: {error.message}")
 
@@ -47,17 +132,47 @@ def error_id_of(error: grpc.aio.AioRpcError) -> str | None:
 
 
 async def run_typed(context: grpc.aio.ServicerContext, name: str,
-                    call: Callable[[], Awaitable[R]]) -> R:
-    """`call`'s result; a typed error becomes its status, anything else INTERNAL, logged
-    here with its trace and never sent to the caller."""
+                    call: Callable[[], Awaitable[R]], *, abort: Abort = abort_with,
+                    request_context: Callable[[], RequestContext] | None = None) -> R:
+    """`call`'s result, or the call ended with the status of what it raised.
+    `request_context()` (asked only on failure) names the request in the log and to `abort`."""
     try:
         return await call()
-    except MinicantonError as error:
-        await abort_with(context, error)
-    except Exception:
-        log.exception("unexpected error in %s", name)
-        await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-    raise AssertionError("unreachable: abort raises")
+    except _PASS_THROUGH:
+        raise
+    except Exception as error:
+        await _abort_typed(context, name, error, abort, request_context)
+        raise AssertionError("unreachable: abort raises") from error
+
+
+async def stream_typed(context: grpc.aio.ServicerContext, name: str, items: AsyncIterator[R],
+                       *, abort: Abort = abort_with,
+                       request_context: Callable[[], RequestContext] | None = None,
+                       ) -> AsyncIterator[R]:
+    """`items` passed on; what producing them raises ends the stream as `run_typed` would."""
+    try:
+        async for item in items:
+            yield item
+    except _PASS_THROUGH:
+        raise
+    except Exception as error:
+        await _abort_typed(context, name, error, abort, request_context)
+
+
+async def _abort_typed(context: grpc.aio.ServicerContext, name: str, error: Exception,
+                       abort: Abort, request_context: Callable[[], RequestContext] | None,
+                       ) -> None:
+    facts = _facts(request_context)
+    await abort(context, typed(error, name, facts), facts)
+
+
+def _facts(request_context: Callable[[], RequestContext] | None) -> RequestContext:
+    if request_context is None:
+        return {}
+    try:
+        return request_context()
+    except Exception:  # a malformed request must not hide the error being reported
+        return {}
 
 
 def typed_rpc(handler: Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[R]],

@@ -1,9 +1,10 @@
-"""Errors at the Ledger API boundary: every exception becomes one gRPC status, here only.
+"""How the Ledger API renders errors: Daml's ``google.rpc.Status``, here only.
 
-A typed `MinicantonError` keeps its Daml-style error id. The status code comes from, in order:
-the error's own ``grpc_status`` attribute (auth and topology errors carry one), the table
-`STATUS_BY_ERROR_ID` (Daml's categories for the ids the participant raises), INVALID_ARGUMENT
-for any `InvalidArgument`, else INTERNAL. The client receives what a Daml participant sends:
+The boundary itself (which exceptions become which status code, what happens to an untyped
+exception) is the one every gRPC server shares, runtime/grpc_errors.py: rpc.py runs each
+handler through it with `abort_with_error` as the rendering. A typed `MinicantonError` keeps
+its Daml-style error id, its status code is `grpc_errors.status_of`'s, and the client
+receives what a Daml participant sends:
 
 - the status message ``ERROR_ID(c): message`` (c is the code number, as Daml prints it);
 - a ``google.rpc.Status`` in the ``grpc-status-details-bin`` trailer with an ``ErrorInfo``
@@ -12,72 +13,32 @@ for any `InvalidArgument`, else INTERNAL. The client receives what a Daml partic
   known, a ``RequestInfo`` naming it;
 - the id again in the ``error-id`` trailer (runtime/grpc_errors.py reads it back).
 
-Any other exception is a bug: it is logged here with its stack trace under an incident id and
-the client gets INTERNAL with that id and nothing else. Completions carry the same
-``google.rpc.Status`` (`completion_status`).
+Any other exception is a bug: the shared boundary logs it with its stack trace under an
+incident id and the client gets INTERNAL with that id and nothing else. Completions carry the
+same ``google.rpc.Status`` (`completion_status`).
 """
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import Mapping
 
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from minicanton.core.errors import InvalidArgument, MinicantonError
-from minicanton.runtime.grpc_errors import ERROR_ID_KEY
-
-log = logging.getLogger(__name__)
+from minicanton.core.errors import MinicantonError
+from minicanton.runtime.grpc_errors import ERROR_ID_KEY, RequestContext, UnexpectedError
+from minicanton.runtime.grpc_errors import status_of as status_code_of
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 ERROR_DOMAIN = "minicanton.participant"
-INTERNAL_ERROR_ID = "INTERNAL_ERROR"
+INTERNAL_ERROR_ID = UnexpectedError.error_id
 MAX_METADATA_VALUE_CHARS = 512
-
-_C = grpc.StatusCode
-STATUS_BY_ERROR_ID: Mapping[str, grpc.StatusCode] = {
-    # requests
-    "MISSING_FIELD": _C.INVALID_ARGUMENT,
-    "INVALID_FIELD": _C.INVALID_ARGUMENT,
-    "LEDGER_ID_MISMATCH": _C.NOT_FOUND,
-    "OFFSET_AFTER_LEDGER_END": _C.OUT_OF_RANGE,
-    "OFFSET_OUT_OF_RANGE": _C.INVALID_ARGUMENT,
-    "REQUEST_TIME_OUT": _C.DEADLINE_EXCEEDED,
-    "TRANSACTION_NOT_FOUND": _C.NOT_FOUND,
-    "PACKAGE_NOT_FOUND": _C.NOT_FOUND,
-    "USER_NOT_FOUND": _C.NOT_FOUND,
-    "USER_ALREADY_EXISTS": _C.ALREADY_EXISTS,
-    "PARTY_ALLOCATION_FAILED": _C.FAILED_PRECONDITION,
-    # submissions and deduplication
-    "DUPLICATE_COMMAND": _C.ALREADY_EXISTS,
-    "SUBMISSION_ALREADY_IN_FLIGHT": _C.ABORTED,
-    "INVALID_DEDUPLICATION_PERIOD": _C.FAILED_PRECONDITION,
-    "SEQUENCER_UNAVAILABLE": _C.UNAVAILABLE,
-    "SEQUENCER_REQUEST_TOO_LARGE": _C.INVALID_ARGUMENT,
-    "SEQUENCER_MAX_SEQUENCING_TIME_PASSED": _C.ABORTED,
-    # packages
-    "TEMPLATE_NOT_FOUND": _C.NOT_FOUND,
-    "AMBIGUOUS_TEMPLATE": _C.INVALID_ARGUMENT,
-    "PACKAGE_LOAD_FAILED": _C.INVALID_ARGUMENT,
-    # interpretation
-    "CHOICE_NOT_FOUND": _C.INVALID_ARGUMENT,
-    "FAILED_AUTHORIZATION": _C.INVALID_ARGUMENT,
-    "UNHANDLED_EXCEPTION": _C.FAILED_PRECONDITION,
-    "CONTRACT_NOT_FOUND": _C.NOT_FOUND,
-    "CONTRACT_NOT_ACTIVE": _C.NOT_FOUND,
-    "CONTRACT_KEY_NOT_FOUND": _C.NOT_FOUND,
-    "DUPLICATE_CONTRACT_KEY": _C.ALREADY_EXISTS,
-    "TEMPLATE_PRECONDITION_VIOLATED": _C.INVALID_ARGUMENT,
-    "WRONGLY_TYPED_CONTRACT": _C.FAILED_PRECONDITION,
-    "DAML_INTERPRETATION_ERROR": _C.FAILED_PRECONDITION,
-}
 
 
 class LedgerApiError(MinicantonError):
-    """An error the Ledger API itself raises; `error_id` says which (see the table)."""
+    """An error the Ledger API itself raises; `error_id` says which (its status code:
+    `runtime.grpc_errors.STATUS_BY_ERROR_ID`)."""
 
     def __init__(self, error_id: str, message: str, **metadata: str) -> None:
         super().__init__(message, error_id=error_id)
@@ -90,19 +51,6 @@ def missing_field(name: str) -> LedgerApiError:
 
 def invalid_field(name: str, reason: str) -> LedgerApiError:
     return LedgerApiError("INVALID_FIELD", f"{name}: {reason}", field_name=name)
-
-
-def status_code_of(error: MinicantonError) -> grpc.StatusCode:
-    named = getattr(error, "grpc_status", None)
-    if isinstance(named, str) and hasattr(grpc.StatusCode, named):
-        code: grpc.StatusCode = getattr(grpc.StatusCode, named)
-        return code
-    mapped = STATUS_BY_ERROR_ID.get(error.error_id)
-    if mapped is not None:
-        return mapped
-    if isinstance(error, InvalidArgument):
-        return grpc.StatusCode.INVALID_ARGUMENT
-    return grpc.StatusCode.INTERNAL
 
 
 def error_metadata(error: MinicantonError) -> dict[str, str]:
@@ -141,32 +89,27 @@ def daml_message(error_id: str, code_number: int, message: str) -> str:
     return f"{error_id}({code_number}): {message}"
 
 
-def status_of(error: BaseException, context: Mapping[str, str] | None = None
+def status_of(error: MinicantonError, context: RequestContext | None = None
               ) -> tuple[grpc.StatusCode, status_pb2.Status]:
-    """The one mapping from an exception to what the client sees."""
+    """What the client sees of `error` (a bug reaches here as an `UnexpectedError`)."""
+    code = status_code_of(error)
+    if isinstance(error, UnexpectedError):  # nothing of the request, nothing of the bug
+        message = (f"an internal error occurred; the participant's operator can find it in "
+                   f"the log as incident {error.incident}")
+        return code, rpc_status(code, error.error_id, message, {"incident": error.incident})
     context = dict(context or {})
-    if isinstance(error, MinicantonError):
-        code = status_code_of(error)
-        metadata = {**context, **error_metadata(error)}
-        return code, rpc_status(code, error.error_id, error.message, metadata,
-                                context.get("submission_id", ""))
-    incident = uuid.uuid4().hex[:16]
-    log.error("unexpected error in a Ledger API call (incident %s, context %s)",
-              incident, context, exc_info=error)
-    message = (f"an internal error occurred; the participant's operator can find it in the "
-               f"log as incident {incident}")
-    return grpc.StatusCode.INTERNAL, rpc_status(
-        grpc.StatusCode.INTERNAL, INTERNAL_ERROR_ID, message, {"incident": incident}
-    )
+    metadata = {**context, **error_metadata(error)}
+    return code, rpc_status(code, error.error_id, error.message, metadata,
+                            context.get("submission_id", ""))
 
 
-async def abort_with_error(context: grpc.aio.ServicerContext, error: BaseException,
-                           request_context: Mapping[str, str] | None = None) -> None:
-    """End the call with the status `error` maps to (raises, as `context.abort` does)."""
+async def abort_with_error(context: grpc.aio.ServicerContext, error: MinicantonError,
+                           request_context: RequestContext | None = None) -> None:
+    """End the call with `error` as Daml renders it (raises, as `context.abort` does); the
+    Ledger API's `grpc_errors.Abort`."""
     code, status = status_of(error, request_context)
-    reason = status.details and _error_id_in(status)
     trailers = ((STATUS_DETAILS_KEY, status.SerializeToString()),
-                (ERROR_ID_KEY, reason or INTERNAL_ERROR_ID))
+                (ERROR_ID_KEY, _error_id_in(status) or INTERNAL_ERROR_ID))
     await context.abort(code, status.message, trailing_metadata=trailers)
 
 

@@ -1,7 +1,9 @@
 """What every Ledger API servicer shares: authenticating the caller and the error boundary.
 
-Each RPC is decorated with `unary` or `stream`: whatever the handler raises is mapped to a
-gRPC status by `errors.abort_with_error` (the only place exceptions become statuses). Each
+Each RPC is decorated with `unary` or `stream`: the handler runs through the error boundary
+every gRPC server shares (`runtime.grpc_errors.run_typed` / `stream_typed`: one mapping from
+errors to status codes; an untyped exception is INTERNAL, its trace logged, never sent), and
+`errors.abort_with_error` renders the status as Daml does (google.rpc.Status details). Each
 handler's first line authenticates the call with `LedgerApiService.claims` and then states the
 check its RPC needs (`check_read_as`, `check_act_as`, `check_admin`, ...): the authorization
 of an RPC reads where the RPC is written.
@@ -9,7 +11,6 @@ of an RPC reads where the RPC is written.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -19,12 +20,11 @@ import grpc
 from minicanton.participant.ledger_api.backend import LedgerApiBackend
 from minicanton.participant.ledger_api.errors import LedgerApiError, abort_with_error
 from minicanton.runtime.auth import AuthorizedClaims, LedgerApiAuthenticator
+from minicanton.runtime.grpc_errors import run_typed, stream_typed
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
 ContextOf = Callable[[Any], Mapping[str, str]]
-
-_PASS_THROUGH = (grpc.aio.AbortError, asyncio.CancelledError)
 
 
 class LedgerApiService:
@@ -71,13 +71,10 @@ def unary(context_of: ContextOf | None = None) -> Callable[
         @functools.wraps(handler)
         async def wrapper(self: Any, request: Request,
                           context: grpc.aio.ServicerContext) -> Response:
-            try:
-                return await handler(self, request, context)
-            except _PASS_THROUGH:
-                raise
-            except Exception as error:
-                await abort_with_error(context, error, _safe_context(context_of, request))
-                raise AssertionError("unreachable: abort raises") from error
+            return await run_typed(
+                context, _where(handler), lambda: handler(self, request, context),
+                abort=abort_with_error,
+                request_context=None if context_of is None else lambda: context_of(request))
 
         return wrapper
 
@@ -88,24 +85,15 @@ def stream(handler: Callable[[Any, Request, grpc.aio.ServicerContext], AsyncIter
            ) -> Callable[[Any, Request, grpc.aio.ServicerContext], AsyncIterator[Response]]:
     """The same boundary for server-streaming handlers (async generators)."""
 
-    @functools.wraps(handler)
+    @functools.wraps(handler)  # an async generator itself: grpc.aio tells streams that way
     async def wrapper(self: Any, request: Request,
                       context: grpc.aio.ServicerContext) -> AsyncIterator[Response]:
-        try:
-            async for item in handler(self, request, context):
-                yield item
-        except _PASS_THROUGH:
-            raise
-        except Exception as error:
-            await abort_with_error(context, error)
+        async for item in stream_typed(context, _where(handler),
+                                       handler(self, request, context), abort=abort_with_error):
+            yield item
 
     return wrapper
 
 
-def _safe_context(context_of: ContextOf | None, request: Any) -> Mapping[str, str]:
-    if context_of is None:
-        return {}
-    try:
-        return context_of(request)
-    except Exception:  # a malformed request must not hide the error being reported
-        return {}
+def _where(handler: Callable[..., Any]) -> str:
+    return f"Ledger API {handler.__qualname__}"
