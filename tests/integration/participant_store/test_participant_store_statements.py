@@ -36,6 +36,7 @@ from minicanton.store.participant_store import (
 )
 from minicanton.store.postgres.participant_store import PostgresParticipantStore
 
+LOOKUPS = ("participant_contract_states", "participant_key_assignments")
 WRITE = re.compile(r"^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)", re.IGNORECASE)
 
 
@@ -54,9 +55,9 @@ class Statements:
         self.queries.clear()
         return [f"{m.group(1).upper()} {m.group(2)}" for m in found]
 
-    def take_reads_of(self, table: str) -> list[str]:
-        found = [q for q in self.queries if q.lstrip().upper().startswith("SELECT")
-                 and f" {table} " in f"{q} "]
+    def take_lookups(self) -> list[str]:
+        """The contract-state lookup functions called since the last take."""
+        found = [name for q in self.queries for name in LOOKUPS if name in q]
         self.queries.clear()
         return found
 
@@ -196,10 +197,10 @@ async def test_loading_no_states_reads_nothing(
 ) -> None:
     store, statements = logged
     assert await store.load_states(StatesToFetch(frozenset(), frozenset())) == ({}, {})
-    assert statements.take_reads_of("contracts") == []
+    assert statements.take_lookups() == []
     await store.apply_event(event(1, entry_for(tx(iou("c1", ALICE)), "t1")))
     statements.queries.clear()
     contracts, keys = await store.load_states(StatesToFetch(frozenset({"c1", "c9"}), frozenset()))
     assert set(contracts) == {"c1", "c9"} and contracts["c9"] is None and keys == {}
     assert contracts["c1"] is not None and contracts["c1"].active
-    assert len(statements.take_reads_of("contracts")) == 1  # the keys query is skipped
+    assert statements.take_lookups() == ["participant_contract_states"]  # no key lookup

@@ -420,14 +420,12 @@ async def load_states_on(
     keys: list[Any] = []
     if wanted.contract_ids:
         rows = await conn.fetch(
-            "SELECT contract_id, archived_at_offset IS NULL AS active, key_hash "
-            "FROM contracts WHERE contract_id = ANY($1::text[])",
+            "SELECT * FROM participant_contract_states($1::text[])",
             list(wanted.contract_ids),
         )
     if wanted.key_hashes:
         keys = await conn.fetch(
-            "SELECT key_hash, contract_id FROM contracts "
-            "WHERE key_hash = ANY($1::text[]) AND archived_at_offset IS NULL",
+            "SELECT * FROM participant_key_assignments($1::text[])",
             list(wanted.key_hashes),
         )
     contracts: dict[str, ContractState | None] = dict.fromkeys(wanted.contract_ids)
