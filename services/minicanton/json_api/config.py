@@ -18,58 +18,56 @@ the query store. ``port = 0`` lets the OS choose; the bound port goes to `ready_
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from minicanton.runtime.auth_settings import AuthSettings
-from minicanton.runtime.config import LogLevel
+from minicanton.runtime.config_fields import (
+    DurationS,
+    Endpoint,
+    FilePath,
+    ListenAddress,
+    NodeName,
+    NodeSettings,
+    PoolSize,
+    Port,
+    PostgresDsn,
+)
 
-ENDPOINT_PATTERN = r"^[^\s:]+:[0-9]{1,5}$"
 
-
-class HttpSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    host: str = "127.0.0.1"
-    port: int = Field(7575, ge=0, le=65535)
+class HttpSettings(ListenAddress):
+    port: Port = 7575
 
 
 class QueryStoreSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    dsn: str = Field(min_length=1)
-    pool_size: int = Field(8, ge=2, le=64)
+    dsn: PostgresDsn
+    pool_size: PoolSize = 8
 
 
 class TypeCacheSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     schema_capacity_bytes: int = Field(1_000_000, ge=10_000)
-    resolution_ttl_s: float = Field(300.0, ge=0)
+    resolution_ttl_s: DurationS = 300.0
     max_resolutions: int = Field(10_000, ge=1)
 
 
-class JsonApiConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field("json-api", pattern=r"^[A-Za-z0-9_\-.]{1,64}$")
-    ledger_api: str = Field(pattern=ENDPOINT_PATTERN)
-    ledger_id: str = "minicanton"
+class JsonApiConfig(NodeSettings):
+    name: NodeName = "json-api"
+    ledger_api: Endpoint
+    ledger_id: str = Field("minicanton", min_length=1)
     participant_id: str | None = None
-    access_token_file: Path | None = None
+    access_token_file: FilePath | None = None
     http: HttpSettings = HttpSettings()
     auth: AuthSettings
     query_store: QueryStoreSettings | None = None
     type_cache: TypeCacheSettings = TypeCacheSettings()
     application_id: str = "HTTP-JSON-API-Gateway"
-    command_timeout_s: float = Field(60.0, gt=0)
-    ledger_timeout_s: float = Field(30.0, gt=0)
+    command_timeout_s: DurationS = Field(60.0, gt=0)
+    ledger_timeout_s: DurationS = Field(30.0, gt=0)
     max_request_bytes: int = Field(4 << 20, ge=1024)
-    websocket_heartbeat_s: float = Field(5.0, gt=0)
-    ready_file: Path | None = None
-    log_level: LogLevel = "INFO"
-    log_json: bool = True
+    websocket_heartbeat_s: DurationS = Field(5.0, gt=0)
 
     @model_validator(mode="after")
     def _participant_known(self) -> JsonApiConfig:

@@ -21,54 +21,42 @@ start and remembers it in the key file (trust on first use, fine on one machine)
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from minicanton.runtime.auth_settings import AuthSettings
-from minicanton.runtime.config import Ed25519PublicKeyHex, LogLevel
+from minicanton.runtime.config_fields import (
+    DomainNamespace,
+    DurationMs,
+    DurationOrZeroMs,
+    Ed25519PublicKeyHex,
+    Endpoint,
+    FilePath,
+    ListenAddress,
+    NodeName,
+    NodeSettings,
+    PoolSize,
+    Port,
+    PostgresDsn,
+)
 
-HINT_PATTERN = r"^[A-Za-z0-9_\-.]{1,64}$"
-ENDPOINT_PATTERN = r"^[^\s:]+:[0-9]{1,5}$"
 
-
-class ListenSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    host: str = "127.0.0.1"
-    port: int = Field(0, ge=0, le=65535)
-
-
-class ParticipantConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(pattern=HINT_PATTERN)
-    database_dsn: str = Field(min_length=1)
-    pool_size: int = Field(8, ge=2, le=64)
-    key_file: Path
-    sequencers: list[str] = Field(min_length=1)
-    topology_manager: str = Field(pattern=ENDPOINT_PATTERN)
+class ParticipantConfig(NodeSettings):
+    name: NodeName
+    database_dsn: PostgresDsn
+    pool_size: PoolSize = 8
+    key_file: FilePath
+    sequencers: list[Endpoint] = Field(min_length=1)
+    topology_manager: Endpoint
     # Raw Ed25519 public keys (hex) of the sequencers; empty: trust what they announce at
     # start (development only).
     trusted_sequencer_keys_hex: list[Ed25519PublicKeyHex] = []
-    domain_namespace: str | None = Field(None, pattern=r"^1220[0-9a-f]{64}$")
-    ledger_api: ListenSettings = ListenSettings(port=6865)
-    health_port: int | None = Field(0, ge=0, le=65535)
+    domain_namespace: DomainNamespace | None = None
+    ledger_api: ListenAddress = ListenAddress(port=6865)
+    health_port: Port | None = 0
     auth: AuthSettings
-    ledger_id: str = "minicanton"
+    ledger_id: str = Field("minicanton", min_length=1)
     # Submissions not sequenced by now + this are completed as not sequenced.
-    max_sequencing_time_ms: int = Field(30_000, ge=100)
-    max_deduplication_duration_ms: int = Field(24 * 3_600_000, ge=0)
-    onboarding_timeout_ms: int = Field(60_000, ge=100)
-    topology_wait_timeout_ms: int = Field(30_000, ge=100)
-    ready_file: Path | None = None
-    log_level: LogLevel = "INFO"
-    log_json: bool = True
-
-    @model_validator(mode="after")
-    def _endpoints(self) -> ParticipantConfig:
-        bad = [s for s in self.sequencers if not re.match(ENDPOINT_PATTERN, s)]
-        if bad:
-            raise ValueError(f"sequencer endpoints must be host:port, got {bad}")
-        return self
+    max_sequencing_time_ms: DurationMs = Field(30_000, ge=100)
+    max_deduplication_duration_ms: DurationOrZeroMs = 24 * 3_600_000
+    onboarding_timeout_ms: DurationMs = Field(60_000, ge=100)
+    topology_wait_timeout_ms: DurationMs = Field(30_000, ge=100)

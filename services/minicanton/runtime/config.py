@@ -4,9 +4,9 @@
 container can keep secrets and DSNs out of the file. Errors are `ConfigError` with the file and
 the offending field, never a stack trace.
 
-The field types several node configs share are defined once here, with their validation, so
-bad input fails at load (exit 2, one line) and never later, after a node has acted on it:
-`LogLevel`, `Ed25519PublicKeyHex` (a pinned sequencer key) and `ParametersConfig`.
+The field types every node config shares are defined once, with their validation, in
+runtime/config_fields.py (and `ParametersConfig` here), so bad input fails at load (exit 2, one
+line) and never later, after a node has acted on it.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from minicanton.core.errors import MinicantonError
+from minicanton.core.errors import InvalidArgument, MinicantonError
 from minicanton.core.topology.parameters import ConfirmationPolicy, DomainParameters
+from minicanton.runtime.config_fields import DurationOrZeroMs
 
 M = TypeVar("M", bound=BaseModel)
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -75,35 +76,7 @@ def load_config(path: str | Path, model: type[M]) -> M:
         raise ConfigError(f"{path}: {problems}") from None
 
 
-# --- config types shared by several nodes ------------------------------------------------
-
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-
-
-def _log_level(value: object) -> str:
-    if not isinstance(value, str) or value.upper() not in LOG_LEVELS:
-        raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)} (any case), "
-                         f"not {value!r}")
-    return value.upper()
-
-
-def _ed25519_public_key_hex(value: str) -> str:
-    try:
-        raw = bytes.fromhex(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not hex") from None
-    if len(raw) != 32:
-        raise ValueError(f"a raw Ed25519 public key has 32 bytes (64 hex digits), this one "
-                         f"{len(raw)}")
-    return value.lower()
-
-
-# `log_level` of every node: validated (and upper-cased) at load, so a typo is a config error,
-# not a traceback from `logging` once the node runs.
-LogLevel = Annotated[str, BeforeValidator(_log_level)]
-# A sequencer's raw Ed25519 public key, hex (`trusted_sequencer_keys_hex` of every member).
-Ed25519PublicKeyHex = Annotated[str, AfterValidator(_ed25519_public_key_hex)]
-
+# --- domain parameters in a node config -------------------------------------------------
 
 class ParametersConfig(BaseModel):
     """Domain parameters in a node's config (the topology manager's genesis, a mediator that
@@ -111,12 +84,20 @@ class ParametersConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    confirmation_response_timeout_ms: int | None = None
-    mediator_reaction_timeout_ms: int | None = None
-    ledger_time_record_time_tolerance_ms: int | None = None
-    topology_change_delay_ms: int | None = None
+    confirmation_response_timeout_ms: DurationOrZeroMs | None = None
+    mediator_reaction_timeout_ms: DurationOrZeroMs | None = None
+    ledger_time_record_time_tolerance_ms: DurationOrZeroMs | None = None
+    topology_change_delay_ms: DurationOrZeroMs | None = None
     max_request_size_bytes: int | None = None
     default_confirmation_policy: Literal["Signatory", "Vip", "Full"] | None = None
+
+    @model_validator(mode="after")
+    def _in_range(self) -> ParametersConfig:
+        try:  # out-of-range values fail at load, not at genesis or first use
+            self.to_parameters()
+        except InvalidArgument as error:
+            raise ValueError(error.message) from None
+        return self
 
     def to_parameters(self) -> DomainParameters:
         """Raises `InvalidDomainParameters` for a value out of range."""

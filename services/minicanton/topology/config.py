@@ -12,39 +12,42 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field
 
-from minicanton.runtime.config import Ed25519PublicKeyHex, LogLevel, ParametersConfig
+from minicanton.runtime.config import ParametersConfig
+from minicanton.runtime.config_fields import (
+    AdminToken,
+    DurationMs,
+    Ed25519PublicKeyHex,
+    Endpoint,
+    HexBytes,
+    Host,
+    NodeName,
+    NodeSettings,
+    OptionalAdminToken,
+    PoolSize,
+    Port,
+    PostgresDsn,
+)
 
 __all__ = ["ParametersConfig", "TopologyManagerConfig"]
 
 
-class TopologyManagerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    node_name: str = Field("topology-manager", pattern=r"^[A-Za-z0-9_\-.]{1,64}$")
-    database_dsn: str
-    pool_size: int = Field(4, ge=2, le=32)
-    host: str = "127.0.0.1"
-    port: int = Field(0, ge=0, le=65535)
-    health_port: int | None = Field(0, ge=0, le=65535)
-    admin_token: str = Field(min_length=8)
+class TopologyManagerConfig(NodeSettings):
+    node_name: NodeName = "topology-manager"
+    database_dsn: PostgresDsn
+    pool_size: PoolSize = Field(4, le=32)
+    host: Host = "127.0.0.1"
+    port: Port = 0
+    health_port: Port | None = 0
+    admin_token: AdminToken
     admission: Literal["open", "permissioned"] = "permissioned"
-    sequencer_endpoints: list[str] = Field(min_length=1)
-    sequencer_admin_token: str | None = None
+    sequencer_endpoints: list[Endpoint] = Field(min_length=1)
+    # the sequencers' admin_token (registering members); checked as theirs is
+    sequencer_admin_token: OptionalAdminToken = None
     # Raw Ed25519 public keys (hex) of the sequencers; empty: trust what they announce
     # (GetInfo) at start, which is for development only.
     trusted_sequencer_keys_hex: list[Ed25519PublicKeyHex] = []
-    initial_members: list[str] = []
+    initial_members: list[HexBytes] = []
     parameters: ParametersConfig = ParametersConfig()
-    change_timeout_ms: int = Field(30_000, ge=1_000)
-    ready_file: str | None = None
-    log_level: LogLevel = "INFO"
-    log_json: bool = True
-
-    @field_validator("initial_members")
-    @classmethod
-    def _hex(cls, values: list[str]) -> list[str]:
-        for value in values:
-            bytes.fromhex(value)
-        return values
+    change_timeout_ms: DurationMs = Field(30_000, ge=1_000)
