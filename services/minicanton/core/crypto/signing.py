@@ -66,7 +66,9 @@ class SigningKeyPair:
         return self.public.fingerprint
 
     def sign(self, hash_: Hash, purpose: HashPurpose) -> Signature:
-        raw = _private_key(self.private_raw).sign(_signed_bytes(hash_, purpose))
+        signed = _signed_bytes(hash_, purpose)
+        raw = _private_key(self.private_raw).sign(signed)
+        _VERIFIED.add((self.public.raw, signed, raw))
         return Signature(self.fingerprint, purpose, raw)
 
 
@@ -91,10 +93,38 @@ def verify_signature(
         )
     if signature.purpose != purpose:
         raise CryptoError(f"signature is for {signature.purpose.name}, expected {purpose.name}")
+    checked = (public_key.raw, _signed_bytes(hash_, purpose), signature.raw)
+    if checked in _VERIFIED:
+        return
     try:
-        _public_key(public_key.raw).verify(signature.raw, _signed_bytes(hash_, purpose))
+        _public_key(public_key.raw).verify(signature.raw, checked[1])
     except (InvalidSignature, ValueError):
         raise CryptoError("invalid signature") from None
+    _VERIFIED.add(checked)
+
+
+class _VerifiedSignatures:
+    """(public key, signed bytes, signature) triples known to verify: a node checks its own
+    signatures when its messages come back to it (a submitter validating its own request),
+    and some signatures more than once. Verification is a pure function of the triple, and
+    Ed25519 signing is deterministic, so a triple this process signed or verified verifies
+    again; only valid triples enter, so nothing a peer sends can make a bad one pass.
+    Bounded: the oldest entries go first."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._triples: dict[tuple[bytes, bytes, bytes], None] = {}
+
+    def __contains__(self, triple: tuple[bytes, bytes, bytes]) -> bool:
+        return triple in self._triples
+
+    def add(self, triple: tuple[bytes, bytes, bytes]) -> None:
+        self._triples[triple] = None
+        if len(self._triples) > self._capacity:
+            del self._triples[next(iter(self._triples))]
+
+
+_VERIFIED = _VerifiedSignatures(capacity=4096)
 
 
 @lru_cache(maxsize=1024)
