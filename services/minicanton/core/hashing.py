@@ -62,14 +62,13 @@ class Hash:
         return self.hex
 
 
-def _length_prefixed(part: bytes) -> bytes:
-    return len(part).to_bytes(4, "big") + part
-
-
 def hash_of(purpose: HashPurpose, *parts: bytes | str) -> Hash:
-    """SHA-256 over the purpose and the length-prefixed parts (str parts are UTF-8)."""
-    digest = hashlib.sha256(purpose.to_bytes(4, "big"))
+    """SHA-256 over the purpose and the length-prefixed parts (str parts are UTF-8). The
+    bytes are joined and hashed in one call: about a hundred hashes per transaction per
+    node make the per-part update calls count."""
+    chunks = [purpose.to_bytes(4, "big")]
     for part in parts:
         raw = part.encode("utf-8") if isinstance(part, str) else part
-        digest.update(_length_prefixed(raw))
-    return Hash(digest.digest())
+        chunks.append(len(raw).to_bytes(4, "big"))
+        chunks.append(raw)
+    return Hash(hashlib.sha256(b"".join(chunks)).digest())
