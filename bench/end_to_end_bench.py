@@ -154,18 +154,52 @@ def _cpu_by_group(groups: dict[str, list[int]]) -> dict[str, float]:
     return {group: process_cpu_s(pids) for group, pids in groups.items()}
 
 
+_DATABASE_WORK = """SELECT datname, xact_commit, tup_returned FROM pg_stat_database
+                    WHERE datname LIKE 'mc\\_%' AND datname NOT LIKE '%json\\_api'"""
+
+
+async def _database_work(dsn: str) -> dict[str, tuple[int, int]]:
+    """(commits, tuples read) per node database so far. A busy backend reports its counters
+    about once a second and an idle one within ten, so a level's figure, read a second after
+    its load, may miss up to a second of it: an approximate figure, made to show scans."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        return {r["datname"]: (r["xact_commit"], r["tup_returned"])
+                for r in await connection.fetch(_DATABASE_WORK)}
+    finally:
+        await connection.close()
+
+
+def _database_note(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]],
+                   transactions: int) -> str:
+    """Per committed transaction: PostgreSQL commits and tuples read, by database. A lookup
+    that turned into a scan shows here first, as tuples read growing with the ledger."""
+    parts = []
+    for database, (commits, tuples) in sorted(after.items()):
+        old_commits, old_tuples = before.get(database, (0, 0))
+        per_tx = (commits - old_commits) / transactions, (tuples - old_tuples) / transactions
+        if per_tx[0] >= 0.05:  # the idle nodes' housekeeping is left out
+            parts.append(f"{database.removeprefix('mc_')} {per_tx[0]:.1f}/{per_tx[1]:.0f}")
+    return "postgres commits/tuples read per tx: " + ", ".join(parts)
+
+
 async def _run(context: BenchContext, network: dict[str, Any], directory: Path) -> None:
     parties = {hint: Party(network, hint) for hint in network["parties"]}
     groups = _node_pids(network, directory)
+    dsn = network["postgres"]["dsn"]
     flows = [(name, flow) for key, name, flow in (
         ("a", "(a) Iou create, 2 participants", _iou_flow),
         ("b", "(b) DvP, 4 participants", _dvp_flow)) if key in FLOWS]
     try:
         for name, flow in flows:
             for concurrency in LEVELS:
+                work_before = await _database_work(dsn)
                 before_s = _cpu_by_group(groups)
                 rate, latencies = await _load(flow, parties, concurrency)
                 after_s = _cpu_by_group(groups)
+                await asyncio.sleep(1.1)
+                database = _database_note(work_before, await _database_work(dsn),
+                                          max(1, len(latencies)))
                 per_tx = {group: (after_s[group] - before_s[group]) * 1000 / max(
                     1, len(latencies)) for group in groups}
                 nodes_ms = sum(ms for group, ms in per_tx.items() if group != "postgres")
@@ -173,8 +207,8 @@ async def _run(context: BenchContext, network: dict[str, Any], directory: Path) 
                 context.add(Figure(SECTION, f"{name}, concurrency {concurrency}", rate,
                                    "tx/s", f"p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
                                    f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
-                                   f"nodes' CPU {nodes_ms:.1f} ms/tx ({split})"))
-        _floor(context, await _commit_ms(network["postgres"]["dsn"]))
+                                   f"nodes' CPU {nodes_ms:.1f} ms/tx ({split}); {database}"))
+        _floor(context, await _commit_ms(dsn))
     finally:
         for party in parties.values():
             await party.client.close()
