@@ -56,6 +56,7 @@ class SimParticipantStore:
     archived: dict[str, ContractInstance] = field(default_factory=dict)
     divulged: dict[str, tuple[ContractInstance, frozenset[str]]] = field(default_factory=dict)
     transactions: list[LedgerEntry] = field(default_factory=list)
+    transaction_ids: set[str] = field(default_factory=set)  # of `transactions`, for lookups
     completions: list[tuple[Offset, Completion]] = field(default_factory=list)
     pending: dict[RequestId, tuple[RequestLocks, bytes]] = field(default_factory=dict)
     in_flight: dict[str, TrackedSubmission] = field(default_factory=dict)
@@ -92,9 +93,7 @@ class SimParticipantStore:
         return offset_of(self.ledger_end)
 
     def _commit(self, commit: PersistCommit) -> None:
-        existing = next((e for e in self.transactions
-                         if e.transaction_id == commit.transaction_id), None)
-        if existing is not None:  # as the Postgres store: an alarm, nothing written twice
+        if commit.transaction_id in self.transaction_ids:  # as the Postgres store: an alarm, nothing written twice
             self.duplicates.append(commit.transaction_id)
             if commit.completion is not None:
                 self._complete(commit.completion, self._next_offset())
@@ -120,6 +119,7 @@ class SimParticipantStore:
             witnesses = _witnesses_of(commit, contract.contract_id)
             self.divulged[contract.contract_id] = (contract, known | witnesses)
         self.transactions.append(LedgerEntry(offset, commit))
+        self.transaction_ids.add(commit.transaction_id)
         if commit.completion is not None:
             self._complete(commit.completion, offset)
 
