@@ -2,17 +2,20 @@
 
 Handlers take raw request bytes (generic handlers without deserializers), so garbage becomes
 our typed `MalformedRequest` rather than a gRPC-internal error. Every refusal aborts with the
-error's status and `error-id` (runtime.grpc_errors); on the send stream a refusal is a
-`SendRejected` message instead, so one bad request does not end the stream. The batched
-variants send the same responses and events, packing whatever is ready into one message.
+error's status and `error-id`: unary handlers run through `typed_rpc`, streams through
+`stream_typed` (runtime.grpc_errors), so an untyped error is INTERNAL naming an incident
+whose trace is in the log. On the send stream a refusal is a `SendRejected` message
+instead, so one bad request does not end the stream. The batched variants send the same
+responses and events, packing whatever is ready into one message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -43,7 +46,7 @@ from minicanton.core.sequencing.members import MemberRecord
 from minicanton.core.sequencing.run_signature import RunSignatureCache
 from minicanton.core.sequencing.submission import ValidatedSubmission, validate_submission
 from minicanton.runtime.clock import Clock
-from minicanton.runtime.grpc_errors import abort_with, typed_rpc
+from minicanton.runtime.grpc_errors import stream_typed, typed_rpc
 from minicanton.sequencer.auth import Authenticator
 from minicanton.sequencer.limits import DomainLimits
 from minicanton.sequencer.members import MemberCache
@@ -56,6 +59,7 @@ SERVICE = "minicanton.sequencer.v1.SequencerService"
 MAX_PACKED_RESPONSES = 256
 MAX_PENDING_RESPONSES = 1_024  # per send stream: admitted or refused, response not yet sent
 P = TypeVar("P", bound=Message)
+T = TypeVar("T")
 
 
 def parse(message_type: type[P], raw: bytes) -> P:
@@ -164,31 +168,39 @@ class SequencerService:
 
     async def send_stream(self, requests: AsyncIterator[bytes],
                           context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
-        async for responses in self._send_responses(requests, context, 1):
+        async for responses in self._typed_stream(
+                context, "SendStream", self._send_responses(requests, context, 1)):
             yield responses[0]
 
     async def send_stream_batched(self, requests: AsyncIterator[bytes],
                                   context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
-        async for responses in self._send_responses(requests, context,
-                                                    MAX_PACKED_RESPONSES):
+        async for responses in self._typed_stream(
+                context, "SendStreamBatched",
+                self._send_responses(requests, context, MAX_PACKED_RESPONSES)):
             yield packed_messages(responses)
 
     async def send_stream_packed(self, packs: AsyncIterator[bytes],
                                  context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
-        async for responses in self._send_responses(_unpacked(packs), context,
-                                                    MAX_PACKED_RESPONSES):
+        async for responses in self._typed_stream(
+                context, "SendStreamPacked",
+                self._send_responses(_unpacked(packs), context, MAX_PACKED_RESPONSES)):
             yield packed_messages(responses)
+
+    @staticmethod
+    async def _typed_stream(context: grpc.aio.ServicerContext, name: str,
+                            items: AsyncGenerator[T, None]) -> AsyncIterator[T]:
+        """`items` through the shared boundary (`stream_typed`), closed as soon as the
+        call ends (its `finally` runs then, not whenever the generator is collected)."""
+        async with contextlib.aclosing(items):
+            async for item in stream_typed(context, f"Sequencer {name}", items):
+                yield item
 
     async def _send_responses(self, requests: AsyncIterator[bytes],
                               context: grpc.aio.ServicerContext,
-                              most: int) -> AsyncIterator[list[bytes]]:
+                              most: int) -> AsyncGenerator[list[bytes], None]:
         """Responses in request order: the next one (waiting for its write if need be), and
         after it, up to `most` in all, those already decided (one write decides many)."""
-        try:
-            member, _ = await self._member(context)
-        except MinicantonError as error:
-            await abort_with(context, error)
-            return
+        member, _ = await self._member(context)
         # bounded: a client that does not read its responses stops being read
         pending: asyncio.Queue[_Item | None] = asyncio.Queue(MAX_PENDING_RESPONSES)
         pump = asyncio.get_running_loop().create_task(self._pump(requests, member, pending))
@@ -230,33 +242,30 @@ class SequencerService:
 
     async def subscribe(self, raw: bytes,
                         context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
-        try:
-            stream = await self._member_stream(raw, context)
-            async for run in stream:
-                for event in run:
-                    yield event
-        except MinicantonError as error:
-            await abort_with(context, error)
+        async for run in self._typed_stream(context, "Subscribe",
+                                            self._member_stream(raw, context)):
+            for event in run:
+                yield event
 
     async def subscribe_batched(self, raw: bytes,
                                 context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
-        try:
-            stream = await self._member_stream(raw, context)
-            async for run in stream:
-                yield packed_messages(run)
-        except MinicantonError as error:
-            await abort_with(context, error)
+        async for run in self._typed_stream(context, "SubscribeBatched",
+                                            self._member_stream(raw, context)):
+            yield packed_messages(run)
 
     async def _member_stream(self, raw: bytes, context: grpc.aio.ServicerContext
-                             ) -> AsyncIterator[list[bytes]]:
+                             ) -> AsyncGenerator[list[bytes], None]:
         member, expires_us = await self._member(context)
         request = parse(pb.SubscribeRequest, raw)
         if request.member != member.member:
             raise PermissionDenied(f"{member.member} may only read its own stream")
         if request.from_counter < 0:
             raise MalformedRequest("from_counter must not be negative")
-        return member_stream(self.d.stream_context(self._liveness(member, expires_us)),
+        runs = member_stream(self.d.stream_context(self._liveness(member, expires_us)),
                              member, request.from_counter)
+        async with contextlib.aclosing(runs):  # type: ignore[type-var]
+            async for run in runs:
+                yield run
 
     def _liveness(self, member: MemberRecord, expires_us: int) -> Callable[[], None]:
         def check() -> None:
