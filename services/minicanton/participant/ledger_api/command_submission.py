@@ -36,7 +36,11 @@ from minicanton.participant.ledger_api.backend import (
     SubmissionRequest,
 )
 from minicanton.participant.ledger_api.commands import submission_context, submission_request
-from minicanton.participant.ledger_api.errors import LedgerApiError, missing_field
+from minicanton.participant.ledger_api.errors import (
+    LedgerApiError,
+    code_by_number,
+    missing_field,
+)
 from minicanton.participant.ledger_api.events import EventRenderer, timestamp
 from minicanton.participant.ledger_api.filters import wildcard
 from minicanton.participant.ledger_api.rpc import LedgerApiService, unary
@@ -56,15 +60,8 @@ class CommandRejected(MinicantonError):
         entry = row.entry
         super().__init__(entry.message or "the command was rejected",
                          error_id=entry.error_id or "COMMAND_REJECTED")
-        self.grpc_status = _code_name(entry.status_code)
+        self.grpc_status = code_by_number(entry.status_code).name
         self.completion_offset = row.offset
-
-
-def _code_name(number: int) -> str:
-    for code in grpc.StatusCode:
-        if code.value[0] == number:
-            return str(code.name)
-    return "UNKNOWN"
 
 
 def _context(request: submission_pb2.SubmitRequest | command_pb2.SubmitAndWaitRequest

@@ -118,11 +118,12 @@ def completion_status(status_code: int, error_id: str, message: str,
     """The status a completion carries: OK, or the rejection in the same form as errors."""
     if status_code == code_pb2.OK:
         return status_pb2.Status(code=code_pb2.OK)
-    code = _code_by_number(status_code)
+    code = code_by_number(status_code)
     return rpc_status(code, error_id or code.name, message, metadata)
 
 
-def _code_by_number(number: int) -> grpc.StatusCode:
+def code_by_number(number: int) -> grpc.StatusCode:
+    """The gRPC status code with this number (as a completion stores it); UNKNOWN if none."""
     for code in grpc.StatusCode:
         if code.value[0] == number:
             return code
