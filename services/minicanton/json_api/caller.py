@@ -11,7 +11,7 @@ does not carry, as Daml's JSON API does.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 
@@ -30,7 +30,7 @@ DAML_WS_SUBPROTOCOL = "daml.ws.auth"
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    token: str
+    token: str = field(repr=False)  # a bearer credential: never in a repr or log
     claims: AuthorizedClaims
 
     def act_as(self, requested: Iterable[str] | None) -> list[str]:

@@ -4,7 +4,7 @@ optional query store, the authenticator; and per caller, the ledger as that call
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from minicanton.core.lf.identifier import Identifier
 from minicanton.core.protocol.offsets import Offset
@@ -47,7 +47,7 @@ class JsonApiServices:
     types: TypeCache
     store: PostgresQueryStore | None
     authenticator: Authenticator
-    internal_token: str | None = None
+    internal_token: str | None = field(default=None, repr=False)  # a credential
 
     def bound(self, caller: Caller) -> BoundLedger:
         return self.ledger.bound(caller.token)

@@ -63,7 +63,7 @@ class PermissionDenied(AuthError):
 class VerificationKey:
     """A key and the single algorithm it may verify."""
 
-    key: Any
+    key: Any = field(repr=False)  # an HS256 key is the shared secret itself
     algorithm: str
 
 
@@ -86,7 +86,7 @@ def _require_algorithm(header: Mapping[str, Any], allowed: tuple[str, ...]) -> s
 class SharedSecretKeys:
     """HS256 with a shared secret: for development networks only."""
 
-    secret: bytes
+    secret: bytes = field(repr=False)
 
     def __post_init__(self) -> None:
         if len(self.secret) < HMAC_MIN_SECRET_BYTES:
@@ -144,7 +144,7 @@ _ALGORITHM_OF_KEY_TYPE = {"RSA": "RS256", "EC": "ES256"}
 class JwksKeys:
     """RS256/ES256 keys published at a JWKS URL, cached by key id."""
 
-    url: str
+    url: str = field(repr=False)  # may carry credentials
     algorithms: tuple[str, ...] = ("RS256", "ES256")
     cache_ttl_s: float = 300.0
     min_refresh_interval_s: float = 10.0
@@ -191,6 +191,8 @@ class JwksKeys:
         self._fetched_at = now
         try:
             self._keys = _parse_jwks(await self._fetch(), self.algorithms)
+        except httpx.HTTPStatusError as error:  # its text repeats the URL, credentials too
+            self._failure = f"the JWKS URL answered HTTP {error.response.status_code}"
         except (httpx.HTTPError, ValueError) as error:
             self._failure = str(error)
         else:

@@ -21,9 +21,11 @@ class AuthSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    hs256_secret: str | None = None
+    # Hidden from the config's repr (and so from logs of it), like every secret in a config.
+    hs256_secret: str | None = Field(None, repr=False)
     public_key_file: Path | None = None
-    jwks_url: str | None = None
+    # May carry credentials (user:password@ or a token in the query): hidden as well.
+    jwks_url: str | None = Field(None, repr=False)
     algorithm: Literal["RS256", "ES256"] = "RS256"
     ledger_id: str | None = None
     target_audience: str | None = None

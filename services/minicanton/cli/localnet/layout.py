@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ class NodeSpec:
     name: str
     kind: str  # sequencer | topology | mediator | participant | json_api
     module: str
-    config: dict[str, Any]
+    config: dict[str, Any] = field(repr=False)  # holds seeds, tokens and DSNs
 
     @property
     def database(self) -> str:
@@ -71,8 +71,9 @@ def mediator_member(state: dict[str, Any]) -> tuple[MemberId, SigningKeyPair]:
 @dataclass
 class LocalnetLayout:
     directory: Path
-    state: dict[str, Any]
-    dsn_of: dict[str, str]  # database name -> DSN
+    # secrets (seeds, tokens, the HS256 secret) and DSNs: never in a repr
+    state: dict[str, Any] = field(repr=False)
+    dsn_of: dict[str, str] = field(repr=False)  # database name -> DSN
     ready_dir: Path
     participants: tuple[str, ...] = tuple(DVP_PARTICIPANTS)
 

@@ -8,7 +8,7 @@ key, prefixed ``1220`` as Canton's multihash-style fingerprints are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
@@ -46,7 +46,7 @@ class Signature:
 
 @dataclass(frozen=True, slots=True)
 class SigningKeyPair:
-    private_raw: bytes  # 32-byte Ed25519 seed
+    private_raw: bytes = field(repr=False)  # 32-byte Ed25519 seed; never in a repr
     public: SigningPublicKey
 
     @classmethod
