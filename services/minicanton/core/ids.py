@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from typing import NewType
 
 from minicanton.core.errors import InvalidArgument
@@ -53,10 +54,17 @@ class UniqueIdentifier:
 
     @classmethod
     def parse(cls, text: str) -> UniqueIdentifier:
-        hint, sep, namespace = text.partition("::")
-        if not sep:
-            raise InvalidArgument(f"{text!r} is not of the form hint::namespace")
-        return cls(hint, namespace)
+        return _parse_unique_identifier(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_unique_identifier(text: str) -> UniqueIdentifier:
+    """Memoised: every event and message names its members and parties again, and a parse
+    validates both halves with regular expressions. A refusal raises, so it is not kept."""
+    hint, sep, namespace = text.partition("::")
+    if not sep:
+        raise InvalidArgument(f"{text!r} is not of the form hint::namespace")
+    return UniqueIdentifier(hint, namespace)
 
 
 def party_id(hint: str, namespace: Fingerprint | str) -> PartyId:
@@ -72,6 +80,7 @@ def member_id(kind: MemberKind, hint: str, namespace: Fingerprint | str) -> Memb
     return MemberId(f"{kind.value}::{UniqueIdentifier(hint, namespace)}")
 
 
+@lru_cache(maxsize=4096)
 def parse_member_id(text: str) -> tuple[MemberKind, UniqueIdentifier]:
     prefix, sep, rest = text.partition("::")
     if not sep:
