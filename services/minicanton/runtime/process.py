@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import cProfile
 import gc
 import json
 import logging
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -102,8 +105,27 @@ def run_node(service: str, config_model: type[C], make_node: Callable[[C], Node]
     configure_logging(service, level=settings.log_level, json_format=settings.log_json,
                       node=node_name(config))
     install_uvloop()
-    return asyncio.run(serve(make_node(config), logging.getLogger(f"minicanton.{service}"),
-                             gc_tuning=True))
+    with _profiled(service):
+        return asyncio.run(serve(make_node(config), logging.getLogger(f"minicanton.{service}"),
+                                 gc_tuning=True))
+
+
+@contextlib.contextmanager
+def _profiled(service: str) -> Iterator[None]:
+    """With MINICANTON_CPROFILE_DIR set, the node runs under cProfile and writes
+    `DIR/SERVICE-PID.prof` when it stops: exact call counts per transaction for performance
+    work (docs/performance.md), at about twice the CPU."""
+    folder = os.environ.get("MINICANTON_CPROFILE_DIR")
+    if not folder:
+        yield
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(Path(folder) / f"{service}-{os.getpid()}.prof")
 
 
 def write_ready_file(path: str | Path | None, payload: dict[str, Any]) -> None:
