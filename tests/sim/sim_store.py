@@ -93,7 +93,8 @@ class SimParticipantStore:
         return offset_of(self.ledger_end)
 
     def _commit(self, commit: PersistCommit) -> None:
-        if commit.transaction_id in self.transaction_ids:  # as the Postgres store: an alarm, nothing written twice
+        # as the Postgres store: an alarm, nothing written twice
+        if commit.transaction_id in self.transaction_ids:
             self.duplicates.append(commit.transaction_id)
             if commit.completion is not None:
                 self._complete(commit.completion, self._next_offset())
