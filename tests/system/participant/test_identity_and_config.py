@@ -70,7 +70,7 @@ def _run(config: Path) -> subprocess.CompletedProcess[str]:
     [
         ('name = "bank"\n', "database_dsn: Field required"),
         ('name = "b a"\ndatabase_dsn="x"\nkey_file="k"\nsequencers=["h:1"]\n'
-         'topology_manager="h:2"\n[auth]\nhs256_secret="s"\n', "name: String should match"),
+         'topology_manager="h:2"\n[auth]\nhs256_secret="s"\n', "name: Value error, a name is 1-64"),
         ('name = "bank"\ndatabase_dsn="x"\nkey_file="k"\nsequencers=["h:1"]\n'
          'topology_manager="h:2"\n[auth]\n', "exactly one of hs256_secret"),
         ('name = "bank"\ndatabase_dsn="x"\nkey_file="k"\nsequencers=["nope"]\n'
