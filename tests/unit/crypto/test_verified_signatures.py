@@ -13,6 +13,7 @@ from minicanton.core.crypto.signing import SigningKeyPair, verify_signature
 from minicanton.core.entropy import SeededEntropy
 from minicanton.core.errors import CryptoError
 from minicanton.core.hashing import HashPurpose, hash_of
+from minicanton.core.memo import BoundedMemo
 
 KEY = SigningKeyPair.generate(SeededEntropy(b"verified-signatures"))
 OTHER = SigningKeyPair.generate(SeededEntropy(b"someone else"))
@@ -48,16 +49,16 @@ def test_a_peer_signature_is_verified_once_then_remembered(
         monkeypatch: pytest.MonkeyPatch) -> None:
     root = hash_of(HashPurpose.MERKLE_NODE, b"from a peer")
     signature = OTHER.sign(root, HashPurpose.MEDIATOR_VERDICT)
-    monkeypatch.setattr(signing, "_VERIFIED", signing._VerifiedSignatures(capacity=4096))
+    monkeypatch.setattr(signing, "_VERIFIED", BoundedMemo(capacity=4096))
     verify_signature(OTHER.public, root, HashPurpose.MEDIATOR_VERDICT, signature)
-    assert len(signing._VERIFIED._triples) == 1
+    assert len(signing._VERIFIED) == 1
     verify_signature(OTHER.public, root, HashPurpose.MEDIATOR_VERDICT, signature)
-    assert len(signing._VERIFIED._triples) == 1
+    assert len(signing._VERIFIED) == 1
 
 
 def test_the_memory_keeps_only_the_newest_entries() -> None:
-    memory = signing._VerifiedSignatures(capacity=3)
+    memory: BoundedMemo[bytes, int] = BoundedMemo(capacity=3)
     for n in range(5):
-        memory.add((b"k", bytes([n]), b"s"))
-    assert len(memory._triples) == 3
-    assert (b"k", bytes([0]), b"s") not in memory and (b"k", bytes([4]), b"s") in memory
+        memory.put(bytes([n]), n)
+    assert len(memory) == 3
+    assert bytes([0]) not in memory and memory.get(bytes([4])) == 4

@@ -21,6 +21,7 @@ from minicanton.core.entropy import Entropy
 from minicanton.core.errors import CryptoError
 from minicanton.core.hashing import Hash, HashPurpose, hash_of
 from minicanton.core.ids import Fingerprint
+from minicanton.core.memo import BoundedMemo
 
 
 @lru_cache(maxsize=1024)
@@ -68,7 +69,7 @@ class SigningKeyPair:
     def sign(self, hash_: Hash, purpose: HashPurpose) -> Signature:
         signed = _signed_bytes(hash_, purpose)
         raw = _private_key(self.private_raw).sign(signed)
-        _VERIFIED.add((self.public.raw, signed, raw))
+        _VERIFIED.put((self.public.raw, signed, raw), True)
         return Signature(self.fingerprint, purpose, raw)
 
 
@@ -100,31 +101,15 @@ def verify_signature(
         _public_key(public_key.raw).verify(signature.raw, checked[1])
     except (InvalidSignature, ValueError):
         raise CryptoError("invalid signature") from None
-    _VERIFIED.add(checked)
+    _VERIFIED.put(checked, True)
 
 
-class _VerifiedSignatures:
-    """(public key, signed bytes, signature) triples known to verify: a node checks its own
-    signatures when its messages come back to it (a submitter validating its own request),
-    and some signatures more than once. Verification is a pure function of the triple, and
-    Ed25519 signing is deterministic, so a triple this process signed or verified verifies
-    again; only valid triples enter, so nothing a peer sends can make a bad one pass.
-    Bounded: the oldest entries go first."""
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._triples: dict[tuple[bytes, bytes, bytes], None] = {}
-
-    def __contains__(self, triple: tuple[bytes, bytes, bytes]) -> bool:
-        return triple in self._triples
-
-    def add(self, triple: tuple[bytes, bytes, bytes]) -> None:
-        self._triples[triple] = None
-        if len(self._triples) > self._capacity:
-            del self._triples[next(iter(self._triples))]
-
-
-_VERIFIED = _VerifiedSignatures(capacity=4096)
+# (public key, signed bytes, signature) triples known to verify: a node checks its own
+# signatures when its messages come back to it (a submitter validating its own request), and
+# some signatures more than once. Verification is a pure function of the triple and Ed25519
+# signing is deterministic, so a triple signed or verified here verifies again; only valid
+# triples enter, so nothing a peer sends can make a bad one pass (core/memo.py).
+_VERIFIED: BoundedMemo[tuple[bytes, bytes, bytes], bool] = BoundedMemo(capacity=4096)
 
 
 @lru_cache(maxsize=1024)
