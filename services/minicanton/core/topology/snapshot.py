@@ -13,8 +13,9 @@ a binary search per key it touches.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from minicanton.core.crypto.encryption import EncryptionPublicKey
 from minicanton.core.crypto.signing import (
@@ -114,6 +115,8 @@ class TopologySnapshot:
     # answers of `_at` by key: a snapshot never changes once taken (see the module doc), and
     # one event or submission asks for the parameters and the same hosts and keys many times
     _memo: dict[MappingKey, TopologyMapping | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    _hosts: dict[PartyId, Mapping[ParticipantId, ParticipantPermission]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
     def _at(self, key: MappingKey) -> TopologyMapping | None:
@@ -218,18 +221,23 @@ class TopologySnapshot:
         attributes = self.participant_attributes(participant)
         return attributes is not None and attributes.trust_level is TrustLevel.VIP
 
-    def hosting_participants(self, party: PartyId) -> dict[ParticipantId, ParticipantPermission]:
+    def hosting_participants(self, party: PartyId) -> Mapping[ParticipantId, ParticipantPermission]:
         """Admitted participants hosting `party`, each with the party's permission capped by the
-        participant's own (as Canton does): an observation-only participant cannot confirm."""
+        participant's own (as Canton does): an observation-only participant cannot confirm.
+        Remembered per party (read-only): one request asks for the same parties' hosts from
+        every check."""
+        known = self._hosts.get(party)
+        if known is not None:
+            return known
         mapping = self._at(MappingKey(MappingCode.PARTY_TO_PARTICIPANT, party))
-        if not isinstance(mapping, PartyToParticipant):
-            return {}
         hosts: dict[ParticipantId, ParticipantPermission] = {}
-        for host in mapping.participants:
-            attributes = self.participant_attributes(host.participant)
-            if attributes is not None:
-                hosts[host.participant] = min(host.permission, attributes.permission)
-        return hosts
+        if isinstance(mapping, PartyToParticipant):
+            for host in mapping.participants:
+                attributes = self.participant_attributes(host.participant)
+                if attributes is not None:
+                    hosts[host.participant] = min(host.permission, attributes.permission)
+        answer = self._hosts[party] = MappingProxyType(hosts)
+        return answer
 
     def parties_hosted_by(self, participant: ParticipantId) -> dict[PartyId, ParticipantPermission]:
         found: dict[PartyId, ParticipantPermission] = {}
