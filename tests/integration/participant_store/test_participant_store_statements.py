@@ -6,6 +6,7 @@ is wanted (the rest of the suite checks the rows themselves)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 
@@ -26,7 +27,7 @@ from minicanton.core.ids import RequestId
 from minicanton.core.lf.transaction import KeyWithMaintainers
 from minicanton.core.lf.value import PartyValue
 from minicanton.core.protocol.conflict_detection import RequestLocks, StatesToFetch
-from minicanton.core.protocol.deduplication import ChangeId, NotDuplicate
+from minicanton.core.protocol.deduplication import AlreadyInFlight, ChangeId, NotDuplicate
 from minicanton.core.protocol.offsets import LEDGER_BEGIN, offset_of
 from minicanton.store.participant_store import (
     CleanPosition,
@@ -184,12 +185,35 @@ async def test_a_new_submission_is_started_in_one_statement(
     logged: tuple[PostgresParticipantStore, Statements],
 ) -> None:
     store, statements = logged
+    warm = SubmissionEntry(ChangeId("app", "cmd-0", frozenset({ALICE})), "s0", "m0", 100)
+    assert await store.start_submission(warm, None, 0, 60 * SECOND_US) == NotDuplicate()
+    statements.queries.clear()  # the first also taught asyncpg the batch's row type
     change = ChangeId("app", "cmd-1", frozenset({ALICE}))
     entry = SubmissionEntry(change, "s1", "m1", 100)
     assert await store.start_submission(entry, None, 0, 60 * SECOND_US) == NotDuplicate()
-    assert apply_calls(statements) == ["SELECT *"]  # FROM participant_start_submission
-    (row,) = await store.in_flight_submissions()
-    assert row.entry == entry
+    assert apply_calls(statements) == ["SELECT *"]  # FROM participant_start_submissions
+    assert entry in [row.entry for row in await store.in_flight_submissions()]
+
+
+async def test_submissions_of_one_turn_start_in_one_statement(
+    logged: tuple[PostgresParticipantStore, Statements],
+) -> None:
+    """Commands arriving together share a statement, in arrival order: the second start of
+    one change finds the first in flight."""
+    store, statements = logged
+    warm = SubmissionEntry(ChangeId("app", "cmd-0", frozenset({ALICE})), "s0", "m0", 100)
+    await store.start_submission(warm, None, 0, 60 * SECOND_US)
+    statements.queries.clear()
+    entries = [SubmissionEntry(ChangeId("app", f"cmd-{n}", frozenset({ALICE})), f"s{n}",
+                               f"m{n}", 100) for n in range(1, 6)]
+    again = SubmissionEntry(entries[2].change_id, "s-again", "m-again", 100)
+    decisions = await asyncio.gather(*(store.start_submission(e, None, 0, 60 * SECOND_US)
+                                       for e in [*entries, again]))
+    assert decisions[:5] == [NotDuplicate()] * 5
+    assert isinstance(decisions[5], AlreadyInFlight)
+    assert apply_calls(statements) == ["SELECT *"]
+    in_flight = {row.entry.change_id.command_id for row in await store.in_flight_submissions()}
+    assert in_flight == {f"cmd-{n}" for n in range(6)}
 
 
 async def test_loading_no_states_reads_nothing(
@@ -204,3 +228,22 @@ async def test_loading_no_states_reads_nothing(
     assert set(contracts) == {"c1", "c9"} and contracts["c9"] is None and keys == {}
     assert contracts["c1"] is not None and contracts["c1"].active
     assert statements.take_lookups() == ["participant_contract_states"]  # no key lookup
+
+
+async def test_a_batch_that_fails_as_a_whole_fails_only_its_faulty_entry(
+    logged: tuple[PostgresParticipantStore, Statements],
+) -> None:
+    """Two commands of one turn under one message id: the batch's statement fails, the
+    entries are retried one by one, and only the second is refused."""
+    store, _ = logged
+    first, clash, other = (
+        SubmissionEntry(ChangeId("app", command, frozenset({ALICE})), f"s-{command}", message,
+                        100)
+        for command, message in (("c-1", "m-same"), ("c-2", "m-same"), ("c-3", "m-other")))
+    decisions = await asyncio.gather(
+        *(store.start_submission(e, None, 0, 60 * SECOND_US) for e in (first, clash, other)),
+        return_exceptions=True)
+    assert decisions[0] == NotDuplicate() and decisions[2] == NotDuplicate()
+    assert isinstance(decisions[1], asyncpg.UniqueViolationError)
+    started = {row.entry.change_id.command_id for row in await store.in_flight_submissions()}
+    assert started == {"c-1", "c-3"}

@@ -143,17 +143,24 @@ def _pending(pending: Any) -> tuple[Any, ...]:
             None if result is None else encode_activeness_result(result))
 
 
-async def fast_start_submission(
-    conn: Any, entry: SubmissionEntry
-) -> tuple[bool, InFlightSubmission | None, AcceptedCommand | None, Offset]:
+# started, what is in flight for the change, what was accepted for it, the dedup horizon
+StartAnswer = tuple[bool, InFlightSubmission | None, AcceptedCommand | None, Offset]
+
+
+async def fast_start_submission(conn: Any, entry: SubmissionEntry) -> StartAnswer:
     """Record `entry` in flight if its change is neither in flight nor accepted (True);
-    else (False) what the store holds for it. Also the deduplication pruning horizon."""
+    else (False) what the store holds for it. Also the deduplication pruning horizon.
+    (`submission_starts.StartBatcher` does the same for several entries at once.)"""
     change = entry.change_id
     row = await conn.fetchrow(
         START_SQL, change.key, change.application_id, change.command_id,
         sorted(change.act_as), entry.submission_id, entry.message_id,
         entry.max_sequencing_time_us, entry.payload,
     )
+    return start_answer(change, row)
+
+
+def start_answer(change: ChangeId, row: Any) -> StartAnswer:
     return bool(row["started"]), _in_flight(change, row), _accepted(change, row), Offset(
         row["pruned_up_to"])
 

@@ -54,7 +54,6 @@ from minicanton.store.participant_store import (
 )
 from minicanton.store.postgres.participant_fast_writes import (
     fast_apply_event,
-    fast_start_submission,
 )
 from minicanton.store.postgres.participant_rows import (
     EVENTS_SQL,
@@ -74,6 +73,7 @@ from minicanton.store.postgres.participant_slow_writes import (
     start_submission_slowly,
 )
 from minicanton.store.postgres.pools import create_stateless_pool
+from minicanton.store.postgres.submission_starts import StartBatcher
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations" / "participant"
@@ -88,6 +88,7 @@ class PostgresParticipantStore:
         # one-round-trip write checks it under the row lock, so a stale value costs a retry
         self._ledger_end: int | None = None
         self._writers: list[EventWriter] = []
+        self._starts = StartBatcher(pool)
 
     @classmethod
     async def open(
@@ -105,6 +106,7 @@ class PostgresParticipantStore:
     async def close(self) -> None:
         for writer in self._writers:
             await writer.close()
+        await self._starts.close()
         await self._pool.close()
 
     # -- the write path: one sequenced event, one transaction ------------------------------
@@ -161,18 +163,18 @@ class PostgresParticipantStore:
         now_us: int,
         max_deduplication_duration_us: int,
     ) -> DeduplicationDecision:
-        """Deduplicate a submission and, if it is new, record it in flight (atomically)."""
+        """Deduplicate a submission and, if it is new, record it in flight (atomically);
+        the common case together with the other submissions of this event-loop turn."""
+        if not isinstance(period, DeduplicationOffset):  # its check needs no horizon
+            validate_period(period, max_deduplication_duration_us)
+            started, in_flight, accepted, pruned_up_to = await self._starts.start(entry)
+            if started:
+                return NotDuplicate()
+            decision = check_deduplication(period, now_us, accepted, in_flight,
+                                           max_deduplication_duration_us, pruned_up_to)
+            if not isinstance(decision, NotDuplicate):
+                return decision
         async with self._pool.acquire() as conn:
-            if not isinstance(period, DeduplicationOffset):  # its check needs no horizon
-                validate_period(period, max_deduplication_duration_us)
-                started, in_flight, accepted, pruned_up_to = await fast_start_submission(
-                    conn, entry)
-                if started:
-                    return NotDuplicate()
-                decision = check_deduplication(period, now_us, accepted, in_flight,
-                                               max_deduplication_duration_us, pruned_up_to)
-                if not isinstance(decision, NotDuplicate):
-                    return decision
             return await start_submission_slowly(conn, entry, period, now_us,
                                                   max_deduplication_duration_us)
 
