@@ -96,6 +96,7 @@ class PostgresQueryStore:
     def __init__(self, pool: asyncpg.Pool, participant_id: str) -> None:
         self._pool = pool
         self._participant_id = participant_id
+        self._statistics = _FreshStatistics()
 
     @classmethod
     async def open(cls, dsn: str, participant_id: str, pool_size: int = 8) -> PostgresQueryStore:
@@ -197,9 +198,21 @@ class PostgresQueryStore:
                         await _apply_archives(connection, update.archives)
                 except (_Conflict, *_CONFLICTS):
                     return False
+            if self._statistics.stale_after(len(update.creates)):
+                await self._analyze()
             return True
 
         return await self._rebuilt(write)
+
+    async def _analyze(self) -> None:
+        """Fresh planner statistics after a bulk fill (a catch-up from an active contract
+        set): planned on the statistics of a much smaller table, the next queries would scan
+        every contract until autovacuum comes by, up to a minute later."""
+        async with self._pool.acquire() as connection:
+            await connection.execute("ANALYZE contract, contract_party")
+            rows = await connection.fetchval(
+                "SELECT reltuples::bigint FROM pg_class WHERE relname = 'contract'")
+        self._statistics.analyzed(max(0, int(rows or 0)))
 
     # -------------------------------------------------------------------------------- reads
 
@@ -263,6 +276,26 @@ class PostgresQueryStore:
 
 class _Conflict(Exception):
     pass
+
+
+class _FreshStatistics:
+    """When this instance's writes have grown the contract table by a fifth since the last
+    ANALYZE (and by at least `MIN_ROWS`): the point where PostgreSQL's plans for the queries
+    can turn from index lookups into scans, or the other way."""
+
+    MIN_ROWS = 1_000
+    GROWTH = 0.2
+
+    def __init__(self) -> None:
+        self._rows_at_analyze = 0
+        self._written = 0
+
+    def stale_after(self, created: int) -> bool:
+        self._written += created
+        return self._written >= max(self.MIN_ROWS, self.GROWTH * self._rows_at_analyze)
+
+    def analyzed(self, rows: int) -> None:
+        self._rows_at_analyze, self._written = rows, 0
 
 
 @dataclass(frozen=True, slots=True)
