@@ -247,3 +247,18 @@ async def test_a_batch_that_fails_as_a_whole_fails_only_its_faulty_entry(
     assert isinstance(decisions[1], asyncpg.UniqueViolationError)
     started = {row.entry.change_id.command_id for row in await store.in_flight_submissions()}
     assert started == {"c-1", "c-3"}
+
+
+async def test_a_batch_that_cannot_reach_the_database_answers_every_caller(
+    logged: tuple[PostgresParticipantStore, Statements],
+) -> None:
+    """No command waits forever: an error that is not the database refusing the statement
+    (here the pool is gone) reaches every caller of the batch."""
+    store, _ = logged
+    await store.pool.close()
+    entries = [SubmissionEntry(ChangeId("app", f"gone-{n}", frozenset({ALICE})), f"s{n}",
+                               f"m{n}", 100) for n in range(3)]
+    outcomes = await asyncio.wait_for(asyncio.gather(
+        *(store.start_submission(e, None, 0, 60 * SECOND_US) for e in entries),
+        return_exceptions=True), timeout=10)
+    assert all(isinstance(o, asyncpg.InterfaceError) for o in outcomes), outcomes

@@ -136,8 +136,10 @@ def decrypt_view(
 # The plaintext of each view this process sealed, under the exact sealed view, recipient and
 # recipient key: a submitter opens its own views when its request comes back, and opening is
 # a pure function of those (core/memo.py). A view altered in any byte is opened for real.
+# Bounded in bytes too: a view can be megabytes; the requests in flight fit.
 _SEALED_HERE: BoundedMemo[tuple[EncryptedView, ParticipantId, Fingerprint], bytes] = (
-    BoundedMemo(capacity=1024))
+    BoundedMemo(capacity=1024, max_bytes=32 << 20,
+                size_of=lambda key, plaintext: len(key[0].ciphertext) + len(plaintext)))
 
 
 def _view_aad(view_hash: Hash) -> bytes:

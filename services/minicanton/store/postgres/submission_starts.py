@@ -9,7 +9,8 @@ queues the starts of a turn and runs them as one `participant_start_submissions`
 arrival order. One batch is in flight at a time; what arrives meanwhile forms the next, so
 batches grow with the load and a lone command goes at once. If a batch fails as a whole
 (a message id already taken, say), its entries are retried one by one, so only the entry at
-fault sees the error.
+fault sees the error; any other failure (a dropped connection) reaches every caller of the
+batch, so no command waits for an answer that never comes.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ class StartBatcher:
                 for _, future in batch:
                     future.cancel()
                 raise
+            except Exception as error:  # e.g. the connection dropped: every caller hears it
+                for _, future in batch:
+                    _settle(future, error=error)
 
     async def _run(self, batch: list[tuple[SubmissionEntry, asyncio.Future[StartAnswer]]]
                    ) -> None:
