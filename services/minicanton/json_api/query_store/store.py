@@ -30,6 +30,7 @@ Dropping the tables is allowed: the next operation that finds them gone recreate
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,7 @@ from minicanton.json_api.query_language import (
 )
 from minicanton.store.migrations import apply_migrations
 
+log = logging.getLogger(__name__)
 STORE_NAME = "json_api_query_store"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 TABLES = ("query_store_meta", "ledger_offset", "contract", "contract_party")
@@ -208,10 +210,14 @@ class PostgresQueryStore:
         """Fresh planner statistics after a bulk fill (a catch-up from an active contract
         set): planned on the statistics of a much smaller table, the next queries would scan
         every contract until autovacuum comes by, up to a minute later."""
-        async with self._pool.acquire() as connection:
-            await connection.execute("ANALYZE contract, contract_party")
-            rows = await connection.fetchval(
-                "SELECT reltuples::bigint FROM pg_class WHERE relname = 'contract'")
+        try:
+            async with self._pool.acquire() as connection:
+                await connection.execute("ANALYZE contract, contract_party")
+                rows = await connection.fetchval(
+                    "SELECT reltuples::bigint FROM pg_class WHERE relname = 'contract'")
+        except (asyncpg.PostgresError, OSError) as error:  # the write stands; autovacuum
+            log.warning("could not refresh the query store's statistics: %s", error)
+            return
         self._statistics.analyzed(max(0, int(rows or 0)))
 
     # -------------------------------------------------------------------------------- reads
