@@ -36,25 +36,10 @@ from collections.abc import Callable, Iterable
 from minicanton.core.entropy import Entropy
 from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import PartyId
-from minicanton.core.lf.commands import (
-    Command,
-    CreateAndExerciseCommand,
-    CreateCommand,
-    ExerciseByKeyCommand,
-    ExerciseCommand,
-)
+from minicanton.core.lf.commands import named_contracts
 from minicanton.core.lf.identifier import Identifier
 from minicanton.core.lf.transaction import ContractInstance
-from minicanton.core.lf.value import (
-    ContractIdValue,
-    GenMapValue,
-    ListValue,
-    OptionalValue,
-    RecordValue,
-    TextMapValue,
-    Value,
-    VariantValue,
-)
+from minicanton.core.lf.value import Value, referenced_contracts
 from minicanton.core.protocol.commit_set import global_key_hash
 from minicanton.core.protocol.conflict_detection import StatesToFetch
 from minicanton.core.protocol.deduplication import AlreadyInFlight, Duplicate
@@ -228,46 +213,6 @@ class _Waiter:
 
     def committed(self) -> TransactionEntry | None:
         return self.transaction
-
-
-def named_contracts(commands: Iterable[Command]) -> set[str]:
-    """The contracts commands name: exercise targets and contract ids in arguments."""
-    named: set[str] = set()
-    for command in commands:
-        if isinstance(command, ExerciseCommand):
-            named.add(command.contract_id)
-            named |= referenced_contracts(command.argument)
-        elif isinstance(command, CreateCommand):
-            named |= referenced_contracts(command.argument)
-        elif isinstance(command, CreateAndExerciseCommand):
-            named |= referenced_contracts(command.create_argument)
-            named |= referenced_contracts(command.choice_argument)
-        elif isinstance(command, ExerciseByKeyCommand):
-            named |= referenced_contracts(command.argument)
-    return named
-
-
-def referenced_contracts(value: Value) -> set[str]:
-    """Every contract id inside `value`."""
-    found: set[str] = set()
-    pending: list[Value] = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, ContractIdValue):
-            found.add(item.value)
-        elif isinstance(item, RecordValue):
-            pending.extend(v for _, v in item.fields)
-        elif isinstance(item, VariantValue):
-            pending.append(item.value)
-        elif isinstance(item, ListValue):
-            pending.extend(item.items)
-        elif isinstance(item, OptionalValue) and item.value is not None:
-            pending.append(item.value)
-        elif isinstance(item, TextMapValue):
-            pending.extend(v for _, v in item.entries)
-        elif isinstance(item, GenMapValue):
-            pending.extend(v for entry in item.entries for v in entry)
-    return found
 
 
 def command_submission(request: SubmissionRequest, now_us: int) -> CommandSubmission:

@@ -13,11 +13,11 @@ from tests.sim.dvp_flow import DvpContracts, exercise, setup_until_dvp
 from tests.sim.harness import SimNetwork
 
 from minicanton.core.lf.transaction import ContractInstance
-from minicanton.core.lf.value import ContractIdValue, ListValue, RecordValue
+from minicanton.core.lf.value import ContractIdValue, ListValue, RecordValue, referenced_contracts
 from minicanton.core.protocol.commit_set import global_key_hash
 from minicanton.core.protocol.participant_effects import SendBatch
 from minicanton.participant.ledger_api.backend import SubmissionRequest
-from minicanton.participant.submitter import Submitter, referenced_contracts
+from minicanton.participant.submitter import Submitter
 from minicanton.store.participant_store import (
     CleanPosition,
     DivulgedContract,

@@ -7,10 +7,11 @@ the template, so errors come back with the path of the offending field.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from minicanton.core.lf.identifier import Identifier, TemplateReference
-from minicanton.core.lf.value import RecordValue, Value
+from minicanton.core.lf.value import RecordValue, Value, referenced_contracts
 
 
 def template_reference(template: TemplateReference | Identifier | str) -> TemplateReference:
@@ -55,3 +56,20 @@ class CreateAndExerciseCommand:
 
 
 Command = CreateCommand | ExerciseCommand | ExerciseByKeyCommand | CreateAndExerciseCommand
+
+
+def named_contracts(commands: Iterable[Command]) -> set[str]:
+    """The contracts commands name: exercise targets and contract ids in arguments."""
+    named: set[str] = set()
+    for command in commands:
+        if isinstance(command, ExerciseCommand):
+            named.add(command.contract_id)
+            named |= referenced_contracts(command.argument)
+        elif isinstance(command, CreateCommand):
+            named |= referenced_contracts(command.argument)
+        elif isinstance(command, CreateAndExerciseCommand):
+            named |= referenced_contracts(command.create_argument)
+            named |= referenced_contracts(command.choice_argument)
+        elif isinstance(command, ExerciseByKeyCommand):
+            named |= referenced_contracts(command.argument)
+    return named

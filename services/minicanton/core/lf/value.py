@@ -281,3 +281,26 @@ _KIND_RANK: dict[type, int] = {
     )
 }
 _CONTAINERS = (ListValue, OptionalValue, TextMapValue, GenMapValue, RecordValue, VariantValue)
+
+
+def referenced_contracts(value: Value) -> set[str]:
+    """Every contract id inside `value`."""
+    found: set[str] = set()
+    pending: list[Value] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, ContractIdValue):
+            found.add(item.value)
+        elif isinstance(item, RecordValue):
+            pending.extend(v for _, v in item.fields)
+        elif isinstance(item, VariantValue):
+            pending.append(item.value)
+        elif isinstance(item, ListValue):
+            pending.extend(item.items)
+        elif isinstance(item, OptionalValue) and item.value is not None:
+            pending.append(item.value)
+        elif isinstance(item, TextMapValue):
+            pending.extend(v for _, v in item.entries)
+        elif isinstance(item, GenMapValue):
+            pending.extend(v for entry in item.entries for v in entry)
+    return found

@@ -151,13 +151,17 @@ async def fast_start_submission(conn: Any, entry: SubmissionEntry) -> StartAnswe
     """Record `entry` in flight if its change is neither in flight nor accepted (True);
     else (False) what the store holds for it. Also the deduplication pruning horizon.
     (`submission_starts.StartBatcher` does the same for several entries at once.)"""
+    row = await conn.fetchrow(START_SQL, *start_row(entry))
+    return start_answer(entry.change_id, row)
+
+
+def start_row(entry: SubmissionEntry) -> tuple[Any, ...]:
+    """The arguments of `participant_start_submission`, in order (one
+    `participant_start_row` of the batched function)."""
     change = entry.change_id
-    row = await conn.fetchrow(
-        START_SQL, change.key, change.application_id, change.command_id,
-        sorted(change.act_as), entry.submission_id, entry.message_id,
-        entry.max_sequencing_time_us, entry.payload,
-    )
-    return start_answer(change, row)
+    return (change.key, change.application_id, change.command_id, sorted(change.act_as),
+            entry.submission_id, entry.message_id, entry.max_sequencing_time_us,
+            entry.payload)
 
 
 def start_answer(change: ChangeId, row: Any) -> StartAnswer:

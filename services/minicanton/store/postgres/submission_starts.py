@@ -26,6 +26,7 @@ from minicanton.store.postgres.participant_fast_writes import (
     StartAnswer,
     fast_start_submission,
     start_answer,
+    start_row,
 )
 
 STARTS_SQL = "SELECT * FROM participant_start_submissions($1::participant_start_row[])"
@@ -63,7 +64,7 @@ class StartBatcher:
                 raise
             except Exception as error:  # e.g. the connection dropped: every caller hears it
                 for _, future in batch:
-                    _settle(future, error=error)
+                    _fail(future, error)
 
     async def _run(self, batch: list[tuple[SubmissionEntry, asyncio.Future[StartAnswer]]]
                    ) -> None:
@@ -72,24 +73,20 @@ class StartBatcher:
                 answers = await _start_all(conn, [entry for entry, _ in batch])
             except (asyncpg.PostgresError, OSError) as error:
                 if len(batch) == 1:
-                    _settle(batch[0][1], error=error)
+                    _fail(batch[0][1], error)
                     return
                 for entry, future in batch:  # only the entry at fault fails
                     try:
-                        _settle(future, await fast_start_submission(conn, entry))
+                        _answer(future, await fast_start_submission(conn, entry))
                     except (asyncpg.PostgresError, OSError) as single_error:
-                        _settle(future, error=single_error)
+                        _fail(future, single_error)
                 return
         for (_, future), answer in zip(batch, answers, strict=True):
-            _settle(future, answer)
+            _answer(future, answer)
 
 
 async def _start_all(conn: Any, entries: list[SubmissionEntry]) -> list[StartAnswer]:
-    rows = await conn.fetch(STARTS_SQL, [
-        (e.change_id.key, e.change_id.application_id, e.change_id.command_id,
-         sorted(e.change_id.act_as), e.submission_id, e.message_id,
-         e.max_sequencing_time_us, e.payload)
-        for e in entries])
+    rows = await conn.fetch(STARTS_SQL, [start_row(entry) for entry in entries])
     if len(rows) != len(entries):
         raise asyncpg.DataError(f"{len(rows)} answers for {len(entries)} submission starts")
     return [start_answer(entry.change_id, row)
@@ -97,13 +94,13 @@ async def _start_all(conn: Any, entries: list[SubmissionEntry]) -> list[StartAns
                                   strict=True)]
 
 
-def _settle(future: asyncio.Future[StartAnswer], answer: StartAnswer | None = None, *,
-            error: BaseException | None = None) -> None:
-    if future.done():  # its caller gave up; the start itself stands, as a single one would
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        assert answer is not None
+# A future already done is a caller that gave up: the start itself stands, as a single one
+# would.
+def _answer(future: asyncio.Future[StartAnswer], answer: StartAnswer) -> None:
+    if not future.done():
         future.set_result(answer)
 
+
+def _fail(future: asyncio.Future[StartAnswer], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
