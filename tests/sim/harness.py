@@ -32,18 +32,13 @@ from minicanton.core.entropy import SeededEntropy
 from minicanton.core.ids import MemberId, PartyId
 from minicanton.core.lf.commands import Command
 from minicanton.core.protocol import mediator as med
-from minicanton.core.protocol.deduplication import (
-    DeduplicationPeriod,
-    InFlightSubmission,
-    raise_if_duplicate,
-)
+from minicanton.core.protocol.deduplication import DeduplicationPeriod
 from minicanton.core.protocol.participant import ParticipantConfig, ParticipantMachine
 from minicanton.core.protocol.participant_effects import (
     Effect,
     RaiseAlarm,
     RequestTimeProof,
     SendBatch,
-    TrackedSubmission,
 )
 from minicanton.core.protocol.participant_outcomes import response_message_id
 from minicanton.core.protocol.replay_protection import (
@@ -208,16 +203,7 @@ class SimNetwork:
 
     def record_in_flight(self, name: str, prepared: PreparedSubmission) -> None:
         """The shell's deduplication step (the store's `start_submission`)."""
-        store = self.participants[name].store
-        decision = store.dedup.submit(
-            InFlightSubmission(prepared.change_id, prepared.submission.submission_id,
-                               prepared.max_sequencing_time_us),
-            prepared.submission.deduplication_period, self.clock_us,
-        )
-        raise_if_duplicate(decision)
-        store.in_flight[prepared.change_id.key] = TrackedSubmission(
-            prepared.change_id, prepared.submission.submission_id, prepared.message_id,
-            prepared.max_sequencing_time_us)
+        self.participants[name].store.start_submission(prepared, self.clock_us)
 
     def send_raw(self, name: str, batch: Batch, message_id: str, max_seq_us: int) -> None:
         """Send a batch as member `name` (a malicious or replaying member)."""

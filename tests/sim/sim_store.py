@@ -23,7 +23,12 @@ from minicanton.core.protocol.conflict_detection import (
     RequestLocks,
     StatesToFetch,
 )
-from minicanton.core.protocol.deduplication import AcceptedCommand, DeduplicationTable
+from minicanton.core.protocol.deduplication import (
+    AcceptedCommand,
+    DeduplicationTable,
+    InFlightSubmission,
+    raise_if_duplicate,
+)
 from minicanton.core.protocol.offsets import Offset, offset_of
 from minicanton.core.protocol.participant_effects import (
     Completion,
@@ -35,6 +40,7 @@ from minicanton.core.protocol.participant_effects import (
     RemovePendingRequest,
     TrackedSubmission,
 )
+from minicanton.core.protocol.submission import PreparedSubmission
 
 MAX_DEDUPLICATION_DURATION_US = 3_600_000_000
 
@@ -132,6 +138,19 @@ class SimParticipantStore:
             accepted = AcceptedCommand(completion.change_id, completion.submission_id, offset,
                                        completion.record_time_us)
         self.dedup.complete(completion.change_id, accepted)
+
+    def start_submission(self, prepared: PreparedSubmission, now_us: int) -> None:
+        """The shell's deduplication step: deduplicate the change and record it in flight
+        (raises if it is a duplicate)."""
+        decision = self.dedup.submit(
+            InFlightSubmission(prepared.change_id, prepared.submission.submission_id,
+                               prepared.max_sequencing_time_us),
+            prepared.submission.deduplication_period, now_us,
+        )
+        raise_if_duplicate(decision)
+        self.in_flight[prepared.change_id.key] = TrackedSubmission(
+            prepared.change_id, prepared.submission.submission_id, prepared.message_id,
+            prepared.max_sequencing_time_us)
 
     # --- reads ------------------------------------------------------------------------------
 

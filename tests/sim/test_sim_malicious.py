@@ -8,6 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from tests.sim.altered_submission import altered_submission, without_views_for
 from tests.sim.dvp_flow import DvpContracts, exercise, iou, setup_until_dvp
 from tests.sim.harness import SimNetwork
 from tests.sim.ledger_checks import check_invariants
@@ -19,17 +20,8 @@ from minicanton.core.lf.engine import ContractLookup, SubmissionResult
 from minicanton.core.lf.transaction import CreateNode, NodeId
 from minicanton.core.lf.value import NumericValue, RecordValue
 from minicanton.core.protocol import validation
-from minicanton.core.protocol.merkle import root_hash
-from minicanton.core.protocol.submission import (
-    CommandSubmission,
-    PreparedSubmission,
-    build_request_tree,
-    interpret_submission,
-    request_batch,
-    request_message_id,
-)
-from minicanton.core.protocol.view_message import is_view_message, sign_root_hash
-from minicanton.core.sequencing.batch import Batch, Envelope, MemberRecipient
+from minicanton.core.protocol.submission import CommandSubmission, PreparedSubmission
+from minicanton.core.sequencing.batch import Batch, MemberRecipient
 
 TTL_US = 60_000_000
 
@@ -45,21 +37,12 @@ def malicious_submit(
 ) -> PreparedSubmission:
     """Alice's participant's real submission steps, with the given step altered."""
     node = net.participants["alice"]
-    identity = node.machine.config.identity
-    snapshot = net.domain.snapshot(net.clock_us)
-    readers = list(submission.act_as)
-    contracts = alter_lookup(node.store.lookup(readers))
-    result = interpret_submission(submission, contracts, net.domain.registry, net.clock_us,
-                                  node.entropy)
-    result = alter_result(result)
-    max_seq_us = net.clock_us + TTL_US
-    tree = build_request_tree(submission, result, identity, snapshot, net.clock_us, max_seq_us,
-                              node.entropy)
-    root = root_hash(tree)
-    signature = None if forge_with is None else sign_root_hash(root, forge_with)
-    batch = alter_batch(request_batch(tree, identity, snapshot, node.entropy, signature))
-    prepared = PreparedSubmission(submission, request_message_id(root), max_seq_us, batch, root,
-                                  result)
+    prepared = altered_submission(
+        submission, identity=node.machine.config.identity,
+        contracts=alter_lookup(node.store.lookup(list(submission.act_as))),
+        registry=net.domain.registry, snapshot=net.domain.snapshot(net.clock_us),
+        now_us=net.clock_us, ttl_us=TTL_US, entropy=node.entropy, alter_result=alter_result,
+        alter_batch=alter_batch, forge_with=forge_with)
     return net.submit_prepared("alice", prepared)
 
 
@@ -84,19 +67,7 @@ def inflate_new_iou(result: SubmissionResult) -> SubmissionResult:
 
 
 def withhold_from(net: SimNetwork, name: str) -> Callable[[Batch], Batch]:
-    victim = MemberRecipient(net.domain.participants[name].id)
-
-    def alter(batch: Batch) -> Batch:
-        envelopes = []
-        for envelope in batch.envelopes:
-            if is_view_message(envelope.content):
-                recipients = tuple(r for r in envelope.recipients if r != victim)
-                envelope = Envelope(recipients, envelope.content)
-            if envelope.recipients:
-                envelopes.append(envelope)
-        return Batch(tuple(envelopes))
-
-    return alter
+    return without_views_for(MemberRecipient(net.domain.participants[name].id))
 
 
 @pytest.fixture
