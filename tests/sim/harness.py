@@ -69,6 +69,7 @@ from minicanton.core.sequencing.submission import (
     plan_events,
     validate_submission,
 )
+from minicanton.core.topology.snapshot import TopologySnapshot
 
 STEP_US = 1_000
 MINUTE_US = 60_000_000
@@ -312,14 +313,8 @@ class SimNetwork:
 
     def _participant_handles(self, node: SimParticipant, event: SequencedEvent) -> None:
         """The participant shell's pump: prepare, load states, process, persist, send."""
-        machine = node.machine
-        prepared = machine.prepare_event(event, self.domain.snapshot(event.timestamp_us))
-        wanted = machine.states_to_fetch(prepared)
-        if not wanted.is_empty:
-            machine.provide_states(*node.store.load_states(wanted))
-        effects = machine.process(prepared)
-        node.store.apply(effects, event.timestamp_us)
-        machine.conflict_detector.evict_idle()
+        effects = participant_step(node.machine, node.store, event,
+                                   self.domain.snapshot(event.timestamp_us))
         self._handle_effects(node.name, effects)
 
     def _handle_effects(self, name: str, effects: Iterable[Effect]) -> None:
@@ -427,6 +422,20 @@ class SimNetwork:
                     mediator.handle_event(event, self.domain.snapshot(event.timestamp_us))
             mediator.skip_to(clean_us)
         self.mediator = mediator
+
+
+def participant_step(machine: ParticipantMachine, store: SimParticipantStore,
+                     event: SequencedEvent, snapshot: TopologySnapshot) -> list[Effect]:
+    """One event through a participant machine as its shell does it: prepare, load the
+    states it needs from the store, process, persist. Returns the effects (to send)."""
+    prepared = machine.prepare_event(event, snapshot)
+    wanted = machine.states_to_fetch(prepared)
+    if not wanted.is_empty:
+        machine.provide_states(*store.load_states(wanted))
+    effects = machine.process(prepared)
+    store.apply(effects, event.timestamp_us)
+    machine.conflict_detector.evict_idle()
+    return effects
 
 
 def _size(request: SubmissionRequest) -> int:
