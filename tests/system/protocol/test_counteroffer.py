@@ -11,7 +11,8 @@ commits; tx2 stays rejected. Kept stopped past the timeout instead, the Bank's s
 tx1 out, and that verdict is what releases A's lock on c2.
 
 (Diagrams 2 and 3 need one participant to answer one request and hold back its answer to
-another; stopping processes cannot do that, so they are simulation tests: tests/sim.)
+another, which stopping a process cannot do: test_counteroffer_held.py runs them with A on
+the rogue participant of rogue.py, a real domain member living in the test process.)
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def _in(rogue: Rogue, contract_id: str) -> Any:
 async def _rejected_by_the_bank(setting: Setting, command_id: str, code: str,
                                 **alteration: Any) -> None:
     net, rogue = setting.network, setting.rogue
-    before = {name: await _transaction_ids(setting, name) for name in ("bank", "alice")}
+    before = await _ledgers(setting)
     committed = len(rogue.store.transactions)
     prepared = rogue.submit_altered(setting.mallory, command_id, setting.transfer(),
                                     **alteration)
@@ -118,13 +118,20 @@ async def _rejected_by_the_bank(setting: Setting, command_id: str, code: str,
     assert not rogue.alarms
 
 
-async def _transaction_ids(setting: Setting, name: str) -> list[str]:
-    party = setting.bank if name == "bank" else setting.a
-    return [t.transaction_id for t in await trees_of(setting.network.clients[name], party)]
+Ledgers = dict[str, tuple[list[str], set[str]]]  # name -> (transaction ids, active contracts)
 
 
-async def _nothing_committed(setting: Setting, before: dict[str, list[str]],
-                             command_id: str) -> None:
+async def _ledgers(setting: Setting) -> Ledgers:
+    """The Bank's ledger at bank's participant and A's at alice's, through the Ledger API."""
+    found = {}
+    for name, party in (("bank", setting.bank), ("alice", setting.a)):
+        client = setting.network.clients[name]
+        found[name] = ([t.transaction_id for t in await trees_of(client, party)],
+                       {x.contract_id for x in await client.active_contracts(party)})
+    return found
+
+
+async def _nothing_committed(setting: Setting, before: Ledgers, command_id: str) -> None:
     """A later transaction both honest participants see (the Bank issues A an Iou) is the
     only one added to either ledger since the rogue's request: both had processed its
     verdict by then, and committed nothing of it."""
@@ -133,14 +140,11 @@ async def _nothing_committed(setting: Setting, before: dict[str, list[str]],
         "paint", "Iou", issuer=Value(party=setting.bank), owner=Value(party=setting.a),
         amount=Value(numeric="1.0"), currency=Value(text="EUR"))), "Iou")
     await eventually(lambda: sees(c["alice"], setting.a, marker))
-    for name in ("bank", "alice"):
-        after = await _transaction_ids(setting, name)
-        assert after[:len(before[name])] == before[name] and len(after) == len(before[name]) + 1
-    bank_ious = {x.contract_id for x in await c["bank"].active_contracts(setting.bank)}
-    assert setting.iou in bank_ious
-    amounts = {x.contract_id: {f.label: f.value.numeric for f in x.create_arguments.fields}
-               ["amount"] for x in await c["alice"].active_contracts(setting.a)}
-    assert set(amounts.values()) == {amounts[marker]}, amounts  # markers only: no transfer
+    after = await _ledgers(setting)
+    for name, (transactions, active) in before.items():
+        assert after[name][0][:-1] == transactions, name  # the marker is the last
+        assert after[name][1] == active | {marker}, name
+    assert setting.iou in after["bank"][1]
 
 
 async def test_a_view_that_does_not_match_reinterpretation_is_rejected(
@@ -160,3 +164,29 @@ async def test_a_forged_submitter_signature_is_rejected(setting: Setting) -> Non
     forger = SigningKeyPair.generate(SeededEntropy(b"forger"))
     await _rejected_by_the_bank(setting, "mal-forged", validation.AUTHENTICATION,
                                 forge_with=forger)
+
+
+async def test_the_same_transfer_unaltered_commits(setting: Setting) -> None:
+    """The control: what the rogue sends when no step is altered passes every check, so
+    the rejections above are the alterations' doing (on an Iou of its own; the checks
+    above compare ledgers before and after, so the order of the tests does not matter)."""
+    net, rogue = setting.network, setting.rogue
+    c = net.clients
+    iou = created(await c["bank"].submit(setting.bank, "mal-control-iou", create_in(
+        "paint", "Iou", issuer=Value(party=setting.bank), owner=Value(party=setting.mallory),
+        amount=Value(numeric="100.0"), currency=Value(text="USD"))), "Iou")
+    await eventually(_in(rogue, iou))
+    prepared = rogue.submit(setting.mallory, "mal-control", exercise(
+        "paint:Iou", iou, "Transfer", recipient=PartyValue(PartyId(setting.a))))
+    completion = await rogue.completion("mal-control")
+    assert completion.accepted, completion
+    (new_iou,) = [cid for cid, x in prepared.result.created_contracts.items()
+                  if x.template_id.entity_name == "Iou"]
+    await eventually(lambda: sees(c["alice"], setting.a, new_iou))
+    await eventually(lambda: sees(c["bank"], setting.bank, new_iou))
+    assert iou in rogue.store.archived and not await _bank_holds(setting, iou)
+
+
+async def _bank_holds(setting: Setting, contract_id: str) -> bool:
+    active = await setting.network.clients["bank"].active_contracts(setting.bank)
+    return contract_id in {x.contract_id for x in active}
