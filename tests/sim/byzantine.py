@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from tests.sim.altered_submission import altered_submission, without_views_for
 from tests.sim.faulty_network import FaultyNetwork
 
 from minicanton.core.crypto.signing import SigningKeyPair
@@ -44,7 +45,6 @@ from minicanton.core.lf.engine import ContractLookup, SubmissionResult
 from minicanton.core.lf.identifier import Identifier
 from minicanton.core.lf.transaction import ContractInstance, CreateNode, NodeId
 from minicanton.core.lf.value import Int64Value, NumericValue, RecordValue, Value
-from minicanton.core.protocol.merkle import root_hash
 from minicanton.core.protocol.message_codec import decode_protocol_message
 from minicanton.core.protocol.messages import (
     Approve,
@@ -55,15 +55,8 @@ from minicanton.core.protocol.messages import (
 )
 from minicanton.core.protocol.participant_effects import SendBatch
 from minicanton.core.protocol.participant_outcomes import RESPONSE_MESSAGE_ID_PREFIX
-from minicanton.core.protocol.submission import (
-    CommandSubmission,
-    PreparedSubmission,
-    build_request_tree,
-    interpret_submission,
-    request_batch,
-    request_message_id,
-)
-from minicanton.core.protocol.view_message import is_view_message, sign_root_hash
+from minicanton.core.protocol.submission import CommandSubmission, PreparedSubmission
+from minicanton.core.protocol.view_message import is_view_message
 from minicanton.core.sequencing.batch import Batch, Envelope, MemberRecipient
 
 MISBEHAVIOURS = ("mismatch", "withhold", "forge_sig", "foreign", "replay", "stale",
@@ -199,40 +192,22 @@ class Byzantine:
         contracts: ContractLookup = node.store.lookup(submission.act_as)
         if how == "stale":
             contracts = WithArchived(contracts, node.store.archived)
-        result = interpret_submission(submission, contracts, net.domain.registry,
-                                      net.clock_us, node.entropy)
-        if how == "mismatch":
-            result = inflate_creates(result)
-        identity = node.machine.config.identity
-        snapshot = net.domain.snapshot(net.clock_us)
-        max_seq_us = net.clock_us + TTL_US
-        tree = build_request_tree(submission, result, identity, snapshot, net.clock_us,
-                                  max_seq_us, node.entropy)
-        root = root_hash(tree)
-        signature = sign_root_hash(root, self.forger) if how == "forge_sig" else None
-        batch = request_batch(tree, identity, snapshot, node.entropy, signature)
+        prepared = altered_submission(
+            submission, identity=node.machine.config.identity, contracts=contracts,
+            registry=net.domain.registry, snapshot=net.domain.snapshot(net.clock_us),
+            now_us=net.clock_us, ttl_us=TTL_US, entropy=node.entropy,
+            alter_result=inflate_creates if how == "mismatch" else lambda r: r,
+            alter_batch=self._withhold if how == "withhold" else lambda b: b,
+            forge_with=self.forger if how == "forge_sig" else None)
         if how == "withhold":
-            batch = self._withhold(batch)
-            self.withheld.add(request_message_id(root))
-        prepared = PreparedSubmission(submission, request_message_id(root), max_seq_us,
-                                      batch, root, result)
+            self.withheld.add(prepared.message_id)
         return net.submit_prepared(self.name, prepared)
 
     def _withhold(self, batch: Batch) -> Batch:
         own = MemberRecipient(self.net.domain.participants[self.name].id)
         victims = sorted({r for e in batch.envelopes if is_view_message(e.content)
                           for r in e.recipients if r != own}, key=str)
-        if not victims:
-            return batch
-        victim = self.rng.choice(victims)
-        envelopes = []
-        for envelope in batch.envelopes:
-            if is_view_message(envelope.content):
-                envelope = Envelope(tuple(r for r in envelope.recipients if r != victim),
-                                    envelope.content)
-            if envelope.recipients:
-                envelopes.append(envelope)
-        return Batch(tuple(envelopes))
+        return without_views_for(self.rng.choice(victims))(batch) if victims else batch
 
     def _replay(self) -> None:
         net = self.net

@@ -119,6 +119,7 @@ class Rogue:
     held: list[tuple[str, SendBatch]] = field(default_factory=list)
     rules: dict[str, SendRule] = field(default_factory=dict)
     alarms: list[RaiseAlarm] = field(default_factory=list)
+    send_errors: list[tuple[str, str]] = field(default_factory=list)  # (message id, error)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _first_event: bool = True
 
@@ -186,8 +187,9 @@ class Rogue:
 
     def check_running(self) -> None:
         assert self.sequencer is not None
-        assert self.sequencer.failure is None, f"the rogue's subscription stopped: " \
-                                               f"{self.sequencer.failure!r}"
+        failure = self.sequencer.failure
+        assert failure is None, f"the rogue's subscription stopped: {failure!r}"
+        assert not self.send_errors, f"the rogue's sends failed: {self.send_errors}"
 
     async def close(self) -> None:
         for task in list(self.tasks):
@@ -255,9 +257,13 @@ class Rogue:
 
     async def _send_now(self, send: SendBatch) -> None:
         assert self.sequencer is not None
-        handle = await self.sequencer.send_async(
-            send.batch, message_id=send.message_id,
-            max_sequencing_time_us=send.max_sequencing_time_us)
+        try:
+            handle = await self.sequencer.send_async(
+                send.batch, message_id=send.message_id,
+                max_sequencing_time_us=send.max_sequencing_time_us)
+        except Exception as error:  # a refusal is the test's news, not a lost task's
+            self.send_errors.append((send.message_id, repr(error)))
+            return
         self.outcomes[send.message_id] = handle.outcome
 
     def hold(self, name: str, rule: SendRule) -> None:
