@@ -6,13 +6,15 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
 
-from minicanton.cli.ledger_client import LedgerClient
+from minicanton.cli.ledger_client import LedgerClient, create_command
 from minicanton.cli.localnet.supervisor import is_alive
+from minicanton.core.lf.value import NumericValue, PartyValue, TextValue
 from minicanton.runtime.auth import mint_dev_token
 
 pytestmark = pytest.mark.system
@@ -76,6 +78,23 @@ async def test_demo_runs_dvp_and_each_party_sees_only_its_share(network_dir: Pat
     assert await _templates_seen(network, "SR") == {"dvp:Share"}
     assert await _templates_seen(network, "Alice") == {"dvp:Share"}
     assert await _templates_seen(network, "Bob") == {"dvp:Iou"}
+
+
+async def test_a_submission_waits_for_its_completion_alone(network_dir: Path) -> None:
+    """The client call `make bench` drives (a) with: SubmitAndWait, no transaction back."""
+    network = json.loads((network_dir / "network.json").read_text())
+    bank, bob = network["parties"]["Bank"], network["parties"]["Bob"]
+    token = mint_dev_token(network["auth"]["hs256_secret"], act_as=[bank["party"]])
+    bob_token = mint_dev_token(network["auth"]["hs256_secret"], act_as=[bob["party"]])
+    iou = create_command("dvp", "Iou", issuer=PartyValue(bank["party"]),
+                         owner=PartyValue(bob["party"]), amount=NumericValue(Decimal(7)),
+                         currency=TextValue("EUR"))
+    async with LedgerClient(network["participants"]["bank"]["ledger_api"]) as client:
+        assert await client.submit_and_wait_for_completion(token, [bank["party"]], [iou]) is None
+    async with LedgerClient(network["participants"]["bob"]["ledger_api"]) as client:
+        euros = [c for c in await client.active_contracts(bob["party"], bob_token)
+                 if c.template == "dvp:Iou" and c.argument.field("currency") == TextValue("EUR")]
+    assert len(euros) == 1
 
 
 def _query_over_http(network: dict, hint: str, template: str) -> list[dict]:

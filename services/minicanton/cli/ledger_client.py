@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 
@@ -103,6 +104,23 @@ class LedgerClient:
         reaches this participant a moment after the creator's completion (each participant
         commits on the verdict independently), so CONTRACT_NOT_FOUND is retried, with a new
         command id, for up to `visibility_wait_s` — what a Daml application does too."""
+        response: command_pb.SubmitAndWaitForTransactionTreeResponse = await self._retrying(
+            self._commands.SubmitAndWaitForTransactionTree, token, act_as, commands,
+            command_id, visibility_wait_s)
+        return response
+
+    async def submit_and_wait_for_completion(
+        self, token: str, act_as: Sequence[str], commands: Sequence[commands_pb2.Command],
+        command_id: str | None = None, visibility_wait_s: float = 10.0,
+    ) -> None:
+        """As `submit_and_wait`, but only the completion comes back (SubmitAndWait): for a
+        client that needs no contract ids from the transaction."""
+        await self._retrying(self._commands.SubmitAndWait, token, act_as, commands, command_id,
+                             visibility_wait_s)
+
+    async def _retrying(self, rpc: Any, token: str, act_as: Sequence[str],
+                        commands: Sequence[commands_pb2.Command], command_id: str | None,
+                        visibility_wait_s: float) -> Any:
         deadline = time.monotonic() + visibility_wait_s
         delay_s = 0.02
         while True:
@@ -111,8 +129,7 @@ class LedgerClient:
                 command_id=command_id or uuid.uuid4().hex, act_as=list(act_as),
                 commands=list(commands)))
             try:
-                return await self._commands.SubmitAndWaitForTransactionTree(
-                    request, metadata=self._auth(token), timeout=120)
+                return await rpc(request, metadata=self._auth(token), timeout=120)
             except grpc.aio.AioRpcError as error:
                 if error.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
                     raise
