@@ -236,3 +236,16 @@ def test_hash_purposes_differ_for_the_same_bytes() -> None:
     assert hash_of(HashPurpose.CONFIRMATION_RESPONSE, body) != hash_of(
         HashPurpose.MEDIATOR_VERDICT, body
     )
+
+
+def test_a_result_is_encoded_once_and_a_changed_copy_anew() -> None:
+    """The mediator sends and stores one result several times: the bytes are remembered on
+    the (immutable) result, and a copy with another verdict does not inherit them."""
+    result = _result(REJECT)
+    first = encode_protocol_message(result)
+    assert encode_protocol_message(result) is first
+    assert first == encode_protocol_message(_result(REJECT))
+    assert decode_protocol_message(first) == result
+    approved = replace(result, verdict=Approve())
+    assert encode_protocol_message(approved) != first
+    assert decode_protocol_message(encode_protocol_message(approved)) == approved

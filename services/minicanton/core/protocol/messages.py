@@ -355,6 +355,9 @@ class MediatorResult:
     mediator: MemberId
     verdict: Verdict
     signature: Signature
+    # Memo of the wire bytes: the mediator encodes one result for the audit log, the outbox
+    # and every recipient's envelope (a pure function of the immutable fields).
+    _encoded: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if parse_member_id(self.mediator)[0] is not MemberKind.MEDIATOR:
@@ -412,8 +415,13 @@ def encode_protocol_message(message: ProtocolMessage) -> bytes:
         w.u8(MessageKind.CONFIRMATION_RESPONSE)
         _write_response(w, message)
     else:
+        if message._encoded is not None:
+            return message._encoded
         w.u8(MessageKind.MEDIATOR_RESULT)
         _write_result(w, message)
+        encoded = MAGIC + w.getvalue()
+        object.__setattr__(message, "_encoded", encoded)
+        return encoded
     return MAGIC + w.getvalue()
 
 
