@@ -311,19 +311,28 @@ class _Reader:
         self.data = data
         self.position = 0
 
+    # Reads index and unpack in place, and a `what` is formatted only into an error: a
+    # contract's argument is a few hundred of these reads.
     def take(self, size: int, what: str) -> bytes:
-        end = self.position + size
+        start = self.position
+        end = start + size
         if end > len(self.data):
-            raise ValueDecodeError(
-                f"truncated: {what} needs {size} bytes at offset {self.position}, "
-                f"{len(self.data) - self.position} left"
-            )
-        chunk = self.data[self.position : end]
+            raise self._truncated(what, size)
         self.position = end
-        return chunk
+        return self.data[start:end]
+
+    def _truncated(self, what: str, size: int) -> ValueDecodeError:
+        return ValueDecodeError(
+            f"truncated: {what} needs {size} bytes at offset {self.position}, "
+            f"{len(self.data) - self.position} left"
+        )
 
     def byte(self, what: str) -> int:
-        return self.take(1, what)[0]
+        start = self.position
+        if start >= len(self.data):
+            raise self._truncated(what, 1)
+        self.position = start + 1
+        return self.data[start]
 
     def flag(self, what: str) -> bool:
         offset = self.position
@@ -333,7 +342,11 @@ class _Reader:
         return flag == 1
 
     def count(self, what: str) -> int:
-        count: int = _U32.unpack(self.take(4, what))[0]
+        start = self.position
+        if start + 4 > len(self.data):
+            raise self._truncated(what, 4)
+        count: int = _U32.unpack_from(self.data, start)[0]
+        self.position = start + 4
         # Each element takes at least one byte: a huge count in a short input is corrupt,
         # and refusing it early keeps a forged count from allocating anything.
         if count > len(self.data) - self.position:
@@ -341,23 +354,35 @@ class _Reader:
         return count
 
     def text(self, what: str) -> str:
-        data = self.take(self.count(f"length of {what}"), what)
+        start = self.position
+        if start + 4 > len(self.data):
+            raise self._truncated(f"length of {what}", 4)
+        size: int = _U32.unpack_from(self.data, start)[0]
+        start += 4
+        self.position = start
+        if size > len(self.data) - start:
+            raise ValueDecodeError(f"truncated: length of {what} of {size} exceeds the input")
+        end = start + size
+        self.position = end
         try:
-            return data.decode("utf-8")
+            return self.data[start:end].decode("utf-8")
         except UnicodeDecodeError as error:
             raise ValueDecodeError(f"{what} is not valid UTF-8") from error
+
+
+_KINDS: dict[int, Kind] = {kind.value: kind for kind in Kind}
 
 
 def _decode(reader: _Reader, depth: int) -> Value:
     offset = reader.position
     tag = reader.byte("kind tag")
+    kind = _KINDS.get(tag)
+    if kind is None:
+        raise ValueDecodeError(f"unknown kind tag {tag} at offset {offset}")
     try:
-        kind = Kind(tag)
-    except ValueError:
-        raise ValueDecodeError(f"unknown kind tag {tag} at offset {offset}") from None
-    try:
-        if kind in _SCALAR_DECODERS:
-            return _SCALAR_DECODERS[kind](reader)
+        scalar = _SCALAR_DECODERS.get(kind)
+        if scalar is not None:
+            return scalar(reader)
         if depth >= MAX_NESTING:
             raise ValueDecodeError(f"value nests deeper than {MAX_NESTING} levels")
         return _decode_container(kind, reader, depth + 1)
@@ -430,7 +455,7 @@ def _read_numeric(reader: _Reader) -> Value:
     unscaled = int.from_bytes(reader.take(16, "Numeric"), "big", signed=True)
     if abs(unscaled) >= _NUMERIC_UNSCALED_LIMIT:
         raise ValueDecodeError(f"Numeric {unscaled}e-{NUMERIC_SCALE} exceeds 38 digits")
-    digits = tuple(int(digit) for digit in str(abs(unscaled)))
+    digits = tuple(map(int, str(abs(unscaled))))
     return numeric_value(Decimal((1 if unscaled < 0 else 0, digits, -NUMERIC_SCALE)))
 
 

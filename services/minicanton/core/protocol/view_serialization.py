@@ -149,22 +149,38 @@ class Reader:
         self.data = bytes(data)
         self.position = 0
 
+    # The fixed-width reads index and unpack in place (no slice per field): decoding a view
+    # tree is thousands of these, and each step of indirection shows in its cost.
     def take(self, length: int, what: str) -> bytes:
-        end = self.position + length
+        start = self.position
+        end = start + length
         if end > len(self.data):
             raise ViewDecodeError(f"truncated input while reading {what}")
-        chunk = self.data[self.position:end]
         self.position = end
-        return chunk
+        return self.data[start:end]
 
     def u8(self, what: str) -> int:
-        return self.take(1, what)[0]
+        start = self.position
+        if start >= len(self.data):
+            raise ViewDecodeError(f"truncated input while reading {what}")
+        self.position = start + 1
+        return self.data[start]
 
     def u32(self, what: str) -> int:
-        return int(_U32.unpack(self.take(4, what))[0])
+        start = self.position
+        if start + 4 > len(self.data):
+            raise ViewDecodeError(f"truncated input while reading {what}")
+        self.position = start + 4
+        value: int = _U32.unpack_from(self.data, start)[0]
+        return value
 
     def i64(self, what: str) -> int:
-        return int(_I64.unpack(self.take(8, what))[0])
+        start = self.position
+        if start + 8 > len(self.data):
+            raise ViewDecodeError(f"truncated input while reading {what}")
+        self.position = start + 8
+        value: int = _I64.unpack_from(self.data, start)[0]
+        return value
 
     def flag(self, what: str) -> bool:
         byte = self.u8(what)
@@ -173,7 +189,13 @@ class Reader:
         return byte == 1
 
     def blob(self, what: str) -> bytes:
-        return self.take(self.u32(what), what)
+        length = self.u32(what)
+        start = self.position
+        end = start + length
+        if end > len(self.data):
+            raise ViewDecodeError(f"truncated input while reading {what}")
+        self.position = end
+        return self.data[start:end]
 
     def text(self, what: str) -> str:
         try:

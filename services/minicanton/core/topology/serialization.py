@@ -9,6 +9,7 @@ one transaction has exactly one encoding and its hash is a function of its meani
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Iterable
 
 from minicanton.core.crypto.encryption import EncryptionPublicKey
@@ -34,8 +35,12 @@ from minicanton.core.topology.mappings import (
 )
 from minicanton.core.topology.parameters import ConfirmationPolicy, DomainParameters
 
+_U32 = struct.Struct(">I")
+
 
 class Writer:
+    __slots__ = ("_out",)
+
     def __init__(self) -> None:
         self._out = bytearray()
 
@@ -66,31 +71,53 @@ class Writer:
 
 
 class Reader:
+    """Fixed-width reads index and unpack in place: every protocol message a node receives is
+    read through here, field by field."""
+
+    __slots__ = ("_data", "_pos")
+
     def __init__(self, data: bytes) -> None:
         self._data = data
         self._pos = 0
 
     def _take(self, length: int) -> bytes:
-        end = self._pos + length
+        start = self._pos
+        end = start + length
         if end > len(self._data):
-            raise TopologyDecodeError(
-                f"truncated: need {length} bytes at offset {self._pos}, have {len(self._data)}"
-            )
-        chunk = self._data[self._pos : end]
+            raise self._truncated(length)
         self._pos = end
-        return chunk
+        return self._data[start:end]
+
+    def _truncated(self, length: int) -> TopologyDecodeError:
+        return TopologyDecodeError(
+            f"truncated: need {length} bytes at offset {self._pos}, have {len(self._data)}")
 
     def u8(self) -> int:
-        return self._take(1)[0]
+        start = self._pos
+        if start >= len(self._data):
+            raise self._truncated(1)
+        self._pos = start + 1
+        return self._data[start]
 
     def u32(self) -> int:
-        return int.from_bytes(self._take(4), "big")
+        start = self._pos
+        if start + 4 > len(self._data):
+            raise self._truncated(4)
+        self._pos = start + 4
+        value: int = _U32.unpack_from(self._data, start)[0]
+        return value
 
     def i64(self) -> int:
         return int.from_bytes(self._take(8), "big", signed=True)
 
     def raw(self) -> bytes:
-        return self._take(self.u32())
+        length = self.u32()
+        start = self._pos
+        end = start + length
+        if end > len(self._data):
+            raise self._truncated(length)
+        self._pos = end
+        return self._data[start:end]
 
     def text(self) -> str:
         try:
