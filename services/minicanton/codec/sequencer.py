@@ -173,19 +173,52 @@ def signed_event_from_proto(message: pb.SignedSequencedEvent) -> SignedSequenced
                                 _proof_from_proto(message.run_proof))
 
 
-def signed_run_bytes(run: Sequence[SignedSequencedEvent]) -> list[bytes]:
+def envelope_bytes(envelope: Envelope) -> bytes:
+    """`envelope_to_proto(envelope).SerializeToString()`."""
+    return envelope_to_proto(envelope).SerializeToString()
+
+
+def batch_bytes(serialized_envelopes: Sequence[bytes]) -> bytes:
+    """A Batch of these serialized envelopes (`envelope_bytes`), as
+    `batch_to_proto(...).SerializeToString()` would give it (envelopes are its field 1)."""
+    return packed_messages(list(serialized_envelopes))
+
+
+def event_bytes(event: SequencedEvent, known_batch_bytes: bytes | None = None) -> bytes:
+    """`event_to_proto(event).SerializeToString()`; `known_batch_bytes`, the `batch_bytes` of
+    a Deliver's batch where the caller has them (one envelope served to several members is
+    serialized once), is spliced in as the Deliver's last field (batch, 3), itself the
+    event's last (deliver, 6)."""
+    content = event.content
+    if known_batch_bytes is None or not isinstance(content, Deliver):
+        return event_to_proto(event).SerializeToString()
+    header = pb.SequencedEvent(
+        domain_id=event.domain_id, member=event.member, counter=event.counter,
+        timestamp_us=event.timestamp_us,
+        previous_timestamp_us=event.previous_timestamp_us or 0).SerializeToString()
+    deliver = pb.Deliver(sender=content.sender or "",
+                         message_id=content.message_id or "").SerializeToString()
+    return header + _field(6, deliver + _field(3, known_batch_bytes))
+
+
+def signed_run_bytes(run: Sequence[SignedSequencedEvent],
+                     known_batch_bytes: Sequence[bytes | None] | None = None) -> list[bytes]:
     """Each event of a run serialized as `signed_event_to_proto(...).SerializeToString()`
     would, byte for byte, but building the run's shared signature and proof steps once: on
-    the wire a message is its fields in order, each a tag, a length and its bytes."""
+    the wire a message is its fields in order, each a tag, a length and its bytes.
+    `known_batch_bytes`: per event, as for `event_bytes`."""
+    if known_batch_bytes is not None and len(known_batch_bytes) != len(run):
+        raise ValueError("one known batch (or None) per event")
     signatures: dict[Signature, bytes] = {}
     steps: dict[tuple[bytes, bool], bytes] = {}
     out = []
-    for signed in run:
+    for index, signed in enumerate(run):
         signature = signatures.get(signed.signature)
         if signature is None:
             signature = signatures[signed.signature] = _field(
                 2, signature_to_proto(signed.signature).SerializeToString())
-        parts = [_field(1, event_to_proto(signed.event).SerializeToString()), signature]
+        known = None if known_batch_bytes is None else known_batch_bytes[index]
+        parts = [_field(1, event_bytes(signed.event, known)), signature]
         for step in signed.run_proof:
             encoded = steps.get(step)
             if encoded is None:

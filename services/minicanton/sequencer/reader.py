@@ -7,7 +7,8 @@ N subscribers cost one query, not N.
 A subscription (`member_stream`) starts at the member's counter checkpoint below the requested
 counter and counts forward: from the database while it is behind what the feed holds, then from
 the feed. Each event is projected onto the member (its envelopes only), given the next counter
-and the previous timestamp; the stream yields them in runs (what one read made ready, at most
+and the previous timestamp (what members' copies share is computed once per instance:
+delivery.py); the stream yields them in runs (what one read made ready, at most
 `MAX_RUN_EVENTS` / `MAX_RUN_BYTES`), each run signed once by this sequencer over the root of
 its events' hashes, every event with its inclusion proof (core/sequencing/run_signature.py),
 and serialized; SubscribeBatched sends a run as one message and Subscribe event by event.
@@ -23,14 +24,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
-from minicanton.codec.sequencer import signed_run_bytes
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.ids import MemberId
 from minicanton.core.sequencing.errors import CounterPruned
-from minicanton.core.sequencing.events import SequencedEvent, sign_events
+from minicanton.core.sequencing.events import SequencedEvent
 from minicanton.core.sequencing.members import MemberRecord
 from minicanton.core.sequencing.ordering import safe_watermark
 from minicanton.core.sequencing.stored import StoredEvent, StreamCursor, project_event
+from minicanton.sequencer.delivery import BatchView, PreparedEvent, signed_run
 from minicanton.store.sequencer import CounterCheckpoint, SequencerStore
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ CHECKPOINT_EVERY = 1_000
 PAGE_SIZE = 500
 MAX_RUN_EVENTS = 64
 MAX_RUN_BYTES = 1 << 20
+WARM_EVENTS = 1_000  # the newest events keep what their deliveries share (delivery.py)
 
 
 class EventFeed:
@@ -50,8 +52,10 @@ class EventFeed:
         self._sizes: list[int] = []
         self.cached_bytes = 0
         self._poll_interval_s = poll_interval_s
-        self._events: list[StoredEvent] = []
+        self._events: list[PreparedEvent] = []
         self._stamps: list[int] = []
+        self._cold = 0  # events before this index were cooled
+        self._warm_bytes = 0
         self.cursor_us = 0
         self.start_us = 0
         self._wake = asyncio.Event()
@@ -80,13 +84,15 @@ class EventFeed:
             page = await self._store.read_events(self.cursor_us, PAGE_SIZE)
             if page.up_to_us <= self.cursor_us:
                 return
-            self._events += page.events
+            self._events += [PreparedEvent(event) for event in page.events]
             self._stamps += [e.timestamp_us for e in page.events]
             sizes = [_payload_bytes(e) for e in page.events]
             self._sizes += sizes
             self.cached_bytes += sum(sizes)
+            self._warm_bytes += sum(sizes)
             self.cursor_us = page.up_to_us
             self._trim()
+            self._cool()
             self._advanced.set()
             self._advanced = asyncio.Event()
             if len(page.events) < PAGE_SIZE:
@@ -101,13 +107,28 @@ class EventFeed:
             over_bytes -= self._sizes[excess]
             excess += 1
         if excess > 0:
+            self._warm_bytes -= sum(self._sizes[self._cold:excess])
             self.start_us = self._stamps[excess - 1]
             self.cached_bytes = over_bytes
             del self._events[:excess]
             del self._stamps[:excess]
             del self._sizes[:excess]
+            self._cold = max(0, self._cold - excess)
 
-    def events_after(self, after_us: int) -> list[StoredEvent]:
+    def _cool(self) -> None:
+        """Keep at most `WARM_EVENTS` events, and a quarter of `max_bytes` of payload,
+        caching: what they cache is about their payload again per selection of envelopes."""
+        while self._cold < len(self._events) - 1 and (
+                len(self._events) - self._cold > WARM_EVENTS
+                or self._warm_bytes > self._max_bytes // 4):
+            self._events[self._cold].cool()
+            self._warm_bytes -= self._sizes[self._cold]
+            self._cold += 1
+
+    def warm_events(self) -> int:
+        return len(self._events) - self._cold
+
+    def events_after(self, after_us: int) -> list[PreparedEvent]:
         """Events in (after_us, cursor]; `after_us` must be at least `start_us`."""
         return self._events[bisect.bisect_right(self._stamps, after_us):]
 
@@ -147,40 +168,41 @@ async def member_stream(
         ctx.check()
         events, next_us = await _next_events(ctx, member.number, position_us)
         run: list[SequencedEvent] = []
+        views: list[BatchView | None] = []
         run_bytes = 0
-        for stored in events:
-            if not stored.is_for(member.number):
+        for prepared in events:
+            if member.number not in prepared.recipients:
                 continue
+            stored = prepared.stored
+            sent = cursor.counter + 1 >= from_counter
+            view = prepared.view_for(member.number) if sent else None
             event = project_event(stored, ctx.domain_id, member.member, member.number,
-                                  ctx.sender_of(stored.sender_number), cursor)
+                                  ctx.sender_of(stored.sender_number), cursor,
+                                  None if view is None else view.batch)
             cursor = StreamCursor(event.counter, event.timestamp_us)
             if event.counter % CHECKPOINT_EVERY == 0:
                 _save_checkpoint(ctx, member.number, cursor)
-            if event.counter >= from_counter:
+            if sent:
                 run.append(event)
+                views.append(view)
                 run_bytes += _payload_bytes(stored) + 256  # at most: ids, signature, proof
                 if len(run) >= MAX_RUN_EVENTS or run_bytes >= MAX_RUN_BYTES:
-                    yield _signed_run(ctx, run)
-                    run, run_bytes = [], 0
+                    yield signed_run(run, views, ctx.signing_key)
+                    run, views, run_bytes = [], [], 0
         if run:
-            yield _signed_run(ctx, run)
+            yield signed_run(run, views, ctx.signing_key)
         if next_us == position_us:
             await ctx.feed.wait_past(position_us, timeout_s=1.0)
         position_us = next_us
 
 
-def _signed_run(ctx: StreamContext, run: list[SequencedEvent]) -> list[bytes]:
-    """The run serialized, signed once over its root (run_signature.py)."""
-    return signed_run_bytes(sign_events(run, ctx.signing_key))
-
-
 async def _next_events(
     ctx: StreamContext, number: int, position_us: int
-) -> tuple[list[StoredEvent], int]:
+) -> tuple[list[PreparedEvent], int]:
     feed = ctx.feed
     if position_us < feed.start_us:
         page = await ctx.store.read_member_events(number, position_us, PAGE_SIZE)
-        return page.events, page.up_to_us
+        return [PreparedEvent(event, warm=False) for event in page.events], page.up_to_us
     if position_us >= feed.cursor_us:
         return [], position_us
     return feed.events_after(position_us), feed.cursor_us

@@ -55,6 +55,8 @@ async def test_the_feed_keeps_at_most_its_byte_budget_and_older_events_come_from
         assert feed.cursor_us >= last_us
         assert feed.cached_bytes <= 1 << 20
         assert len(feed.events_after(feed.start_us)) == 3  # 3 x 300 KB fit in 1 MiB
+        # what deliveries share is cached for a quarter of the budget: the newest alone here
+        assert feed.warm_events() == 1
         page = await store.read_member_events(2, 0, 100)
         assert [e.message_id for e in page.events] == [f"m{n}" for n in range(10)]
         await writer.stop()

@@ -103,8 +103,14 @@ def envelope_digest(envelope: Envelope) -> bytes:
 
 
 def batch_digest(batch: Batch) -> bytes:
-    digests = [envelope_digest(e) for e in batch.envelopes]
-    return hash_of(HashPurpose.SUBMISSION_REQUEST, "batch", _i64(len(digests)), *digests).digest
+    return batch_digest_of([envelope_digest(e) for e in batch.envelopes])
+
+
+def batch_digest_of(envelope_digests: Sequence[bytes]) -> bytes:
+    """`batch_digest` of a batch whose envelopes' `envelope_digest`s these are, in order (a
+    sequencer serving one envelope to several members computes its digest once)."""
+    return hash_of(HashPurpose.SUBMISSION_REQUEST, "batch", _i64(len(envelope_digests)),
+                   *envelope_digests).digest
 
 
 def submission_request_hash(request: SubmissionRequest) -> Hash:

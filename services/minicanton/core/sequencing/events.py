@@ -79,21 +79,24 @@ def _i64(value: int) -> bytes:
     return value.to_bytes(8, "big", signed=True)
 
 
-def _content_parts(content: EventContent) -> tuple[bytes | str, ...]:
+def _content_parts(content: EventContent,
+                   known_batch_digest: bytes | None) -> tuple[bytes | str, ...]:
     if isinstance(content, Deliver):
         # a hidden sender hashes as "" (no member id is empty), so an event that shows its
         # sender keeps the hash it always had
         return ("deliver", content.sender or "", content.message_id or "",
-                batch_digest(content.batch))
+                known_batch_digest or batch_digest(content.batch))
     return ("deliver-error", content.message_id, content.error_id, content.reason)
 
 
-def event_hash(event: SequencedEvent) -> Hash:
+def event_hash(event: SequencedEvent, known_batch_digest: bytes | None = None) -> Hash:
+    """`known_batch_digest`: `batch_digest` of the event's batch where the caller already has
+    it (a sequencer serving the same envelopes to several members); it must be exactly that."""
     previous = -1 if event.previous_timestamp_us is None else event.previous_timestamp_us
     return hash_of(
         HashPurpose.SEQUENCED_EVENT, "minicanton.event.v1", event.domain_id, event.member,
         _i64(event.counter), _i64(event.timestamp_us), _i64(previous),
-        *_content_parts(event.content),
+        *_content_parts(event.content, known_batch_digest),
     )
 
 
@@ -101,12 +104,16 @@ def sign_event(event: SequencedEvent, key: SigningKeyPair) -> SignedSequencedEve
     return SignedSequencedEvent(event, key.sign(event_hash(event), HashPurpose.SEQUENCED_EVENT))
 
 
-def sign_events(events: Sequence[SequencedEvent],
-                key: SigningKeyPair) -> list[SignedSequencedEvent]:
+def sign_events(events: Sequence[SequencedEvent], key: SigningKeyPair,
+                hashes: Sequence[Hash] | None = None) -> list[SignedSequencedEvent]:
     """The events signed together: one signature over their run root (one event: as
-    `sign_event`)."""
-    signed = sign_run([event_hash(event) for event in events], key,
-                      HashPurpose.SEQUENCED_EVENT, HashPurpose.SEQUENCED_EVENT_RUN)
+    `sign_event`). `hashes`: their `event_hash`es, where the caller computed them already."""
+    if hashes is None:
+        hashes = [event_hash(event) for event in events]
+    elif len(hashes) != len(events):
+        raise ValueError("one hash per event")
+    signed = sign_run(hashes, key, HashPurpose.SEQUENCED_EVENT,
+                      HashPurpose.SEQUENCED_EVENT_RUN)
     return [SignedSequencedEvent(event, signature, proof)
             for event, (signature, proof) in zip(events, signed, strict=True)]
 

@@ -79,20 +79,30 @@ def sender_visible(reader: MemberId, sender: MemberId, reader_is_sender: bool) -
     return reader_is_sender or _is_domain_entity(sender) or _is_domain_entity(reader)
 
 
+def envelope_indices(stored: StoredEvent, number: int) -> tuple[int, ...]:
+    """Which of `stored`'s envelopes member `number` reads (its projection), in order."""
+    return tuple(index for index, envelope in enumerate(stored.envelopes)
+                 if number in envelope.member_numbers)
+
+
 def project_event(
     stored: StoredEvent, domain_id: str, member: MemberId, number: int, sender: MemberId,
-    cursor: StreamCursor,
+    cursor: StreamCursor, batch: Batch | None = None,
 ) -> SequencedEvent:
     """`stored` as member `number` reads it, right after `cursor`; `sender` is the member
-    that sent it, named in the result only where `sender_visible` allows."""
+    that sent it, named in the result only where `sender_visible` allows. `batch`: the
+    member's envelopes (those at `envelope_indices`) where the caller built them already,
+    to share one Batch between the members that read the same envelopes."""
     if stored.error is not None:
         content: Deliver | DeliverError = stored.error
     else:
-        mine = tuple(e.envelope for e in stored.envelopes if number in e.member_numbers)
+        if batch is None:
+            batch = Batch(tuple(e.envelope for e in stored.envelopes
+                                if number in e.member_numbers))
         own = number == stored.sender_number
         message_id = stored.message_id if own else None
         shown = sender if sender_visible(member, sender, own) else None
-        content = Deliver(shown, message_id, Batch(mine))
+        content = Deliver(shown, message_id, batch)
     return SequencedEvent(
         domain_id, member, cursor.counter + 1, stored.timestamp_us, cursor.timestamp_us, content
     )

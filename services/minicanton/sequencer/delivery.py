@@ -1,0 +1,84 @@
+"""What the deliveries of one stored event share, computed once per instance.
+
+Theory of operation. A member's copy of a stored event differs from another member's in its
+header (member, counter, previous timestamp, the sender shown, the receipt's message id) and in
+which envelopes it carries: those the member is a recipient of. The rest, envelope by envelope,
+is the same for every member: its digest (part of the event hash) and its serialized bytes. A
+`PreparedEvent` computes those on first use and, per selection of envelopes, the `Batch`, its
+digest and its serialized bytes, so the members served by this instance that read the same
+envelopes share them. Everything kept is a pure function of the stored event, which never
+changes once written: a member's signed bytes are exactly what computing them afresh gives.
+
+The feed keeps its newest events `warm` (caching) and turns them cold as they age, dropping
+what they cached, so the cache adds a bounded amount to the feed's own bound; a cold event, or
+one read from the database for a subscriber behind the feed, computes what it needs each time.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from minicanton.codec.sequencer import batch_bytes, envelope_bytes, signed_run_bytes
+from minicanton.core.crypto.signing import SigningKeyPair
+from minicanton.core.sequencing.batch import Batch, batch_digest_of, envelope_digest
+from minicanton.core.sequencing.events import SequencedEvent, event_hash, sign_events
+from minicanton.core.sequencing.stored import StoredEvent, envelope_indices
+
+
+class BatchView(NamedTuple):
+    """One selection of a stored event's envelopes: as a Batch, its `batch_digest` and its
+    serialized bytes (`codec.sequencer.batch_bytes`)."""
+
+    batch: Batch
+    digest: bytes
+    serialized: bytes
+
+
+class PreparedEvent:
+    __slots__ = ("_envelopes", "_views", "recipients", "stored")
+
+    def __init__(self, stored: StoredEvent, warm: bool = True) -> None:
+        self.stored = stored
+        self.recipients = stored.recipient_numbers
+        self._envelopes: list[tuple[bytes, bytes] | None] | None = None  # digest, bytes
+        self._views: dict[tuple[int, ...], BatchView] | None = {} if warm else None
+
+    def cool(self) -> None:
+        """Drop what was cached and cache nothing more."""
+        self._envelopes = self._views = None
+
+    def view_for(self, number: int) -> BatchView | None:
+        """Member `number`'s envelopes of this event; None for a deliver-error."""
+        if self.stored.error is not None:
+            return None
+        indices = envelope_indices(self.stored, number)
+        if self._views is None:
+            return self._view(indices, [None] * len(self.stored.envelopes))
+        view = self._views.get(indices)
+        if view is None:
+            if self._envelopes is None:
+                self._envelopes = [None] * len(self.stored.envelopes)
+            view = self._views[indices] = self._view(indices, self._envelopes)
+        return view
+
+    def _view(self, indices: tuple[int, ...],
+              known: list[tuple[bytes, bytes] | None]) -> BatchView:
+        envelopes = tuple(self.stored.envelopes[index].envelope for index in indices)
+        digests, serialized = [], []
+        for index, envelope in zip(indices, envelopes, strict=True):
+            pair = known[index]
+            if pair is None:
+                pair = known[index] = (envelope_digest(envelope), envelope_bytes(envelope))
+            digests.append(pair[0])
+            serialized.append(pair[1])
+        return BatchView(Batch(envelopes), batch_digest_of(digests), batch_bytes(serialized))
+
+
+def signed_run(run: list[SequencedEvent], views: list[BatchView | None],
+               key: SigningKeyPair) -> list[bytes]:
+    """The run signed once over its root (run_signature.py) and serialized; `views[i]` is
+    the BatchView `run[i]` was projected with (None: computed from the event)."""
+    hashes = [event_hash(event, None if view is None else view.digest)
+              for event, view in zip(run, views, strict=True)]
+    return signed_run_bytes(sign_events(run, key, hashes),
+                            [None if view is None else view.serialized for view in views])
