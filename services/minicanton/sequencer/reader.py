@@ -70,8 +70,9 @@ class EventFeed:
 
     async def run(self) -> None:
         while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll_interval_s):  # no task per turn
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self._read_new()
@@ -135,8 +136,9 @@ class EventFeed:
     async def wait_past(self, position_us: int, timeout_s: float) -> None:
         if self.cursor_us > position_us:
             return
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._advanced.wait(), timeout_s)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._advanced.wait()
 
 
 def _payload_bytes(event: StoredEvent) -> int:

@@ -135,9 +135,11 @@ class Writer:
 
     async def run(self) -> None:
         while not (self._stopping and not self._queue):
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(),
-                                       self._settings.keepalive_interval_ms / 1_000)
+            # asyncio.timeout, not wait_for: no task per turn, and no suspension at all
+            # when sends were queued meanwhile
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._settings.keepalive_interval_ms / 1_000):
+                    await self._wake.wait()
             self._wake.clear()
             if not self.online:
                 if self._stopping:
