@@ -1,4 +1,4 @@
-"""Wiring of one mediator instance: store, lease, topology, sequencer client, pump, timer,
+"""Wiring of one mediator instance: store, lease, topology, sequencer client, timer,
 auditor API and health.
 
 Theory of operation
@@ -19,10 +19,12 @@ is surely still its own: within the TTL after it last asked for it, else once th
 renewal has confirmed it (`_hold_lease`). An instance paused past its TTL (SIGSTOP, a
 stalled VM) therefore sends nothing when it wakes up; its renewal fails and it stops.
 
-The pump takes the verified events the sequencer client hands over, in order, up to
-`max_batch_events` at a time; runs each through the `EventProcessor`; writes all the records
-in one fenced statement (events, audit index, requests, responses, verdicts, topology,
-clean position); and only then sends the verdicts (persist before send), each in a task of
+The sequencer client hands over the verified events queued since its last call, in order,
+up to `max_batch_events` at a time (`_record_and_send`, its batch handler, so an event
+crosses no second queue); each runs through the `EventProcessor`; all the records are
+written in one fenced statement (events, audit index, requests, responses, verdicts,
+topology, clean position); the client acknowledges them once the handler returned; and
+only then are the verdicts sent (persist before send), each in a task of
 its own so the next batch does not wait for a sequencer round trip (a verdict not sent
 before a crash is resent from the store at the next activation). The timer sleeps
 until the machine's next deadline on our clock, then asks for a time proof, so an idle domain
@@ -91,7 +93,6 @@ class MediatorNode:
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._http: asyncio.Server | None = None
-        self._events: asyncio.Queue[VerifiedEvent] = asyncio.Queue(config.max_batch_events * 4)
         self._deadline_changed = asyncio.Event()
         self._timer_target_us: int | None = None  # the deadline the timer sleeps until
         self._bootstrap_pending = False
@@ -130,8 +131,9 @@ class MediatorNode:
         position = await self.store.clean_position()
         self._bootstrap_pending = position is None and len(self.processor.topology.state) == 0
         self.client = await self._connect()
-        await self.client.start(self._events.put, resume_from=position)
-        self._spawn(self._pump(), self._timer(), self._watch_client())
+        await self.client.start_batched(self._record_and_send, resume_from=position,
+                                        max_batch=self.config.max_batch_events)
+        self._spawn(self._timer(), self._watch_client())
         await self._resend_unsent()
         await self.health.set_ready(True)
         self._write_ready_file()
@@ -169,7 +171,7 @@ class MediatorNode:
         return SequencerClient(
             domain_id=self.domain.domain_id, member=self.mediator_id,
             signing_key=config.signing_key, trusted_sequencer_keys=trusted,
-            config=SequencerClientConfig(tuple(config.sequencers), auto_acknowledge=False),
+            config=SequencerClientConfig(tuple(config.sequencers)),
             clock=self.clock)
 
     def _spawn(self, *coroutines: Coroutine[Any, Any, None]) -> None:
@@ -189,30 +191,29 @@ class MediatorNode:
             self.exit_code = EXIT_LEASE_LOST if lost else 1
             self.stopped.set()
 
-    # --- the pump --------------------------------------------------------------------------
+    # --- recording and sending -------------------------------------------------------------
 
-    async def _pump(self) -> None:
-        assert self.lease is not None and self.client is not None
-        while True:
-            batch = [await self._events.get()]
-            while len(batch) < self.config.max_batch_events and not self._events.empty():
-                batch.append(self._events.get_nowait())
-            bootstrap = await self._bootstrap(batch[0].event.timestamp_us)
-            # the bytes as delivered when the client kept them (the evidence, and no re-encoding)
-            processed = [self.processor.process(v, v.raw or encode_signed_event(v.signed))
-                         for v in batch]
-            records = [p.record for p in processed]
+    async def _record_and_send(self, batch: list[VerifiedEvent]) -> None:
+        """The client's batch handler: the verified events queued since the last call, in
+        order. Runs each through the processor, writes all the records in one fenced
+        statement, then hands the verdicts to their send tasks; the client acknowledges the
+        events once this returns (they are recorded)."""
+        assert self.lease is not None
+        bootstrap = await self._bootstrap(batch[0].event.timestamp_us)
+        # the bytes as delivered when the client kept them (the evidence, and no re-encoding)
+        processed = [self.processor.process(v, v.raw or encode_signed_event(v.signed))
+                     for v in batch]
+        records = [p.record for p in processed]
+        if bootstrap:
             records[0] = replace(records[0], topology=bootstrap + records[0].topology)
-            await self.store.record_events(self.lease, records)
-            self._bootstrap_pending = False
-            for item in processed:
-                for alarm in item.alarms:
-                    log.warning("ALARM %s at %d: %s", alarm.code, alarm.ts_us, alarm.message)
-                for send in item.sends:
-                    await self._send_in_background(send)
-            self._wake_timer()
-            # our handler only queues: acknowledged once recorded, not when handed over
-            self.client.acknowledge_processed(batch[-1].event.timestamp_us)
+        await self.store.record_events(self.lease, records)
+        self._bootstrap_pending = False
+        for item in processed:
+            for alarm in item.alarms:
+                log.warning("ALARM %s at %d: %s", alarm.code, alarm.ts_us, alarm.message)
+            for send in item.sends:
+                await self._send_in_background(send)
+        self._wake_timer()
 
     async def _bootstrap(self, first_event_us: int) -> tuple[TopologyRow, ...]:
         """Before our first event ever: the topology sequenced before it (late joiners)."""
@@ -226,7 +227,7 @@ class MediatorNode:
 
     async def _send_in_background(self, send: SendVerdict) -> None:
         """Send a persisted verdict without holding up the next batch (a send waits for a
-        sequencer round trip). At most `_MAX_SENDS_IN_FLIGHT` at once: beyond that the pump
+        sequencer round trip). At most `_MAX_SENDS_IN_FLIGHT` at once: beyond that the handler
         waits, so a slow sequencer slows the mediator instead of growing its memory."""
         await self._send_slots.acquire()
         task = asyncio.get_running_loop().create_task(self._send_verdict(send))
@@ -325,6 +326,8 @@ class MediatorNode:
     async def _watch_client(self) -> None:
         assert self.client is not None
         failure = await self.client.wait_failed()
+        if isinstance(failure, LeaseLost):  # our batch handler found the lease gone
+            raise failure
         raise MinicantonError(f"the sequencer client stopped: {failure}")
 
     # --- serving ---------------------------------------------------------------------------

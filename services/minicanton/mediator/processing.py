@@ -21,7 +21,6 @@ from minicanton.core.protocol.mediator import (
     VERDICT_MESSAGE_ID_PREFIX as VERDICT,
 )
 from minicanton.core.protocol.mediator import (
-    Effect,
     Mediator,
     PersistRequest,
     PersistResponse,
@@ -30,7 +29,7 @@ from minicanton.core.protocol.mediator import (
     SendVerdict,
 )
 from minicanton.core.sequencing.chain import VerifiedEvent
-from minicanton.core.sequencing.events import Deliver, DeliverError, SequencedEvent
+from minicanton.core.sequencing.events import Deliver, DeliverError, EventContent, SequencedEvent
 from minicanton.core.topology.transactions import BROADCAST_MAGIC
 from minicanton.runtime.topology_client import TopologyAlarm, TopologyClient
 from minicanton.store.mediator_store import MessageIndex, MessageKind, RecordedEvent
@@ -55,27 +54,34 @@ class EventProcessor:
 
     def process(self, verified: VerifiedEvent, signed_event: bytes) -> Processed:
         event = verified.event
-        ts_us = event.timestamp_us
-        snapshot = self.topology.snapshot(ts_us)
+        snapshot = self.topology.snapshot(event.timestamp_us)
         topology = self.topology.ingest_event(event)
         effects = self.mediator.handle_event(event, snapshot)
+        # one pass sorts the effects (most events cause one or two)
+        requests: list[PersistRequest] = []
+        responses: list[PersistResponse] = []
+        verdicts: list[PersistVerdict] = []
+        sends: list[SendVerdict] = []
+        alarms: list[RaiseAlarm] = []
+        for effect in effects:
+            if isinstance(effect, PersistResponse):
+                responses.append(effect)
+            elif isinstance(effect, PersistRequest):
+                requests.append(effect)
+            elif isinstance(effect, PersistVerdict):
+                verdicts.append(effect)
+            elif isinstance(effect, SendVerdict):
+                sends.append(effect)
+            elif isinstance(effect, RaiseAlarm):
+                alarms.append(effect)
+        content = event.content
         record = RecordedEvent(
-            position=verified.position,
-            signed_event=signed_event,
-            messages=self._index(verified, effects),
-            requests=tuple(e for e in effects if isinstance(e, PersistRequest)),
-            responses=tuple(e for e in effects if isinstance(e, PersistResponse)),
-            verdicts=tuple(e for e in effects if isinstance(e, PersistVerdict)),
-            topology=topology.rows,
-            receipts=self._receipts(verified),
-            send_errors=self._send_errors(verified),
+            verified.position, signed_event,
+            self._index(content, requests, responses) if isinstance(content, Deliver) else (),
+            tuple(requests), tuple(responses), tuple(verdicts), topology.rows,
+            self._receipts(content), self._send_errors(content),
         )
-        return Processed(
-            record,
-            tuple(e for e in effects if isinstance(e, SendVerdict)),
-            tuple(e for e in effects if isinstance(e, RaiseAlarm)),
-            topology.alarms,
-        )
+        return Processed(record, tuple(sends), tuple(alarms), topology.alarms)
 
     def replay(self, event: SequencedEvent) -> None:
         """Rebuild state from an event whose effects are already stored (its topology rows
@@ -85,19 +91,16 @@ class EventProcessor:
     # --- what to store -------------------------------------------------------------------
 
     @staticmethod
-    def _index(verified: VerifiedEvent, effects: list[Effect]) -> tuple[MessageIndex, ...]:
-        content = verified.event.content
-        if not isinstance(content, Deliver):
-            return ()
+    def _index(content: Deliver, requests: list[PersistRequest],
+               responses: list[PersistResponse]) -> tuple[MessageIndex, ...]:
         known: dict[bytes, tuple[MessageKind, int]] = {}
-        for effect in effects:
-            if isinstance(effect, PersistRequest):
-                informee, *root_hashes = effect.payloads
-                known[informee] = (MessageKind.INFORMEE_MESSAGE, effect.request_ts_us)
-                for payload in root_hashes:
-                    known[payload] = (MessageKind.ROOT_HASH_MESSAGE, effect.request_ts_us)
-            elif isinstance(effect, PersistResponse):
-                known[effect.payload] = (MessageKind.CONFIRMATION_RESPONSE, effect.request_ts_us)
+        for request in requests:
+            informee, *root_hashes = request.payloads
+            known[informee] = (MessageKind.INFORMEE_MESSAGE, request.request_ts_us)
+            for payload in root_hashes:
+                known[payload] = (MessageKind.ROOT_HASH_MESSAGE, request.request_ts_us)
+        for response in responses:
+            known[response.payload] = (MessageKind.CONFIRMATION_RESPONSE, response.request_ts_us)
         rows = []
         for index, envelope in enumerate(content.batch.envelopes):
             kind, request_ts_us = known.get(envelope.content, (MessageKind.OTHER, None))
@@ -106,16 +109,14 @@ class EventProcessor:
             rows.append(MessageIndex(index, request_ts_us, kind))
         return tuple(rows)
 
-    def _receipts(self, verified: VerifiedEvent) -> tuple[str, ...]:
-        content = verified.event.content
+    def _receipts(self, content: EventContent) -> tuple[str, ...]:
         if (isinstance(content, Deliver) and content.sender == self.member
                 and content.message_id and content.message_id.startswith(VERDICT)):
             return (content.message_id,)
         return ()
 
     @staticmethod
-    def _send_errors(verified: VerifiedEvent) -> tuple[tuple[str, str], ...]:
-        content = verified.event.content
+    def _send_errors(content: EventContent) -> tuple[tuple[str, str], ...]:
         if isinstance(content, DeliverError) and content.message_id.startswith(VERDICT):
             return ((content.message_id, f"{content.error_id}: {content.reason}"),)
         return ()

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import grpc
 import pytest
 import pytest_asyncio
@@ -244,6 +245,31 @@ async def test_a_passive_instance_takes_over_when_the_active_one_dies(network: N
     for hint in HINTS:
         (_, result), = network.verdicts(hint, request_ts_us)
         assert result.verdict == Approve()
+
+
+async def test_a_mediator_whose_lease_was_taken_records_and_sends_nothing_and_exits_3(
+    network: Network,
+) -> None:
+    """Fencing (ADR 13) through the batch handler: the events the instance records after
+    another holder took the lease are refused by the database, the instance stops with exit
+    code 3 and no verdict for them reaches anyone."""
+    connection = await asyncpg.connect(network.mediator.config["database_dsn"])
+    try:
+        await connection.execute("UPDATE mediator_lease SET holder = 'thief', epoch = epoch + 1,"
+                                 " expires_at = clock_timestamp() + interval '1 hour'")
+        request_ts_us, informee = await network.request(salt=5)
+        for hint in HINTS:
+            await network.respond(hint, request_ts_us, informee)
+        process = network.mediator.process
+        assert process is not None
+        assert await asyncio.to_thread(process.wait, 20) == 3, network.mediator.log_tail()
+        stored = await connection.fetchval(
+            "SELECT count(*) FROM mediator_events WHERE ts >= $1", request_ts_us)
+    finally:
+        await connection.close()
+    assert stored == 0
+    await asyncio.sleep(0.3)
+    assert all(network.verdicts(hint, request_ts_us) == [] for hint in HINTS)
 
 
 async def _check_auditor(network: Network, request_ts_us: int) -> None:
