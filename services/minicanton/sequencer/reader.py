@@ -3,7 +3,8 @@
 Theory of operation. The `EventFeed` is the instance's only reader of new events: woken by
 LISTEN/NOTIFY (with a slow poll as a safety net), it reads every event in (cursor, safe
 watermark] once and keeps the recent ones in memory (bounded by count and payload bytes), so
-N subscribers cost one query, not N.
+N subscribers cost one query, not N. A read wakes only the streams of members it holds an event
+for (idle streams wake once a second to check their liveness).
 A subscription (`member_stream`) starts at the member's counter checkpoint below the requested
 counter and counts forward: from the database while it is behind what the feed holds, then from
 the feed. Each event is projected onto the member (its envelopes only), given the next counter
@@ -59,7 +60,7 @@ class EventFeed:
         self.cursor_us = 0
         self.start_us = 0
         self._wake = asyncio.Event()
-        self._advanced = asyncio.Event()
+        self._waiting: dict[int, list[asyncio.Future[None]]] = {}  # member number: streams
 
     async def start(self) -> None:
         """Start at the current safe watermark; older events are read from the database."""
@@ -85,7 +86,8 @@ class EventFeed:
             page = await self._store.read_events(self.cursor_us, PAGE_SIZE)
             if page.up_to_us <= self.cursor_us:
                 return
-            self._events += [PreparedEvent(event) for event in page.events]
+            prepared = [PreparedEvent(event) for event in page.events]
+            self._events += prepared
             self._stamps += [e.timestamp_us for e in page.events]
             sizes = [_payload_bytes(e) for e in page.events]
             self._sizes += sizes
@@ -94,8 +96,7 @@ class EventFeed:
             self.cursor_us = page.up_to_us
             self._trim()
             self._cool()
-            self._advanced.set()
-            self._advanced = asyncio.Event()
+            self._wake_members(prepared)
             if len(page.events) < PAGE_SIZE:
                 return
 
@@ -133,12 +134,32 @@ class EventFeed:
         """Events in (after_us, cursor]; `after_us` must be at least `start_us`."""
         return self._events[bisect.bisect_right(self._stamps, after_us):]
 
-    async def wait_past(self, position_us: int, timeout_s: float) -> None:
+    async def wait_for_member(self, number: int, position_us: int, timeout_s: float) -> None:
+        """Until the feed read past `position_us` an event member `number` reads (at once if
+        it read anything past it meanwhile), or `timeout_s`: a stream is not woken for reads
+        that hold nothing for it (the other instance's members', the other participants')."""
         if self.cursor_us > position_us:
             return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout_s):
-                await self._advanced.wait()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiting = self._waiting.setdefault(number, [])
+        waiting.append(future)
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout_s):
+                    await future
+        finally:  # timed out or cancelled (which cancels the future too): not waiting now
+            if future in waiting:
+                waiting.remove(future)
+                if not waiting and self._waiting.get(number) is waiting:
+                    del self._waiting[number]
+
+    def _wake_members(self, events: list[PreparedEvent]) -> None:
+        if not self._waiting:
+            return
+        for number in {n for event in events for n in event.recipients} & self._waiting.keys():
+            for future in self._waiting.pop(number):
+                if not future.done():
+                    future.set_result(None)
 
 
 def _payload_bytes(event: StoredEvent) -> int:
@@ -194,7 +215,7 @@ async def member_stream(
         if run:
             yield signed_run(run, views, ctx.signing_key)
         if next_us == position_us:
-            await ctx.feed.wait_past(position_us, timeout_s=1.0)
+            await ctx.feed.wait_for_member(member.number, position_us, timeout_s=1.0)
         position_us = next_us
 
 
