@@ -4,7 +4,9 @@ exactly-once recording, restart by replay, the verdict outbox and the auditor's 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import asyncpg
 import pytest
 from mediator_events import chain
 from mediator_fixtures import REQUEST_TS_US, RESPONSE_TIMEOUT_US, DvpDomain
@@ -18,7 +20,8 @@ from minicanton.core.sequencing.events import Deliver, SequencedEvent
 from minicanton.mediator.processing import EventProcessor, Processed
 from minicanton.runtime.topology_client import TopologyClient
 from minicanton.store.mediator_store import LeaseLost, MessageKind
-from minicanton.store.postgres.mediator_store import PostgresMediatorStore
+from minicanton.store.migrations import apply_migrations
+from minicanton.store.postgres.mediator_store import MIGRATIONS, PostgresMediatorStore
 
 DEADLINE_US = REQUEST_TS_US + RESPONSE_TIMEOUT_US
 
@@ -155,6 +158,55 @@ async def test_the_outbox_resends_each_recipient_its_own_copy(
     assert submitter.verdict.unresponsive  # names the silent participants
     assert isinstance(bank, MediatorResult) and isinstance(bank.verdict, Timeout)
     assert bank.verdict.unresponsive == ()
+
+
+async def test_a_receipt_marks_its_verdict_sent_without_rewriting_the_verdict_row(
+    store: PostgresMediatorStore,
+) -> None:
+    """Receipts go to a table of their own (migration 0004): the ~1 KB verdict row written
+    one event earlier stays the same row version (same xmin), and it leaves the outbox."""
+    domain = DvpDomain()
+    lease = await store.acquire_lease("mediator-a", ttl_ms=10_000)
+    assert lease is not None
+    processor = _processor(domain)
+    records = [processor.process(v, raw).record for v, raw in chain(_scenario(domain))]
+    receipt = next(i for i, r in enumerate(records) if r.receipts)
+    await store.record_events(lease, records[:receipt])
+    assert [v.request_ts_us for v in await store.unsent_verdicts()] == [REQUEST_TS_US]
+    row_version = "SELECT xmin::text FROM mediator_verdicts WHERE request_ts = $1"
+    async with store._pool.acquire() as connection:
+        before = await connection.fetchval(row_version, REQUEST_TS_US)
+        await store.record_events(lease, records[receipt:receipt + 1])
+        assert await connection.fetchval(row_version, REQUEST_TS_US) == before
+    verdict = await store.verdict(REQUEST_TS_US)
+    assert verdict is not None and verdict.sent_ts_us == REQUEST_TS_US + 150
+    assert await store.unsent_verdicts() == []
+
+
+async def test_migration_0004_keeps_the_receipts_of_verdicts_stored_before_it(
+    fresh_database: str, tmp_path: Path,
+) -> None:
+    earlier = tmp_path / "mediator"
+    earlier.mkdir()
+    for migration in sorted(MIGRATIONS.glob("000[123]_*.sql")):
+        (earlier / migration.name).write_text(migration.read_text())
+    await apply_migrations(fresh_database, "mediator", earlier)
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        for request_ts, sent_ts in ((10, 20), (30, None)):
+            await connection.execute(
+                "INSERT INTO mediator_verdicts (request_ts, decided_ts, message_id, recipients,"
+                " max_sequencing_time_us, verdict, result, sent_ts) VALUES ($1, $1, $2, '{}',"
+                " 99, 'approve', '\\x00', $3)", request_ts, f"verdict-{request_ts}", sent_ts)
+    finally:
+        await connection.close()
+    store = await PostgresMediatorStore.connect(fresh_database)
+    try:
+        sent = await store.verdict(10)
+        assert sent is not None and sent.sent_ts_us == 20
+        assert [v.message_id for v in await store.unsent_verdicts()] == ["verdict-30"]
+    finally:
+        await store.close()
 
 
 @pytest.mark.parametrize("crash_after", [1, 3, 6, 8])

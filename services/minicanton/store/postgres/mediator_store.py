@@ -95,15 +95,16 @@ responses AS (
         note), fence WHERE r.response_ts > fence.last),
 verdicts AS (
     INSERT INTO mediator_verdicts (request_ts, decided_ts, message_id, recipients,
-        max_sequencing_time_us, verdict, result, deliveries, sent_ts, send_error)
+        max_sequencing_time_us, verdict, result, deliveries, send_error)
     SELECT v.request_ts, v.decided_ts, v.message_id, v.recipients, v.max_sequencing_time_us,
-        v.verdict, v.result, v.deliveries, v.sent_ts, v.send_error
+        v.verdict, v.result, v.deliveries, v.send_error
     FROM unnest($23::mediator_verdict_input[]) v, fence WHERE v.decided_ts > fence.last),
-receipts AS (  -- of verdicts recorded before (the statement sees no row it inserts)
-    UPDATE mediator_verdicts m SET sent_ts = r.ts
-    FROM unnest($24::bigint[], $25::text[]) r (ts, message_id), fence
-    WHERE m.message_id = r.message_id AND r.ts > fence.last),
-send_errors AS (
+receipts AS (  -- a row of their own: marking the verdict row rewrote it (migration 0004)
+    INSERT INTO mediator_receipts (message_id, sent_ts)
+    SELECT r.message_id, r.ts FROM unnest($24::bigint[], $25::text[]) r (ts, message_id), fence
+    WHERE r.ts > fence.last
+    ON CONFLICT (message_id) DO NOTHING),
+send_errors AS (  -- of verdicts recorded before (the statement sees no row it inserts)
     UPDATE mediator_verdicts m SET send_error = r.reason
     FROM unnest($26::bigint[], $27::text[], $28::text[]) r (ts, message_id, reason), fence
     WHERE m.message_id = r.message_id AND r.ts > fence.last),
@@ -203,7 +204,8 @@ class PostgresMediatorStore:
     async def unsent_verdicts(self) -> list[OutboxVerdict]:
         rows = await self._pool.fetch(
             "SELECT request_ts, message_id, recipients, max_sequencing_time_us, result, "
-            "deliveries FROM mediator_verdicts WHERE sent_ts IS NULL AND send_error IS NULL "
+            "deliveries FROM mediator_verdicts v WHERE send_error IS NULL AND NOT EXISTS "
+            "(SELECT FROM mediator_receipts r WHERE r.message_id = v.message_id) "
             "ORDER BY request_ts")
         return [OutboxVerdict(r["request_ts"], r["message_id"],
                               tuple(ParticipantId(p) for p in r["recipients"]),
@@ -215,13 +217,15 @@ class PostgresMediatorStore:
             if await connection.fetchval(_FENCE, lease.holder, lease.epoch) is None:
                 raise LeaseLost(f"{lease.holder} no longer holds the mediator lease")
             await connection.execute(
-                "UPDATE mediator_verdicts SET send_error = $1 "
-                "WHERE message_id = $2 AND sent_ts IS NULL", reason, message_id)
+                "UPDATE mediator_verdicts SET send_error = $1 WHERE message_id = $2 AND NOT "
+                "EXISTS (SELECT FROM mediator_receipts WHERE message_id = $2)", reason,
+                message_id)
 
     async def verdict(self, request_ts_us: int) -> StoredVerdict | None:
         r = await self._pool.fetchrow(
-            "SELECT request_ts, decided_ts, message_id, verdict, result, sent_ts, send_error "
-            "FROM mediator_verdicts WHERE request_ts = $1", request_ts_us)
+            "SELECT request_ts, decided_ts, v.message_id, verdict, result, sent_ts, send_error "
+            "FROM mediator_verdicts v LEFT JOIN mediator_receipts r USING (message_id) "
+            "WHERE request_ts = $1", request_ts_us)
         if r is None:
             return None
         return StoredVerdict(r["request_ts"], r["decided_ts"], r["message_id"], r["verdict"],
@@ -258,13 +262,12 @@ def _record_arguments(lease: Lease, events: Sequence[RecordedEvent]) -> list[Any
                  for e in events for seq, r in enumerate(e.responses)]
     receipts = [(e.position.timestamp_us, m) for e in events for m in e.receipts]
     errors = [(e.position.timestamp_us, m, reason) for e in events for m, reason in e.send_errors]
-    sent = {m: ts for ts, m in receipts}
     refused = {m: reason for _, m, reason in errors}
     verdicts = [(v.request_ts_us, v.decided_ts_us, v.message_id, list(v.recipients),
                  v.max_sequencing_time_us, verdict_name(v.result.verdict),
                  encode_protocol_message(v.result),
                  [encode_protocol_message(d.result) for d in v.deliveries],
-                 sent.get(v.message_id), refused.get(v.message_id))
+                 refused.get(v.message_id))
                 for e in events for v in e.verdicts]
     end = events[-1].position
     return [
