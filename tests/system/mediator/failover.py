@@ -167,12 +167,22 @@ class LedgerFindings:
     observer_only: set[str]
 
 
-async def ledger_findings(load: IouLoad, bank: LedgerClient, alice: LedgerClient) -> LedgerFindings:
-    by_command: dict[str, list[str]] = {}
-    for tx in await bank.transactions_of(load.issuer):
-        by_command.setdefault(tx.command_id, []).append(tx.transaction_id)
-    submitter_ids = {tx_id for ids in by_command.values() for tx_id in ids}
-    observer_ids = {tx.transaction_id for tx in await alice.transactions_of(load.owner)}
+async def ledger_findings(load: IouLoad, bank: LedgerClient, alice: LedgerClient,
+                          converge_s: float = 30.0) -> LedgerFindings:
+    """Once the load is finished. Each participant commits on the verdict on its own, so the
+    observer may still be a few events behind the submitter (or ahead, read second): the
+    ledgers are read again until they agree or `converge_s` passed, and a difference that
+    outlasts that is a finding."""
+    deadline = time.monotonic() + converge_s
+    while True:
+        by_command: dict[str, list[str]] = {}
+        for tx in await bank.transactions_of(load.issuer):
+            by_command.setdefault(tx.command_id, []).append(tx.transaction_id)
+        submitter_ids = {tx_id for ids in by_command.values() for tx_id in ids}
+        observer_ids = {tx.transaction_id for tx in await alice.transactions_of(load.owner)}
+        if submitter_ids == observer_ids or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
     outcomes = load.outcomes
     return LedgerFindings(
         unanswered=[c for c, o in outcomes.items() if o is None],
