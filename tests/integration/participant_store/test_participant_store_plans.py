@@ -3,12 +3,12 @@
 PostgreSQL caches a generic plan for a prepared statement (and for each statement of a
 PL/pgSQL function) after a few calls. Made while the ledger is nearly empty, that plan is a
 sequential scan, and it is kept until autovacuum next analyzes the table: meanwhile every
-batch write and every activeness lookup read the whole ledger. Migration 0006 planned those
-lookups at each call; 0008 turns sequential scans off inside the store's functions instead, so
-the plan cached from the first call is already an index lookup. The test makes the first calls on an empty ledger,
-grows the tables behind the store's back without analyzing them, and counts the scans of the
-next calls on the store's own connection (the tables were analyzed while young, as
-autovacuum does)."""
+batch write and every activeness lookup read the whole ledger. The store plans those lookups
+at each call instead (migration 0006, restored by 0009 after 0008 tried sequential scans off
+inside the functions, which also sent the one-row ledger_state through its index). The test
+makes the first calls on an empty ledger, grows the tables behind the store's back without
+analyzing them, and counts the scans of the next calls on the store's own connection (the
+tables were analyzed while young, as autovacuum does)."""
 
 from __future__ import annotations
 
