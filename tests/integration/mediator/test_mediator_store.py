@@ -104,6 +104,39 @@ async def test_a_lapsed_lease_nobody_took_is_still_the_holders(
     assert await store.clean_position() == delivered[0][0].position
 
 
+async def test_a_dropped_writer_connection_costs_one_write_not_the_writer(
+    store: PostgresMediatorStore, fresh_database: str,
+) -> None:
+    """`record_events` keeps one connection between calls; when the server drops it, that
+    call fails and the next one writes on a fresh connection (the failed batch is written
+    again by the retry, nothing is lost or doubled)."""
+    lease = await store.acquire_lease("mediator-a", ttl_ms=10_000)
+    assert lease is not None
+    domain = DvpDomain()
+    delivered = chain(_scenario(domain)[:2])
+    processor = _processor(domain)
+    records = [processor.process(v, raw).record for v, raw in delivered]
+    assert await store.record_events(lease, records[:1]) == 1
+    admin = await asyncpg.connect(fresh_database)
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        assert killed >= 1
+        for _ in range(100):  # until the terminated backends have exited
+            if not await admin.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await admin.close()
+    with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+        await store.record_events(lease, records[1:])
+    assert await store.record_events(lease, records) == 1  # only the second is new
+    assert await store.clean_position() == delivered[1][0].position
+
+
 async def test_events_are_recorded_once_and_the_auditor_reads_them_back(
     store: PostgresMediatorStore,
 ) -> None:

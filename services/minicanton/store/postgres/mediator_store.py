@@ -1,15 +1,15 @@
 """The mediator store on PostgreSQL (asyncpg); see `store.mediator_store` for the contract.
 
-One pool, and one connection of its own for `record_events` (the node's only hot path: a
-pool's acquire and release cost more Python per batch than building the statement's
-arguments). `record_events` is one statement (`_RECORD`) that first takes the lease row FOR
-SHARE (the fencing check: holder, epoch, not expired) and then writes the events, everything
-they caused and the clean position, each table from arrays in one INSERT ... unnest.
+One pool, of which `record_events` (the node's only hot path) keeps one connection between
+calls (`HeldConnection`: a pool's acquire and release cost more Python per batch than
+building the statement's arguments). `record_events` is one statement (`_RECORD`) that
+first takes the lease row FOR SHARE (the fencing check: holder, epoch, not expired) and then
+writes the events, everything they caused and the clean position, each table from arrays in
+one INSERT ... unnest.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,7 +32,7 @@ from minicanton.store.mediator_store import (
     StoredVerdict,
 )
 from minicanton.store.migrations import apply_migrations
-from minicanton.store.postgres.pools import create_stateless_pool
+from minicanton.store.postgres.pools import HeldConnection, create_stateless_pool
 from minicanton.store.postgres.topology_store import (
     PostgresTopologyMemberStore,
     migrate_member_store,
@@ -124,22 +124,16 @@ def verdict_name(verdict: Verdict) -> str:
 
 
 class PostgresMediatorStore:
-    def __init__(self, pool: asyncpg.Pool, writer: asyncpg.Connection) -> None:
+    def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self._writer = writer  # record_events only, one call at a time (`_writing`)
-        self._writing = asyncio.Lock()
+        self._writer = HeldConnection(pool)  # record_events only
         self._topology = PostgresTopologyMemberStore(pool)
 
     @classmethod
     async def connect(cls, dsn: str, pool_size: int = 4) -> PostgresMediatorStore:
         await apply_migrations(dsn, "mediator", MIGRATIONS)
         await migrate_member_store(dsn)
-        pool = await create_stateless_pool(dsn, min_size=1, max_size=pool_size)
-        try:
-            return cls(pool, await asyncpg.connect(dsn))
-        except BaseException:
-            await pool.close()
-            raise
+        return cls(await create_stateless_pool(dsn, min_size=1, max_size=pool_size))
 
     async def close(self) -> None:
         await self._writer.close()
@@ -172,11 +166,13 @@ class PostgresMediatorStore:
     async def record_events(self, lease: Lease, events: Sequence[RecordedEvent]) -> int:
         if not events:
             return 0
+        return await self._writer.run(lambda connection: self._record(connection, lease, events))
+
+    async def _record(self, connection: asyncpg.Connection, lease: Lease,
+                      events: Sequence[RecordedEvent]) -> int:
         topology = any(e.topology for e in events)
-        connection = self._writer
         # a topology change (rare) goes to the member store in the same transaction
-        async with self._writing, (
-                connection.transaction() if topology else contextlib.nullcontext()):
+        async with connection.transaction() if topology else contextlib.nullcontext():
             fence = await connection.fetchrow(_RECORD, *_record_arguments(lease, events))
             if fence is None:
                 raise LeaseLost(f"{lease.holder} no longer holds the mediator lease "
