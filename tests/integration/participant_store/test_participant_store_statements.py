@@ -262,3 +262,17 @@ async def test_a_batch_that_cannot_reach_the_database_answers_every_caller(
         *(store.start_submission(e, None, 0, 60 * SECOND_US) for e in entries),
         return_exceptions=True), timeout=10)
     assert all(isinstance(o, asyncpg.InterfaceError) for o in outcomes), outcomes
+
+
+async def test_starts_still_queued_when_the_store_closes_are_cancelled_not_left_waiting(
+    fresh_database: str,
+) -> None:
+    store = await PostgresParticipantStore.open(fresh_database)
+    entries = [SubmissionEntry(ChangeId("app", f"late-{n}", frozenset({ALICE})), f"s{n}",
+                               f"m{n}", 100) for n in range(3)]
+    starts = [asyncio.ensure_future(store.start_submission(e, None, 0, 60 * SECOND_US))
+              for e in entries]
+    await asyncio.sleep(0)  # queued with the batcher, whose flush has not run yet
+    await store.close()
+    outcomes = await asyncio.wait_for(asyncio.gather(*starts, return_exceptions=True), 10)
+    assert all(isinstance(o, asyncio.CancelledError) for o in outcomes), outcomes

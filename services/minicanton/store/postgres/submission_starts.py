@@ -47,10 +47,14 @@ class StartBatcher:
         return await future
 
     async def close(self) -> None:
+        """Stop flushing; every start not answered yet is cancelled, none left waiting."""
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
+        queued, self._queue = self._queue, []
+        for _, future in queued:
+            future.cancel()
 
     async def _flush(self) -> None:
         await asyncio.sleep(0)  # the rest of this turn's commands join the batch
