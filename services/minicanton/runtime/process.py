@@ -129,6 +129,7 @@ def _profiled(service: str) -> Iterator[None]:
         yield
     finally:
         profile.disable()
+        Path(folder).mkdir(parents=True, exist_ok=True)
         profile.dump_stats(Path(folder) / f"{service}-{os.getpid()}.prof")
 
 

@@ -15,12 +15,16 @@ from minicanton.core.sequencing.batch import Batch, Envelope, MemberRecipient
 from minicanton.runtime.embedded_postgres import EmbeddedPostgres
 
 
+@pytest.mark.parametrize("timer", ["wall", "cpu"])
 async def test_a_profiled_node_writes_its_profile_on_stop(
         postgres_cluster: EmbeddedPostgres, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, timer: str) -> None:
+    """With the CPU timer the folder is left for the node to create."""
     profiles = tmp_path / "profiles"
-    profiles.mkdir()
+    if timer == "wall":
+        profiles.mkdir()
     monkeypatch.setenv("MINICANTON_CPROFILE_DIR", str(profiles))
+    monkeypatch.setenv("MINICANTON_CPROFILE_TIMER", timer)
     dsn = postgres_cluster.create_database(f"seq_{uuid.uuid4().hex[:16]}")
     cluster = await SequencerCluster(dsn, tmp_path).start()
     try:
