@@ -107,9 +107,9 @@ async def test_a_lapsed_lease_nobody_took_is_still_the_holders(
 async def test_a_dropped_writer_connection_costs_one_write_not_the_writer(
     store: PostgresMediatorStore, fresh_database: str,
 ) -> None:
-    """`record_events` keeps one connection between calls; when the server drops it, that
-    call fails and the next one writes on a fresh connection (the failed batch is written
-    again by the retry, nothing is lost or doubled)."""
+    """`record_events` keeps one connection between calls; when the server drops it, at
+    most the next call fails (with whatever the client makes of the broken connection) and
+    the one after writes on a fresh connection: nothing lost, nothing written twice."""
     lease = await store.acquire_lease("mediator-a", ttl_ms=10_000)
     assert lease is not None
     domain = DvpDomain()
@@ -131,10 +131,16 @@ async def test_a_dropped_writer_connection_costs_one_write_not_the_writer(
             await asyncio.sleep(0.05)
     finally:
         await admin.close()
-    with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
-        await store.record_events(lease, records[1:])
-    assert await store.record_events(lease, records) == 1  # only the second is new
+    written = None
+    for _ in range(2):
+        try:
+            written = await store.record_events(lease, records)
+            break
+        except Exception:  # the one call the dropped connection fails (the error asyncpg
+            continue  # raises for it varies with when it noticed)
+    assert written == 1  # only the second event is new
     assert await store.clean_position() == delivered[1][0].position
+    assert await store.record_events(lease, records) == 0
 
 
 async def test_events_are_recorded_once_and_the_auditor_reads_them_back(
