@@ -1,6 +1,9 @@
 """The sequencer store on PostgreSQL (asyncpg), shared by all instances of one domain.
 
-Connections: a pool for reads and writes; one dedicated connection that holds the node-index
+Connections: a pool for reads and writes, of which the writer's `write` and the feed's
+`read_events` (one caller each, and the two hottest statements) keep one connection each
+between calls (`HeldConnection`: acquiring and releasing around every call cost more Python
+than the call's own arguments); one dedicated connection that holds the node-index
 advisory lock for the life of the instance (if it drops, the lock is gone and the instance
 must stop: `on_lock_lost` fires); one that LISTENs for write and member notifications.
 Writes are one call of the `sequencer_write_raising` SQL function (0002) so fencing, dedup,
@@ -30,7 +33,7 @@ from minicanton.core.sequencing.ordering import InstanceWatermark, rejoin_timest
 from minicanton.core.sequencing.stored import StoredEvent
 from minicanton.core.sequencing.submission import PlannedEvent
 from minicanton.store.migrations import apply_migrations
-from minicanton.store.postgres.pools import create_stateless_pool
+from minicanton.store.postgres.pools import HeldConnection, create_stateless_pool
 from minicanton.store.postgres.sequencer_pruning import prune
 from minicanton.store.sequencer import (
     CounterCheckpoint,
@@ -105,6 +108,8 @@ class PostgresSequencerStore:
     def __init__(self, dsn: str, pool: asyncpg.Pool) -> None:
         self._dsn = dsn
         self._pool = pool
+        self._writer = HeldConnection(pool)  # `write` only
+        self._feed = HeldConnection(pool)  # `read_events` only
         self._lock_connection: asyncpg.Connection | None = None
         self._listen_connection: asyncpg.Connection | None = None
         self.on_lock_lost: Callable[[], None] = lambda: None
@@ -113,7 +118,8 @@ class PostgresSequencerStore:
     @classmethod
     async def connect(cls, dsn: str, pool_size: int = 8) -> PostgresSequencerStore:
         await apply_migrations(dsn, "sequencer", MIGRATIONS)
-        pool = await create_stateless_pool(dsn, min_size=2, max_size=pool_size)
+        # the two held connections come on top of `pool_size`, so they never starve the rest
+        pool = await create_stateless_pool(dsn, min_size=2, max_size=pool_size + 2)
         return cls(dsn, pool)
 
     async def close(self, timeout_s: float = 2.0) -> None:
@@ -123,6 +129,8 @@ class PostgresSequencerStore:
                 for connection in (self._listen_connection, self._lock_connection):
                     if connection is not None and not connection.is_closed():
                         await connection.close()
+                await self._writer.close()
+                await self._feed.close()
                 await self._pool.close()
         except TimeoutError:
             log.warning("database connections did not close in time; terminating them")
@@ -196,11 +204,11 @@ class PostgresSequencerStore:
 
     async def write(self, node_index: int, session: UUID, watermark_us: int, now_us: int,
                     planned: Sequence[PlannedEvent]) -> WriteResult:
+        arguments = (node_index, session, watermark_us, now_us, self._total_nodes,
+                     *_write_arrays(planned))
         try:
-            async with self._pool.acquire() as connection:
-                row = await connection.fetchrow(
-                    WRITE, node_index, session, watermark_us, now_us, self._total_nodes,
-                    *_write_arrays(planned))
+            row = await self._writer.run(lambda connection: connection.fetchrow(WRITE,
+                                                                                *arguments))
         except asyncpg.PostgresError as error:
             state = getattr(error, "sqlstate", None)
             if state == "MC001":
@@ -228,7 +236,9 @@ class PostgresSequencerStore:
         return [InstanceWatermark(r["node_index"], r["watermark_us"], r["online"]) for r in rows]
 
     async def read_events(self, after_us: int, limit: int) -> EventPage:
-        return _page(await self._pool.fetch(READ_EVENTS, after_us, limit), after_us, limit)
+        rows = await self._feed.run(lambda connection: connection.fetch(READ_EVENTS, after_us,
+                                                                        limit))
+        return _page(rows, after_us, limit)
 
     async def read_member_events(self, number: int, after_us: int, limit: int) -> EventPage:
         rows = await self._pool.fetch(READ_MEMBER_EVENTS, after_us, limit, number)
