@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -33,6 +32,7 @@ from minicanton.core.sequencing.members import MemberRecord
 from minicanton.core.sequencing.ordering import safe_watermark
 from minicanton.core.sequencing.stored import StoredEvent, StreamCursor, project_event
 from minicanton.sequencer.delivery import BatchView, PreparedEvent, signed_run
+from minicanton.sequencer.writer import wait_at_most
 from minicanton.store.sequencer import CounterCheckpoint, SequencerStore
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,7 @@ class EventFeed:
 
     async def run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_interval_s):  # no task per turn
-                    await self._wake.wait()
+            await wait_at_most(self._wake, self._poll_interval_s)
             self._wake.clear()
             try:
                 await self._read_new()
@@ -140,14 +138,15 @@ class EventFeed:
         that hold nothing for it (the other instance's members', the other participants')."""
         if self.cursor_us > position_us:
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
         waiting = self._waiting.setdefault(number, [])
         waiting.append(future)
+        timer = loop.call_later(timeout_s, _release, future)  # cheaper than asyncio.timeout
         try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout_s):
-                    await future
-        finally:  # timed out or cancelled (which cancels the future too): not waiting now
+            await future
+        finally:  # woken, timed out or cancelled (which cancels the future too)
+            timer.cancel()
             if future in waiting:
                 waiting.remove(future)
                 if not waiting and self._waiting.get(number) is waiting:
@@ -160,6 +159,11 @@ class EventFeed:
             for future in self._waiting.pop(number):
                 if not future.done():
                     future.set_result(None)
+
+
+def _release(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _payload_bytes(event: StoredEvent) -> int:
