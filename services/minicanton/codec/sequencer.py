@@ -79,7 +79,7 @@ def envelope_to_proto(envelope: Envelope) -> pb.Envelope:
 
 
 def envelope_from_proto(message: pb.Envelope) -> Envelope:
-    return Envelope(tuple(recipient_from_proto(r) for r in message.recipients), message.content)
+    return Envelope(tuple([recipient_from_proto(r) for r in message.recipients]), message.content)
 
 
 def batch_to_proto(batch: Batch) -> pb.Batch:
@@ -87,7 +87,7 @@ def batch_to_proto(batch: Batch) -> pb.Batch:
 
 
 def batch_from_proto(message: pb.Batch) -> Batch:
-    return Batch(tuple(envelope_from_proto(e) for e in message.envelopes))
+    return Batch(tuple([envelope_from_proto(e) for e in message.envelopes]))
 
 
 def submission_to_proto(signed: SignedSubmissionRequest) -> pb.SignedSubmissionRequest:
@@ -273,21 +273,26 @@ def encode_stored_envelopes(envelopes: tuple[StoredEnvelope, ...]) -> bytes:
 def decode_stored_envelopes(raw: bytes) -> tuple[StoredEnvelope, ...]:
     message = pb.StoredBatch()
     message.ParseFromString(raw)
-    return tuple(StoredEnvelope(frozenset(e.member_numbers), envelope_from_proto(e.envelope))
-                 for e in message.envelopes)
+    return tuple([StoredEnvelope(frozenset(e.member_numbers), envelope_from_proto(e.envelope))
+                  for e in message.envelopes])
 
 
 def packed_messages(serialized: list[bytes]) -> bytes:
     """The bytes of a message whose field 1 is a repeated message (SignedSequencedEventBatch,
     SendResponseBatch) holding these already serialized messages, without decoding and
     re-encoding them: on the wire each element is its tag, its length and its bytes."""
-    return b"".join(_FIELD_1_MESSAGE + _varint(len(item)) + item for item in serialized)
+    return b"".join([_FIELD_1_MESSAGE + _varint(len(item)) + item for item in serialized])
 
 
 _FIELD_1_MESSAGE = bytes([(1 << 3) | 2])  # field number 1, wire type 2 (length-delimited)
+_ONE_BYTE = [bytes([value]) for value in range(0x80)]
 
 
 def _varint(value: int) -> bytes:
+    if value < 0x80:  # most lengths and counters: one byte, no loop
+        return _ONE_BYTE[value]
+    if value < 0x4000:
+        return bytes(((value & 0x7F) | 0x80, value >> 7))
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
