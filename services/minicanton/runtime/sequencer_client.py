@@ -138,7 +138,7 @@ class SequencerClient:
         self._outcomes: dict[str, asyncio.Future[SendOutcome]] = {}
         self._unsigned: list[tuple[SubmissionRequest,
                                    asyncio.Future[tuple[bytes, SequencerConnection]]]] = []
-        self._queue: asyncio.Queue[object] = asyncio.Queue(config.handler_queue_size)
+        self._queue: asyncio.Queue[VerifiedEvent] = asyncio.Queue(config.handler_queue_size)
         self._tasks: set[asyncio.Task[None]] = set()
         self._failed = asyncio.Event()
         self._processed_us = 0
@@ -332,7 +332,13 @@ class SequencerClient:
                 async for raw in call:
                     attempt, overlap = 0, True
                     for item in unpacked_messages(raw) if batched else (raw,):
-                        await self._receive(item)
+                        verified = self._receive(item)
+                        if verified is None:
+                            continue
+                        if self._queue.full():  # the handler is behind: wait for room
+                            await self._queue.put(verified)
+                        else:  # what `put` does then, without a coroutine per event
+                            self._queue.put_nowait(verified)
             except MinicantonError as error:  # typed: verification, fork, malformed bytes
                 return self._fail(error)
             except grpc.aio.AioRpcError as error:
@@ -372,30 +378,31 @@ class SequencerClient:
                 return self.connections[index]
         return self.connections[self._subscribed]
 
-    async def _receive(self, raw: bytes) -> None:
+    def _receive(self, raw: bytes) -> VerifiedEvent | None:
+        """The event verified and its send outcomes settled; None for the overlap event."""
         verified = self._chain.accept(parse_signed_event(raw), raw)
         if verified is None:
-            return
+            return None
         self.last_received = verified.position
         for result in self._tracker.observe(verified.event):
             future = self._outcomes.pop(result.message_id, None)
             if future is not None and not future.done():
                 future.set_result(result)
-        await self._queue.put(verified)
+        return verified
 
     async def _handler_loop(self, handler: BatchHandler, max_batch: int) -> None:
+        queue = self._queue
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            assert all(isinstance(item, VerifiedEvent) for item in batch)
+            batch = [queue.get_nowait() if not queue.empty() else await queue.get()]
+            while len(batch) < max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
             try:
-                await handler(batch)  # type: ignore[arg-type]
+                await handler(batch)
             except Exception as error:
                 self._fail(error)
                 return
             if self.config.auto_acknowledge:
-                self.acknowledge_processed(batch[-1].event.timestamp_us)  # type: ignore[attr-defined]
+                self.acknowledge_processed(batch[-1].event.timestamp_us)
 
     async def _health_loop(self) -> None:
         while not self._closed:
