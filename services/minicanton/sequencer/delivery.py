@@ -35,11 +35,13 @@ class BatchView(NamedTuple):
 
 
 class PreparedEvent:
-    __slots__ = ("_envelopes", "_views", "recipients", "stored")
+    __slots__ = ("_envelopes", "_views", "recipients", "size_bytes", "stored")
 
     def __init__(self, stored: StoredEvent, warm: bool = True) -> None:
         self.stored = stored
         self.recipients = stored.recipient_numbers
+        # its envelopes' payload bytes: the feed's budget and each stream's run size
+        self.size_bytes = sum([len(e.envelope.content) for e in stored.envelopes])
         self._envelopes: list[tuple[bytes, bytes] | None] | None = None  # digest, bytes
         self._views: dict[tuple[int, ...], BatchView] | None = {} if warm else None
 

@@ -30,7 +30,7 @@ from minicanton.core.sequencing.errors import CounterPruned
 from minicanton.core.sequencing.events import SequencedEvent
 from minicanton.core.sequencing.members import MemberRecord
 from minicanton.core.sequencing.ordering import safe_watermark
-from minicanton.core.sequencing.stored import StoredEvent, StreamCursor, project_event
+from minicanton.core.sequencing.stored import StreamCursor, project_event
 from minicanton.sequencer.delivery import BatchView, PreparedEvent, signed_run
 from minicanton.sequencer.writer import wait_at_most
 from minicanton.store.sequencer import CounterCheckpoint, SequencerStore
@@ -87,7 +87,7 @@ class EventFeed:
             prepared = [PreparedEvent(event) for event in page.events]
             self._events += prepared
             self._stamps += [e.timestamp_us for e in page.events]
-            sizes = [_payload_bytes(e) for e in page.events]
+            sizes = [p.size_bytes for p in prepared]
             self._sizes += sizes
             self.cached_bytes += sum(sizes)
             self._warm_bytes += sum(sizes)
@@ -166,10 +166,6 @@ def _release(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def _payload_bytes(event: StoredEvent) -> int:
-    return sum(len(stored.envelope.content) for stored in event.envelopes)
-
-
 class StreamContext:
     """What a subscription needs besides the feed: identity, keys, and a liveness check that
     raises (token expired, member disabled, shutting down) to end the stream."""
@@ -212,7 +208,7 @@ async def member_stream(
             if sent:
                 run.append(event)
                 views.append(view)
-                run_bytes += _payload_bytes(stored) + 256  # at most: ids, signature, proof
+                run_bytes += prepared.size_bytes + 256  # at most: ids, signature, proof
                 if len(run) >= MAX_RUN_EVENTS or run_bytes >= MAX_RUN_BYTES:
                     yield signed_run(run, views, ctx.signing_key)
                     run, views, run_bytes = [], [], 0

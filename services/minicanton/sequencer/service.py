@@ -208,17 +208,20 @@ class SequencerService:
         try:
             while True:
                 if not backlog:
-                    backlog.append(await pending.get())
+                    backlog.append(pending.get_nowait() if not pending.empty()
+                                   else await pending.get())
                 while not pending.empty():
                     backlog.append(pending.get_nowait())
                 if backlog[0] is None:
                     if not await pump:  # ended on an error of ours (logged): not a clean end
                         await context.abort(grpc.StatusCode.INTERNAL, "internal error")
                     return
-                responses = [await _response(backlog.popleft())]  # type: ignore[arg-type]
+                first: _Item = backlog.popleft()  # type: ignore[assignment]
+                responses = [_ready_response(first) if _decided(first)
+                             else await _response(first)]
                 while (backlog and backlog[0] is not None and len(responses) < most
                        and _decided(backlog[0])):
-                    responses.append(await _response(backlog.popleft()))  # type: ignore
+                    responses.append(_ready_response(backlog.popleft()))  # type: ignore
                 yield responses
         finally:
             pump.cancel()
@@ -232,7 +235,10 @@ class SequencerService:
                     item: _Item = await self._admit(raw, member)
                 except MinicantonError as error:
                     item = _rejected(_message_id_of(raw), error)
-                await pending.put(item)
+                if pending.full():  # the client does not read its responses: wait
+                    await pending.put(item)
+                else:  # what `put` does then, without a coroutine per request
+                    pending.put_nowait(item)
         except Exception:
             log.exception("unexpected error on the send stream of %s", member.member)
             await pending.put(None)
@@ -325,6 +331,17 @@ async def _response(item: _Item) -> bytes:
     message_id, future = item
     try:
         return _accepted(message_id, await future)
+    except MinicantonError as error:
+        return _rejected(message_id, error)
+
+
+def _ready_response(item: _Item) -> bytes:
+    """`_response` of a `_decided` item, without a coroutine."""
+    if isinstance(item, bytes):
+        return item
+    message_id, future = item
+    try:
+        return _accepted(message_id, future.result())
     except MinicantonError as error:
         return _rejected(message_id, error)
 
