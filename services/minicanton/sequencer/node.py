@@ -35,6 +35,7 @@ from minicanton.store.postgres.sequencer import SETTINGS_NOTICE, PostgresSequenc
 
 log = logging.getLogger(__name__)
 GRPC_OPTIONS_MARGIN_BYTES = 64 * 1024
+_OWN_WRITE_NOTICES = frozenset("ERK")  # what sequencer_write_raising notifies (0002)
 
 
 class SequencerNode:
@@ -138,11 +139,17 @@ class SequencerNode:
     def _on_events(self, payload: str) -> None:
         """`node:watermark:kind`; 'E' (events another instance wrote without raising us, as
         we were writing) asks us to move our watermark past them; 'R' (it raised every online
-        instance) and 'K' (a keep-alive) only mean there may be more to read."""
-        self.feed.wake()
+        instance) and 'K' (a keep-alive) only mean there may be more to read. Our own writes'
+        notices wake nothing: the writer woke the feed itself once the write had committed
+        (`on_written`), so the read they would cause finds nothing that one did not."""
         node, _, rest = payload.partition(":")
         watermark, _, kind = rest.partition(":")
-        if kind == "E" and node != str(self.node_index):
+        if node == str(self.node_index):
+            if kind not in _OWN_WRITE_NOTICES:
+                self.feed.wake()
+            return
+        self.feed.wake()
+        if kind == "E":
             self.writer.request_bump(int(watermark))
 
     def _online_changed(self, online: bool) -> None:
