@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from minicanton.core.ids import RequestId
 from minicanton.core.protocol.participant_effects import (
     Completion,
     Effect,
@@ -88,20 +89,27 @@ def member_topology_rows(rows: Iterable[TopologyRow]) -> list[MemberTopologyRow]
 
 def event_effects(position: CleanPosition, effects: Sequence[Effect],
                   topology: Iterable[MemberTopologyRow] = ()) -> EventEffects:
-    return EventEffects(
-        position=position,
-        transactions=tuple(commit_entry(e) for e in effects if isinstance(e, PersistCommit)),
-        rejections=tuple(completion_entry(e.completion) for e in effects
-                         if isinstance(e, EmitCompletion)),
-        pending_added=tuple(PendingRequest(e.locks, e.payload) for e in effects
-                            if isinstance(e, PersistPendingRequest)),
-        pending_removed=tuple(e.request_id for e in effects
-                              if isinstance(e, RemovePendingRequest)),
-        submissions_sequenced=tuple(
-            SubmissionSequenced(e.change_id.key, e.request_id, e.sequenced_at_us)
-            for e in effects if isinstance(e, MarkSubmissionSequenced)),
-        topology=topology_rows(topology),
-    )
+    """One pass over the machine's effects (the pump calls this for every event)."""
+    transactions: list[TransactionEntry] = []
+    rejections: list[CompletionEntry] = []
+    pending_added: list[PendingRequest] = []
+    pending_removed: list[RequestId] = []
+    sequenced: list[SubmissionSequenced] = []
+    for e in effects:
+        if isinstance(e, PersistCommit):
+            transactions.append(commit_entry(e))
+        elif isinstance(e, PersistPendingRequest):
+            pending_added.append(PendingRequest(e.locks, e.payload))
+        elif isinstance(e, RemovePendingRequest):
+            pending_removed.append(e.request_id)
+        elif isinstance(e, MarkSubmissionSequenced):
+            sequenced.append(SubmissionSequenced(e.change_id.key, e.request_id,
+                                                 e.sequenced_at_us))
+        elif isinstance(e, EmitCompletion):
+            rejections.append(completion_entry(e.completion))
+    return EventEffects(position, tuple(transactions), tuple(rejections),
+                        tuple(pending_added), tuple(pending_removed), tuple(sequenced),
+                        topology_rows(topology) if topology else ())
 
 
 def merge_effects(stored: Sequence[EventEffects]) -> EventEffects:

@@ -42,6 +42,7 @@ from minicanton.core.protocol.participant_effects import (
     SendBatch,
 )
 from minicanton.core.sequencing.chain import VerifiedEvent
+from minicanton.core.sequencing.events import SequencedEvent
 from minicanton.core.topology.mappings import PartyToParticipant
 from minicanton.core.topology.snapshot import TopologySnapshot
 from minicanton.core.topology.transactions import SignedTopologyTransaction
@@ -104,9 +105,11 @@ class EventPump:
         await self.handle_batch([verified])
 
     async def handle_batch(self, batch: list[VerifiedEvent]) -> None:
-        prepared = []
-        for verified in batch:
-            prepared.append(await self._prepare(verified))
+        bootstrap = await self._bootstrap(batch[0].event.timestamp_us) if (
+            self._first_event and batch) else None
+        prepared = [self._prepare(verified.event) for verified in batch]
+        if bootstrap is not None:  # stored with the first event
+            prepared[0] = (prepared[0][0], bootstrap + prepared[0][1])
         await self._load_states([p for p, _ in prepared])
         group: list[_Step] = []
         for item, ingested in prepared:
@@ -117,11 +120,9 @@ class EventPump:
             group.append(step)
         await self._commit(group)
 
-    async def _prepare(self, verified: VerifiedEvent) -> tuple[PreparedEvent, IngestResult]:
-        event = verified.event
-        bootstrap = await self._bootstrap(event.timestamp_us)
+    def _prepare(self, event: SequencedEvent) -> tuple[PreparedEvent, IngestResult]:
         snapshot = self.topology.snapshot(event.timestamp_us)
-        ingested = bootstrap + self.topology.ingest_event(event)
+        ingested = self.topology.ingest_event(event)
         return self.machine.prepare_event(event, snapshot), ingested
 
     async def _load_states(self, prepared: list[PreparedEvent]) -> None:

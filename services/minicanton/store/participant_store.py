@@ -269,9 +269,19 @@ _ID_MAPS = ("locked", "duplicate_keys", "locked_keys", "inconsistent_keys")
 
 def encode_activeness_result(result: ActivenessResult) -> str:
     """Canonical JSON of a request's activeness result (the request id is the row's key)."""
+    if not (result.unknown or result.inactive or result.not_fresh or result.locked
+            or result.duplicate_keys or result.locked_keys or result.inconsistent_keys):
+        return _NOTHING_FOUND  # nearly every request: the same text, made once
+    return _canonical_json(result)
+
+
+def _canonical_json(result: ActivenessResult) -> str:
     document: dict[str, Any] = {name: sorted(getattr(result, name)) for name in _ID_SETS}
     document |= {name: dict(sorted(getattr(result, name).items())) for name in _ID_MAPS}
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+_NOTHING_FOUND = _canonical_json(ActivenessResult(RequestId("")))
 
 
 def decode_activeness_result(text: str, request_id: RequestId) -> ActivenessResult:

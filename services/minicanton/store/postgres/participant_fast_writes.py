@@ -60,24 +60,18 @@ async def fast_apply_event(
     transactions = effects.transactions
     if len({t.transaction_id for t in transactions}) != len(transactions):
         return "duplicate", (), (), ledger_end  # one id twice in the batch: the slow path
-    tx_offsets = tuple(offset_of(ledger_end + 1 + i) for i in range(len(transactions)))
     new_end = ledger_end + len(transactions) + len(effects.rejections)
-    rejection_offsets = tuple(offset_of(n) for n in range(ledger_end + len(transactions) + 1,
-                                                          new_end + 1))
-    completions = [
-        _completion(offset, entry.completion, entry.transaction_id)
-        for offset, entry in zip(tx_offsets, transactions, strict=True)
-        if entry.completion is not None
-    ] + [_completion(offset, c, None) for offset, c in zip(rejection_offsets, effects.rejections,
+    offsets = [offset_of(n) for n in range(ledger_end + 1, new_end + 1)]
+    tx_offsets = tuple(offsets[:len(transactions)])
+    rejection_offsets = tuple(offsets[len(transactions):])
+    rows = _TransactionRows(tx_offsets, transactions)
+    completions = rows.completions + [
+        _completion(offset, c, None) for offset, c in zip(rejection_offsets, effects.rejections,
                                                           strict=True)]
     answer = await conn.fetchval(
         APPLY_SQL,
         effects.position.sequencer_counter, effects.position.sequencer_ts_us, ledger_end,
-        new_end,
-        [_transaction(o, t) for o, t in zip(tx_offsets, transactions, strict=True)],
-        [row for o, t in zip(tx_offsets, transactions, strict=True) for row in _events(o, t)],
-        [row for o, t in zip(tx_offsets, transactions, strict=True) for row in _witnesses(o, t)],
-        _contract_changes(tx_offsets, transactions),
+        new_end, rows.transactions, rows.events, rows.witnesses, rows.contracts,
         completions, _dedup(completions),
         [_pending(p) for p in effects.pending_added], list(effects.pending_removed),
         list({s.change_key: (s.change_key, s.request_id, s.sequenced_at_us)
@@ -88,36 +82,61 @@ async def fast_apply_event(
     return str(answer), tx_offsets, rejection_offsets, new_end
 
 
-def _transaction(offset: Offset, entry: TransactionEntry) -> tuple[Any, ...]:
-    return (offset, entry.transaction_id, entry.command_id, entry.workflow_id,
+class _TransactionRows:
+    """The rows of a batch's transactions for `participant_apply_event`, built in one pass.
+
+    Contract changes carry a `step`: the function applies the steps in order, each one's
+    archives before its creates and divulged contracts. A transaction that archives nothing
+    joins the step before it (its inserts do not depend on the order of that step's inserts;
+    a duplicate contract id fails the statement either way), so a batch of creates is one
+    step; one that archives starts a step of its own, so its archives see every contract
+    created before it, as applying the transactions one by one would."""
+
+    __slots__ = ("completions", "contracts", "events", "transactions", "witnesses")
+
+    def __init__(self, offsets: tuple[Offset, ...],
+                 transactions: tuple[TransactionEntry, ...]) -> None:
+        self.transactions: list[tuple[Any, ...]] = []
+        self.events: list[tuple[Any, ...]] = []
+        self.witnesses: list[tuple[Any, ...]] = []
+        self.contracts: list[tuple[Any, ...]] = []
+        self.completions: list[tuple[Any, ...]] = []
+        step = 0
+        for number, (offset, entry) in enumerate(zip(offsets, transactions, strict=True)):
+            if entry.archived and number:
+                step += 1
+            self._add(step, offset, entry)
+
+    def _add(self, step: int, offset: Offset, entry: TransactionEntry) -> None:
+        self.transactions.append((
+            offset, entry.transaction_id, entry.command_id, entry.workflow_id,
             entry.application_id, sorted(entry.submitters), entry.ledger_time_us,
-            entry.record_time_us)
-
-
-def _events(offset: Offset, entry: TransactionEntry) -> list[tuple[Any, ...]]:
-    return [(offset, e.node_id, e.parent_node_id, e.kind, e.contract_id,
-             template_text(e.template_id), e.consuming, e.payload) for e in entry.events]
-
-
-def _witnesses(offset: Offset, entry: TransactionEntry) -> list[tuple[Any, ...]]:
-    return [(offset, e.node_id, party, party in e.flat_witnesses)
-            for e in entry.events for party in sorted(e.tree_witnesses | e.flat_witnesses)]
-
-
-def _contract_changes(offsets: tuple[Offset, ...], transactions: tuple[TransactionEntry, ...]
-                      ) -> list[tuple[Any, ...]]:
-    changes: list[tuple[Any, ...]] = []
-    for step, (offset, entry) in enumerate(zip(offsets, transactions, strict=True)):
-        changes += [(step, "archive", offset, contract_id, None, None, None, None, None, None,
-                     None) for contract_id in sorted(entry.archived)]
-        changes += [(step, "create", offset, c.contract_id, template_text(c.template_id),
-                     sorted(c.signatories), sorted(c.stakeholders), c.key_hash, c.payload,
-                     c.ledger_time_us, None) for c in entry.created]
-        changes += [(step, "divulge", offset, d.contract.contract_id,
-                     template_text(d.contract.template_id), None, None, None,
-                     d.contract.payload, d.contract.ledger_time_us, party)
-                    for d in entry.divulged for party in sorted(d.parties)]
-    return changes
+            entry.record_time_us))
+        for e in entry.events:
+            self.events.append((offset, e.node_id, e.parent_node_id, e.kind, e.contract_id,
+                                template_text(e.template_id), e.consuming, e.payload))
+            flat = e.flat_witnesses
+            for party in sorted(e.tree_witnesses | flat):
+                self.witnesses.append((offset, e.node_id, party, party in flat))
+        contracts = self.contracts
+        for contract_id in sorted(entry.archived):
+            contracts.append((step, "archive", offset, contract_id, None, None, None, None,
+                              None, None, None))
+        for c in entry.created:
+            contracts.append((step, "create", offset, c.contract_id,
+                              template_text(c.template_id), sorted(c.signatories),
+                              sorted(c.stakeholders), c.key_hash, c.payload,
+                              c.ledger_time_us, None))
+        for d in entry.divulged:
+            divulged = d.contract
+            template = template_text(divulged.template_id)
+            for party in sorted(d.parties):
+                contracts.append((step, "divulge", offset, divulged.contract_id, template,
+                                  None, None, None, divulged.payload, divulged.ledger_time_us,
+                                  party))
+        if entry.completion is not None:
+            self.completions.append(_completion(offset, entry.completion,
+                                                entry.transaction_id))
 
 
 def _completion(offset: Offset, completion: CompletionEntry,
