@@ -142,15 +142,11 @@ class SequencerNode:
         instance) and 'K' (a keep-alive) only mean there may be more to read. Our own writes'
         notices wake nothing: the writer woke the feed itself once the write had committed
         (`on_written`), so the read they would cause finds nothing that one did not."""
-        node, _, rest = payload.partition(":")
-        watermark, _, kind = rest.partition(":")
-        if node == str(self.node_index):
-            if kind not in _OWN_WRITE_NOTICES:
-                self.feed.wake()
-            return
-        self.feed.wake()
-        if kind == "E":
-            self.writer.request_bump(int(watermark))
+        wake, bump_to_us = notice_effect(payload, self.node_index)
+        if wake:
+            self.feed.wake()
+        if bump_to_us is not None:
+            self.writer.request_bump(bump_to_us)
 
     def _online_changed(self, online: bool) -> None:
         if not self._stopping:
@@ -238,6 +234,16 @@ class SequencerNode:
             await self.store.close()
         log.info("sequencer node %d stopped", getattr(self, "node_index", -1))
         self.stopped.set()
+
+
+def notice_effect(payload: str, own_index: int) -> tuple[bool, int | None]:
+    """What a notice on the events channel asks of this instance: wake the feed or not, and
+    the watermark to move ours past (another instance's 'E'), if any."""
+    node, _, rest = payload.partition(":")
+    watermark, _, kind = rest.partition(":")
+    if node == str(own_index):
+        return kind not in _OWN_WRITE_NOTICES, None
+    return True, int(watermark) if kind == "E" else None
 
 
 async def _bounded(awaitable: Awaitable[object], timeout_s: float) -> None:

@@ -202,6 +202,7 @@ class Writer:
         except Exception as error:  # the database connection broke: the write may or may not
             log.warning("write failed: %s", error)  # have committed; dedup covers the retry
             self._fail(batch, "write failed")
+            self.on_written()  # if it committed, its NOTIFY no longer wakes our feed: read
             await asyncio.sleep(0.05)
             return
         self._last_write_s = time.monotonic()
