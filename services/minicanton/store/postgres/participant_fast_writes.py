@@ -10,12 +10,13 @@ PL/pgSQL function, still one database transaction, with the same effects in the 
 * `fast_apply_event`: the store numbers the offsets from the ledger end it last wrote (the
   event pump is the only writer), and the function writes the rows only if, under the
   ``ledger_state`` row lock, that is still the ledger end, the event is not a replay, and no
-  transaction id is in the ledger already. It answers ``'stale'`` or ``'duplicate'`` otherwise
-  and writes nothing, and the store takes its statement-by-statement path, which handles
-  those (rare) cases. Contract changes carry their transaction's position (`step`), and the
-  function applies them transaction by transaction, archives before creates, as that path
-  does, so a key passed from an archived contract to its successor never trips the unique key
-  index.
+  transaction id is in the ledger already. It answers ``'stale'`` otherwise, and a
+  transaction id already there fails its insert in the unique index (migration 0011: the
+  whole call is rolled back; taken here as ``'duplicate'``). Either way nothing is written
+  and the store takes its statement-by-statement path, which handles those (rare) cases.
+  Contract changes carry a `step` (`_TransactionRows`), and the function applies them step by
+  step, archives before creates, as that path does transaction by transaction, so a key
+  passed from an archived contract to its successor never trips the unique key index.
 * `fast_start_submission`: under the change's advisory lock, a change neither in flight nor
   ever accepted is recorded in flight at once (no deduplication period can make it a
   duplicate); otherwise the function writes nothing and returns what the store holds, the
@@ -26,6 +27,8 @@ PL/pgSQL function, still one database transaction, with the same effects in the 
 from __future__ import annotations
 
 from typing import Any
+
+import asyncpg
 
 from minicanton.core.protocol.deduplication import (
     AcceptedCommand,
@@ -49,6 +52,8 @@ APPLY_SQL = (
     "$10::participant_completion_row[], $11::participant_pending_row[], $12::text[], "
     "$13::participant_sequenced_row[], $14::participant_topology_row[])"
 )
+# the unique index that refuses a transaction id already in the ledger
+DUPLICATE_TRANSACTION_ID = "transactions_transaction_id_key"
 START_SQL = "SELECT * FROM participant_start_submission($1, $2, $3, $4, $5, $6, $7, $8)"
 
 
@@ -68,17 +73,22 @@ async def fast_apply_event(
     completions = rows.completions + [
         _completion(offset, c, None) for offset, c in zip(rejection_offsets, effects.rejections,
                                                           strict=True)]
-    answer = await conn.fetchval(
-        APPLY_SQL,
-        effects.position.sequencer_counter, effects.position.sequencer_ts_us, ledger_end,
-        new_end, rows.transactions, rows.events, rows.witnesses, rows.contracts,
-        completions, _dedup(completions),
-        [_pending(p) for p in effects.pending_added], list(effects.pending_removed),
-        list({s.change_key: (s.change_key, s.request_id, s.sequenced_at_us)
-              for s in effects.submissions_sequenced}.values()),
-        [(t.sequenced_ts_us, t.position, t.effective_from_us, t.payload)
-         for t in effects.topology],
-    )
+    try:
+        answer = await conn.fetchval(
+            APPLY_SQL,
+            effects.position.sequencer_counter, effects.position.sequencer_ts_us, ledger_end,
+            new_end, rows.transactions, rows.events, rows.witnesses, rows.contracts,
+            completions, _dedup(completions),
+            [_pending(p) for p in effects.pending_added], list(effects.pending_removed),
+            list({s.change_key: (s.change_key, s.request_id, s.sequenced_at_us)
+                  for s in effects.submissions_sequenced}.values()),
+            [(t.sequenced_ts_us, t.position, t.effective_from_us, t.payload)
+             for t in effects.topology],
+        )
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name != DUPLICATE_TRANSACTION_ID:
+            raise
+        return "duplicate", (), (), ledger_end  # nothing written (migration 0011)
     return str(answer), tx_offsets, rejection_offsets, new_end
 
 
