@@ -33,6 +33,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from minicanton.core.protocol.commit_set import GlobalKeyHash
 from minicanton.core.protocol.conflict_detection import StatesToFetch
 from minicanton.core.protocol.participant import ParticipantMachine, PreparedEvent
 from minicanton.core.protocol.participant_effects import (
@@ -126,11 +127,15 @@ class EventPump:
         return self.machine.prepare_event(event, snapshot), ingested
 
     async def _load_states(self, prepared: list[PreparedEvent]) -> None:
-        wanted = [self.machine.states_to_fetch(p) for p in prepared]
-        union = StatesToFetch(frozenset().union(*(w.contract_ids for w in wanted)),
-                              frozenset().union(*(w.key_hashes for w in wanted)))
-        if not union.is_empty:
-            self.machine.provide_states(*await self.writer.load_states(union))
+        contract_ids: set[str] = set()
+        key_hashes: set[GlobalKeyHash] = set()
+        for item in prepared:
+            wanted = self.machine.states_to_fetch(item)
+            contract_ids |= wanted.contract_ids
+            key_hashes |= wanted.key_hashes
+        if contract_ids or key_hashes:
+            self.machine.provide_states(*await self.writer.load_states(
+                StatesToFetch(frozenset(contract_ids), frozenset(key_hashes))))
 
     def _process(self, prepared: PreparedEvent, ingested: IngestResult) -> _Step:
         event = prepared.event
@@ -183,7 +188,11 @@ class EventPump:
 def _offsets_out_of_order(group: list[_Step], step: _Step) -> bool:
     """Merged, the group's rejections would get offsets after `step`'s transactions (the
     store numbers a write's transactions first): commit the group first."""
-    return bool(step.stored.transactions) and any(s.stored.rejections for s in group)
+    if step.stored.transactions:
+        for earlier in group:
+            if earlier.stored.rejections:
+                return True
+    return False
 
 
 def stored_completions(stored: EventEffects, applied: AppliedEvent, *, exact: bool = False

@@ -28,7 +28,7 @@ values, ask the backend, and turn rows back into protobuf. The backend is
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -146,7 +146,7 @@ class SubmissionRequest:
 class SubmissionAccepted:
     """The submission is in the pipeline; `completion` resolves to its stored completion."""
 
-    completion: Awaitable[CompletionRow]
+    completion: asyncio.Future[CompletionRow]
     # once `completion` resolved: its transaction exactly as the commit path stored it at the
     # completion's offset, when the node still holds it (None: read the store)
     committed: Callable[[], TransactionEntry | None] = lambda: None
