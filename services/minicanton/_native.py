@@ -101,7 +101,10 @@ def check_build(build_dir: Path, services_dir: Path) -> dict[str, Path]:
     built_for = manifest.get("runtime")
     if built_for != runtime_tag():
         raise StaleBuild(f"it was built for {built_for}, this is {runtime_tag()}")
-    recorded: dict[str, str] = manifest["sources"]
+    recorded, modules, library = (manifest.get(k) for k in ("sources", "modules", "library"))
+    if not (isinstance(recorded, dict) and isinstance(modules, dict)
+            and isinstance(library, str)):
+        raise StaleBuild("its manifest is incomplete")
     present = core_sources(services_dir)
     for relative, path in present.items():
         if relative not in recorded:
@@ -111,8 +114,8 @@ def check_build(build_dir: Path, services_dir: Path) -> dict[str, Path]:
     for relative in recorded:
         if relative not in present:
             raise StaleBuild(f"{relative} was removed since the build")
-    files = {name: build_dir / relative for name, relative in manifest["modules"].items()}
-    files[LIBRARY] = build_dir / manifest["library"]
+    files = {name: build_dir / str(relative) for name, relative in modules.items()}
+    files[LIBRARY] = build_dir / library
     for path in files.values():
         if not path.is_file():
             raise StaleBuild(f"{path} is missing")

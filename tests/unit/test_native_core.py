@@ -168,3 +168,23 @@ def test_no_interpreted_class_subclasses_a_compiled_one() -> None:
                 offences += [f"{sub.__module__}.{sub.__qualname__}({value.__qualname__})"
                              for sub in value.__subclasses__() if sub.__module__ not in compiled]
     assert not offences, offences
+
+
+@pytest.mark.parametrize("damage", ["not json", "no sources", "another python"])
+def test_a_damaged_manifest_means_pure_python(tree: Path, build_dir: Path, damage: str) -> None:
+    own = tree / ".build" / "native" / "own"
+    own.mkdir()
+    (own / "lib").symlink_to(build_dir / "lib")
+    manifest = json.loads((build_dir / "manifest.json").read_text())
+    if damage == "no sources":
+        del manifest["sources"]
+    elif damage == "another python":
+        manifest["runtime"]["python"] = "3.11.0a0"
+    text = "{" if damage == "not json" else json.dumps(manifest)
+    (own / "manifest.json").write_text(text)
+    current = tree / ".build" / "native" / "current"
+    current.unlink()
+    current.symlink_to("own")
+    found, stderr = probe(tree)
+    assert found["compiled"] is False and str(found["hashing"]).endswith("hashing.py")
+    assert stderr.count("using the pure Python core") == 1, stderr
