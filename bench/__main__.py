@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from bench.common import BenchContext
+from minicanton import _native
 
 SECTIONS = [
     "bench.crypto_floor",
@@ -33,6 +34,8 @@ def main() -> int:
     options = parser.parse_args()
     context = BenchContext()
     failures = 0
+    # The localnet's nodes decide the same way (same tree and environment) and log it.
+    print(f"core: {_native.STATE.describe()}", flush=True)
     try:
         for module_name in SECTIONS:
             if options.only and not any(text in module_name for text in options.only):
@@ -52,7 +55,8 @@ def main() -> int:
     finally:
         context.close()
     RESULTS.write_text(json.dumps({
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "core": _native.STATE.describe()},
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "figures": [figure.as_dict() for figure in context.figures],
     }, indent=2))

@@ -8,7 +8,17 @@ envelope at the boundary without parsing messages.
 from __future__ import annotations
 
 
-class MinicantonError(Exception):
+class _ErrorType(type):
+    """The metaclass of every minicanton error; it adds nothing, on purpose.
+
+    mypyc compiles a class with a metaclass as a regular Python class, so an error class
+    defined in a compiled core module keeps plain Python semantics: its ``error_id = ...``
+    overrides the inherited one, and shells may subclass it (ADR 16). This module itself is
+    never compiled.
+    """
+
+
+class MinicantonError(Exception, metaclass=_ErrorType):
     """Base class: `error_id` is stable and machine-readable, the message is for people."""
 
     error_id: str = "INTERNAL_ERROR"

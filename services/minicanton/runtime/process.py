@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from minicanton import _native
 from minicanton.core.errors import MinicantonError
 from minicanton.runtime.config import load_config
 from minicanton.runtime.logs import configure_logging
@@ -106,9 +107,10 @@ def run_node(service: str, config_model: type[C], make_node: Callable[[C], Node]
     configure_logging(service, level=settings.log_level, json_format=settings.log_json,
                       node=node_name(config))
     install_uvloop()
+    log = logging.getLogger(f"minicanton.{service}")
+    log.info("core: %s", _native.STATE.describe())  # what its CPU figures measured
     with _profiled(service):
-        return asyncio.run(serve(make_node(config), logging.getLogger(f"minicanton.{service}"),
-                                 gc_tuning=True))
+        return asyncio.run(serve(make_node(config), log, gc_tuning=True))
 
 
 @contextlib.contextmanager

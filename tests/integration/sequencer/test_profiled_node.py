@@ -36,4 +36,6 @@ async def test_a_profiled_node_writes_its_profile_on_stop(
         await cluster.stop()
     (written,) = profiles.glob("sequencer-*.prof")
     functions = {name for _, _, name in pstats.Stats(str(written)).stats}  # type: ignore[attr-defined]
-    assert "serve" in functions and "validate_submission" in functions
+    # A compiled core function shows as a built-in ("<built-in method validate_submission>"),
+    # and only where interpreted code calls it (ADR 16).
+    assert "serve" in functions and any("validate_submission" in f for f in functions)

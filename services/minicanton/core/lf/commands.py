@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from minicanton.core.lf.identifier import Identifier, TemplateReference
-from minicanton.core.lf.value import RecordValue, Value, referenced_contracts
+from minicanton.core.lf.value import Value, referenced_contracts
 
 
 def template_reference(template: TemplateReference | Identifier | str) -> TemplateReference:
@@ -26,7 +26,7 @@ def template_reference(template: TemplateReference | Identifier | str) -> Templa
 @dataclass(frozen=True, slots=True)
 class CreateCommand:
     template: TemplateReference
-    argument: RecordValue
+    argument: Value  # any value: the engine checks it against the template (ValueTypeError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ class CreateAndExerciseCommand:
     """Create a contract and exercise a choice on it: two root actions in one transaction."""
 
     template: TemplateReference
-    create_argument: RecordValue
+    create_argument: Value  # checked against the template like CreateCommand.argument
     choice: str
     choice_argument: Value
 

@@ -32,6 +32,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from minicanton.core.lf.value import NUMERIC_PRECISION, NUMERIC_SCALE
 
 __all__ = ["NUMERIC_CONTEXT", "Numeric", "numeric_of"]
@@ -48,6 +50,10 @@ _INTEGER_LIMIT: int = 10 ** (NUMERIC_PRECISION - NUMERIC_SCALE)
 _PARSING_CONTEXT = Context(traps=[InvalidOperation])  # only says "not a number"
 
 
+# A regular Python subclass of `Decimal` even when compiled (its methods are compiled): mypyc's
+# native binary-operator glue calls `__rpow__` without the optional third argument that
+# `Decimal.__rpow__`'s signature requires us to keep, and fails to build (ADR 16).
+@mypyc_attr(native_class=False)
 class Numeric(Decimal):
     """A Daml ``Numeric 10``: exact to 10 decimal places, rounded half-even per operation."""
 

@@ -34,7 +34,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
+
+from mypy_extensions import mypyc_attr
 
 from minicanton.core.errors import CryptoError, InvalidArgument
 from minicanton.core.hashing import Hash, HashPurpose, hash_of
@@ -81,6 +83,10 @@ class BlindedNode:
     hash: Hash
 
 
+# A regular Python class even when compiled: mypyc cannot build a generic dataclass (the class
+# fails at import with "attribute '__dict__' of 'type' objects is not writable"). Its methods
+# are still compiled; only its attribute reads go through Python (ADR 16).
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Leaf(Generic[C]):
     salt: bytes
@@ -113,8 +119,9 @@ class GenTransactionTree:
     root_views: tuple[TransactionView | BlindedNode, ...]
 
 
-MerkleNode = Leaf[Any] | TransactionView | BlindedNode
-KeepPredicate = Callable[[MerklePath, MerkleNode], bool]
+# Quoted: compiled, `Leaf` is not subscriptable at run time (see its comment).
+MerkleNode: TypeAlias = "Leaf[Any] | TransactionView | BlindedNode"
+KeepPredicate: TypeAlias = Callable[[MerklePath, MerkleNode], bool]
 
 
 # ----------------------------------------------------------------------------------- building

@@ -326,7 +326,7 @@ def _root_hash_reasons(
     wrong = sorted(
         p for p, hashes in root_hash_messages.items() if hashes != {informee_message.root_hash}
     )
-    missing = sorted(expected - root_hash_messages.keys())
+    missing = sorted(expected.difference(root_hash_messages))
     extra = sorted(root_hash_messages.keys() - expected)
     reasons = []
     if wrong:

@@ -51,7 +51,7 @@ def validate(signed: SignedTopologyTransaction, snapshot: TopologySnapshot) -> N
     required = required_signatures(signed, snapshot)
     _check_every_signature(signed, required.allowed)
     signers = signed.signers
-    if required.one_of and not signers & required.one_of.keys():
+    if required.one_of and signers.isdisjoint(required.one_of):
         raise TopologyAuthorizationError(
             f"{tx.key} needs a signature by a key of the domain namespace "
             f"{snapshot.domain_namespace}"
