@@ -85,7 +85,7 @@ def parse_date(text: str) -> int:
     match = _DATE_TEXT.fullmatch(text)
     if match is None:
         raise InvalidArgument("not a yyyy-mm-dd date")
-    return _checked_days(*(int(part) for part in match.groups()))
+    return _checked_days(*[int(part) for part in match.groups()])
 
 
 def _checked_days(year: int, month: int, day: int) -> int:
@@ -100,7 +100,7 @@ def parse_timestamp(text: str) -> int:
     match = _TIMESTAMP_TEXT.fullmatch(text)
     if match is None:
         raise InvalidArgument("not an ISO 8601 timestamp like 2024-01-31T12:00:00.000001Z")
-    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    year, month, day, hour, minute, second = [int(part) for part in match.groups()[:6]]
     fraction, zone = match.group(7) or "", match.group(8)
     if hour > 23 or minute > 59 or second > 59:
         raise InvalidArgument(f"{hour:02d}:{minute:02d}:{second:02d} is not a time of day")

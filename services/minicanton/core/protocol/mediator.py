@@ -165,7 +165,7 @@ class SendVerdict:
 
     def batch(self) -> Batch:
         return verdict_batch(
-            (d.recipient, encode_protocol_message(d.result)) for d in self.deliveries
+            [(d.recipient, encode_protocol_message(d.result)) for d in self.deliveries]
         )
 
 

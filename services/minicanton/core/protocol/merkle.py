@@ -129,7 +129,7 @@ KeepPredicate: TypeAlias = Callable[[MerklePath, MerkleNode], bool]
 
 def salt_for(seed: bytes, path: MerklePath) -> bytes:
     """The salt of the leaf at `path`: secret without the seed, unique per position."""
-    position = b"".join(index.to_bytes(4, "big") for index in path)
+    position = b"".join([index.to_bytes(4, "big") for index in path])
     return hash_of(HashPurpose.VIEW_SALT, seed, position).digest
 
 
@@ -179,7 +179,7 @@ def view_hash(view: TransactionView | BlindedNode) -> Hash:
     if view._hash is None:
         children = [leaf_hash(view.view_common_data), leaf_hash(view.view_participant_data)]
         children += [view_hash(sub) for sub in view.subviews]
-        hashed = hash_of(HashPurpose.MERKLE_NODE, b"view", *(h.digest for h in children))
+        hashed = hash_of(HashPurpose.MERKLE_NODE, b"view", *[h.digest for h in children])
         object.__setattr__(view, "_hash", hashed)
     assert view._hash is not None
     return view._hash
@@ -192,7 +192,7 @@ def root_hash(tree: GenTransactionTree) -> Hash:
         leaf_hash(tree.participant_metadata),
     ]
     children += [view_hash(view) for view in tree.root_views]
-    return hash_of(HashPurpose.MERKLE_NODE, b"transaction-tree", *(h.digest for h in children))
+    return hash_of(HashPurpose.MERKLE_NODE, b"transaction-tree", *[h.digest for h in children])
 
 
 def node_hash(node: MerkleNode) -> Hash:

@@ -90,7 +90,7 @@ class Rejection:
     @property
     def contract_ids(self) -> tuple[str, ...]:
         """The contracts the reasons name (contract ids are ``00`` + 64 hex digits)."""
-        texts = [self.message, *(r.message for r in self.reasons)]
+        texts = [self.message, *[r.message for r in self.reasons]]
         return tuple(sorted({cid for text in texts for cid in _CONTRACT_ID.findall(text)}))
 
 
@@ -230,7 +230,7 @@ def encode_pending_payload(payload: PendingPayload) -> bytes:
     if recipients is not None:
         w.u32(len(recipients))
         for envelope_recipients in recipients:
-            w.texts(r.canonical for r in envelope_recipients)
+            w.texts([r.canonical for r in envelope_recipients])
     return w.getvalue()
 
 
@@ -239,7 +239,7 @@ def _write_send(w: Writer, send: SendBatch) -> None:
     w.i64(send.max_sequencing_time_us)
     w.u32(len(send.batch.envelopes))
     for envelope in send.batch.envelopes:
-        w.texts(r.canonical for r in envelope.recipients)
+        w.texts([r.canonical for r in envelope.recipients])
         w.raw(envelope.content)
 
 

@@ -202,7 +202,7 @@ def commit_set_of(request: ValidatedRequest) -> CommitSet:
     views = request.model_valid_views
     if not views or request.metadata is None:
         return EMPTY_COMMIT_SET
-    forest = forest_of_views(v.view for v in views)
+    forest = forest_of_views([v.view for v in views])
     inputs = {cid: c for v in views for cid, c in v.view.input_contracts().items()}
     commit_set = commit_set_for(
         forest.transaction, frozenset(request.hosted_parties), inputs,

@@ -118,7 +118,7 @@ class DeadlineIndex(Generic[Item]):
         return sorted(self._items)
 
     def values(self) -> Iterator[Item]:
-        return (item for _, item in self._items.values())
+        return iter([item for _, item in self._items.values()])
 
     def get(self, ts_us: int) -> Item | None:
         entry = self._items.get(ts_us)

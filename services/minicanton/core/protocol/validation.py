@@ -504,5 +504,5 @@ def _request_activeness(views: tuple[HeldView, ...], hosted: frozenset[PartyId])
     """The activeness set of every view we hold, taken as one part of the transaction."""
     if not views:
         return ActivenessSet()
-    forest = forest_of_views(v.view for v in views)
+    forest = forest_of_views([v.view for v in views])
     return activeness_set_for(forest.transaction, frozenset(hosted))

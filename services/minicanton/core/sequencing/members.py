@@ -60,8 +60,8 @@ class MemberDirectory:
         return cls(by_id, by_number, groups)
 
     def with_record(self, record: MemberRecord) -> MemberDirectory:
-        return MemberDirectory.of([*(r for r in self.by_id.values()
-                                     if r.member != record.member), record])
+        return MemberDirectory.of([*[r for r in self.by_id.values()
+                                     if r.member != record.member], record])
 
     def get(self, member: MemberId) -> MemberRecord | None:
         return self.by_id.get(member)

@@ -74,7 +74,7 @@ def is_readable(event_us: int, writer: InstanceWatermark, safe_us: int | None) -
 
 def rejoin_timestamp(instances: Iterable[InstanceWatermark], now_us: int) -> int:
     """The watermark a returning instance goes online at: above anything ever readable."""
-    return max([now_us, *(r.watermark_us for r in instances)])
+    return max([now_us, *[r.watermark_us for r in instances]])
 
 
 def stale_instances(

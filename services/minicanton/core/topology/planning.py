@@ -123,7 +123,7 @@ def genesis(
         domain.append(MediatorDomainState(frozenset(mediators)))
     if sequencers:
         domain.append(SequencerDomainState(frozenset(sequencers)))
-    return (*first, *(_serial_one(m).sign(ns) for m in domain))
+    return (*first, *[_serial_one(m).sign(ns) for m in domain])
 
 
 def _serial_one(mapping: TopologyMapping) -> TopologyTransaction:

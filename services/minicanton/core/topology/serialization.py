@@ -150,7 +150,7 @@ def write_parameters(w: Writer, p: DomainParameters) -> None:
 
 
 def read_parameters(r: Reader) -> DomainParameters:
-    confirmation, reaction, tolerance, delay, size = (r.i64() for _ in range(5))
+    confirmation, reaction, tolerance, delay, size = [r.i64() for _ in range(5)]
     policy_text = r.text()
     try:
         return DomainParameters(
