@@ -41,7 +41,7 @@ from minicanton.core.protocol.offsets import Offset
 from minicanton.json_api.contracts import NO_KEY, ActiveContract
 from minicanton.json_api.query_store.store import OffsetStep, PostgresQueryStore, StoreUpdate
 from minicanton.runtime.auth import mint_dev_token
-from minicanton.runtime.embedded_postgres import free_port
+from minicanton.runtime.ports import free_port
 
 SECTION = "json api"
 CONCURRENCY = 8

@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from minicanton.runtime.ports import free_port
+
 log = logging.getLogger(__name__)
 
 SUPERUSER = "postgres"
@@ -41,12 +43,6 @@ def find_pg_bin() -> Path:
         "PostgreSQL server binaries (initdb, pg_ctl) not found: install Debian's 'postgresql' "
         "package or run 'make test' / 'make run', which install it"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _running_as_root() -> bool:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from minicanton.json_api.config import JsonApiConfig
 from minicanton.json_api.server import JsonApiServer
 from minicanton.runtime.auth import DAML_CLAIMS, mint_dev_token
-from minicanton.runtime.embedded_postgres import free_port
+from minicanton.runtime.ports import free_port
 
 SECRET = "json-api-test-secret-0123456789abcdef"
 PARTICIPANT_ID = "participant::1220" + "ab" * 32

@@ -44,7 +44,8 @@ from minicanton.core.sequencing.batch import Batch, Envelope, MemberRecipient
 from minicanton.core.sequencing.events import Deliver
 from minicanton.core.sequencing.send_tracking import SendDelivered
 from minicanton.core.topology.transactions import TopologyBroadcast
-from minicanton.runtime.embedded_postgres import EmbeddedPostgres, free_port
+from minicanton.runtime.embedded_postgres import EmbeddedPostgres
+from minicanton.runtime.ports import free_port
 from minicanton.runtime.sequencer_client import SequencerClient
 
 RESPONSE_TIMEOUT_MS = 2_000

@@ -27,7 +27,7 @@ from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_admin_pb2 as 
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.ids import MemberId, MemberKind, member_id
 from minicanton.core.sequencing.chain import VerifiedEvent
-from minicanton.runtime.embedded_postgres import free_port
+from minicanton.runtime.ports import free_port
 from minicanton.runtime.sequencer_client import SequencerClient, SequencerClientConfig
 
 DOMAIN_ID = "testdomain::1220" + "cd" * 32

@@ -25,7 +25,7 @@ import grpc
 from tests.system.participant.harness import Domain, LedgerClient, NodeProcess
 
 from minicanton.codec.sequencer import decode_stored_envelopes
-from minicanton.runtime.embedded_postgres import free_port
+from minicanton.runtime.ports import free_port
 
 LEASE_TTL_MS = 2_000
 LEASE_RENEW_INTERVAL_MS = 250

@@ -22,7 +22,8 @@ from tests.system.topology.harness import TopologyManagerProcess
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.ids import MemberKind, member_id
 from minicanton.core.topology.planning import initial_key_mapping
-from minicanton.runtime.embedded_postgres import EmbeddedPostgres, free_port
+from minicanton.runtime.embedded_postgres import EmbeddedPostgres
+from minicanton.runtime.ports import free_port
 
 pytestmark = pytest.mark.system
 MEDIATOR_KEY = SigningKeyPair.from_private(b"\x23" * 32)

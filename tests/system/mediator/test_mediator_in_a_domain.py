@@ -31,7 +31,8 @@ from minicanton.core.protocol.messages import (
 from minicanton.core.sequencing.batch import Batch, Envelope, MemberRecipient
 from minicanton.core.sequencing.send_tracking import SendDelivered
 from minicanton.core.topology.mappings import ParticipantPermission
-from minicanton.runtime.embedded_postgres import EmbeddedPostgres, free_port
+from minicanton.runtime.embedded_postgres import EmbeddedPostgres
+from minicanton.runtime.ports import free_port
 from minicanton.topology.changes import initial_key_mapping
 
 pytestmark = pytest.mark.system

@@ -60,7 +60,8 @@ from minicanton.codec.gen.com.daml.ledger.api.v1.admin import (
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.ids import MemberKind, member_id
 from minicanton.runtime.auth import mint_dev_token
-from minicanton.runtime.embedded_postgres import EmbeddedPostgres, free_port
+from minicanton.runtime.embedded_postgres import EmbeddedPostgres
+from minicanton.runtime.ports import free_port
 from minicanton.topology.changes import initial_key_mapping
 
 SECRET = "participant-system-test-secret-0123456789"

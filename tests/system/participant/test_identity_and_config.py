@@ -14,7 +14,7 @@ import pytest
 from minicanton.core.entropy import SeededEntropy
 from minicanton.participant import keys as key_file
 from minicanton.participant.keys import DomainBinding, KeyFileError
-from minicanton.runtime.embedded_postgres import free_port
+from minicanton.runtime.ports import free_port
 
 
 def test_keys_are_created_once_owner_only_and_reloaded(tmp_path: Path) -> None:

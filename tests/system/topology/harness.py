@@ -32,7 +32,7 @@ from minicanton.core.ids import Fingerprint, MemberId, MemberKind, member_id
 from minicanton.core.sequencing.chain import VerifiedEvent
 from minicanton.core.sequencing.events import Deliver, SequencerPosition
 from minicanton.core.topology.planning import initial_key_mapping
-from minicanton.runtime.embedded_postgres import free_port
+from minicanton.runtime.ports import free_port
 from minicanton.runtime.sequencer_client import SequencerClient, SequencerClientConfig
 from minicanton.runtime.topology_admin_client import TopologyAdminClient
 from minicanton.runtime.topology_client import MemberTopology

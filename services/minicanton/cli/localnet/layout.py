@@ -15,8 +15,8 @@ from typing import Any
 
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.ids import MemberId, MemberKind, member_id
-from minicanton.runtime.embedded_postgres import free_port
 from minicanton.runtime.files import write_private
+from minicanton.runtime.ports import free_port
 
 SEQUENCER_NAMES = ("sequencer1", "sequencer2")
 DVP_PARTICIPANTS = {"bank": "Bank", "sr": "SR", "alice": "Alice", "bob": "Bob"}
