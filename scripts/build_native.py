@@ -37,6 +37,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "services"))
 
+# Run as the build, it never uses the build it replaces: else importing the package would warn
+# that the build is stale, telling the user to run what is running. (Only when run: a test
+# that imports this file must not change its own process's environment.)
+if __name__ == "__main__":
+    os.environ["MINICANTON_NATIVE"] = "0"
 from minicanton import _native  # noqa: E402  (the loader's constants and checks)
 
 KEEP = 4
