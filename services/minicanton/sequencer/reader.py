@@ -31,8 +31,8 @@ from minicanton.core.sequencing.events import SequencedEvent
 from minicanton.core.sequencing.members import MemberRecord
 from minicanton.core.sequencing.ordering import safe_watermark
 from minicanton.core.sequencing.stored import StreamCursor, project_event
+from minicanton.runtime.waits import wait_at_most
 from minicanton.sequencer.delivery import BatchView, PreparedEvent, signed_run
-from minicanton.sequencer.writer import wait_at_most
 from minicanton.store.sequencer import CounterCheckpoint, SequencerStore
 
 log = logging.getLogger(__name__)

@@ -326,17 +326,14 @@ def _decided(item: _Item) -> bool:
 
 async def _response(item: _Item) -> bytes:
     """A rejection already made, or the outcome of an admitted send once written."""
-    if isinstance(item, bytes):
-        return item
-    message_id, future = item
-    try:
-        return _accepted(message_id, await future)
-    except MinicantonError as error:
-        return _rejected(message_id, error)
+    if not isinstance(item, bytes):
+        with contextlib.suppress(Exception):  # its outcome, error or not, is read below
+            await item[1]
+    return _ready_response(item)
 
 
 def _ready_response(item: _Item) -> bytes:
-    """`_response` of a `_decided` item, without a coroutine."""
+    """The response to a `_decided` item."""
     if isinstance(item, bytes):
         return item
     message_id, future = item

@@ -37,23 +37,10 @@ from minicanton.core.sequencing.ordering import TimestampAllocator
 from minicanton.core.sequencing.submission import PlannedEvent, ValidatedSubmission, plan_events
 from minicanton.runtime.clock import Clock
 from minicanton.runtime.retry import Backoff
+from minicanton.runtime.waits import wait_at_most
 from minicanton.store.sequencer import InstanceFenced, SequencerStore, StampedBelowWatermark
 
 log = logging.getLogger(__name__)
-
-
-async def wait_at_most(event: asyncio.Event, timeout_s: float) -> None:
-    """Until `event` is set or `timeout_s` passed. Costs nothing when it is set already
-    (under load it usually is: sends arrived while we wrote), and otherwise one timer
-    handle: cheaper than `asyncio.timeout` (an object, a reschedule and an uncancel check
-    per turn) or `wait_for` (a task per turn)."""
-    if event.is_set():
-        return
-    handle = asyncio.get_running_loop().call_later(timeout_s, event.set)
-    try:
-        await event.wait()
-    finally:
-        handle.cancel()
 
 
 @dataclass(frozen=True, slots=True)
