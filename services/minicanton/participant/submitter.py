@@ -122,7 +122,8 @@ class Submitter:
         submission = command_submission(request, self.clock())
         prepared = await self._prepare(submission)
         send = SendBatch(prepared.message_id, prepared.batch, prepared.max_sequencing_time_us)
-        entry = SubmissionEntry(prepared.change_id, submission.submission_id,
+        change_id = prepared.change_id  # a property that builds it anew on each read
+        entry = SubmissionEntry(change_id, submission.submission_id,
                                 prepared.message_id, prepared.max_sequencing_time_us,
                                 encode_pending_payload(PendingPayload((), (), send)))
         decision = await self.store.start_submission(
@@ -131,7 +132,7 @@ class Submitter:
         if isinstance(decision, Duplicate | AlreadyInFlight):
             raise decision.error()
         waiter = _Waiter(asyncio.get_running_loop().create_future())
-        self._waiters[prepared.change_id.key] = waiter
+        self._waiters[change_id.key] = waiter
         for effect in self.machine.submit(prepared):
             if isinstance(effect, SendBatch):
                 self.sender(effect)

@@ -55,6 +55,11 @@ class InvalidDeduplicationPeriod(MinicantonError):
             self.earliest_offset = earliest_offset
 
 
+# json.dumps with any non-default option builds a new encoder per call; this is the same
+# encoder (same output) built once.
+_KEY_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 @dataclass(frozen=True, slots=True)
 class ChangeId:
     application_id: str
@@ -71,8 +76,8 @@ class ChangeId:
             raise InvalidArgument("command id must not be empty")
         if not self.act_as:
             raise InvalidArgument("a command must act as at least one party")
-        object.__setattr__(self, "key", json.dumps(
-            [self.application_id, self.command_id, sorted(self.act_as)], separators=(",", ":")
+        object.__setattr__(self, "key", _KEY_ENCODER.encode(
+            [self.application_id, self.command_id, sorted(self.act_as)]
         ))
 
 

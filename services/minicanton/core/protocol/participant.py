@@ -211,13 +211,13 @@ class ParticipantMachine:
 
     def submit(self, prepared: PreparedSubmission) -> list[Effect]:
         """Track a deduplicated submission; raises if the change is already in flight here."""
-        key = prepared.change_id.key
-        if key in self._submissions:
+        change_id = prepared.change_id  # a property that builds it anew on each read
+        if change_id.key in self._submissions:
             raise SubmissionAlreadyInFlight(
-                f"command {prepared.change_id.command_id!r} is already in flight"
+                f"command {change_id.command_id!r} is already in flight"
             )
         self._submissions.add(TrackedSubmission(
-            prepared.change_id, prepared.submission.submission_id, prepared.message_id,
+            change_id, prepared.submission.submission_id, prepared.message_id,
             prepared.max_sequencing_time_us,
         ))
         return [SendBatch(prepared.message_id, prepared.batch, prepared.max_sequencing_time_us)]
