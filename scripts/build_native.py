@@ -60,11 +60,6 @@ EXCLUDED = {
     "minicanton/core/lf/engine_errors.py",
     "minicanton/core/sequencing/errors.py",
     "minicanton/core/topology/errors.py",
-    # They check the Python types of their inputs and refuse wrong ones with typed errors
-    # (DecisionTimeRequired, InvalidDomainParameters); compiled, mypyc's own argument checks
-    # would raise TypeError first. Compile them once their annotations admit what they check.
-    "minicanton/core/protocol/conflict_detection.py",
-    "minicanton/core/topology/parameters.py",
 }
 
 

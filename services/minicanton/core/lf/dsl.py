@@ -57,7 +57,7 @@ the choice argument's fields.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -478,12 +478,3 @@ class Context(Protocol):
         ...
 
 
-def party_set(spec_result: Any) -> Iterable[Any]:
-    """Flatten what a party spec returned: a party, None, or an iterable of those."""
-    if spec_result is None:
-        return ()
-    if isinstance(spec_result, str):
-        return (spec_result,)
-    if isinstance(spec_result, list | tuple | frozenset | set):
-        return tuple(p for item in spec_result for p in party_set(item))
-    return (spec_result,)  # not a party: the caller reports it

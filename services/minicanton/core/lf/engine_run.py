@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from minicanton.core.errors import MinicantonError
 from minicanton.core.lf.contract_id import derive_contract_id
-from minicanton.core.lf.dsl import party_set
 from minicanton.core.lf.engine_context import ChoiceContext
 from minicanton.core.lf.engine_errors import (
     ContractNotActive,
@@ -48,7 +47,7 @@ from minicanton.core.lf.engine_errors import (
 from minicanton.core.lf.engine_limits import InterpretationMeter
 from minicanton.core.lf.identifier import Identifier
 from minicanton.core.lf.package import package_line_of
-from minicanton.core.lf.package_types import ChoiceDef, KeyDef, TemplateDef
+from minicanton.core.lf.package_types import ChoiceDef, KeyDef, TemplateDef, party_set
 from minicanton.core.lf.transaction import (
     ContractInstance,
     CreateNode,

@@ -1,11 +1,11 @@
 """What a loaded package offers: type information (`TemplateInfo`, `ChoiceInfo`) for value
 codecs and the JSON API, and the compiled declarations (`TemplateDef`, `ChoiceDef`,
 `KeyDef`) the engine runs. Party functions return what the author's code returned; the
-engine flattens and checks it (`dsl.party_set`)."""
+engine flattens (`party_set`) and checks it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,3 +68,17 @@ class TemplateDef:
     @property
     def identifier(self) -> Identifier:
         return self.info.identifier
+
+
+def party_set(spec_result: Any) -> Iterable[Any]:
+    """Flatten what a party spec returned: a party, None, or an iterable of those.
+
+    Here rather than in `dsl` (interpreted, ADR 16): the engine calls it for every
+    signatory, observer and maintainer spec it evaluates."""
+    if spec_result is None:
+        return ()
+    if isinstance(spec_result, str):
+        return (spec_result,)
+    if isinstance(spec_result, list | tuple | frozenset | set):
+        return tuple(p for item in spec_result for p in party_set(item))
+    return (spec_result,)  # not a party: the caller reports it

@@ -40,6 +40,13 @@ replay after a restart is answered as before: a rejected request stays rejected)
 Every request carries its decision time (`DecisionTimeRequired` otherwise): a verdict that
 never comes must not leave a lock behind, so the shell finalizes as rejected every request
 `timed_out` names, and `next_deadline_us` tells it when to look.
+
+Compiled with mypyc (ADR 16), whose argument and field checks would answer a decision time of
+the wrong Python type (None from a store row, a float) with a TypeError, and would take a
+bool as the int it equals. So what arrives from outside is admitted as `object` and checked
+here: `check_and_lock` takes `decision_time_us: object`, and `RequestLocks` is a regular
+Python class (`native_class=False`: its fields are not checked on assignment) whose
+`__post_init__` reads the stored value untyped before checking it.
 """
 
 from __future__ import annotations
@@ -48,6 +55,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
+
+from mypy_extensions import mypyc_attr
 
 from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import RequestId
@@ -135,6 +144,7 @@ class StatesToFetch:
         return not (self.contract_ids or self.key_hashes)
 
 
+@mypyc_attr(native_class=False)  # the check below must see what was passed (module doc)
 @dataclass(frozen=True, slots=True)
 class RequestLocks:
     """What a store keeps per in-flight request to rebuild the lock table after a restart.
@@ -152,7 +162,7 @@ class RequestLocks:
     activeness_result: ActivenessResult | None = None
 
     def __post_init__(self) -> None:
-        _require_decision_time(self.request_id, self.request_ts_us, self.decision_time_us)
+        _decision_time(self.request_id, self.request_ts_us, _as_passed(self, "decision_time_us"))
         result = self.activeness_result
         if result is not None and result.request_id != self.request_id:
             raise ConflictDetectionError(
@@ -243,12 +253,13 @@ class ConflictDetector:
         request_id: RequestId,
         request_ts_us: int,
         activeness_set: ActivenessSet,
-        decision_time_us: int,
+        decision_time_us: object,
     ) -> ActivenessResult:
         """Check a request and take its locks; they are held until `finalize`, which the
         shell calls with the verdict or once `timed_out` names the request (sequencer time
-        past `decision_time_us`, which every request must have)."""
-        _require_decision_time(request_id, request_ts_us, decision_time_us)
+        past `decision_time_us`, which every request must have: an int, else
+        `DecisionTimeRequired`)."""
+        decision_us = _decision_time(request_id, request_ts_us, decision_time_us)
         replayed = self._replayed_result(request_id, request_ts_us)
         if replayed is not None:
             return replayed
@@ -259,7 +270,7 @@ class ConflictDetector:
             )
         self._require_states(activeness_set)
         result = self._check(request_id, activeness_set)
-        locks = self._lock(request_id, request_ts_us, decision_time_us, activeness_set, result)
+        locks = self._lock(request_id, request_ts_us, decision_us, activeness_set, result)
         self._in_flight[request_id] = _InFlight(locks, result)
         self._last_ts_us = request_ts_us
         return result
@@ -488,9 +499,13 @@ class ConflictDetector:
         return self._last_ts_us
 
 
-def _require_decision_time(
-    request_id: RequestId, request_ts_us: int, decision_time_us: object
-) -> None:
+def _as_passed(instance: object, field: str) -> object:
+    """A field as it was passed, before compiled code would coerce it to its declared type."""
+    return getattr(instance, field)
+
+
+def _decision_time(request_id: RequestId, request_ts_us: int, decision_time_us: object) -> int:
+    """`decision_time_us` if it is a usable decision time, else `DecisionTimeRequired`."""
     if isinstance(decision_time_us, bool) or not isinstance(decision_time_us, int):
         raise DecisionTimeRequired(
             f"request {request_id} has no decision time (got {decision_time_us!r}): its locks "
@@ -501,6 +516,7 @@ def _require_decision_time(
             f"request {request_id} at {request_ts_us} us has decision time "
             f"{decision_time_us} us, before the request"
         )
+    return decision_time_us
 
 
 def _drop_holder(table: dict[_K, list[RequestId]], item: _K, request_id: RequestId) -> None:
