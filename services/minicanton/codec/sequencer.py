@@ -12,7 +12,7 @@ from typing import TypeVar
 from google.protobuf.message import DecodeError, Message
 
 from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
-from minicanton.core.crypto.signing import Signature
+from minicanton.core.crypto.signing import Signature, SigningKeyPair
 from minicanton.core.hashing import HashPurpose
 from minicanton.core.ids import Fingerprint, MemberId
 from minicanton.core.sequencing.batch import (
@@ -32,6 +32,7 @@ from minicanton.core.sequencing.events import (
     SequencedEvent,
     SignedSequencedEvent,
 )
+from minicanton.core.sequencing.events import sign_events as core_sign_events
 from minicanton.core.sequencing.run_signature import MAX_PROOF_STEPS, ProofStep, RunProof
 from minicanton.core.sequencing.stored import StoredEnvelope
 
@@ -161,16 +162,40 @@ def event_from_proto(message: pb.SequencedEvent) -> SequencedEvent:
 
 def signed_event_to_proto(signed: SignedSequencedEvent) -> pb.SignedSequencedEvent:
     return pb.SignedSequencedEvent(
-        event=event_to_proto(signed.event), signature=signature_to_proto(signed.signature),
+        event=signed.event_bytes, signature=signature_to_proto(signed.signature),
         run_proof=_proof_to_proto(signed.run_proof))
 
 
 def signed_event_from_proto(message: pb.SignedSequencedEvent) -> SignedSequencedEvent:
-    if not message.HasField("event") or not message.HasField("signature"):
+    """The event is parsed from exactly the bytes the result carries (and that are hashed
+    and verified): the only way a `SignedSequencedEvent` is made from the wire."""
+    if not message.event or not message.HasField("signature"):
         raise MalformedRequest("a sequenced event needs an event and a signature")
-    return SignedSequencedEvent(event_from_proto(message.event),
+    raw = message.event
+    return SignedSequencedEvent(event_from_proto(parse_message(pb.SequencedEvent, raw)), raw,
                                 signature_from_proto(message.signature),
                                 _proof_from_proto(message.run_proof))
+
+
+def sign_events(events: Sequence[SequencedEvent], key: SigningKeyPair,
+                known_batch_bytes: Sequence[bytes | None] | None = None
+                ) -> list[SignedSequencedEvent]:
+    """The events serialized (`event_bytes`, with `known_batch_bytes` per event where the
+    caller has them) and signed together over those bytes (core `sign_events`): the only way
+    a sequencer makes a `SignedSequencedEvent`, so its bytes are exactly its event's."""
+    if known_batch_bytes is None:
+        encoded = [event_bytes(event) for event in events]
+    elif len(known_batch_bytes) != len(events):
+        raise ValueError("one known batch (or None) per event")
+    else:
+        encoded = [event_bytes(event, known)
+                   for event, known in zip(events, known_batch_bytes, strict=True)]
+    return core_sign_events(events, encoded, key)
+
+
+def sign_event(event: SequencedEvent, key: SigningKeyPair) -> SignedSequencedEvent:
+    """One event signed alone (a run of one)."""
+    return sign_events([event], key)[0]
 
 
 def envelope_bytes(envelope: Envelope) -> bytes:
@@ -201,24 +226,19 @@ def event_bytes(event: SequencedEvent, known_batch_bytes: bytes | None = None) -
     return header + _field(6, deliver + _field(3, known_batch_bytes))
 
 
-def signed_run_bytes(run: Sequence[SignedSequencedEvent],
-                     known_batch_bytes: Sequence[bytes | None] | None = None) -> list[bytes]:
+def signed_run_bytes(run: Sequence[SignedSequencedEvent]) -> list[bytes]:
     """Each event of a run serialized as `signed_event_to_proto(...).SerializeToString()`
     would, byte for byte, but building the run's shared signature and proof steps once: on
-    the wire a message is its fields in order, each a tag, a length and its bytes.
-    `known_batch_bytes`: per event, as for `event_bytes`."""
-    if known_batch_bytes is not None and len(known_batch_bytes) != len(run):
-        raise ValueError("one known batch (or None) per event")
+    the wire a message is its fields in order, each a tag, a length and its bytes."""
     signatures: dict[Signature, bytes] = {}
     steps: dict[tuple[bytes, bool], bytes] = {}
     out = []
-    for index, signed in enumerate(run):
+    for signed in run:
         signature = signatures.get(signed.signature)
         if signature is None:
             signature = signatures[signed.signature] = _field(
                 2, signature_to_proto(signed.signature).SerializeToString())
-        known = None if known_batch_bytes is None else known_batch_bytes[index]
-        parts = [_field(1, event_bytes(signed.event, known)), signature]
+        parts = [_field(1, signed.event_bytes), signature]
         for step in signed.run_proof:
             encoded = steps.get(step)
             if encoded is None:

@@ -3,10 +3,11 @@
 Theory of operation. A member's copy of a stored event differs from another member's in its
 header (member, counter, previous timestamp, the sender shown, the receipt's message id) and in
 which envelopes it carries: those the member is a recipient of. The rest, envelope by envelope,
-is the same for every member: its digest (part of the event hash) and its serialized bytes. A
-`PreparedEvent` computes those on first use and, per selection of envelopes, the `Batch`, its
-digest and its serialized bytes, so the members served by this instance that read the same
-envelopes share them. Everything kept is a pure function of the stored event, which never
+is the same for every member: its serialized bytes. A `PreparedEvent` serializes each envelope
+on first use and, per selection of envelopes, keeps the `Batch` and its serialized bytes, so the
+members served by this instance that read the same envelopes share them. A member's event is
+then its header spliced around those bytes, and that is what is hashed and signed (events.py):
+nothing is hashed per envelope. Everything kept is a pure function of the stored event, which never
 changes once written: a member's signed bytes are exactly what computing them afresh gives.
 
 The feed keeps its newest events `warm` (caching) and turns them cold as they age, dropping
@@ -18,19 +19,18 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from minicanton.codec.sequencer import batch_bytes, envelope_bytes, signed_run_bytes
+from minicanton.codec.sequencer import batch_bytes, envelope_bytes, sign_events, signed_run_bytes
 from minicanton.core.crypto.signing import SigningKeyPair
-from minicanton.core.sequencing.batch import Batch, batch_digest_of, envelope_digest
-from minicanton.core.sequencing.events import SequencedEvent, event_hash, sign_events
+from minicanton.core.sequencing.batch import Batch
+from minicanton.core.sequencing.events import SequencedEvent
 from minicanton.core.sequencing.stored import StoredEvent, envelope_indices
 
 
 class BatchView(NamedTuple):
-    """One selection of a stored event's envelopes: as a Batch, its `batch_digest` and its
-    serialized bytes (`codec.sequencer.batch_bytes`)."""
+    """One selection of a stored event's envelopes: as a Batch and serialized
+    (`codec.sequencer.batch_bytes`)."""
 
     batch: Batch
-    digest: bytes
     serialized: bytes
 
 
@@ -42,7 +42,7 @@ class PreparedEvent:
         self.recipients = stored.recipient_numbers
         # its envelopes' payload bytes: the feed's budget and each stream's run size
         self.size_bytes = sum([len(e.envelope.content) for e in stored.envelopes])
-        self._envelopes: list[tuple[bytes, bytes] | None] | None = None  # digest, bytes
+        self._envelopes: list[bytes | None] | None = None  # each envelope serialized
         self._views: dict[tuple[int, ...], BatchView] | None = {} if warm else None
 
     def cool(self) -> None:
@@ -64,23 +64,21 @@ class PreparedEvent:
         return view
 
     def _view(self, indices: tuple[int, ...],
-              known: list[tuple[bytes, bytes] | None]) -> BatchView:
+              known: list[bytes | None]) -> BatchView:
         envelopes = tuple(self.stored.envelopes[index].envelope for index in indices)
-        digests, serialized = [], []
+        serialized = []
         for index, envelope in zip(indices, envelopes, strict=True):
-            pair = known[index]
-            if pair is None:
-                pair = known[index] = (envelope_digest(envelope), envelope_bytes(envelope))
-            digests.append(pair[0])
-            serialized.append(pair[1])
-        return BatchView(Batch(envelopes), batch_digest_of(digests), batch_bytes(serialized))
+            raw = known[index]
+            if raw is None:
+                raw = known[index] = envelope_bytes(envelope)
+            serialized.append(raw)
+        return BatchView(Batch(envelopes), batch_bytes(serialized))
 
 
 def signed_run(run: list[SequencedEvent], views: list[BatchView | None],
                key: SigningKeyPair) -> list[bytes]:
-    """The run signed once over its root (run_signature.py) and serialized; `views[i]` is
-    the BatchView `run[i]` was projected with (None: computed from the event)."""
-    hashes = [event_hash(event, None if view is None else view.digest)
-              for event, view in zip(run, views, strict=True)]
-    return signed_run_bytes(sign_events(run, key, hashes),
-                            [None if view is None else view.serialized for view in views])
+    """The run serialized, signed once over the root of its events' byte hashes
+    (run_signature.py) and framed; `views[i]` is the BatchView `run[i]` was projected with
+    (None: serialized from the event)."""
+    known = [None if view is None else view.serialized for view in views]
+    return signed_run_bytes(sign_events(run, key, known))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mediator_fixtures import DvpDomain
 
 from minicanton.codec.mediator import encode_signed_event
+from minicanton.codec.sequencer import sign_event
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.entropy import SeededEntropy
 from minicanton.core.sequencing.chain import VerifiedEvent
@@ -12,7 +13,6 @@ from minicanton.core.sequencing.events import (
     SequencedEvent,
     SequencerPosition,
     event_hash,
-    sign_event,
 )
 
 SEQUENCER_KEY = SigningKeyPair.generate(SeededEntropy(99))
@@ -25,7 +25,7 @@ def verified(
     event = SequencedEvent(event.domain_id, event.member, event.counter, event.timestamp_us,
                            previous_ts_us, event.content)
     signed = sign_event(event, SEQUENCER_KEY)
-    position = SequencerPosition(event.counter, event.timestamp_us, event_hash(event))
+    position = SequencerPosition(event.counter, event.timestamp_us, event_hash(signed.event_bytes))
     return VerifiedEvent(signed, position), encode_signed_event(signed)
 
 

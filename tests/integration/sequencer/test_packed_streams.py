@@ -59,8 +59,9 @@ async def read(connection: SequencerConnection, count: int, *, batched: bool
 
 
 def test_packing_is_the_repeated_field_on_the_wire() -> None:
-    events = [pb.SignedSequencedEvent(event=pb.SequencedEvent(counter=n, member="m" * n))
-              for n in (0, 1, 200)]
+    events = [pb.SignedSequencedEvent(
+        event=pb.SequencedEvent(counter=n, member="m" * n).SerializeToString())
+        for n in (0, 1, 200)]
     packed = pb.SignedSequencedEventBatch.FromString(
         packed_messages([e.SerializeToString() for e in events]))
     assert list(packed.events) == events

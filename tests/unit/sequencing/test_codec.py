@@ -24,7 +24,6 @@ from minicanton.core.sequencing.events import (
     Deliver,
     DeliverError,
     SequencedEvent,
-    sign_event,
     verify_event,
 )
 from minicanton.core.sequencing.stored import StoredEnvelope
@@ -59,7 +58,7 @@ def test_events_round_trip_and_still_verify(batch, counter, error) -> None:
                                                                 batch)
     previous = None if counter == 0 else counter * 10
     event = SequencedEvent(DOMAIN, ALICE, counter, counter * 10 + 5, previous, content)
-    signed = sign_event(event, SEQUENCER_KEY)
+    signed = codec.sign_event(event, SEQUENCER_KEY)
     wire = codec.signed_event_to_proto(signed).SerializeToString()
     message = codec.pb.SignedSequencedEvent.FromString(wire)
     decoded = codec.signed_event_from_proto(message)

@@ -9,8 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minicanton.codec.sequencer import (
+    event_bytes,
     parse_signed_event,
     parse_submission,
+    sign_events,
     signed_event_to_proto,
     signed_run_bytes,
     submission_to_proto,
@@ -33,8 +35,8 @@ from minicanton.core.sequencing.errors import (
 from minicanton.core.sequencing.events import (
     Deliver,
     SequencedEvent,
+    SignedSequencedEvent,
     event_hash,
-    sign_events,
     verify_event,
 )
 from minicanton.core.sequencing.run_signature import (
@@ -56,6 +58,12 @@ def _events(count: int, first: int = 0) -> list[SequencedEvent]:
                            None if counter == 0 else 999 + counter,
                            Deliver(None, None, Batch(())))
             for counter in range(first, first + count)]
+
+
+def _altered(signed: SignedSequencedEvent, **changes: object) -> SignedSequencedEvent:
+    """`signed` with another event, serialized as the codec would: what a forger sends."""
+    event = dataclasses.replace(signed.event, **changes)
+    return dataclasses.replace(signed, event=event, event_bytes=event_bytes(event))
 
 
 def _leaf(n: int) -> Hash:
@@ -80,7 +88,8 @@ def test_a_single_event_is_signed_as_before_and_a_run_once_over_its_root() -> No
     assert len({signed.signature for signed in run}) == 1
     assert run[0].signature.purpose is HashPurpose.SEQUENCED_EVENT_RUN
     for signed in run:
-        assert verify_event(signed, TRUSTED) == event_hash(signed.event)
+        assert verify_event(signed, TRUSTED) == event_hash(signed.event_bytes)
+        assert signed.event_bytes == event_bytes(signed.event)
 
 
 def test_each_event_of_a_run_survives_the_wire_alone_and_verifies() -> None:
@@ -93,8 +102,7 @@ def test_each_event_of_a_run_survives_the_wire_alone_and_verifies() -> None:
 def test_altered_event_proof_or_signature_is_refused() -> None:
     run = sign_events(_events(4), SEQUENCER)
     other = sign_events(_events(4, first=10), SEQUENCER)
-    altered_content = dataclasses.replace(run[1], event=dataclasses.replace(
-        run[1].event, timestamp_us=run[1].event.timestamp_us + 1))
+    altered_content = _altered(run[1], timestamp_us=run[1].event.timestamp_us + 1)
     flipped_step = ProofStep(run[1].run_proof[0].sibling,
                              not run[1].run_proof[0].sibling_is_left)
     attempts = [
@@ -104,7 +112,7 @@ def test_altered_event_proof_or_signature_is_refused() -> None:
         dataclasses.replace(run[1], run_proof=()),  # run signature passed off as per-event
         dataclasses.replace(run[1], signature=other[1].signature),  # another run's signature
         sign_events(_events(4), OTHER_KEY)[1].__class__(  # signer claims the sequencer's key
-            run[1].event, dataclasses.replace(OTHER_KEY.sign(Hash(bytes(32)),
+            run[1].event, run[1].event_bytes, dataclasses.replace(OTHER_KEY.sign(Hash(bytes(32)),
                                               HashPurpose.SEQUENCED_EVENT_RUN),
                                               signed_by=SEQUENCER.fingerprint),
             run[1].run_proof),
@@ -118,8 +126,7 @@ def test_the_cache_skips_only_a_root_already_verified_with_the_same_signature() 
     run = sign_events(_events(4), SEQUENCER)
     cache = RunSignatureCache()
     verify_event(run[0], TRUSTED, cache)
-    forged_sibling = dataclasses.replace(run[1], event=dataclasses.replace(
-        run[1].event, counter=99))
+    forged_sibling = _altered(run[1], counter=99)
     with pytest.raises(EventVerificationFailed):  # folds to another root: verified, refused
         verify_event(forged_sibling, TRUSTED, cache)
     verify_event(run[2], TRUSTED, cache)

@@ -2,10 +2,18 @@
 
 Every event names its domain and member, carries the member's gapless counter, the
 domain-unique timestamp and the member's previous timestamp (a chain), and is signed by the
-serving sequencer over its canonical hash (HashPurpose.SEQUENCED_EVENT). Binding member and
-domain into the hash stops an event signed for one member being replayed to another. Several
-events served together may share one signature over a run root, each with its inclusion
-proof (run_signature.py): the evidence is the same, the signing and verifying once per run.
+serving sequencer over the hash of its serialized bytes (HashPurpose.SEQUENCED_EVENT), as
+Canton's SignedContent signs the hash of the content's bytes: the sequencer hashes the bytes
+it sends, a member the bytes it received, and neither rebuilds a hash from the event's parts.
+Member and domain are inside those bytes, so an event signed for one member cannot be replayed
+to another. Several events served together may share one signature over a run root, each with
+its inclusion proof (run_signature.py): the evidence is the same, the signing and verifying
+once per run.
+
+The core never parses or encodes the wire form: a `SignedSequencedEvent` carries the event's
+bytes (`event_bytes`) and the event they encode, and the codec is the only place that makes
+one, from bytes it parses or from an event it encodes (codec/sequencer.py), so the two always
+agree. Everything signed and checked is the bytes; the event is what a reader then trusts.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from minicanton.core.crypto.signing import (
 from minicanton.core.errors import CryptoError
 from minicanton.core.hashing import Hash, HashPurpose, hash_of
 from minicanton.core.ids import Fingerprint, MemberId
-from minicanton.core.sequencing.batch import Batch, batch_digest
+from minicanton.core.sequencing.batch import Batch
 from minicanton.core.sequencing.errors import EventVerificationFailed
 from minicanton.core.sequencing.run_signature import (
     RunProof,
@@ -67,55 +75,33 @@ class SequencedEvent:
 
 @dataclass(frozen=True, slots=True)
 class SignedSequencedEvent:
-    """`signature` is over the event hash when `run_proof` is empty, else over the root
-    the proof leads to from the event hash (HashPurpose.SEQUENCED_EVENT_RUN)."""
+    """`event_bytes` is the serialized SequencedEvent exactly as signed and sent, `event` what
+    they decode to (made only by the codec, which guarantees it). `signature` is over the
+    event hash (`event_hash(event_bytes)`) when `run_proof` is empty, else over the root the
+    proof leads to from the event hash (HashPurpose.SEQUENCED_EVENT_RUN)."""
 
     event: SequencedEvent
+    event_bytes: bytes
     signature: Signature
     run_proof: RunProof = ()
 
 
-def _i64(value: int) -> bytes:
-    return value.to_bytes(8, "big", signed=True)
+def event_hash(event_bytes: bytes) -> Hash:
+    """The hash a sequencer signs: of the event's serialized bytes, as they travel."""
+    return hash_of(HashPurpose.SEQUENCED_EVENT, event_bytes)
 
 
-def _content_parts(content: EventContent,
-                   known_batch_digest: bytes | None) -> tuple[bytes | str, ...]:
-    if isinstance(content, Deliver):
-        # a hidden sender hashes as "" (no member id is empty), so an event that shows its
-        # sender keeps the hash it always had
-        return ("deliver", content.sender or "", content.message_id or "",
-                known_batch_digest or batch_digest(content.batch))
-    return ("deliver-error", content.message_id, content.error_id, content.reason)
-
-
-def event_hash(event: SequencedEvent, known_batch_digest: bytes | None = None) -> Hash:
-    """`known_batch_digest`: `batch_digest` of the event's batch where the caller already has
-    it (a sequencer serving the same envelopes to several members); it must be exactly that."""
-    previous = -1 if event.previous_timestamp_us is None else event.previous_timestamp_us
-    return hash_of(
-        HashPurpose.SEQUENCED_EVENT, "minicanton.event.v1", event.domain_id, event.member,
-        _i64(event.counter), _i64(event.timestamp_us), _i64(previous),
-        *_content_parts(event.content, known_batch_digest),
-    )
-
-
-def sign_event(event: SequencedEvent, key: SigningKeyPair) -> SignedSequencedEvent:
-    return SignedSequencedEvent(event, key.sign(event_hash(event), HashPurpose.SEQUENCED_EVENT))
-
-
-def sign_events(events: Sequence[SequencedEvent], key: SigningKeyPair,
-                hashes: Sequence[Hash] | None = None) -> list[SignedSequencedEvent]:
-    """The events signed together: one signature over their run root (one event: as
-    `sign_event`). `hashes`: their `event_hash`es, where the caller computed them already."""
-    if hashes is None:
-        hashes = [event_hash(event) for event in events]
-    elif len(hashes) != len(events):
-        raise ValueError("one hash per event")
-    signed = sign_run(hashes, key, HashPurpose.SEQUENCED_EVENT,
+def sign_events(events: Sequence[SequencedEvent], encoded: Sequence[bytes],
+                key: SigningKeyPair) -> list[SignedSequencedEvent]:
+    """The events signed together: one signature over their run root (one event: over its
+    hash alone). `encoded[i]` is the serialized `events[i]` (the codec's `event_bytes`), which
+    is what is hashed and signed."""
+    if len(encoded) != len(events):
+        raise ValueError("one serialized event per event")
+    signed = sign_run([event_hash(raw) for raw in encoded], key, HashPurpose.SEQUENCED_EVENT,
                       HashPurpose.SEQUENCED_EVENT_RUN)
-    return [SignedSequencedEvent(event, signature, proof)
-            for event, (signature, proof) in zip(events, signed, strict=True)]
+    return [SignedSequencedEvent(event, raw, signature, proof)
+            for event, raw, (signature, proof) in zip(events, encoded, signed, strict=True)]
 
 
 def verify_event(
@@ -123,7 +109,8 @@ def verify_event(
     cache: RunSignatureCache | None = None,
 ) -> Hash:
     """The event's hash, once its signature is checked against the trusted sequencer keys;
-    with a `cache`, a run root verified just before is not verified again."""
+    with a `cache`, a run root verified just before is not verified again, and the inner
+    nodes its events share are hashed once (run_signature.py)."""
     signature = signed.signature
     key = trusted.get(signature.signed_by)
     if key is None:
@@ -131,7 +118,7 @@ def verify_event(
             f"event {signed.event.counter} is signed by {signature.signed_by}, "
             "which is not a trusted sequencer key"
         )
-    digest = event_hash(signed.event)
+    digest = event_hash(signed.event_bytes)
     try:
         verify_in_run(key, digest, signed.run_proof, signature, HashPurpose.SEQUENCED_EVENT,
                       HashPurpose.SEQUENCED_EVENT_RUN, cache)

@@ -7,10 +7,14 @@ sibling hashes from its leaf to the root). Whoever holds one event, its proof an
 can check that the sequencer signed exactly that event — the same evidence a per-event
 signature gives, so a member can still store or show a single event — while the sequencer signs
 once per run and a member verifies once per run (`RunSignatureCache` remembers the last root it
-verified). A run of one event is signed as before, over the event hash with
-HashPurpose.SEQUENCED_EVENT, with an empty proof. A member's client signs the submission
-requests it has queued the same way (HashPurpose.SUBMISSION_REQUEST_RUN), and the sequencer
-verifies once per run and sender.
+verified). The events of one run share most of their paths: folding each proof alone hashes
+n·log2 n inner nodes, so the cache also remembers, for the run it is verifying (the same
+signature), each inner node it hashed, keyed by the exact pair of digests it is the hash of:
+a run's events received together cost n-1 inner hashes and one signature check, and each
+event is still checked against the root its own proof leads to. A run of one event is signed
+as before, over the event hash with HashPurpose.SEQUENCED_EVENT, with an empty proof. A
+member's client signs the submission requests it has queued the same way
+(HashPurpose.SUBMISSION_REQUEST_RUN), and the sequencer verifies once per run and sender.
 
 Leaves are event hashes (purpose SEQUENCED_EVENT) and inner nodes hash with purpose
 SEQUENCED_EVENT_RUN (for requests: SUBMISSION_REQUEST and SUBMISSION_REQUEST_RUN), so a leaf can
@@ -77,15 +81,24 @@ def run_tree(leaves: Sequence[Hash], purpose: HashPurpose = HashPurpose.SEQUENCE
 
 
 def run_root(leaf: Hash, proof: RunProof,
-             purpose: HashPurpose = HashPurpose.SEQUENCED_EVENT_RUN) -> Hash:
-    """The root `proof` leads to from `leaf`."""
+             purpose: HashPurpose = HashPurpose.SEQUENCED_EVENT_RUN,
+             nodes: dict[tuple[bytes, bytes], bytes] | None = None) -> Hash:
+    """The root `proof` leads to from `leaf`. `nodes`: inner nodes hashed before under
+    `purpose`, by the (left, right) pair each is the hash of; read and extended."""
     if len(proof) > MAX_PROOF_STEPS:
         raise ValueError(f"a run proof has at most {MAX_PROOF_STEPS} steps")
     node = leaf.digest
     for sibling, sibling_is_left in proof:
         if len(sibling) != len(node):
             raise ValueError("a run proof step's sibling is not a 32-byte hash")
-        node = _node(purpose, sibling, node) if sibling_is_left else _node(purpose, node, sibling)
+        pair = (sibling, node) if sibling_is_left else (node, sibling)
+        if nodes is None:
+            node = _node(purpose, pair[0], pair[1])
+            continue
+        known = nodes.get(pair)
+        if known is None:
+            known = nodes[pair] = _node(purpose, pair[0], pair[1])
+        node = known
     return Hash(node)
 
 
@@ -109,7 +122,8 @@ def verify_in_run(key: SigningPublicKey, leaf: Hash, proof: RunProof, signature:
     if not proof:
         verify_signature(key, leaf, leaf_purpose, signature)
         return
-    root = run_root(leaf, proof, run_purpose)
+    nodes = None if cache is None else cache.nodes_for(run_purpose, signature.raw)
+    root = run_root(leaf, proof, run_purpose, nodes)
     if (cache is not None and signature.signed_by == key.fingerprint
             and cache.known(root, signature.raw, signature.signed_by)):
         return
@@ -118,12 +132,30 @@ def verify_in_run(key: SigningPublicKey, leaf: Hash, proof: RunProof, signature:
         cache.remember(root, signature.raw, signature.signed_by)
 
 
+MAX_REMEMBERED_NODES = 4096  # a run's inner nodes; more (never ours) starts the memory afresh
+
+
 class RunSignatureCache:
     """The last run root whose signature a member verified: later events of the same run
-    fold to the same root under the same signature, and need no second verification."""
+    fold to the same root under the same signature, and need no second verification. And the
+    inner nodes hashed for the run being verified (`nodes_for`): each is a pure function of
+    the pair it is keyed by, so remembering it is exact; it is dropped when a run with another
+    signature begins, which bounds it to one run."""
 
     def __init__(self) -> None:
         self._verified: tuple[Hash, bytes, Fingerprint] | None = None
+        self._run: tuple[HashPurpose, bytes] | None = None
+        self._nodes: dict[tuple[bytes, bytes], bytes] = {}
+
+    def nodes_for(self, purpose: HashPurpose,
+                  signature_raw: bytes) -> dict[tuple[bytes, bytes], bytes]:
+        """The inner nodes (hashed under `purpose`) remembered for the run signed with
+        `signature_raw`; a new, empty memory for any other run."""
+        run = (purpose, signature_raw)
+        if self._run != run or len(self._nodes) > MAX_REMEMBERED_NODES:
+            self._run = run
+            self._nodes = {}
+        return self._nodes
 
     def known(self, root: Hash, signature_raw: bytes, signed_by: Fingerprint) -> bool:
         return self._verified == (root, signature_raw, signed_by)

@@ -14,15 +14,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'minicanton/sequencer/v1/sequencer.proto\x12\x17minicanton.sequencer.v1\"<\n\tSignature\x12\x11\n\tsigned_by\x18\x01 \x01(\t\x12\x0f\n\x07purpose\x18\x02 \x01(\x05\x12\x0b\n\x03raw\x18\x03 \x01(\x0c\"_\n\tRecipient\x12\x10\n\x06member\x18\x01 \x01(\tH\x00\x12\x38\n\x05group\x18\x02 \x01(\x0e\x32\'.minicanton.sequencer.v1.RecipientGroupH\x00\x42\x06\n\x04kind\"S\n\x08\x45nvelope\x12\x36\n\nrecipients\x18\x01 \x03(\x0b\x32\".minicanton.sequencer.v1.Recipient\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\"=\n\x05\x42\x61tch\x12\x34\n\tenvelopes\x18\x01 \x03(\x0b\x32!.minicanton.sequencer.v1.Envelope\"\x99\x01\n\x11SubmissionRequest\x12\x11\n\tdomain_id\x18\x01 \x01(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x1e\n\x16max_sequencing_time_us\x18\x04 \x01(\x03\x12-\n\x05\x62\x61tch\x18\x05 \x01(\x0b\x32\x1e.minicanton.sequencer.v1.Batch\"\xc7\x01\n\x17SignedSubmissionRequest\x12;\n\x07request\x18\x01 \x01(\x0b\x32*.minicanton.sequencer.v1.SubmissionRequest\x12\x35\n\tsignature\x18\x02 \x01(\x0b\x32\".minicanton.sequencer.v1.Signature\x12\x38\n\trun_proof\x18\x03 \x03(\x0b\x32%.minicanton.sequencer.v1.RunProofStep\"7\n\x0cSendAccepted\x12\x14\n\x0ctimestamp_us\x18\x01 \x01(\x03\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"1\n\x0cSendRejected\x12\x10\n\x08\x65rror_id\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xa3\x01\n\x0cSendResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x39\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x0b\x32%.minicanton.sequencer.v1.SendAcceptedH\x00\x12\x39\n\x08rejected\x18\x03 \x01(\x0b\x32%.minicanton.sequencer.v1.SendRejectedH\x00\x42\t\n\x07outcome\"\\\n\x07\x44\x65liver\x12\x0e\n\x06sender\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12-\n\x05\x62\x61tch\x18\x03 \x01(\x0b\x32\x1e.minicanton.sequencer.v1.Batch\"D\n\x0c\x44\x65liverError\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x10\n\x08\x65rror_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xf6\x01\n\x0eSequencedEvent\x12\x11\n\tdomain_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\x0f\n\x07\x63ounter\x18\x03 \x01(\x03\x12\x14\n\x0ctimestamp_us\x18\x04 \x01(\x03\x12\x1d\n\x15previous_timestamp_us\x18\x05 \x01(\x03\x12\x33\n\x07\x64\x65liver\x18\x06 \x01(\x0b\x32 .minicanton.sequencer.v1.DeliverH\x00\x12>\n\rdeliver_error\x18\x07 \x01(\x0b\x32%.minicanton.sequencer.v1.DeliverErrorH\x00\x42\x06\n\x04kind\"\xbf\x01\n\x14SignedSequencedEvent\x12\x36\n\x05\x65vent\x18\x01 \x01(\x0b\x32\'.minicanton.sequencer.v1.SequencedEvent\x12\x35\n\tsignature\x18\x02 \x01(\x0b\x32\".minicanton.sequencer.v1.Signature\x12\x38\n\trun_proof\x18\x03 \x03(\x0b\x32%.minicanton.sequencer.v1.RunProofStep\"8\n\x0cRunProofStep\x12\x0f\n\x07sibling\x18\x01 \x01(\x0c\x12\x17\n\x0fsibling_is_left\x18\x02 \x01(\x08\"8\n\x10SubscribeRequest\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x14\n\x0c\x66rom_counter\x18\x02 \x01(\x03\"\"\n\x10\x43hallengeRequest\x12\x0e\n\x06member\x18\x01 \x01(\t\"1\n\tChallenge\x12\r\n\x05nonce\x18\x01 \x01(\x0c\x12\x15\n\rexpires_at_us\x18\x02 \x01(\x03\"k\n\x13\x41uthenticateRequest\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\r\n\x05nonce\x18\x02 \x01(\x0c\x12\x35\n\tsignature\x18\x03 \x01(\x0b\x32\".minicanton.sequencer.v1.Signature\"1\n\tAuthToken\x12\r\n\x05token\x18\x01 \x01(\t\x12\x15\n\rexpires_at_us\x18\x02 \x01(\x03\":\n\x12\x41\x63knowledgeRequest\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x14\n\x0ctimestamp_us\x18\x02 \x01(\x03\"\x15\n\x13\x41\x63knowledgeResponse\"\r\n\x0bInfoRequest\"\x7f\n\rSequencerInfo\x12\x11\n\tdomain_id\x18\x01 \x01(\t\x12\x14\n\x0csequencer_id\x18\x02 \x01(\t\x12\x1c\n\x14sequencer_public_key\x18\x03 \x01(\x0c\x12\x12\n\nnode_index\x18\x04 \x01(\x05\x12\x13\n\x0btotal_nodes\x18\x05 \x01(\x05\"b\n\x1cSignedSubmissionRequestBatch\x12\x42\n\x08requests\x18\x01 \x03(\x0b\x32\x30.minicanton.sequencer.v1.SignedSubmissionRequest\"Z\n\x19SignedSequencedEventBatch\x12=\n\x06\x65vents\x18\x01 \x03(\x0b\x32-.minicanton.sequencer.v1.SignedSequencedEvent\"M\n\x11SendResponseBatch\x12\x38\n\tresponses\x18\x01 \x03(\x0b\x32%.minicanton.sequencer.v1.SendResponse\"]\n\x0eStoredEnvelope\x12\x16\n\x0emember_numbers\x18\x01 \x03(\x05\x12\x33\n\x08\x65nvelope\x18\x02 \x01(\x0b\x32!.minicanton.sequencer.v1.Envelope\"I\n\x0bStoredBatch\x12:\n\tenvelopes\x18\x01 \x03(\x0b\x32\'.minicanton.sequencer.v1.StoredEnvelope*l\n\x0eRecipientGroup\x12\x1f\n\x1bRECIPIENT_GROUP_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x41LL_MEMBERS\x10\x01\x12\x14\n\x10\x41LL_PARTICIPANTS\x10\x02\x12\x12\n\x0eMEDIATOR_GROUP\x10\x03\x32\xb2\x08\n\x10SequencerService\x12W\n\x07GetInfo\x12$.minicanton.sequencer.v1.InfoRequest\x1a&.minicanton.sequencer.v1.SequencerInfo\x12]\n\x0cGetChallenge\x12).minicanton.sequencer.v1.ChallengeRequest\x1a\".minicanton.sequencer.v1.Challenge\x12`\n\x0c\x41uthenticate\x12,.minicanton.sequencer.v1.AuthenticateRequest\x1a\".minicanton.sequencer.v1.AuthToken\x12_\n\x04Send\x12\x30.minicanton.sequencer.v1.SignedSubmissionRequest\x1a%.minicanton.sequencer.v1.SendResponse\x12i\n\nSendStream\x12\x30.minicanton.sequencer.v1.SignedSubmissionRequest\x1a%.minicanton.sequencer.v1.SendResponse(\x01\x30\x01\x12g\n\tSubscribe\x12).minicanton.sequencer.v1.SubscribeRequest\x1a-.minicanton.sequencer.v1.SignedSequencedEvent0\x01\x12h\n\x0b\x41\x63knowledge\x12+.minicanton.sequencer.v1.AcknowledgeRequest\x1a,.minicanton.sequencer.v1.AcknowledgeResponse\x12s\n\x10SubscribeBatched\x12).minicanton.sequencer.v1.SubscribeRequest\x1a\x32.minicanton.sequencer.v1.SignedSequencedEventBatch0\x01\x12u\n\x11SendStreamBatched\x12\x30.minicanton.sequencer.v1.SignedSubmissionRequest\x1a*.minicanton.sequencer.v1.SendResponseBatch(\x01\x30\x01\x12y\n\x10SendStreamPacked\x12\x35.minicanton.sequencer.v1.SignedSubmissionRequestBatch\x1a*.minicanton.sequencer.v1.SendResponseBatch(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'minicanton/sequencer/v1/sequencer.proto\x12\x17minicanton.sequencer.v1\"<\n\tSignature\x12\x11\n\tsigned_by\x18\x01 \x01(\t\x12\x0f\n\x07purpose\x18\x02 \x01(\x05\x12\x0b\n\x03raw\x18\x03 \x01(\x0c\"_\n\tRecipient\x12\x10\n\x06member\x18\x01 \x01(\tH\x00\x12\x38\n\x05group\x18\x02 \x01(\x0e\x32\'.minicanton.sequencer.v1.RecipientGroupH\x00\x42\x06\n\x04kind\"S\n\x08\x45nvelope\x12\x36\n\nrecipients\x18\x01 \x03(\x0b\x32\".minicanton.sequencer.v1.Recipient\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\"=\n\x05\x42\x61tch\x12\x34\n\tenvelopes\x18\x01 \x03(\x0b\x32!.minicanton.sequencer.v1.Envelope\"\x99\x01\n\x11SubmissionRequest\x12\x11\n\tdomain_id\x18\x01 \x01(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x1e\n\x16max_sequencing_time_us\x18\x04 \x01(\x03\x12-\n\x05\x62\x61tch\x18\x05 \x01(\x0b\x32\x1e.minicanton.sequencer.v1.Batch\"\xc7\x01\n\x17SignedSubmissionRequest\x12;\n\x07request\x18\x01 \x01(\x0b\x32*.minicanton.sequencer.v1.SubmissionRequest\x12\x35\n\tsignature\x18\x02 \x01(\x0b\x32\".minicanton.sequencer.v1.Signature\x12\x38\n\trun_proof\x18\x03 \x03(\x0b\x32%.minicanton.sequencer.v1.RunProofStep\"7\n\x0cSendAccepted\x12\x14\n\x0ctimestamp_us\x18\x01 \x01(\x03\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"1\n\x0cSendRejected\x12\x10\n\x08\x65rror_id\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xa3\x01\n\x0cSendResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x39\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x0b\x32%.minicanton.sequencer.v1.SendAcceptedH\x00\x12\x39\n\x08rejected\x18\x03 \x01(\x0b\x32%.minicanton.sequencer.v1.SendRejectedH\x00\x42\t\n\x07outcome\"\\\n\x07\x44\x65liver\x12\x0e\n\x06sender\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12-\n\x05\x62\x61tch\x18\x03 \x01(\x0b\x32\x1e.minicanton.sequencer.v1.Batch\"D\n\x0c\x44\x65liverError\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x10\n\x08\x65rror_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xf6\x01\n\x0eSequencedEvent\x12\x11\n\tdomain_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\x0f\n\x07\x63ounter\x18\x03 \x01(\x03\x12\x14\n\x0ctimestamp_us\x18\x04 \x01(\x03\x12\x1d\n\x15previous_timestamp_us\x18\x05 \x01(\x03\x12\x33\n\x07\x64\x65liver\x18\x06 \x01(\x0b\x32 .minicanton.sequencer.v1.DeliverH\x00\x12>\n\rdeliver_error\x18\x07 \x01(\x0b\x32%.minicanton.sequencer.v1.DeliverErrorH\x00\x42\x06\n\x04kind\"\x96\x01\n\x14SignedSequencedEvent\x12\r\n\x05\x65vent\x18\x01 \x01(\x0c\x12\x35\n\tsignature\x18\x02 \x01(\x0b\x32\".minicanton.sequencer.v1.Signature\x12\x38\n\trun_proof\x18\x03 \x03(\x0b\x32%.minicanton.sequencer.v1.RunProofStep\"8\n\x0cRunProofStep\x12\x0f\n\x07sibling\x18\x01 \x01(\x0c\x12\x17\n\x0fsibling_is_left\x18\x02 \x01(\x08\"8\n\x10SubscribeRequest\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x14\n\x0c\x66rom_counter\x18\x02 \x01(\x03\"\"\n\x10\x43hallengeRequest\x12\x0e\n\x06member\x18\x01 \x01(\t\"1\n\tChallenge\x12\r\n\x05nonce\x18\x01 \x01(\x0c\x12\x15\n\rexpires_at_us\x18\x02 \x01(\x03\"k\n\x13\x41uthenticateRequest\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\r\n\x05nonce\x18\x02 \x01(\x0c\x12\x35\n\tsignature\x18\x03 \x01(\x0b\x32\".minicanton.sequencer.v1.Signature\"1\n\tAuthToken\x12\r\n\x05token\x18\x01 \x01(\t\x12\x15\n\rexpires_at_us\x18\x02 \x01(\x03\":\n\x12\x41\x63knowledgeRequest\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x14\n\x0ctimestamp_us\x18\x02 \x01(\x03\"\x15\n\x13\x41\x63knowledgeResponse\"\r\n\x0bInfoRequest\"\x7f\n\rSequencerInfo\x12\x11\n\tdomain_id\x18\x01 \x01(\t\x12\x14\n\x0csequencer_id\x18\x02 \x01(\t\x12\x1c\n\x14sequencer_public_key\x18\x03 \x01(\x0c\x12\x12\n\nnode_index\x18\x04 \x01(\x05\x12\x13\n\x0btotal_nodes\x18\x05 \x01(\x05\"b\n\x1cSignedSubmissionRequestBatch\x12\x42\n\x08requests\x18\x01 \x03(\x0b\x32\x30.minicanton.sequencer.v1.SignedSubmissionRequest\"Z\n\x19SignedSequencedEventBatch\x12=\n\x06\x65vents\x18\x01 \x03(\x0b\x32-.minicanton.sequencer.v1.SignedSequencedEvent\"M\n\x11SendResponseBatch\x12\x38\n\tresponses\x18\x01 \x03(\x0b\x32%.minicanton.sequencer.v1.SendResponse\"]\n\x0eStoredEnvelope\x12\x16\n\x0emember_numbers\x18\x01 \x03(\x05\x12\x33\n\x08\x65nvelope\x18\x02 \x01(\x0b\x32!.minicanton.sequencer.v1.Envelope\"I\n\x0bStoredBatch\x12:\n\tenvelopes\x18\x01 \x03(\x0b\x32\'.minicanton.sequencer.v1.StoredEnvelope*l\n\x0eRecipientGroup\x12\x1f\n\x1bRECIPIENT_GROUP_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x41LL_MEMBERS\x10\x01\x12\x14\n\x10\x41LL_PARTICIPANTS\x10\x02\x12\x12\n\x0eMEDIATOR_GROUP\x10\x03\x32\xb2\x08\n\x10SequencerService\x12W\n\x07GetInfo\x12$.minicanton.sequencer.v1.InfoRequest\x1a&.minicanton.sequencer.v1.SequencerInfo\x12]\n\x0cGetChallenge\x12).minicanton.sequencer.v1.ChallengeRequest\x1a\".minicanton.sequencer.v1.Challenge\x12`\n\x0c\x41uthenticate\x12,.minicanton.sequencer.v1.AuthenticateRequest\x1a\".minicanton.sequencer.v1.AuthToken\x12_\n\x04Send\x12\x30.minicanton.sequencer.v1.SignedSubmissionRequest\x1a%.minicanton.sequencer.v1.SendResponse\x12i\n\nSendStream\x12\x30.minicanton.sequencer.v1.SignedSubmissionRequest\x1a%.minicanton.sequencer.v1.SendResponse(\x01\x30\x01\x12g\n\tSubscribe\x12).minicanton.sequencer.v1.SubscribeRequest\x1a-.minicanton.sequencer.v1.SignedSequencedEvent0\x01\x12h\n\x0b\x41\x63knowledge\x12+.minicanton.sequencer.v1.AcknowledgeRequest\x1a,.minicanton.sequencer.v1.AcknowledgeResponse\x12s\n\x10SubscribeBatched\x12).minicanton.sequencer.v1.SubscribeRequest\x1a\x32.minicanton.sequencer.v1.SignedSequencedEventBatch0\x01\x12u\n\x11SendStreamBatched\x12\x30.minicanton.sequencer.v1.SignedSubmissionRequest\x1a*.minicanton.sequencer.v1.SendResponseBatch(\x01\x30\x01\x12y\n\x10SendStreamPacked\x12\x35.minicanton.sequencer.v1.SignedSubmissionRequestBatch\x1a*.minicanton.sequencer.v1.SendResponseBatch(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'minicanton.sequencer.v1.sequencer_pb2', _globals)
 if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
-  _globals['_RECIPIENTGROUP']._serialized_start=2645
-  _globals['_RECIPIENTGROUP']._serialized_end=2753
+  _globals['_RECIPIENTGROUP']._serialized_start=2604
+  _globals['_RECIPIENTGROUP']._serialized_end=2712
   _globals['_SIGNATURE']._serialized_start=68
   _globals['_SIGNATURE']._serialized_end=128
   _globals['_RECIPIENT']._serialized_start=130
@@ -48,37 +48,37 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _globals['_SEQUENCEDEVENT']._serialized_start=1172
   _globals['_SEQUENCEDEVENT']._serialized_end=1418
   _globals['_SIGNEDSEQUENCEDEVENT']._serialized_start=1421
-  _globals['_SIGNEDSEQUENCEDEVENT']._serialized_end=1612
-  _globals['_RUNPROOFSTEP']._serialized_start=1614
-  _globals['_RUNPROOFSTEP']._serialized_end=1670
-  _globals['_SUBSCRIBEREQUEST']._serialized_start=1672
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=1728
-  _globals['_CHALLENGEREQUEST']._serialized_start=1730
-  _globals['_CHALLENGEREQUEST']._serialized_end=1764
-  _globals['_CHALLENGE']._serialized_start=1766
-  _globals['_CHALLENGE']._serialized_end=1815
-  _globals['_AUTHENTICATEREQUEST']._serialized_start=1817
-  _globals['_AUTHENTICATEREQUEST']._serialized_end=1924
-  _globals['_AUTHTOKEN']._serialized_start=1926
-  _globals['_AUTHTOKEN']._serialized_end=1975
-  _globals['_ACKNOWLEDGEREQUEST']._serialized_start=1977
-  _globals['_ACKNOWLEDGEREQUEST']._serialized_end=2035
-  _globals['_ACKNOWLEDGERESPONSE']._serialized_start=2037
-  _globals['_ACKNOWLEDGERESPONSE']._serialized_end=2058
-  _globals['_INFOREQUEST']._serialized_start=2060
-  _globals['_INFOREQUEST']._serialized_end=2073
-  _globals['_SEQUENCERINFO']._serialized_start=2075
-  _globals['_SEQUENCERINFO']._serialized_end=2202
-  _globals['_SIGNEDSUBMISSIONREQUESTBATCH']._serialized_start=2204
-  _globals['_SIGNEDSUBMISSIONREQUESTBATCH']._serialized_end=2302
-  _globals['_SIGNEDSEQUENCEDEVENTBATCH']._serialized_start=2304
-  _globals['_SIGNEDSEQUENCEDEVENTBATCH']._serialized_end=2394
-  _globals['_SENDRESPONSEBATCH']._serialized_start=2396
-  _globals['_SENDRESPONSEBATCH']._serialized_end=2473
-  _globals['_STOREDENVELOPE']._serialized_start=2475
-  _globals['_STOREDENVELOPE']._serialized_end=2568
-  _globals['_STOREDBATCH']._serialized_start=2570
-  _globals['_STOREDBATCH']._serialized_end=2643
-  _globals['_SEQUENCERSERVICE']._serialized_start=2756
-  _globals['_SEQUENCERSERVICE']._serialized_end=3830
+  _globals['_SIGNEDSEQUENCEDEVENT']._serialized_end=1571
+  _globals['_RUNPROOFSTEP']._serialized_start=1573
+  _globals['_RUNPROOFSTEP']._serialized_end=1629
+  _globals['_SUBSCRIBEREQUEST']._serialized_start=1631
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=1687
+  _globals['_CHALLENGEREQUEST']._serialized_start=1689
+  _globals['_CHALLENGEREQUEST']._serialized_end=1723
+  _globals['_CHALLENGE']._serialized_start=1725
+  _globals['_CHALLENGE']._serialized_end=1774
+  _globals['_AUTHENTICATEREQUEST']._serialized_start=1776
+  _globals['_AUTHENTICATEREQUEST']._serialized_end=1883
+  _globals['_AUTHTOKEN']._serialized_start=1885
+  _globals['_AUTHTOKEN']._serialized_end=1934
+  _globals['_ACKNOWLEDGEREQUEST']._serialized_start=1936
+  _globals['_ACKNOWLEDGEREQUEST']._serialized_end=1994
+  _globals['_ACKNOWLEDGERESPONSE']._serialized_start=1996
+  _globals['_ACKNOWLEDGERESPONSE']._serialized_end=2017
+  _globals['_INFOREQUEST']._serialized_start=2019
+  _globals['_INFOREQUEST']._serialized_end=2032
+  _globals['_SEQUENCERINFO']._serialized_start=2034
+  _globals['_SEQUENCERINFO']._serialized_end=2161
+  _globals['_SIGNEDSUBMISSIONREQUESTBATCH']._serialized_start=2163
+  _globals['_SIGNEDSUBMISSIONREQUESTBATCH']._serialized_end=2261
+  _globals['_SIGNEDSEQUENCEDEVENTBATCH']._serialized_start=2263
+  _globals['_SIGNEDSEQUENCEDEVENTBATCH']._serialized_end=2353
+  _globals['_SENDRESPONSEBATCH']._serialized_start=2355
+  _globals['_SENDRESPONSEBATCH']._serialized_end=2432
+  _globals['_STOREDENVELOPE']._serialized_start=2434
+  _globals['_STOREDENVELOPE']._serialized_end=2527
+  _globals['_STOREDBATCH']._serialized_start=2529
+  _globals['_STOREDBATCH']._serialized_end=2602
+  _globals['_SEQUENCERSERVICE']._serialized_start=2715
+  _globals['_SEQUENCERSERVICE']._serialized_end=3789
 # @@protoc_insertion_point(module_scope)

@@ -142,10 +142,10 @@ class SignedSequencedEvent(_message.Message):
     EVENT_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     RUN_PROOF_FIELD_NUMBER: _ClassVar[int]
-    event: SequencedEvent
+    event: bytes
     signature: Signature
     run_proof: _containers.RepeatedCompositeFieldContainer[RunProofStep]
-    def __init__(self, event: _Optional[_Union[SequencedEvent, _Mapping]] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., run_proof: _Optional[_Iterable[_Union[RunProofStep, _Mapping]]] = ...) -> None: ...
+    def __init__(self, event: _Optional[bytes] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., run_proof: _Optional[_Iterable[_Union[RunProofStep, _Mapping]]] = ...) -> None: ...
 
 class RunProofStep(_message.Message):
     __slots__ = ("sibling", "sibling_is_left")
