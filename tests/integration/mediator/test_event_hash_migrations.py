@@ -32,17 +32,22 @@ async def _apply_before(dsn: str, store: str, folder: Path, first_new: str,
     await apply_migrations(dsn, store, scratch)
 
 
+async def _store_old_position(dsn: str, table: str, ts_column: str, counter: int,
+                              ts_us: int) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"INSERT INTO {table} (counter, {ts_column}, event_hash) "
+                           "VALUES ($1, $2, $3)", counter, ts_us, OLD_STYLE_HASH)
+    finally:
+        await conn.close()
+
+
 async def test_the_mediator_forgets_an_old_event_hash_and_keeps_its_position(
     fresh_database: str, tmp_path: Path,
 ) -> None:
     await _apply_before(fresh_database, "mediator", MIGRATIONS,
                         "0005_event_hashes_over_bytes.sql", tmp_path / "mediator")
-    conn = await asyncpg.connect(fresh_database)
-    try:
-        await conn.execute("INSERT INTO mediator_position (counter, ts, event_hash) "
-                           "VALUES (41, 1000, $1)", OLD_STYLE_HASH)
-    finally:
-        await conn.close()
+    await _store_old_position(fresh_database, "mediator_position", "ts", 41, 1000)
 
     store = await PostgresMediatorStore.connect(fresh_database)
     try:
@@ -59,12 +64,7 @@ async def test_the_topology_manager_forgets_an_old_event_hash_and_keeps_its_posi
     await migrate_member_store(fresh_database)
     await _apply_before(fresh_database, MANAGER_STORE, MANAGER_MIGRATIONS,
                         "0003_event_hashes_over_bytes.sql", tmp_path / "manager")
-    conn = await asyncpg.connect(fresh_database)
-    try:
-        await conn.execute("INSERT INTO topology_manager_position (counter, ts_us, event_hash) "
-                           "VALUES (7, 2000, $1)", OLD_STYLE_HASH)
-    finally:
-        await conn.close()
+    await _store_old_position(fresh_database, "topology_manager_position", "ts_us", 7, 2000)
 
     assert "0003_event_hashes_over_bytes.sql" in await migrate_manager_store(fresh_database)
     pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=1)
