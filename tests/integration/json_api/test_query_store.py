@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 import pytest
@@ -145,7 +147,14 @@ async def _reader_loop(store: PostgresQueryStore, ledger: SimLedger, rng: random
         checks.append(1)
 
 
-async def _writer_loop(ledger: SimLedger, rng: random.Random, writes: int) -> None:
+READ_EVERY_WRITES = 25
+
+
+async def _writer_loop(ledger: SimLedger, rng: random.Random, writes: int,
+                       checks: list[int], readers: Sequence[asyncio.Future[Any]]) -> None:
+    """Every `READ_EVERY_WRITES` writes, wait (bounded) for a reader to finish a check, so
+    reads overlap writes throughout however fast or slow the machine is (a reader that
+    failed ends the wait: its error is raised where the readers are gathered)."""
     parties = ["alice", "bob", "carol", "dave"]
     for n in range(writes):
         if ledger.active and rng.random() < 0.4:
@@ -153,6 +162,12 @@ async def _writer_loop(ledger: SimLedger, rng: random.Random, writes: int) -> No
         else:
             ledger.create(*rng.sample(parties, rng.randint(1, 3)), n=n)
         await asyncio.sleep(rng.choice([0, 0.001, 0.002]))
+        if n % READ_EVERY_WRITES == READ_EVERY_WRITES - 1:
+            done = len(checks)
+            for _ in range(2000):  # at most ~20 s
+                if len(checks) > done or any(r.done() for r in readers):
+                    break
+                await asyncio.sleep(0.01)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -165,10 +180,10 @@ async def test_two_instances_share_one_store_under_concurrent_writes(fresh_datab
         readers = [asyncio.ensure_future(_reader_loop(store, ledger, random.Random(seed * 10 + i),
                                                       stop, checks))
                    for i, store in enumerate([first, second, first, second])]
-        await _writer_loop(ledger, rng, writes=300)
+        await _writer_loop(ledger, rng, writes=300, checks=checks, readers=readers)
         stop.set()
         await asyncio.gather(*readers)
-        assert len(checks) > 20
+        assert len(checks) >= 300 // READ_EVERY_WRITES
         for readers_set in ({"alice"}, {"bob"}, {"carol", "dave"}, {"alice", "dave"}):
             truth = ledger.visible(frozenset(readers_set), frozenset({NOTE}))
             assert await visible(first, ledger, readers_set) == truth
