@@ -265,12 +265,12 @@ def decode_node(data: bytes) -> Node:
 
 _ID_SETS = ("unknown", "inactive", "not_fresh")
 _ID_MAPS = ("locked", "duplicate_keys", "locked_keys", "inconsistent_keys")
+_ID_FIELDS = _ID_SETS + _ID_MAPS
 
 
 def encode_activeness_result(result: ActivenessResult) -> str:
     """Canonical JSON of a request's activeness result (the request id is the row's key)."""
-    if not (result.unknown or result.inactive or result.not_fresh or result.locked
-            or result.duplicate_keys or result.locked_keys or result.inconsistent_keys):
+    if not any([getattr(result, name) for name in _ID_FIELDS]):
         return _NOTHING_FOUND  # nearly every request: the same text, made once
     return _canonical_json(result)
 

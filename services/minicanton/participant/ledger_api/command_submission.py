@@ -10,8 +10,6 @@ caller that gives up leaves the submission to complete.
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 from google.protobuf import empty_pb2
 from google.rpc import code_pb2
@@ -45,6 +43,7 @@ from minicanton.participant.ledger_api.events import EventRenderer, timestamp
 from minicanton.participant.ledger_api.filters import wildcard
 from minicanton.participant.ledger_api.rpc import LedgerApiService, unary
 from minicanton.runtime.auth import LedgerApiAuthenticator
+from minicanton.runtime.waits import result_within
 from minicanton.store.participant_store import CompletionRow, TransactionEntry, TransactionRow
 from minicanton.store.postgres.participant_rows import transaction_row_of
 
@@ -140,7 +139,8 @@ class CommandService(_Submitting, command_grpc.CommandServiceServicer):
         accepted = await self.submitter.submit(submission)
         remaining = context.time_remaining()
         timeout_s = self.max_wait_s if remaining is None else min(remaining, self.max_wait_s)
-        row = await _completed_within(accepted.completion, timeout_s)
+        # a caller that gives up leaves the completion to the completion stream
+        row = await result_within(accepted.completion, timeout_s)
         if row is None:
             raise LedgerApiError(
                 "REQUEST_TIME_OUT",
@@ -180,27 +180,3 @@ class CommandService(_Submitting, command_grpc.CommandServiceServicer):
             workflow_id=tree.workflow_id, effective_at=timestamp(tree.ledger_time_us),
             offset=tree.offset)
 
-
-async def _completed_within(completion: asyncio.Future[CompletionRow], timeout_s: float
-                            ) -> CompletionRow | None:
-    """The completion, or None if `timeout_s` passed first. What `asyncio.wait_for` of
-    `asyncio.shield(completion)` did (the completion itself is never cancelled: a caller that
-    gives up leaves it to the completion stream), with one callback instead of the two
-    futures, the task check and the three callbacks those cost per command."""
-    if completion.done():
-        return completion.result()
-    loop = asyncio.get_running_loop()
-    woken: asyncio.Future[None] = loop.create_future()
-
-    def wake(_: object) -> None:
-        if not woken.done():
-            woken.set_result(None)
-
-    completion.add_done_callback(wake)
-    timer = loop.call_later(timeout_s, wake, None)
-    try:
-        await woken
-    finally:
-        timer.cancel()
-        completion.remove_done_callback(wake)
-    return completion.result() if completion.done() else None
