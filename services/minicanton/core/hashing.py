@@ -40,11 +40,43 @@ class HashPurpose(IntEnum):
     SUBMISSION_REQUEST_RUN = 22
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Hash:
     """A SHA-256 digest. `hex` is the canonical text form."""
 
     digest: bytes
+
+    def __init__(self, digest: bytes) -> None:
+        object.__setattr__(self, "digest", digest)
+        self.__post_init__()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Hash):
+            return NotImplemented
+        return self.digest == other.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Hash):
+            return NotImplemented
+        return self.digest < other.digest
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Hash):
+            return NotImplemented
+        return self.digest <= other.digest
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Hash):
+            return NotImplemented
+        return self.digest > other.digest
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Hash):
+            return NotImplemented
+        return self.digest >= other.digest
 
     def __post_init__(self) -> None:
         if len(self.digest) != 32:

@@ -83,6 +83,20 @@ class WrappedKey:
     nonce: bytes
     ciphertext: bytes
 
+    def __init__(
+        self,
+        recipient: ParticipantId,
+        key_fingerprint: Fingerprint,
+        ephemeral_public: bytes,
+        nonce: bytes,
+        ciphertext: bytes,
+    ) -> None:
+        object.__setattr__(self, "recipient", recipient)
+        object.__setattr__(self, "key_fingerprint", key_fingerprint)
+        object.__setattr__(self, "ephemeral_public", ephemeral_public)
+        object.__setattr__(self, "nonce", nonce)
+        object.__setattr__(self, "ciphertext", ciphertext)
+
 
 @dataclass(frozen=True, slots=True)
 class EncryptedView:
@@ -90,6 +104,21 @@ class EncryptedView:
     nonce: bytes
     ciphertext: bytes
     wrapped_keys: tuple[WrappedKey, ...]  # sorted by recipient
+
+    def __init__(
+        self,
+        view_hash: Hash,
+        nonce: bytes,
+        ciphertext: bytes,
+        wrapped_keys: tuple[WrappedKey, ...],
+    ) -> None:
+        object.__setattr__(self, "view_hash", view_hash)
+        object.__setattr__(self, "nonce", nonce)
+        object.__setattr__(self, "ciphertext", ciphertext)
+        object.__setattr__(self, "wrapped_keys", wrapped_keys)
+
+    def __hash__(self) -> int:  # a memo key (_SEALED_HERE): the ciphertext tells views apart
+        return hash(self.ciphertext)
 
     @property
     def recipients(self) -> frozenset[ParticipantId]:

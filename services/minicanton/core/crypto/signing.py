@@ -47,6 +47,14 @@ class Signature:
     purpose: HashPurpose
     raw: bytes  # 64 bytes
 
+    def __init__(self, signed_by: Fingerprint, purpose: HashPurpose, raw: bytes) -> None:
+        object.__setattr__(self, "signed_by", signed_by)
+        object.__setattr__(self, "purpose", purpose)
+        object.__setattr__(self, "raw", raw)
+
+    def __hash__(self) -> int:  # the raw bytes alone tell signatures apart
+        return hash(self.raw)
+
 
 @dataclass(frozen=True, slots=True)
 class SigningKeyPair:

@@ -69,6 +69,24 @@ class SubmissionResult:
     created_contracts: Mapping[str, ContractInstance]  # every contract created, in order
     consumed_contracts: tuple[str, ...]  # every contract archived, inputs or created
 
+    def __init__(
+        self,
+        transaction: Transaction,
+        node_seeds: Mapping[NodeId, bytes],
+        input_contracts: Mapping[str, ContractInstance],
+        ledger_time_us: int,
+        resolved_keys: Mapping[tuple[Identifier, Value], str | None],
+        created_contracts: Mapping[str, ContractInstance],
+        consumed_contracts: tuple[str, ...],
+    ) -> None:
+        object.__setattr__(self, "transaction", transaction)
+        object.__setattr__(self, "node_seeds", node_seeds)
+        object.__setattr__(self, "input_contracts", input_contracts)
+        object.__setattr__(self, "ledger_time_us", ledger_time_us)
+        object.__setattr__(self, "resolved_keys", resolved_keys)
+        object.__setattr__(self, "created_contracts", created_contracts)
+        object.__setattr__(self, "consumed_contracts", consumed_contracts)
+
     @property
     def active_created(self) -> tuple[ContractInstance, ...]:
         """Contracts created and still active at the end of the transaction."""

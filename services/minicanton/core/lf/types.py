@@ -87,6 +87,9 @@ class TypeCon:
 
     identifier: Identifier
 
+    def __init__(self, identifier: Identifier) -> None:
+        object.__setattr__(self, "identifier", identifier)
+
 
 Type = (
     TUnit

@@ -52,6 +52,10 @@ class BoolValue:
 class Int64Value:
     value: int
 
+    def __init__(self, value: int) -> None:
+        object.__setattr__(self, "value", value)
+        self.__post_init__()
+
     def __post_init__(self) -> None:
         if isinstance(self.value, bool) or not isinstance(self.value, int):
             raise InvalidArgument(f"Int64 needs an int, got {type(self.value).__name__}")
@@ -64,6 +68,10 @@ class NumericValue:
     """Exact decimal, normalised to scale 10 at construction."""
 
     value: Decimal
+
+    def __init__(self, value: Decimal) -> None:
+        object.__setattr__(self, "value", value)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", normalise_numeric(self.value))
@@ -88,10 +96,17 @@ def normalise_numeric(raw: Decimal) -> Decimal:
 class TextValue:
     value: str
 
+    def __init__(self, value: str) -> None:
+        object.__setattr__(self, "value", value)
+
 
 @dataclass(frozen=True, slots=True)
 class PartyValue:
     value: str
+
+    def __init__(self, value: str) -> None:
+        object.__setattr__(self, "value", value)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if not self.value or len(self.value) > 255:
@@ -101,6 +116,10 @@ class PartyValue:
 @dataclass(frozen=True, slots=True)
 class ContractIdValue:
     value: str
+
+    def __init__(self, value: str) -> None:
+        object.__setattr__(self, "value", value)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if not self.value or len(self.value) > 255:
@@ -170,6 +189,10 @@ class RecordValue:
 
     type_id: Identifier | None
     fields: tuple[tuple[str, Value], ...]
+
+    def __init__(self, type_id: Identifier | None, fields: tuple[tuple[str, Value], ...]) -> None:
+        object.__setattr__(self, "type_id", type_id)
+        object.__setattr__(self, "fields", fields)
 
     def field(self, name: str) -> Value:
         for label, value in self.fields:

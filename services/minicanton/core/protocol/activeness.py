@@ -51,6 +51,21 @@ class ActivenessSet:
     created_keys: frozenset[GlobalKeyHash] = frozenset()
     key_lookups: frozenset[KeyLookup] = frozenset()
 
+    def __init__(
+        self,
+        consumed: frozenset[ContractId] = frozenset(),
+        used: frozenset[ContractId] = frozenset(),
+        created: frozenset[ContractId] = frozenset(),
+        created_keys: frozenset[GlobalKeyHash] = frozenset(),
+        key_lookups: frozenset[KeyLookup] = frozenset(),
+    ) -> None:
+        object.__setattr__(self, "consumed", consumed)
+        object.__setattr__(self, "used", used)
+        object.__setattr__(self, "created", created)
+        object.__setattr__(self, "created_keys", created_keys)
+        object.__setattr__(self, "key_lookups", key_lookups)
+        self.__post_init__()
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "used", self.used - self.consumed)
         clash = self.created & (self.consumed | self.used)

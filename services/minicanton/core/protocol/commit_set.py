@@ -63,6 +63,10 @@ class CreatedContract:
     contract: ContractInstance
     key_hash: GlobalKeyHash | None = None
 
+    def __init__(self, contract: ContractInstance, key_hash: GlobalKeyHash | None = None) -> None:
+        object.__setattr__(self, "contract", contract)
+        object.__setattr__(self, "key_hash", key_hash)
+
 
 @dataclass(frozen=True, slots=True)
 class WitnessedNode:
@@ -71,6 +75,18 @@ class WitnessedNode:
     tree_witnesses: frozenset[Party]
     flat_witnesses: frozenset[Party]
 
+    def __init__(
+        self,
+        node_id: NodeId,
+        node: Node,
+        tree_witnesses: frozenset[Party],
+        flat_witnesses: frozenset[Party],
+    ) -> None:
+        object.__setattr__(self, "node_id", node_id)
+        object.__setattr__(self, "node", node)
+        object.__setattr__(self, "tree_witnesses", tree_witnesses)
+        object.__setattr__(self, "flat_witnesses", flat_witnesses)
+
 
 @dataclass(frozen=True, slots=True)
 class ProjectedTransaction:
@@ -78,6 +94,10 @@ class ProjectedTransaction:
 
     roots: tuple[NodeId, ...]
     nodes: tuple[WitnessedNode, ...]
+
+    def __init__(self, roots: tuple[NodeId, ...], nodes: tuple[WitnessedNode, ...]) -> None:
+        object.__setattr__(self, "roots", roots)
+        object.__setattr__(self, "nodes", nodes)
 
     def node(self, node_id: NodeId) -> WitnessedNode:
         for witnessed in self.nodes:
@@ -105,6 +125,18 @@ class CommitSet:
     created: tuple[CreatedContract, ...]
     divulged: tuple[ContractInstance, ...]
     projection: ProjectedTransaction
+
+    def __init__(
+        self,
+        archived: frozenset[ContractId],
+        created: tuple[CreatedContract, ...],
+        divulged: tuple[ContractInstance, ...],
+        projection: ProjectedTransaction,
+    ) -> None:
+        object.__setattr__(self, "archived", archived)
+        object.__setattr__(self, "created", created)
+        object.__setattr__(self, "divulged", divulged)
+        object.__setattr__(self, "projection", projection)
 
     @property
     def created_ids(self) -> frozenset[ContractId]:

@@ -87,6 +87,10 @@ class ConfirmingParty:
     party: Party
     weight: int = 1
 
+    def __init__(self, party: Party, weight: int = 1) -> None:
+        object.__setattr__(self, "party", party)
+        object.__setattr__(self, "weight", weight)
+
 
 @dataclass(frozen=True, slots=True)
 class ViewConfirmationParameters:
@@ -98,6 +102,17 @@ class ViewConfirmationParameters:
     informees: frozenset[Party]
     confirming_parties: tuple[ConfirmingParty, ...]
     threshold: int
+
+    def __init__(
+        self,
+        informees: frozenset[Party],
+        confirming_parties: tuple[ConfirmingParty, ...],
+        threshold: int,
+    ) -> None:
+        object.__setattr__(self, "informees", informees)
+        object.__setattr__(self, "confirming_parties", confirming_parties)
+        object.__setattr__(self, "threshold", threshold)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         confirmers = [c.party for c in self.confirming_parties]

@@ -139,6 +139,14 @@ class StatesToFetch:
     contract_ids: frozenset[ContractId]
     key_hashes: frozenset[GlobalKeyHash]
 
+    def __init__(
+        self,
+        contract_ids: frozenset[ContractId],
+        key_hashes: frozenset[GlobalKeyHash],
+    ) -> None:
+        object.__setattr__(self, "contract_ids", contract_ids)
+        object.__setattr__(self, "key_hashes", key_hashes)
+
     @property
     def is_empty(self) -> bool:
         return not (self.contract_ids or self.key_hashes)

@@ -69,6 +69,12 @@ class ChangeId:
     # every event that touches a submission looks it up by this key.
     key: str = field(init=False, repr=False, compare=False)
 
+    def __init__(self, application_id: str, command_id: str, act_as: frozenset[str]) -> None:
+        object.__setattr__(self, "application_id", application_id)
+        object.__setattr__(self, "command_id", command_id)
+        object.__setattr__(self, "act_as", act_as)
+        self.__post_init__()
+
     def __post_init__(self) -> None:
         if not self.application_id:
             raise InvalidArgument("application id must not be empty")

@@ -229,6 +229,20 @@ class _Received:
     responses: list[tuple[ConfirmationResponse, bytes]]
     alarms: list[RaiseAlarm]
 
+    def __init__(
+        self,
+        informee_messages: list[tuple[InformeeMessage, bytes]],
+        root_hashes: dict[ParticipantId, frozenset[Hash]],
+        root_hash_payloads: list[bytes],
+        responses: list[tuple[ConfirmationResponse, bytes]],
+        alarms: list[RaiseAlarm],
+    ) -> None:
+        object.__setattr__(self, "informee_messages", informee_messages)
+        object.__setattr__(self, "root_hashes", root_hashes)
+        object.__setattr__(self, "root_hash_payloads", root_hash_payloads)
+        object.__setattr__(self, "responses", responses)
+        object.__setattr__(self, "alarms", alarms)
+
 
 class Mediator:
     def __init__(self, mediator_id: MemberId, signing_key: SigningKeyPair) -> None:

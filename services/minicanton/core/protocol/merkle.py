@@ -82,6 +82,9 @@ C = TypeVar(
 class BlindedNode:
     hash: Hash
 
+    def __init__(self, hash: Hash) -> None:
+        object.__setattr__(self, "hash", hash)
+
 
 # A regular Python class even when compiled: mypyc cannot build a generic dataclass (the class
 # fails at import with "attribute '__dict__' of 'type' objects is not writable"). Its methods
@@ -94,6 +97,11 @@ class Leaf(Generic[C]):
     # Memo of the canonical content bytes: leaves are immutable and shared between all the
     # blinded copies of a tree, so each is serialized once however often it is hashed/sent.
     _encoded: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __init__(self, salt: bytes, content: C) -> None:
+        object.__setattr__(self, "salt", salt)
+        object.__setattr__(self, "content", content)
+        object.__setattr__(self, "_encoded", None)
 
     @property
     def encoded_content(self) -> bytes:
@@ -110,6 +118,17 @@ class TransactionView:
     subviews: tuple[TransactionView | BlindedNode, ...]
     _hash: Hash | None = field(default=None, init=False, repr=False, compare=False)
 
+    def __init__(
+        self,
+        view_common_data: Leaf[ViewCommonData] | BlindedNode,
+        view_participant_data: Leaf[ViewParticipantData] | BlindedNode,
+        subviews: tuple[TransactionView | BlindedNode, ...],
+    ) -> None:
+        object.__setattr__(self, "view_common_data", view_common_data)
+        object.__setattr__(self, "view_participant_data", view_participant_data)
+        object.__setattr__(self, "subviews", subviews)
+        object.__setattr__(self, "_hash", None)
+
 
 @dataclass(frozen=True, slots=True)
 class GenTransactionTree:
@@ -117,6 +136,18 @@ class GenTransactionTree:
     common_metadata: Leaf[CommonMetadata] | BlindedNode
     participant_metadata: Leaf[ParticipantMetadata] | BlindedNode
     root_views: tuple[TransactionView | BlindedNode, ...]
+
+    def __init__(
+        self,
+        submitter_metadata: Leaf[SubmitterMetadata] | BlindedNode,
+        common_metadata: Leaf[CommonMetadata] | BlindedNode,
+        participant_metadata: Leaf[ParticipantMetadata] | BlindedNode,
+        root_views: tuple[TransactionView | BlindedNode, ...],
+    ) -> None:
+        object.__setattr__(self, "submitter_metadata", submitter_metadata)
+        object.__setattr__(self, "common_metadata", common_metadata)
+        object.__setattr__(self, "participant_metadata", participant_metadata)
+        object.__setattr__(self, "root_views", root_views)
 
 
 # Quoted: compiled, `Leaf` is not subscriptable at run time (see its comment).

@@ -199,6 +199,9 @@ class RootHashMessage:
 
     root_hash: Hash
 
+    def __init__(self, root_hash: Hash) -> None:
+        object.__setattr__(self, "root_hash", root_hash)
+
 
 # ---------------------------------------------------------------------------------------------
 # Confirmation responses

@@ -147,6 +147,22 @@ class PreparedEvent:
     results: tuple[MediatorResult, ...]
     alarms: tuple[RaiseAlarm, ...]
 
+    def __init__(
+        self,
+        event: SequencedEvent,
+        snapshot: TopologySnapshot,
+        request: ValidatedRequest | IgnoredRequest | None,
+        received: PendingPayload | None,
+        results: tuple[MediatorResult, ...],
+        alarms: tuple[RaiseAlarm, ...],
+    ) -> None:
+        object.__setattr__(self, "event", event)
+        object.__setattr__(self, "snapshot", snapshot)
+        object.__setattr__(self, "request", request)
+        object.__setattr__(self, "received", received)
+        object.__setattr__(self, "results", results)
+        object.__setattr__(self, "alarms", alarms)
+
 
 @dataclass(frozen=True, slots=True)
 class _Pending:

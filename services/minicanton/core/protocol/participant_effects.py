@@ -120,6 +120,20 @@ class TrackedSubmission:
     max_sequencing_time_us: int
     request_ts_us: int | None = None  # set by our receipt: the request's id
 
+    def __init__(
+        self,
+        change_id: ChangeId,
+        submission_id: str,
+        message_id: str,
+        max_sequencing_time_us: int,
+        request_ts_us: int | None = None,
+    ) -> None:
+        object.__setattr__(self, "change_id", change_id)
+        object.__setattr__(self, "submission_id", submission_id)
+        object.__setattr__(self, "message_id", message_id)
+        object.__setattr__(self, "max_sequencing_time_us", max_sequencing_time_us)
+        object.__setattr__(self, "request_ts_us", request_ts_us)
+
 
 # ------------------------------------------------------------------------------------ effects
 
@@ -213,6 +227,18 @@ class PendingPayload:
     responses: SendBatch | None
     # each view message's envelope recipients; None in a payload persisted before they were
     view_recipients: tuple[tuple[Recipient, ...], ...] | None = None
+
+    def __init__(
+        self,
+        view_messages: tuple[bytes, ...],
+        root_hash_messages: tuple[bytes, ...],
+        responses: SendBatch | None,
+        view_recipients: tuple[tuple[Recipient, ...], ...] | None = None,
+    ) -> None:
+        object.__setattr__(self, "view_messages", view_messages)
+        object.__setattr__(self, "root_hash_messages", root_hash_messages)
+        object.__setattr__(self, "responses", responses)
+        object.__setattr__(self, "view_recipients", view_recipients)
 
 
 def encode_pending_payload(payload: PendingPayload) -> bytes:

@@ -34,6 +34,20 @@ class Arrived:
     results: tuple[MediatorResult, ...]
     alarms: tuple[tuple[int, str, str], ...]  # (ts, code, message)
 
+    def __init__(
+        self,
+        view_messages: tuple[bytes, ...],
+        view_recipients: tuple[tuple[Recipient, ...], ...],
+        root_hash_messages: tuple[bytes, ...],
+        results: tuple[MediatorResult, ...],
+        alarms: tuple[tuple[int, str, str], ...],
+    ) -> None:
+        object.__setattr__(self, "view_messages", view_messages)
+        object.__setattr__(self, "view_recipients", view_recipients)
+        object.__setattr__(self, "root_hash_messages", root_hash_messages)
+        object.__setattr__(self, "results", results)
+        object.__setattr__(self, "alarms", alarms)
+
 
 def sort_envelopes(ts_us: int, envelopes: Iterable[Envelope]) -> Arrived:
     views: list[bytes] = []

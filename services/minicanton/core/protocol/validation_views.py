@@ -163,6 +163,10 @@ class Forest:
     transaction: Transaction
     original: tuple[NodeId, ...]
 
+    def __init__(self, transaction: Transaction, original: tuple[NodeId, ...]) -> None:
+        object.__setattr__(self, "transaction", transaction)
+        object.__setattr__(self, "original", original)
+
 
 def forest_of_views(views: Iterable[OpenView]) -> Forest:
     """The part of the transaction formed by `views` (nested ones count once)."""

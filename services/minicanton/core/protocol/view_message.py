@@ -56,6 +56,17 @@ class EncryptedViewMessage:
     submitter_signature: Signature | None  # a root view's; None for a subview
     encrypted: EncryptedView
 
+    def __init__(
+        self,
+        view_position: MerklePath,
+        submitter_signature: Signature | None,
+        encrypted: EncryptedView,
+    ) -> None:
+        object.__setattr__(self, "view_position", view_position)
+        object.__setattr__(self, "submitter_signature", submitter_signature)
+        object.__setattr__(self, "encrypted", encrypted)
+        self.__post_init__()
+
     def __post_init__(self) -> None:
         if not self.view_position or len(self.view_position) > MAX_POSITION_DEPTH:
             raise InvalidArgument(f"bad view position {self.view_position}")

@@ -76,6 +76,22 @@ class SubmitterMetadata:
     submission_id: str
     max_sequencing_time_us: int
 
+    def __init__(
+        self,
+        act_as: frozenset[Party],
+        application_id: str,
+        command_id: str,
+        submitting_participant: ParticipantId,
+        submission_id: str,
+        max_sequencing_time_us: int,
+    ) -> None:
+        object.__setattr__(self, "act_as", act_as)
+        object.__setattr__(self, "application_id", application_id)
+        object.__setattr__(self, "command_id", command_id)
+        object.__setattr__(self, "submitting_participant", submitting_participant)
+        object.__setattr__(self, "submission_id", submission_id)
+        object.__setattr__(self, "max_sequencing_time_us", max_sequencing_time_us)
+
 
 @dataclass(frozen=True, slots=True)
 class CommonMetadata:
@@ -84,6 +100,16 @@ class CommonMetadata:
     confirmation_policy: ConfirmationPolicy
     domain_id: str
     mediator_id: MemberId
+
+    def __init__(
+        self,
+        confirmation_policy: ConfirmationPolicy,
+        domain_id: str,
+        mediator_id: MemberId,
+    ) -> None:
+        object.__setattr__(self, "confirmation_policy", confirmation_policy)
+        object.__setattr__(self, "domain_id", domain_id)
+        object.__setattr__(self, "mediator_id", mediator_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +120,18 @@ class ParticipantMetadata:
     submission_time_us: int
     workflow_id: str
 
+    def __init__(self, ledger_time_us: int, submission_time_us: int, workflow_id: str) -> None:
+        object.__setattr__(self, "ledger_time_us", ledger_time_us)
+        object.__setattr__(self, "submission_time_us", submission_time_us)
+        object.__setattr__(self, "workflow_id", workflow_id)
+
 
 @dataclass(frozen=True, slots=True)
 class ViewCommonData:
     parameters: ViewConfirmationParameters
+
+    def __init__(self, parameters: ViewConfirmationParameters) -> None:
+        object.__setattr__(self, "parameters", parameters)
 
     @property
     def informees(self) -> frozenset[Party]:
@@ -125,6 +159,10 @@ class CreatedContract:
     contract: ContractInstance
     consumed_in_core: bool
 
+    def __init__(self, contract: ContractInstance, consumed_in_core: bool) -> None:
+        object.__setattr__(self, "contract", contract)
+        object.__setattr__(self, "consumed_in_core", consumed_in_core)
+
 
 @dataclass(frozen=True, slots=True)
 class ResolvedKey:
@@ -151,6 +189,23 @@ class ViewParticipantData:
     created_core: tuple[CreatedContract, ...]  # in creation order
     created_in_subview_archived_in_core: frozenset[str]
     resolved_keys: tuple[ResolvedKey, ...]  # in order of first use
+
+    def __init__(
+        self,
+        core_nodes: tuple[tuple[NodeId, Node], ...],
+        root_seed: bytes | None,
+        core_inputs: tuple[InputContract, ...],
+        created_core: tuple[CreatedContract, ...],
+        created_in_subview_archived_in_core: frozenset[str],
+        resolved_keys: tuple[ResolvedKey, ...],
+    ) -> None:
+        object.__setattr__(self, "core_nodes", core_nodes)
+        object.__setattr__(self, "root_seed", root_seed)
+        object.__setattr__(self, "core_inputs", core_inputs)
+        object.__setattr__(self, "created_core", created_core)
+        object.__setattr__(self, "created_in_subview_archived_in_core",
+                           created_in_subview_archived_in_core)
+        object.__setattr__(self, "resolved_keys", resolved_keys)
 
     @property
     def root_node_id(self) -> NodeId:

@@ -43,6 +43,9 @@ class RecipientGroup(Enum):
 class MemberRecipient:
     member: MemberId
 
+    def __init__(self, member: MemberId) -> None:
+        object.__setattr__(self, "member", member)
+
     @property
     def canonical(self) -> str:
         return f"member:{self.member}"
@@ -51,6 +54,9 @@ class MemberRecipient:
 @dataclass(frozen=True, slots=True)
 class GroupRecipient:
     group: RecipientGroup
+
+    def __init__(self, group: RecipientGroup) -> None:
+        object.__setattr__(self, "group", group)
 
     @property
     def canonical(self) -> str:
@@ -65,10 +71,17 @@ class Envelope:
     recipients: tuple[Recipient, ...]
     content: bytes
 
+    def __init__(self, recipients: tuple[Recipient, ...], content: bytes) -> None:
+        object.__setattr__(self, "recipients", recipients)
+        object.__setattr__(self, "content", content)
+
 
 @dataclass(frozen=True, slots=True)
 class Batch:
     envelopes: tuple[Envelope, ...] = ()
+
+    def __init__(self, envelopes: tuple[Envelope, ...] = ()) -> None:
+        object.__setattr__(self, "envelopes", envelopes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +92,20 @@ class SubmissionRequest:
     max_sequencing_time_us: int
     batch: Batch
 
+    def __init__(
+        self,
+        domain_id: str,
+        sender: MemberId,
+        message_id: str,
+        max_sequencing_time_us: int,
+        batch: Batch,
+    ) -> None:
+        object.__setattr__(self, "domain_id", domain_id)
+        object.__setattr__(self, "sender", sender)
+        object.__setattr__(self, "message_id", message_id)
+        object.__setattr__(self, "max_sequencing_time_us", max_sequencing_time_us)
+        object.__setattr__(self, "batch", batch)
+
 
 @dataclass(frozen=True, slots=True)
 class SignedSubmissionRequest:
@@ -88,6 +115,16 @@ class SignedSubmissionRequest:
     request: SubmissionRequest
     signature: Signature
     run_proof: RunProof = ()
+
+    def __init__(
+        self,
+        request: SubmissionRequest,
+        signature: Signature,
+        run_proof: RunProof = (),
+    ) -> None:
+        object.__setattr__(self, "request", request)
+        object.__setattr__(self, "signature", signature)
+        object.__setattr__(self, "run_proof", run_proof)
 
 
 def _i64(value: int) -> bytes:

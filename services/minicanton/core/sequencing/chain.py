@@ -40,6 +40,16 @@ class VerifiedEvent:
     # evidence keeps these instead of encoding it again (b"": not kept)
     raw: bytes = b""
 
+    def __init__(
+        self,
+        signed: SignedSequencedEvent,
+        position: SequencerPosition,
+        raw: bytes = b"",
+    ) -> None:
+        object.__setattr__(self, "signed", signed)
+        object.__setattr__(self, "position", position)
+        object.__setattr__(self, "raw", raw)
+
     @property
     def event(self) -> SequencedEvent:
         return self.signed.event

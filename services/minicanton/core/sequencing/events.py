@@ -50,6 +50,11 @@ class Deliver:
     message_id: str | None
     batch: Batch
 
+    def __init__(self, sender: MemberId | None, message_id: str | None, batch: Batch) -> None:
+        object.__setattr__(self, "sender", sender)
+        object.__setattr__(self, "message_id", message_id)
+        object.__setattr__(self, "batch", batch)
+
 
 @dataclass(frozen=True, slots=True)
 class DeliverError:
@@ -58,6 +63,11 @@ class DeliverError:
     message_id: str
     error_id: str
     reason: str
+
+    def __init__(self, message_id: str, error_id: str, reason: str) -> None:
+        object.__setattr__(self, "message_id", message_id)
+        object.__setattr__(self, "error_id", error_id)
+        object.__setattr__(self, "reason", reason)
 
 
 EventContent = Deliver | DeliverError
@@ -72,6 +82,22 @@ class SequencedEvent:
     previous_timestamp_us: int | None
     content: EventContent
 
+    def __init__(
+        self,
+        domain_id: str,
+        member: MemberId,
+        counter: int,
+        timestamp_us: int,
+        previous_timestamp_us: int | None,
+        content: EventContent,
+    ) -> None:
+        object.__setattr__(self, "domain_id", domain_id)
+        object.__setattr__(self, "member", member)
+        object.__setattr__(self, "counter", counter)
+        object.__setattr__(self, "timestamp_us", timestamp_us)
+        object.__setattr__(self, "previous_timestamp_us", previous_timestamp_us)
+        object.__setattr__(self, "content", content)
+
 
 @dataclass(frozen=True, slots=True)
 class SignedSequencedEvent:
@@ -84,6 +110,18 @@ class SignedSequencedEvent:
     event_bytes: bytes
     signature: Signature
     run_proof: RunProof = ()
+
+    def __init__(
+        self,
+        event: SequencedEvent,
+        event_bytes: bytes,
+        signature: Signature,
+        run_proof: RunProof = (),
+    ) -> None:
+        object.__setattr__(self, "event", event)
+        object.__setattr__(self, "event_bytes", event_bytes)
+        object.__setattr__(self, "signature", signature)
+        object.__setattr__(self, "run_proof", run_proof)
 
 
 def event_hash(event_bytes: bytes) -> Hash:
@@ -138,3 +176,8 @@ class SequencerPosition:
     counter: int
     timestamp_us: int
     event_hash: Hash | None = None
+
+    def __init__(self, counter: int, timestamp_us: int, event_hash: Hash | None = None) -> None:
+        object.__setattr__(self, "counter", counter)
+        object.__setattr__(self, "timestamp_us", timestamp_us)
+        object.__setattr__(self, "event_hash", event_hash)

@@ -24,6 +24,11 @@ class SendDelivered:
     timestamp_us: int
     counter: int
 
+    def __init__(self, message_id: str, timestamp_us: int, counter: int) -> None:
+        object.__setattr__(self, "message_id", message_id)
+        object.__setattr__(self, "timestamp_us", timestamp_us)
+        object.__setattr__(self, "counter", counter)
+
 
 @dataclass(frozen=True, slots=True)
 class SendFailed:

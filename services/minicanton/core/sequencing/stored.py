@@ -31,6 +31,10 @@ class StoredEnvelope:
     member_numbers: frozenset[int]
     envelope: Envelope
 
+    def __init__(self, member_numbers: frozenset[int], envelope: Envelope) -> None:
+        object.__setattr__(self, "member_numbers", member_numbers)
+        object.__setattr__(self, "envelope", envelope)
+
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
@@ -40,6 +44,22 @@ class StoredEvent:
     message_id: str
     envelopes: tuple[StoredEnvelope, ...]
     error: DeliverError | None = None
+
+    def __init__(
+        self,
+        timestamp_us: int,
+        node_index: int,
+        sender_number: int,
+        message_id: str,
+        envelopes: tuple[StoredEnvelope, ...],
+        error: DeliverError | None = None,
+    ) -> None:
+        object.__setattr__(self, "timestamp_us", timestamp_us)
+        object.__setattr__(self, "node_index", node_index)
+        object.__setattr__(self, "sender_number", sender_number)
+        object.__setattr__(self, "message_id", message_id)
+        object.__setattr__(self, "envelopes", envelopes)
+        object.__setattr__(self, "error", error)
 
     @property
     def recipient_numbers(self) -> frozenset[int]:
@@ -64,6 +84,10 @@ class StreamCursor:
 
     counter: int = -1
     timestamp_us: int | None = None
+
+    def __init__(self, counter: int = -1, timestamp_us: int | None = None) -> None:
+        object.__setattr__(self, "counter", counter)
+        object.__setattr__(self, "timestamp_us", timestamp_us)
 
 
 def _is_domain_entity(member: MemberId) -> bool:

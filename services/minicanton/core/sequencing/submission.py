@@ -52,6 +52,16 @@ class ValidatedSubmission:
     sender_number: int
     envelopes: tuple[StoredEnvelope, ...]
 
+    def __init__(
+        self,
+        request: SubmissionRequest,
+        sender_number: int,
+        envelopes: tuple[StoredEnvelope, ...],
+    ) -> None:
+        object.__setattr__(self, "request", request)
+        object.__setattr__(self, "sender_number", sender_number)
+        object.__setattr__(self, "envelopes", envelopes)
+
     @property
     def dedup_key(self) -> tuple[int, str]:
         return (self.sender_number, self.request.message_id)
@@ -126,6 +136,10 @@ class PlannedEvent:
 
     submission: ValidatedSubmission
     event: StoredEvent | None
+
+    def __init__(self, submission: ValidatedSubmission, event: StoredEvent | None) -> None:
+        object.__setattr__(self, "submission", submission)
+        object.__setattr__(self, "event", event)
 
 
 def plan_events(

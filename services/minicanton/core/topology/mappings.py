@@ -75,12 +75,44 @@ class TrustLevel(IntEnum):
     VIP = 2
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class MappingKey:
     """The unique key: at most one mapping per key is in force at a time."""
 
     code: MappingCode
     identifier: str
+
+    def __init__(self, code: MappingCode, identifier: str) -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "identifier", identifier)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MappingKey):
+            return NotImplemented
+        return self.code == other.code and self.identifier == other.identifier
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.identifier))
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, MappingKey):
+            return NotImplemented
+        return (self.code, self.identifier) < (other.code, other.identifier)
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, MappingKey):
+            return NotImplemented
+        return (self.code, self.identifier) <= (other.code, other.identifier)
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, MappingKey):
+            return NotImplemented
+        return (self.code, self.identifier) > (other.code, other.identifier)
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, MappingKey):
+            return NotImplemented
+        return (self.code, self.identifier) >= (other.code, other.identifier)
 
     def __str__(self) -> str:
         return f"{self.code.name}({self.identifier})"

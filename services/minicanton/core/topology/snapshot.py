@@ -102,6 +102,10 @@ class ParticipantAttributes:
     permission: ParticipantPermission
     trust_level: TrustLevel
 
+    def __init__(self, permission: ParticipantPermission, trust_level: TrustLevel) -> None:
+        object.__setattr__(self, "permission", permission)
+        object.__setattr__(self, "trust_level", trust_level)
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class TopologySnapshot:
@@ -118,6 +122,22 @@ class TopologySnapshot:
         default_factory=dict, init=False, repr=False, compare=False)
     _hosts: dict[PartyId, Mapping[ParticipantId, ParticipantPermission]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
+
+    def __init__(
+        self,
+        domain_namespace: Fingerprint,
+        timestamp_us: int,
+        genesis_parameters: DomainParameters,
+        _history: MappingHistory,
+        _cutoff: int,
+    ) -> None:
+        object.__setattr__(self, "domain_namespace", domain_namespace)
+        object.__setattr__(self, "timestamp_us", timestamp_us)
+        object.__setattr__(self, "genesis_parameters", genesis_parameters)
+        object.__setattr__(self, "_history", _history)
+        object.__setattr__(self, "_cutoff", _cutoff)
+        object.__setattr__(self, "_memo", {})
+        object.__setattr__(self, "_hosts", {})
 
     def _at(self, key: MappingKey) -> TopologyMapping | None:
         memo = self._memo
