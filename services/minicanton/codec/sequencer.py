@@ -33,7 +33,7 @@ from minicanton.core.sequencing.events import (
     SignedSequencedEvent,
 )
 from minicanton.core.sequencing.events import sign_events as core_sign_events
-from minicanton.core.sequencing.run_signature import MAX_PROOF_STEPS, ProofStep, RunProof
+from minicanton.core.sequencing.run_signature import MAX_PROOF_STEPS, RunProof, proof_step
 from minicanton.core.sequencing.stored import StoredEnvelope
 
 _M = TypeVar("_M", bound=Message)
@@ -264,7 +264,7 @@ def _proof_from_proto(steps: Sequence[pb.RunProofStep]) -> RunProof:
     """Sibling lengths are checked where the proof is folded (run_signature.run_root)."""
     if len(steps) > MAX_PROOF_STEPS:
         raise MalformedRequest(f"a run proof has at most {MAX_PROOF_STEPS} steps")
-    return tuple([ProofStep(step.sibling, step.sibling_is_left) for step in steps])
+    return tuple([proof_step(step.sibling, step.sibling_is_left) for step in steps])
 
 
 def parse_signed_event(raw: bytes) -> SignedSequencedEvent:

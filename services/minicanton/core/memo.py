@@ -10,6 +10,7 @@ large, by their total size; the oldest go first.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
@@ -23,7 +24,9 @@ class BoundedMemo(Generic[K, V]):
         self.capacity = capacity
         self._max_bytes = max_bytes
         self._size_of = size_of
-        self._entries: dict[K, V] = {}
+        # ordered for eviction: a plain dict's first key is found by scanning past every slot
+        # deleted since its last resize, which made evicting the oldest linear in the memo
+        self._entries: OrderedDict[K, V] = OrderedDict()
         self._sizes: dict[K, int] = {}
         self.total_bytes = 0
 
@@ -49,6 +52,5 @@ class BoundedMemo(Generic[K, V]):
             self._evict_oldest()
 
     def _evict_oldest(self) -> None:
-        oldest = next(iter(self._entries))
-        del self._entries[oldest]
+        oldest, _ = self._entries.popitem(last=False)
         self.total_bytes -= self._sizes.pop(oldest, 0)

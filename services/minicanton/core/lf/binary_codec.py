@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from enum import IntEnum
 
 from minicanton.core.errors import InvalidArgument
@@ -119,16 +119,13 @@ class Kind(IntEnum):
 _I32 = struct.Struct(">i")
 _U32 = struct.Struct(">I")
 _I64 = struct.Struct(">q")
+_NUMERIC_UNSCALE = 10**NUMERIC_SCALE
 
 
 def numeric_value(raw: Decimal) -> NumericValue:
-    """Build a NumericValue with enough decimal precision for all 38 digits.
-
-    Python's default decimal context keeps 28 digits, which cannot hold every Numeric 10.
-    """
-    with localcontext() as context:
-        context.prec = NUMERIC_PRECISION + 2
-        return NumericValue(raw)
+    """A NumericValue: its normalisation keeps all 38 digits (value.normalise_numeric rounds
+    in a context of its own; Python's default keeps 28)."""
+    return NumericValue(raw)
 
 
 # ---------------------------------------------------------------------------------- encoding
@@ -223,15 +220,12 @@ def _put_enum(value: Value, out: bytearray) -> None:
 
 def _put_numeric(value: Value, out: bytearray) -> None:
     assert isinstance(value, NumericValue)
-    sign, digits, exponent = value.value.as_tuple()
-    assert isinstance(exponent, int)  # NumericValue is always finite
-    magnitude = int("".join(map(str, digits)) or "0")
-    shift = exponent + NUMERIC_SCALE
-    if shift < 0:  # cannot happen for a normalised NumericValue; kept as a guard
+    # exact, and in C: a normalised Numeric's denominator divides 10**scale
+    numerator, denominator = value.value.as_integer_ratio()
+    if _NUMERIC_UNSCALE % denominator:  # cannot happen for a normalised NumericValue: a guard
         raise ValueEncodeError(f"{value.value} has more than {NUMERIC_SCALE} decimals")
-    unscaled = magnitude * 10**shift * (-1 if sign else 1)
     out.append(Kind.NUMERIC)
-    out += unscaled.to_bytes(16, "big", signed=True)
+    out += (numerator * (_NUMERIC_UNSCALE // denominator)).to_bytes(16, "big", signed=True)
 
 
 def _scalar_encoder(
@@ -455,8 +449,7 @@ def _read_numeric(reader: _Reader) -> Value:
     unscaled = int.from_bytes(reader.take(16, "Numeric"), "big", signed=True)
     if abs(unscaled) >= _NUMERIC_UNSCALED_LIMIT:
         raise ValueDecodeError(f"Numeric {unscaled}e-{NUMERIC_SCALE} exceeds 38 digits")
-    digits = tuple(map(int, str(abs(unscaled))))
-    return numeric_value(Decimal((1 if unscaled < 0 else 0, digits, -NUMERIC_SCALE)))
+    return numeric_value(Decimal(f"{unscaled}E-{NUMERIC_SCALE}"))  # exact: parsed, not rounded
 
 
 def _read_bool(reader: _Reader) -> Value:

@@ -17,7 +17,7 @@ encoding independent of the order entries were given in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal
 
 from minicanton.core.errors import InvalidArgument
 from minicanton.core.lf.identifier import Identifier
@@ -36,6 +36,9 @@ MAX_NESTING = 100  # Daml-LF's value nesting limit (containers inside containers
 
 _NUMERIC_QUANTUM = Decimal(1).scaleb(-NUMERIC_SCALE)
 _NUMERIC_LIMIT = Decimal(10) ** (NUMERIC_PRECISION - NUMERIC_SCALE)
+# Python's default context keeps 28 digits; Numeric 10 needs 38. A context of our own, passed
+# to the one operation that rounds, rather than a `localcontext()` entered for every value.
+_NUMERIC_CONTEXT = Context(prec=NUMERIC_PRECISION + 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +83,8 @@ class NumericValue:
 def normalise_numeric(raw: Decimal) -> Decimal:
     if not isinstance(raw, Decimal) or not raw.is_finite():
         raise InvalidArgument(f"Numeric needs a finite decimal, got {raw!r}")
-    # Python's default context keeps 28 digits; Numeric 10 needs 38.
-    with localcontext() as context:
-        context.prec = NUMERIC_PRECISION + 2
-        quantised = raw.quantize(_NUMERIC_QUANTUM)
-        too_large = abs(quantised) >= _NUMERIC_LIMIT
+    quantised = raw.quantize(_NUMERIC_QUANTUM, context=_NUMERIC_CONTEXT)
+    too_large = quantised.copy_abs() >= _NUMERIC_LIMIT
     if quantised != raw:
         raise InvalidArgument(f"{raw} has more than {NUMERIC_SCALE} decimal places")
     if too_large:

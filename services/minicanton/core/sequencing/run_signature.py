@@ -50,6 +50,15 @@ class ProofStep(NamedTuple):
 RunProof = tuple[ProofStep, ...]
 
 
+def proof_step(sibling: bytes, sibling_is_left: bool) -> ProofStep:
+    """A step built by the tuple constructor itself: the `__new__` a named tuple generates runs
+    interpreted even here, and a run makes one step per event and tree level (ADR 17)."""
+    return _NEW_TUPLE(ProofStep, (sibling, sibling_is_left))
+
+
+_NEW_TUPLE = tuple.__new__
+
+
 def _node(purpose: HashPurpose, left: bytes, right: bytes) -> bytes:
     return hash_of(purpose, left, right).digest
 
@@ -68,9 +77,9 @@ def run_tree(leaves: Sequence[Hash], purpose: HashPurpose = HashPurpose.SEQUENCE
         for start in range(0, len(level) - 1, 2):
             left, right = level[start], level[start + 1]
             for index in members[start]:
-                proofs[index].append(ProofStep(right, False))
+                proofs[index].append(proof_step(right, False))
             for index in members[start + 1]:
-                proofs[index].append(ProofStep(left, True))
+                proofs[index].append(proof_step(left, True))
             next_level.append(_node(purpose, left, right))
             next_members.append(members[start] + members[start + 1])
         if len(level) % 2:
