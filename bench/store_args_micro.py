@@ -14,9 +14,14 @@ are the statements' CPU, not the disk).
 Per batch it prints, min of the rounds: the client's CPU (`time.process_time`: building the
 arguments, asyncpg's encoding and protocol, the event loop), and the server backend's CPU
 (`/proc/PID/schedstat` of the connection's backend, nanoseconds). A round writes every batch
-once into new databases. Compare two trees by alternating
-`PYTHONPATH=TREE/services python -m bench.store_args_micro` (run from a tree that has this
-file; `MINICANTON_NATIVE=0` for the pure core in both).
+once into new databases. `--against OTHER_TREE` loads that tree's PostgreSQL store modules
+(its statements, functions and migrations) beside this one's and alternates the two in every
+round, so a slow minute of the machine hits both. `--breakdown` also prints where this tree's
+client CPU per write goes: the round trip (and how it grows with the time the server takes),
+building the arguments, and asyncpg encoding and sending them (through a statement with the
+same parameter types that ignores them). Run it with this tree's sources first:
+`PYTHONPATH=services python -m bench.store_args_micro [--against TREE] [--breakdown]`
+(`STORE_MICRO_ROUNDS`, default 7; `MINICANTON_NATIVE=0` for the pure core).
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ from minicanton.core.protocol.messages import Approve, MediatorResult
 from minicanton.core.sequencing.events import SequencerPosition
 from minicanton.runtime.embedded_postgres import EmbeddedPostgres
 from minicanton.runtime.shutdown import install_uvloop
-from minicanton.store.mediator_store import MessageIndex, MessageKind, RecordedEvent
+from minicanton.store.mediator_store import Lease, MessageIndex, MessageKind, RecordedEvent
 from minicanton.store.participant_store import (
     CleanPosition,
     CompletionEntry,
@@ -158,7 +163,8 @@ def mediator_batches() -> list[list[RecordedEvent]]:
 
 
 def _cut(items: list[Any], sizes: Sequence[int]) -> list[list[Any]]:
-    out, start = [], 0
+    out: list[list[Any]] = []
+    start = 0
     for size in itertools.cycle(sizes):
         if start >= len(items):
             return out
@@ -336,11 +342,100 @@ async def _main(cluster: EmbeddedPostgres, trees: list[Stores]) -> None:
                   f"server {server:6.1f} µs/batch ({server / per:5.1f} µs/tx)  {stores.name}")
 
 
+# --- where a write's client CPU goes (--breakdown, this tree only) -----------------------------
+
+class _Capture:
+    """Stands in for a connection to keep the arguments a store method passes."""
+
+    def __init__(self) -> None:
+        self.arguments: list[tuple[Any, ...]] = []
+
+    async def fetchval(self, _query: str, *arguments: Any) -> str:
+        self.arguments.append(arguments)
+        return "applied"
+
+
+async def _per_call(connection: Any, query: str, argument_sets: Sequence[Sequence[Any]]
+                    ) -> tuple[float, float]:
+    """Client and server µs per execution of `query`, min of 7 passes over the sets."""
+    pid = connection.get_server_pid()
+    await connection.fetchrow(query, *argument_sets[0])
+    best = (float("inf"), float("inf"))
+    for _ in range(7):
+        client, server = await _timed(lambda a: connection.fetchrow(query, *a), argument_sets,
+                                      pid)
+        best = (min(best[0], client), min(best[1], server))
+    return best
+
+
+async def _no_op(connection: Any, query: str) -> str:
+    """A statement taking `query`'s parameters (same types, so the same encoding) that does
+    nothing with them: the client's cost of sending them."""
+    types = (await connection.prepare(query)).get_parameters()
+    casts = ", ".join(f"${n}::{t.schema}.{t.name}" for n, t in enumerate(types, start=1))
+    return f"SELECT 1 FROM (SELECT {casts}) x"
+
+
+async def _breakdown(cluster: EmbeddedPostgres) -> None:
+    import asyncpg
+
+    from minicanton.store.postgres import mediator_store, participant_fast_writes
+    dsn = cluster.create_database(f"breakdown{os.getpid()}")
+    await (await PostgresMediatorStore.connect(dsn, pool_size=1)).close()
+    await (await PostgresParticipantStore.open(dsn)).close()
+    connection = await asyncpg.connect(dsn)
+    try:
+        for n in (0, 1_000, 3_000):  # the client's CPU grows with the time it waits
+            client, server = await _per_call(
+                connection, f"SELECT count(*) FROM generate_series(1, {n})", [()] * 300)
+            print(f"  round trip, server busy {server:5.0f} µs: client {client:5.1f} µs")
+        lease = Lease("bench", 1)  # the arguments only, never executed for real
+        events = mediator_batches()
+        arguments = [mediator_store._record_arguments(lease, b) for b in events]
+        await _breakdown_of("mediator", connection, mediator_store._RECORD, arguments,
+                            lambda: [mediator_store._record_arguments(lease, b) for b in events])
+        for who, submitter in (("bank", True), ("alice", False)):
+            batches = participant_batches(submitter)
+
+            async def build(batches: list[EventEffects] = batches) -> _Capture:
+                capture, end = _Capture(), 0
+                for effects in batches:
+                    end = (await participant_fast_writes.fast_apply_event(
+                        capture, effects, end))[3]
+                return capture
+            captured = (await build()).arguments
+            start = time.process_time()
+            await build()
+            build_us = (time.process_time() - start) / len(batches) * 1e6
+            await _breakdown_of(who, connection, participant_fast_writes.APPLY_SQL, captured,
+                                None, build_us)
+    finally:
+        await connection.close()
+
+
+async def _breakdown_of(who: str, connection: Any, query: str, arguments: list[Any],
+                        build: Callable[[], Any] | None, build_us: float = 0.0) -> None:
+    if build is not None:
+        start = time.process_time()
+        build()
+        build_us = (time.process_time() - start) / len(arguments) * 1e6
+    no_op = await _no_op(connection, query)
+    full, _ = await _per_call(connection, no_op, arguments)
+    empty, _ = await _per_call(connection, no_op, [
+        [None if isinstance(v, list | tuple) else v for v in a] for a in arguments])
+    print(f"  {who}: building the arguments {build_us:5.1f} µs/batch; asyncpg sending them "
+          f"{full - empty:5.1f} µs/batch (a statement that ignores them: {full:5.1f}, with "
+          f"every array NULL: {empty:5.1f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--against", type=Path, help="another source tree to alternate with")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also where this tree's client CPU per write goes")
     trees = [Stores(None)]
-    against = parser.parse_args().against
+    options = parser.parse_args()
+    against = options.against
     if against is not None:
         trees.append(Stores(against.resolve()))
     print(f"core: {_native.STATE.describe()}", flush=True)
@@ -352,6 +447,8 @@ def main() -> None:
               f"{len(mediator_batches())} mediator batches, min of {ROUNDS} rounds")
         install_uvloop()  # as the nodes run (runtime/process.py)
         asyncio.run(_main(cluster, trees))
+        if options.breakdown:
+            asyncio.run(_breakdown(cluster))
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
