@@ -404,9 +404,11 @@ async def _breakdown(cluster: EmbeddedPostgres) -> None:
                         capture, effects, end))[3]
                 return capture
             captured = (await build()).arguments
-            start = time.process_time()
-            await build()
-            build_us = (time.process_time() - start) / len(batches) * 1e6
+            build_us = float("inf")
+            for _ in range(5):
+                start = time.process_time()
+                await build()
+                build_us = min(build_us, (time.process_time() - start) / len(batches) * 1e6)
             await _breakdown_of(who, connection, participant_fast_writes.APPLY_SQL, captured,
                                 None, build_us)
     finally:
@@ -416,9 +418,11 @@ async def _breakdown(cluster: EmbeddedPostgres) -> None:
 async def _breakdown_of(who: str, connection: Any, query: str, arguments: list[Any],
                         build: Callable[[], Any] | None, build_us: float = 0.0) -> None:
     if build is not None:
-        start = time.process_time()
-        build()
-        build_us = (time.process_time() - start) / len(arguments) * 1e6
+        build_us = float("inf")
+        for _ in range(5):  # min of 5: a pass may hold a GC pause
+            start = time.process_time()
+            build()
+            build_us = min(build_us, (time.process_time() - start) / len(arguments) * 1e6)
     no_op = await _no_op(connection, query)
     full, _ = await _per_call(connection, no_op, arguments)
     empty, _ = await _per_call(connection, no_op, [
