@@ -271,14 +271,16 @@ def _record_arguments(lease: Lease, events: Sequence[RecordedEvent]) -> list[Any
         *_columns(3, [(e.position.timestamp_us, e.position.counter, e.signed_event)
                       for e in events]),
         *_columns(4, messages), *_columns(6, requests), *_columns(7, responses),
-        verdicts, *_columns(2, receipts), *_columns(3, errors),
+        verdicts or None, *_columns(2, receipts), *_columns(3, errors),
         end.counter, end.timestamp_us, end.event_hash.digest if end.event_hash else None,
     ]
 
 
-def _columns(width: int, rows: list[Any]) -> list[list[Any]]:
-    """Rows to one list per column (what unnest takes), `width` lists even with no rows."""
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+def _columns(width: int, rows: list[Any]) -> list[Any]:
+    """Rows to one tuple per column (what unnest takes); `width` NULLs for no rows (unnest
+    of NULL yields no rows, as of an empty array, and asyncpg encodes a NULL for nothing
+    where an empty array parameter costs it about as much as three elements)."""
+    return list(zip(*rows, strict=True)) if rows else [None] * width
 
 
 def _audited(rows: list[Any]) -> list[AuditedMessage]:

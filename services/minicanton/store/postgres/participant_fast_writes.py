@@ -74,16 +74,20 @@ async def fast_apply_event(
         _completion(offset, c, None) for offset, c in zip(rejection_offsets, effects.rejections,
                                                           strict=True)]
     try:
+        # an empty array goes as NULL: the function skips both alike (cardinality(NULL) > 0
+        # is not true, unnest(NULL) has no rows), and asyncpg encodes a NULL for nothing
+        # where an empty array parameter costs it about as much as three elements
         answer = await conn.fetchval(
             APPLY_SQL,
             effects.position.sequencer_counter, effects.position.sequencer_ts_us, ledger_end,
-            new_end, rows.transactions, rows.events, rows.witnesses, rows.contracts,
-            completions, _dedup(completions),
-            [_pending(p) for p in effects.pending_added], list(effects.pending_removed),
+            new_end, rows.transactions or None, rows.events or None, rows.witnesses or None,
+            rows.contracts or None, completions or None, _dedup(completions) or None,
+            [_pending(p) for p in effects.pending_added] or None,
+            effects.pending_removed or None,
             list({s.change_key: (s.change_key, s.request_id, s.sequenced_at_us)
-                  for s in effects.submissions_sequenced}.values()),
+                  for s in effects.submissions_sequenced}.values()) or None,
             [(t.sequenced_ts_us, t.position, t.effective_from_us, t.payload)
-             for t in effects.topology],
+             for t in effects.topology] or None,
         )
     except asyncpg.UniqueViolationError as error:
         if error.constraint_name != DUPLICATE_TRANSACTION_ID:
