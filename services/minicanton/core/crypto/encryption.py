@@ -10,6 +10,15 @@ data binds the recipient's participant id, its key fingerprint, the ephemeral ke
 view hash, so a wrapped key copied to another recipient's slot or another view fails to
 open. Every failure — wrong recipient, wrong key, any flipped byte — is one clean
 `CryptoError`; nothing partial is ever returned.
+
+Session keys (Canton's session key cache, ADR 18). The asymmetric wrap is most of a view's
+sealing cost, so a submitting participant may keep one random session key per set of
+recipient keys (`SessionKeys`, bounded in age and use) and seal each view under it with a
+fresh nonce; the session key is wrapped once per recipient with associated data that binds
+recipient, key fingerprint and ephemeral key but no view (each view's ciphertext is bound to
+its view hash). A receiver remembers the session keys it unwrapped, under the exact wrapped
+key and its own key: the next view of the session costs it one AES-GCM opening. A wrapped
+key opens under exactly one of the two bindings, so views sealed either way are read alike.
 """
 
 from __future__ import annotations
@@ -97,6 +106,9 @@ class WrappedKey:
         object.__setattr__(self, "nonce", nonce)
         object.__setattr__(self, "ciphertext", ciphertext)
 
+    def __hash__(self) -> int:  # a memo key (_SESSIONS_OPENED): the ciphertext tells keys apart
+        return hash(self.ciphertext)
+
 
 @dataclass(frozen=True, slots=True)
 class EncryptedView:
@@ -125,22 +137,79 @@ class EncryptedView:
         return frozenset(wrapped.recipient for wrapped in self.wrapped_keys)
 
 
+SESSION_TTL_US = 60_000_000
+SESSION_MAX_VIEWS = 100_000
+
+
+class _Session:
+    def __init__(self, key: bytes, wrapped: tuple[WrappedKey, ...], created_us: int) -> None:
+        self.key = key
+        self.wrapped = wrapped
+        self.created_us = created_us
+        self.views = 0
+
+
+class SessionKeys:
+    """One submitting participant's session keys (Canton's sender session key cache), one
+    per set of recipient keys, each sealing views until `ttl_us` after it was made or for
+    `max_views` views, whichever comes first; then a new one. A participant's own state:
+    never shared between participants. Bounded in the recipient sets it remembers."""
+
+    def __init__(self, ttl_us: int = SESSION_TTL_US, max_views: int = SESSION_MAX_VIEWS,
+                 capacity: int = 1024) -> None:
+        if ttl_us <= 0 or max_views <= 0:
+            raise CryptoError("a session key needs a positive lifetime and view count")
+        self.ttl_us = ttl_us
+        self.max_views = max_views
+        self._sessions: BoundedMemo[tuple[tuple[ParticipantId, bytes], ...], _Session] = (
+            BoundedMemo(capacity))
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def session_for(
+        self, recipients: Mapping[ParticipantId, EncryptionPublicKey], now_us: int,
+        entropy: Entropy,
+    ) -> tuple[bytes, tuple[WrappedKey, ...]]:
+        """The session key in force for exactly these recipients and keys at `now_us`, and its
+        wrapped copies (sorted by recipient)."""
+        ordered = sorted(recipients)
+        group = tuple([(participant, recipients[participant].raw) for participant in ordered])
+        session = self._sessions.get(group)
+        if (session is None or session.views >= self.max_views
+                or not 0 <= now_us - session.created_us < self.ttl_us):
+            key = entropy.random_bytes(KEY_BYTES)
+            wrapped = tuple([_wrap(key, None, participant, recipients[participant], entropy)
+                             for participant in ordered])
+            session = _Session(key, wrapped, now_us)
+            self._sessions.put(group, session)
+        session.views += 1
+        return session.key, session.wrapped
+
+
 def encrypt_view(
     plaintext: bytes,
     view_hash: Hash,
     recipients: Mapping[ParticipantId, EncryptionPublicKey],
     entropy: Entropy,
+    sessions: SessionKeys | None = None,
+    now_us: int = 0,
 ) -> EncryptedView:
-    """Seal `plaintext` (a serialized view) so that only `recipients` can open it."""
+    """Seal `plaintext` (a serialized view) so that only `recipients` can open it: under a
+    key of its own, or with `sessions` under the session key of these recipients' keys
+    (a new one when none is in force at `now_us`)."""
     if not recipients:
         raise CryptoError("a view needs at least one recipient")
-    view_key = entropy.random_bytes(KEY_BYTES)
+    if sessions is None:
+        view_key = entropy.random_bytes(KEY_BYTES)
+        wrapped = tuple(
+            _wrap(view_key, view_hash, participant, recipients[participant], entropy)
+            for participant in sorted(recipients)
+        )
+    else:
+        view_key, wrapped = sessions.session_for(recipients, now_us, entropy)
     nonce = entropy.random_bytes(NONCE_BYTES)
     ciphertext = AESGCM(view_key).encrypt(nonce, plaintext, _view_aad(view_hash))
-    wrapped = tuple(
-        _wrap(view_key, view_hash, participant, recipients[participant], entropy)
-        for participant in sorted(recipients)
-    )
     sealed = EncryptedView(view_hash, nonce, ciphertext, wrapped)
     for slot in wrapped:
         _SEALED_HERE.put((sealed, slot.recipient, slot.key_fingerprint), plaintext)
@@ -176,8 +245,11 @@ def _view_aad(view_hash: Hash) -> bytes:
 
 
 def _wrap_aad(
-    recipient: ParticipantId, fingerprint: Fingerprint, ephemeral: bytes, view_hash: Hash
+    recipient: ParticipantId, fingerprint: Fingerprint, ephemeral: bytes, view_hash: Hash | None
 ) -> bytes:
+    """A view's own key is bound to the view; a session key (`view_hash` None) to no view."""
+    if view_hash is None:
+        return hash_of(HashPurpose.KEY_WRAP, b"session", recipient, fingerprint, ephemeral).digest
     return hash_of(
         HashPurpose.KEY_WRAP, b"wrap", recipient, fingerprint, ephemeral, view_hash.digest
     ).digest
@@ -193,7 +265,7 @@ def _key_encryption_key(shared: bytes, ephemeral: bytes, recipient_public: bytes
 
 def _wrap(
     view_key: bytes,
-    view_hash: Hash,
+    view_hash: Hash | None,
     recipient: ParticipantId,
     public: EncryptionPublicKey,
     entropy: Entropy,
@@ -213,6 +285,11 @@ def _wrap(
 
 
 def _unwrap(wrapped: WrappedKey, view_hash: Hash, key_pair: EncryptionKeyPair) -> bytes:
+    """The key `wrapped` seals for `key_pair`: a session key (remembered, ADR 18) or the view
+    `view_hash`'s own key."""
+    remembered = _SESSIONS_OPENED.get((wrapped, key_pair.fingerprint))
+    if remembered is not None:
+        return remembered
     if wrapped.key_fingerprint != key_pair.fingerprint:
         raise CryptoError(
             f"the view key is wrapped for key {wrapped.key_fingerprint}, "
@@ -226,12 +303,21 @@ def _unwrap(wrapped: WrappedKey, view_hash: Hash, key_pair: EncryptionKeyPair) -
     except ValueError:
         raise CryptoError("malformed ephemeral key in a wrapped view key") from None
     kek = _key_encryption_key(shared, wrapped.ephemeral_public, key_pair.public.raw)
-    aad = _wrap_aad(wrapped.recipient, wrapped.key_fingerprint, wrapped.ephemeral_public,
-                    view_hash)
-    view_key = _open(kek, wrapped.nonce, wrapped.ciphertext, aad)
+    binding = (wrapped.recipient, wrapped.key_fingerprint, wrapped.ephemeral_public)
+    session_key = _try_open(kek, wrapped.nonce, wrapped.ciphertext, _wrap_aad(*binding, None))
+    if session_key is not None and len(session_key) == KEY_BYTES:
+        _SESSIONS_OPENED.put((wrapped, key_pair.fingerprint), session_key)
+        return session_key
+    view_key = _open(kek, wrapped.nonce, wrapped.ciphertext, _wrap_aad(*binding, view_hash))
     if len(view_key) != KEY_BYTES:
         raise CryptoError("a wrapped view key has the wrong length")
     return view_key
+
+
+# The session keys this process unwrapped, under the exact wrapped key and the key pair that
+# opened it: unwrapping is a pure function of those, and the next view of a session then
+# costs one AES-GCM opening instead of an X25519 agreement (core/memo.py).
+_SESSIONS_OPENED: BoundedMemo[tuple[WrappedKey, Fingerprint], bytes] = BoundedMemo(4096)
 
 
 @lru_cache(maxsize=256)
@@ -249,3 +335,11 @@ def _open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
         return AESGCM(key).decrypt(nonce, ciphertext, aad)
     except InvalidTag:
         raise CryptoError("decryption failed: wrong key or tampered ciphertext") from None
+
+
+def _try_open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes | None:
+    """The plaintext, or None when `aad` is not what it was sealed with (or it was altered)."""
+    try:
+        return _open(key, nonce, ciphertext, aad)
+    except CryptoError:
+        return None

@@ -56,6 +56,7 @@ import heapq
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from minicanton.core.crypto.encryption import SessionKeys
 from minicanton.core.entropy import Entropy
 from minicanton.core.errors import CryptoError
 from minicanton.core.hashing import HashPurpose
@@ -190,6 +191,8 @@ class ParticipantMachine:
         self._recent: dict[TransactionId, int] = {}
         self._recent_expiries: list[tuple[int, TransactionId]] = []
         self._last_ts_us = last_event_ts_us
+        # the session keys its views are sealed under (ADR 18): this participant's alone
+        self._session_keys = SessionKeys()
 
     @property
     def participant_id(self) -> str:
@@ -223,6 +226,7 @@ class ParticipantMachine:
             submission, identity=self.config.identity, contracts=contracts,
             registry=self.registry, snapshot=snapshot, now_us=now_us,
             max_sequencing_time_us=now_us + self.config.submission_ttl_us, entropy=entropy,
+            sessions=self._session_keys,
         )
 
     def submit(self, prepared: PreparedSubmission) -> list[Effect]:

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from minicanton.core.crypto.encryption import (
     EncryptionKeyPair,
     EncryptionPublicKey,
+    SessionKeys,
     encrypt_view,
 )
 from minicanton.core.crypto.signing import Signature, SigningKeyPair
@@ -168,8 +169,10 @@ def prepare_submission(
     now_us: int,
     max_sequencing_time_us: int,
     entropy: Entropy,
+    sessions: SessionKeys | None = None,
 ) -> PreparedSubmission:
-    """The whole submitting side; raises a typed `MinicantonError` if it cannot submit."""
+    """The whole submitting side; raises a typed `MinicantonError` if it cannot submit. With
+    `sessions`, views are sealed under the session keys of their recipients (ADR 18)."""
     check_submitter(submission.act_as, identity.participant_id, snapshot)
     result = interpret_submission(submission, contracts, registry, now_us, entropy)
     tree = build_request_tree(
@@ -177,7 +180,8 @@ def prepare_submission(
     )
     check_recipients(tree, result.transaction, snapshot)
     root = root_hash(tree)
-    batch = request_batch(tree, identity, snapshot, entropy, root=root)
+    batch = request_batch(tree, identity, snapshot, entropy, root=root, sessions=sessions,
+                          now_us=now_us)
     check_request_size(batch, snapshot.parameters.max_request_size_bytes)
     return PreparedSubmission(
         submission, request_message_id(root), max_sequencing_time_us, batch, root, result
@@ -296,12 +300,15 @@ def request_batch(
     signature: Signature | None = None,
     *,
     root: Hash | None = None,
+    sessions: SessionKeys | None = None,
+    now_us: int = 0,
 ) -> Batch:
     """The confirmation request: view envelopes, the informee message, root-hash messages.
     `root` is the tree's root hash when the caller has it already."""
     root = root_hash(tree) if root is None else root
     signed = signature or sign_root_hash(root, identity.signing_key)
-    envelopes = view_envelopes(tree, signed, snapshot, entropy)
+    envelopes = view_envelopes(tree, signed, snapshot, entropy, sessions=sessions,
+                               now_us=now_us)
     envelopes += mediator_envelopes(tree, identity.participant_id, snapshot)
     return Batch(tuple(envelopes))
 
@@ -322,13 +329,17 @@ def view_envelopes(
     snapshot: TopologySnapshot,
     entropy: Entropy,
     recipients: Mapping[tuple[int, ...], frozenset[ParticipantId]] | None = None,
+    *,
+    sessions: SessionKeys | None = None,
+    now_us: int = 0,
 ) -> list[Envelope]:
     addressed = view_recipients(tree, snapshot) if recipients is None else recipients
     envelopes = []
     for path, view in views_with_paths(tree):
         participants = sorted(addressed[path])
         keys = _encryption_keys(participants, snapshot)
-        sealed = encrypt_view(encode_tree(view_tree(tree, path)), view_hash(view), keys, entropy)
+        sealed = encrypt_view(encode_tree(view_tree(tree, path)), view_hash(view), keys, entropy,
+                              sessions, now_us)
         message = EncryptedViewMessage(path, signature if len(path) == 1 else None, sealed)
         envelopes.append(Envelope(_members(participants), encode_view_message(message)))
     return envelopes
