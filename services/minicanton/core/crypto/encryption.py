@@ -173,15 +173,13 @@ class SessionKeys:
     ) -> tuple[bytes, tuple[WrappedKey, ...]]:
         """The session key in force for exactly these recipients and keys at `now_us`, and its
         wrapped copies (sorted by recipient)."""
-        ordered = sorted(recipients)
-        group = tuple([(participant, recipients[participant].raw) for participant in ordered])
+        group = tuple([(participant, recipients[participant].raw)
+                       for participant in sorted(recipients)])
         session = self._sessions.get(group)
         if (session is None or session.views >= self.max_views
                 or not 0 <= now_us - session.created_us < self.ttl_us):
             key = entropy.random_bytes(KEY_BYTES)
-            wrapped = tuple([_wrap(key, None, participant, recipients[participant], entropy)
-                             for participant in ordered])
-            session = _Session(key, wrapped, now_us)
+            session = _Session(key, _wrap_for_each(key, None, recipients, entropy), now_us)
             self._sessions.put(group, session)
         session.views += 1
         return session.key, session.wrapped
@@ -202,10 +200,7 @@ def encrypt_view(
         raise CryptoError("a view needs at least one recipient")
     if sessions is None:
         view_key = entropy.random_bytes(KEY_BYTES)
-        wrapped = tuple(
-            _wrap(view_key, view_hash, participant, recipients[participant], entropy)
-            for participant in sorted(recipients)
-        )
+        wrapped = _wrap_for_each(view_key, view_hash, recipients, entropy)
     else:
         view_key, wrapped = sessions.session_for(recipients, now_us, entropy)
     nonce = entropy.random_bytes(NONCE_BYTES)
@@ -261,6 +256,16 @@ def _key_encryption_key(shared: bytes, ephemeral: bytes, recipient_public: bytes
         info=_HKDF_INFO,
     )
     return hkdf.derive(shared)
+
+
+def _wrap_for_each(
+    key: bytes, view_hash: Hash | None, recipients: Mapping[ParticipantId, EncryptionPublicKey],
+    entropy: Entropy,
+) -> tuple[WrappedKey, ...]:
+    """`key` wrapped for every recipient, sorted by recipient (bound to the view `view_hash`,
+    or, None, a session key bound to no view)."""
+    return tuple([_wrap(key, view_hash, participant, recipients[participant], entropy)
+                  for participant in sorted(recipients)])
 
 
 def _wrap(

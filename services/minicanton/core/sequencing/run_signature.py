@@ -50,13 +50,13 @@ class ProofStep(NamedTuple):
 RunProof = tuple[ProofStep, ...]
 
 
+_NEW_TUPLE = tuple.__new__
+
+
 def proof_step(sibling: bytes, sibling_is_left: bool) -> ProofStep:
     """A step built by the tuple constructor itself: the `__new__` a named tuple generates runs
     interpreted even here, and a run makes one step per event and tree level (ADR 17)."""
     return _NEW_TUPLE(ProofStep, (sibling, sibling_is_left))
-
-
-_NEW_TUPLE = tuple.__new__
 
 
 def _node(purpose: HashPurpose, left: bytes, right: bytes) -> bytes:
