@@ -5,8 +5,11 @@ stream through Bank's Ledger API, and the active instance is
 * killed with SIGKILL mid-load: the passive takes the lease and carries on;
 * stopped with SIGSTOP past its lease TTL, then continued: by then the other instance holds
   the lease, and the old one must stop (exit 3) without sending a single verdict. The
-  mediator logs "verdict on request" as it hands a verdict to its sequencer client, once it
-  knows the lease is still its own; the woken instance's log must show none;
+  mediator logs as it hands verdicts to its sequencer client, once it knows the lease is
+  still its own: each rejection and timeout ("verdict on request"), and a summary of all
+  verdicts ("... verdicts to the sequencer") at the first one handed over after a second or
+  more since the last summary, so at the first one after a pause past the TTL; the woken
+  instance's log must show neither;
 * paused together with the passive one for longer than the decision time: requests
   submitted meanwhile time out, with a reason, alike on both participants; then either
   instance leads (a lease that lapsed while nobody took it is still its holder's);
@@ -45,6 +48,7 @@ from tests.system.mediator.failover import (
 from tests.system.participant.harness import LedgerClient
 from tests.system.protocol.network import DVP
 
+from minicanton.mediator.verdict_log import SUMMARY_TEXT
 from minicanton.runtime.embedded_postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.system
@@ -145,6 +149,7 @@ async def test_a_paused_active_mediator_is_fenced_and_sends_nothing_when_it_wake
     woken = log_since(paused, since)
     assert code == EXIT_LEASE_LOST, woken
     assert "verdict on request" not in woken, woken  # not one verdict handed to a sequencer
+    assert SUMMARY_TEXT not in woken, woken
     await _check(domain, load, bank, alice)
     since = log_size(paused)
     domain.spawn_mediator(holder)  # back as the passive one, for the next case
