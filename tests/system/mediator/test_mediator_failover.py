@@ -138,12 +138,15 @@ async def test_a_paused_active_mediator_is_fenced_and_sends_nothing_when_it_wake
     holder, epoch = await lease(domain.mediator_dsn)
     paused = domain.mediators[holder]
     assert paused.process is not None
+    logs_before = {name: log_size(node) for name, node in domain.mediators.items()}
     paused.process.send_signal(signal.SIGSTOP)
     since = log_size(paused)
     new_holder, took_s = await until_lease_moves(domain.mediator_dsn, epoch)
     assert new_holder != holder
     assert took_s < LEASE_TTL_MS / 1_000 + TAKEOVER_MARGIN_S
     await load.until_committed(load.committed() + COMMITS_AFTER)
+    # the summary shows up in an instance that does send (the check below is not vacuous)
+    await wait_for_log(domain.mediators[new_holder], SUMMARY_TEXT, logs_before[new_holder])
     paused.process.send_signal(signal.SIGCONT)
     code = await asyncio.to_thread(paused.process.wait, 60)
     woken = log_since(paused, since)
