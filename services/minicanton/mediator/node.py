@@ -58,6 +58,7 @@ from minicanton.mediator.auditor import SERVICE, MediatorAuditorService, add_aud
 from minicanton.mediator.config import MediatorConfig
 from minicanton.mediator.domain import fetch_topology_before, resolve_domain
 from minicanton.mediator.processing import EventProcessor
+from minicanton.mediator.verdict_log import VerdictLog
 from minicanton.runtime.clock import Clock, wall_clock_us
 from minicanton.runtime.health import HealthState, serve_http_health
 from minicanton.runtime.process import write_ready_file
@@ -100,6 +101,7 @@ class MediatorNode:
         self._lease_held_until_s = 0.0  # loop time: the lease is surely ours until then
         self._lease_renewed = asyncio.Event()
         self._send_slots = asyncio.Semaphore(_MAX_SENDS_IN_FLIGHT)
+        self._verdict_log = VerdictLog(log)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -236,7 +238,8 @@ class MediatorNode:
 
     async def _send_verdict(self, send: SendVerdict) -> None:
         await self._hold_lease()
-        _log_verdict(send)  # logged as it is sent (while the lease is surely ours)
+        # logged as it is sent (while the lease is surely ours)
+        self._verdict_log.handing_over(send, asyncio.get_running_loop().time())
         await self._send(send.message_id, send.batch(), send.max_sequencing_time_us)
 
     def _send_done(self, task: asyncio.Task[None]) -> None:
@@ -378,10 +381,3 @@ def _consume_outcome(outcome: asyncio.Future[SendOutcome]) -> None:
     """The outcome arrives on our own stream (the receipt is stored there); only note errors."""
     if not outcome.cancelled() and outcome.exception() is not None:
         log.debug("verdict send outcome: %s", outcome.exception())
-
-
-def _log_verdict(send: SendVerdict) -> None:
-    log.info("verdict on request %d: %s", send.result.request_ts_us,
-             type(send.result.verdict).__name__.lower(),
-             extra={"fields": {"request_ts_us": send.result.request_ts_us,
-                               "message_id": send.message_id}})

@@ -14,6 +14,7 @@ deterministic, so it reaches the state it had).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from minicanton.core.ids import MemberId
@@ -28,10 +29,11 @@ from minicanton.core.protocol.mediator import (
     RaiseAlarm,
     SendVerdict,
 )
+from minicanton.core.sequencing.batch import Envelope
 from minicanton.core.sequencing.chain import VerifiedEvent
 from minicanton.core.sequencing.events import Deliver, DeliverError, EventContent, SequencedEvent
 from minicanton.core.topology.transactions import BROADCAST_MAGIC
-from minicanton.runtime.topology_client import TopologyAlarm, TopologyClient
+from minicanton.runtime.topology_client import IngestResult, TopologyAlarm, TopologyClient
 from minicanton.store.mediator_store import MessageIndex, MessageKind, RecordedEvent
 
 
@@ -41,6 +43,9 @@ class Processed:
     sends: tuple[SendVerdict, ...] = ()
     alarms: tuple[RaiseAlarm, ...] = ()
     topology_alarms: tuple[TopologyAlarm, ...] = ()  # already logged by the topology client
+
+
+_NO_TOPOLOGY = IngestResult()
 
 
 class EventProcessor:
@@ -54,9 +59,20 @@ class EventProcessor:
 
     def process(self, verified: VerifiedEvent, signed_event: bytes) -> Processed:
         event = verified.event
+        content = event.content
         snapshot = self.topology.snapshot(event.timestamp_us)
-        topology = self.topology.ingest_event(event)
+        envelopes: tuple[Envelope, ...] = (
+            content.batch.envelopes if isinstance(content, Deliver) else ())
+        # the topology client only when a broadcast is there (one event in thousands)
+        topology = (self.topology.ingest_event(event)
+                    if any(e.content.startswith(BROADCAST_MAGIC) for e in envelopes)
+                    else _NO_TOPOLOGY)
         effects = self.mediator.handle_event(event, snapshot)
+        if not effects:  # a receipt, a time proof, a late message's record aside: most events
+            return Processed(RecordedEvent(
+                verified.position, signed_event, self._index(envelopes, (), ()), (), (), (),
+                topology.rows, self._receipts(content), self._send_errors(content),
+            ), (), (), topology.alarms)
         # one pass sorts the effects (most events cause one or two)
         requests: list[PersistRequest] = []
         responses: list[PersistResponse] = []
@@ -74,10 +90,8 @@ class EventProcessor:
                 sends.append(effect)
             elif isinstance(effect, RaiseAlarm):
                 alarms.append(effect)
-        content = event.content
         record = RecordedEvent(
-            verified.position, signed_event,
-            self._index(content, requests, responses) if isinstance(content, Deliver) else (),
+            verified.position, signed_event, self._index(envelopes, requests, responses),
             tuple(requests), tuple(responses), tuple(verdicts), topology.rows,
             self._receipts(content), self._send_errors(content),
         )
@@ -91,8 +105,11 @@ class EventProcessor:
     # --- what to store -------------------------------------------------------------------
 
     @staticmethod
-    def _index(content: Deliver, requests: list[PersistRequest],
-               responses: list[PersistResponse]) -> tuple[MessageIndex, ...]:
+    def _index(envelopes: Sequence[Envelope], requests: Sequence[PersistRequest],
+               responses: Sequence[PersistResponse]) -> tuple[MessageIndex, ...]:
+        """Every envelope of a delivered event (none of anything else), with what it is."""
+        if not envelopes:
+            return ()
         known: dict[bytes, tuple[MessageKind, int]] = {}
         for request in requests:
             informee, *root_hashes = request.payloads
@@ -102,7 +119,7 @@ class EventProcessor:
         for response in responses:
             known[response.payload] = (MessageKind.CONFIRMATION_RESPONSE, response.request_ts_us)
         rows = []
-        for index, envelope in enumerate(content.batch.envelopes):
+        for index, envelope in enumerate(envelopes):
             kind, request_ts_us = known.get(envelope.content, (MessageKind.OTHER, None))
             if kind is MessageKind.OTHER and envelope.content.startswith(BROADCAST_MAGIC):
                 kind = MessageKind.TOPOLOGY_BROADCAST

@@ -283,3 +283,47 @@ async def _restart(store: PostgresMediatorStore, domain: DvpDomain) -> EventProc
             processor.replay(parse_signed_event(raw).event)
     processor.mediator.skip_to(position.timestamp_us)
     return processor
+
+
+async def test_migration_0006_drops_the_event_key_and_every_message_keeps_its_event(
+    fresh_database: str, tmp_path: Path,
+) -> None:
+    """A store written by the previous release (migrations up to 0005, the audit index with
+    its foreign key to the events) is upgraded and written on: every indexed message, from
+    before and after the upgrade, still finds its event, and the auditor reads them all."""
+    earlier = tmp_path / "mediator"
+    earlier.mkdir()
+    for migration in sorted(MIGRATIONS.glob("000[1-5]_*.sql")):
+        (earlier / migration.name).write_text(migration.read_text())
+    await apply_migrations(fresh_database, "mediator", earlier)
+    domain = DvpDomain()
+    processor = _processor(domain)
+    records = [processor.process(v, raw).record for v, raw in chain(_scenario(domain))]
+    keys = ("SELECT count(*) FROM pg_constraint WHERE conrelid = 'mediator_messages'::regclass"
+            " AND contype = 'f'")
+    orphans = ("SELECT count(*) FROM mediator_messages m WHERE NOT EXISTS "
+               "(SELECT FROM mediator_events e WHERE e.ts = m.ts)")
+    old = PostgresMediatorStore(await asyncpg.create_pool(fresh_database, min_size=1,
+                                                          max_size=2))
+    try:  # the previous release's schema, written by the same statement
+        lease = await old.acquire_lease("mediator-a", ttl_ms=10_000)
+        assert lease is not None
+        assert await old.record_events(lease, records[:4]) == 4
+        assert await old._pool.fetchval(keys) == 1
+    finally:
+        await old.close()
+    store = await PostgresMediatorStore.connect(fresh_database)
+    try:
+        assert await store._pool.fetchval(keys) == 0
+        lease = await store.acquire_lease("mediator-a", ttl_ms=10_000)
+        assert lease is not None
+        assert await store.record_events(lease, records) == len(records) - 4
+        assert await store._pool.fetchval(orphans) == 0
+        indexed = await store._pool.fetchval("SELECT count(*) FROM mediator_messages")
+        assert indexed == sum(len(r.messages) for r in records)
+        everything = await store.messages_between(0, 2**62, 1_000)
+        assert len(everything) == indexed
+        kinds = [m.kind for m in await store.messages_for_request(REQUEST_TS_US)]
+        assert kinds.count(MessageKind.CONFIRMATION_RESPONSE) == 8
+    finally:
+        await store.close()

@@ -5,8 +5,11 @@ stream through Bank's Ledger API, and the active instance is
 * killed with SIGKILL mid-load: the passive takes the lease and carries on;
 * stopped with SIGSTOP past its lease TTL, then continued: by then the other instance holds
   the lease, and the old one must stop (exit 3) without sending a single verdict. The
-  mediator logs "verdict on request" as it hands a verdict to its sequencer client, once it
-  knows the lease is still its own; the woken instance's log must show none;
+  mediator logs as it hands verdicts to its sequencer client, once it knows the lease is
+  still its own: each rejection and timeout ("verdict on request"), and a summary of all
+  verdicts ("... verdicts to the sequencer") at the first one handed over after a second or
+  more since the last summary, so at the first one after a pause past the TTL; the woken
+  instance's log must show neither;
 * paused together with the passive one for longer than the decision time: requests
   submitted meanwhile time out, with a reason, alike on both participants; then either
   instance leads (a lease that lapsed while nobody took it is still its holder's);
@@ -45,6 +48,7 @@ from tests.system.mediator.failover import (
 from tests.system.participant.harness import LedgerClient
 from tests.system.protocol.network import DVP
 
+from minicanton.mediator.verdict_log import SUMMARY_TEXT
 from minicanton.runtime.embedded_postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.system
@@ -134,17 +138,21 @@ async def test_a_paused_active_mediator_is_fenced_and_sends_nothing_when_it_wake
     holder, epoch = await lease(domain.mediator_dsn)
     paused = domain.mediators[holder]
     assert paused.process is not None
+    logs_before = {name: log_size(node) for name, node in domain.mediators.items()}
     paused.process.send_signal(signal.SIGSTOP)
     since = log_size(paused)
     new_holder, took_s = await until_lease_moves(domain.mediator_dsn, epoch)
     assert new_holder != holder
     assert took_s < LEASE_TTL_MS / 1_000 + TAKEOVER_MARGIN_S
     await load.until_committed(load.committed() + COMMITS_AFTER)
+    # the summary shows up in an instance that does send (the check below is not vacuous)
+    await wait_for_log(domain.mediators[new_holder], SUMMARY_TEXT, logs_before[new_holder])
     paused.process.send_signal(signal.SIGCONT)
     code = await asyncio.to_thread(paused.process.wait, 60)
     woken = log_since(paused, since)
     assert code == EXIT_LEASE_LOST, woken
     assert "verdict on request" not in woken, woken  # not one verdict handed to a sequencer
+    assert SUMMARY_TEXT not in woken, woken
     await _check(domain, load, bank, alice)
     since = log_size(paused)
     domain.spawn_mediator(holder)  # back as the passive one, for the next case

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 from typing import TypeAlias
 
@@ -66,6 +66,7 @@ from minicanton.core.protocol.message_codec import (
     decode_protocol_message,
 )
 from minicanton.core.protocol.messages import (
+    Approve,
     ConfirmationResponse,
     InformeeMessage,
     MediatorResult,
@@ -105,6 +106,24 @@ class PersistRequest:
     decision_time_us: int
     payloads: tuple[bytes, ...]
 
+    def __init__(
+        self,
+        request_ts_us: int,
+        root_hash: Hash,
+        submitting_participant: ParticipantId,
+        confirmation_policy: ConfirmationPolicy,
+        response_deadline_us: int,
+        decision_time_us: int,
+        payloads: tuple[bytes, ...],
+    ) -> None:
+        object.__setattr__(self, "request_ts_us", request_ts_us)
+        object.__setattr__(self, "root_hash", root_hash)
+        object.__setattr__(self, "submitting_participant", submitting_participant)
+        object.__setattr__(self, "confirmation_policy", confirmation_policy)
+        object.__setattr__(self, "response_deadline_us", response_deadline_us)
+        object.__setattr__(self, "decision_time_us", decision_time_us)
+        object.__setattr__(self, "payloads", payloads)
+
 
 class ResponseOutcome(Enum):
     COUNTED = "COUNTED"  # changed the aggregation
@@ -123,6 +142,24 @@ class PersistResponse:
     note: str
     payload: bytes
 
+    def __init__(
+        self,
+        request_ts_us: int,
+        response_ts_us: int,
+        sender: ParticipantId,
+        view_hash: Hash | None,
+        outcome: ResponseOutcome,
+        note: str,
+        payload: bytes,
+    ) -> None:
+        object.__setattr__(self, "request_ts_us", request_ts_us)
+        object.__setattr__(self, "response_ts_us", response_ts_us)
+        object.__setattr__(self, "sender", sender)
+        object.__setattr__(self, "view_hash", view_hash)
+        object.__setattr__(self, "outcome", outcome)
+        object.__setattr__(self, "note", note)
+        object.__setattr__(self, "payload", payload)
+
 
 @dataclass(frozen=True, slots=True)
 class VerdictDelivery:
@@ -130,6 +167,10 @@ class VerdictDelivery:
 
     recipient: ParticipantId
     result: MediatorResult
+
+    def __init__(self, recipient: ParticipantId, result: MediatorResult) -> None:
+        object.__setattr__(self, "recipient", recipient)
+        object.__setattr__(self, "result", result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +184,22 @@ class PersistVerdict:
     max_sequencing_time_us: int
     result: MediatorResult
     deliveries: tuple[VerdictDelivery, ...]  # sorted by recipient
+
+    def __init__(
+        self,
+        request_ts_us: int,
+        decided_ts_us: int,
+        message_id: str,
+        max_sequencing_time_us: int,
+        result: MediatorResult,
+        deliveries: tuple[VerdictDelivery, ...],
+    ) -> None:
+        object.__setattr__(self, "request_ts_us", request_ts_us)
+        object.__setattr__(self, "decided_ts_us", decided_ts_us)
+        object.__setattr__(self, "message_id", message_id)
+        object.__setattr__(self, "max_sequencing_time_us", max_sequencing_time_us)
+        object.__setattr__(self, "result", result)
+        object.__setattr__(self, "deliveries", deliveries)
 
     @property
     def recipients(self) -> tuple[ParticipantId, ...]:
@@ -158,6 +215,18 @@ class SendVerdict:
     max_sequencing_time_us: int
     result: MediatorResult
     deliveries: tuple[VerdictDelivery, ...]  # sorted by recipient
+
+    def __init__(
+        self,
+        message_id: str,
+        max_sequencing_time_us: int,
+        result: MediatorResult,
+        deliveries: tuple[VerdictDelivery, ...],
+    ) -> None:
+        object.__setattr__(self, "message_id", message_id)
+        object.__setattr__(self, "max_sequencing_time_us", max_sequencing_time_us)
+        object.__setattr__(self, "result", result)
+        object.__setattr__(self, "deliveries", deliveries)
 
     @property
     def recipients(self) -> tuple[ParticipantId, ...]:
@@ -193,6 +262,11 @@ class RaiseAlarm:
     code: str
     message: str
 
+    def __init__(self, ts_us: int, code: str, message: str) -> None:
+        object.__setattr__(self, "ts_us", ts_us)
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "message", message)
+
 
 Effect: TypeAlias = (
     PersistRequest | PersistResponse | PersistVerdict | SendVerdict | RequestTimeProof | RaiseAlarm
@@ -217,6 +291,22 @@ class _Pending:
     decision_time_us: int
     recipients: tuple[ParticipantId, ...]
     submitter: ParticipantId | None  # authenticated as the request's sender
+
+    def __init__(
+        self,
+        aggregation: ResponseAggregation,
+        snapshot: TopologySnapshot,
+        response_deadline_us: int,
+        decision_time_us: int,
+        recipients: tuple[ParticipantId, ...],
+        submitter: ParticipantId | None,
+    ) -> None:
+        object.__setattr__(self, "aggregation", aggregation)
+        object.__setattr__(self, "snapshot", snapshot)
+        object.__setattr__(self, "response_deadline_us", response_deadline_us)
+        object.__setattr__(self, "decision_time_us", decision_time_us)
+        object.__setattr__(self, "recipients", recipients)
+        object.__setattr__(self, "submitter", submitter)
 
 
 @dataclass(slots=True)
@@ -455,7 +545,9 @@ class Mediator:
             return [record(ResponseOutcome.NO_CHANGE, "its parties had already answered")]
         effects: list[Effect] = [record(ResponseOutcome.COUNTED, "")]
         if aggregation.verdict is None:
-            self._pending[request_ts_us] = replace(pending, aggregation=aggregation)
+            self._pending[request_ts_us] = _Pending(
+                aggregation, pending.snapshot, pending.response_deadline_us,
+                pending.decision_time_us, pending.recipients, pending.submitter)
         else:
             effects += self._finish(ts_us, pending, aggregation.verdict)
         return effects
@@ -498,12 +590,16 @@ class Mediator:
         """The submitter's copy is the full verdict; everyone else's shows only its views."""
         informee = pending.aggregation.informee_message
         deliveries = []
+        # an approval hides nothing (`informee_verdict` returns it as it is): everyone gets
+        # the full result, without working out what each recipient saw
+        approved = isinstance(full.verdict, Approve)
         for recipient in pending.recipients:
             verdict = full.verdict
-            if recipient != pending.submitter:
+            if recipient != pending.submitter and not approved:
                 verdict = informee_verdict(
                     verdict, recipient, sight_of(recipient, informee, pending.snapshot))
-            result = full if verdict == full.verdict else self._sign(pending, verdict)
+            same = verdict is full.verdict or verdict == full.verdict
+            result = full if same else self._sign(pending, verdict)
             deliveries.append(VerdictDelivery(recipient, result))
         return tuple(deliveries)
 

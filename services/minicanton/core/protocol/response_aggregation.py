@@ -38,7 +38,7 @@ participants that may confirm for it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 
 from minicanton.core.errors import MinicantonError
@@ -120,6 +120,18 @@ class ViewAggregation:
     pending: frozenset[PartyId]
     rejections: tuple[RejectReason, ...] = ()
 
+    def __init__(
+        self,
+        view: InformeeView,
+        approved: frozenset[PartyId],
+        pending: frozenset[PartyId],
+        rejections: tuple[RejectReason, ...] = (),
+    ) -> None:
+        object.__setattr__(self, "view", view)
+        object.__setattr__(self, "approved", approved)
+        object.__setattr__(self, "pending", pending)
+        object.__setattr__(self, "rejections", rejections)
+
     def _weight(self, parties: frozenset[PartyId]) -> int:
         return sum(c.weight for c in self.view.parameters.confirming_parties if c.party in parties)
 
@@ -141,9 +153,10 @@ class ViewAggregation:
                 response.local_verdict.code, response.local_verdict.message, response.sender,
                 self.view.view_hash, parties,
             )
-            return replace(self, pending=self.pending - parties,
-                           rejections=(*self.rejections, reason))
-        return replace(self, approved=self.approved | parties, pending=self.pending - parties)
+            return ViewAggregation(self.view, self.approved, self.pending - parties,
+                                   (*self.rejections, reason))
+        return ViewAggregation(self.view, self.approved | parties, self.pending - parties,
+                               self.rejections)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +167,18 @@ class ResponseAggregation:
     informee_message: InformeeMessage
     views: tuple[ViewAggregation, ...]
     verdict: Verdict | None = None
+
+    def __init__(
+        self,
+        request_ts_us: int,
+        informee_message: InformeeMessage,
+        views: tuple[ViewAggregation, ...],
+        verdict: Verdict | None = None,
+    ) -> None:
+        object.__setattr__(self, "request_ts_us", request_ts_us)
+        object.__setattr__(self, "informee_message", informee_message)
+        object.__setattr__(self, "views", views)
+        object.__setattr__(self, "verdict", verdict)
 
     @classmethod
     def start(cls, request_ts_us: int, informee_message: InformeeMessage) -> ResponseAggregation:
@@ -192,7 +217,8 @@ class ResponseAggregation:
                 views[index] = views[index].respond(fresh, response)
         if all(new is old for new, old in zip(views, self.views, strict=True)):
             return self
-        return replace(self, views=tuple(views))._decided()
+        return ResponseAggregation(self.request_ts_us, self.informee_message,
+                                   tuple(views))._decided()
 
     def _check_addressed_here(self, response: ConfirmationResponse) -> None:
         if response.request_ts_us != self.request_ts_us:
@@ -253,9 +279,9 @@ class ResponseAggregation:
     def _decided(self) -> ResponseAggregation:
         if any(v.is_rejected for v in self.views):
             reasons = tuple(r for v in self.views for r in v.rejections)
-            return replace(self, verdict=Reject(reasons))
+            return self._with_verdict(Reject(reasons))
         if all(v.is_approved for v in self.views):
-            return replace(self, verdict=Approve())
+            return self._with_verdict(Approve())
         return self
 
     def timed_out(self, snapshot: TopologySnapshot) -> ResponseAggregation:
@@ -272,7 +298,11 @@ class ResponseAggregation:
         unresponsive = tuple(
             UnresponsiveParticipant(p, frozenset(parties)) for p, parties in sorted(missing.items())
         )
-        return replace(self, verdict=Timeout(unresponsive, pending))
+        return self._with_verdict(Timeout(unresponsive, pending))
+
+    def _with_verdict(self, verdict: Verdict) -> ResponseAggregation:
+        return ResponseAggregation(self.request_ts_us, self.informee_message, self.views,
+                                   verdict)
 
 
 def malformed_request_reasons(
