@@ -25,7 +25,7 @@ from google.protobuf.message import DecodeError, Message
 from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
 from minicanton.codec.sequencer import (
     packed_messages,
-    parse_submission,
+    parse_submission_envelopes,
     signature_from_proto,
     unpacked_messages,
 )
@@ -44,6 +44,7 @@ from minicanton.core.sequencing.errors import (
 )
 from minicanton.core.sequencing.members import MemberRecord
 from minicanton.core.sequencing.run_signature import RunSignatureCache
+from minicanton.core.sequencing.stored import with_serialized
 from minicanton.core.sequencing.submission import ValidatedSubmission, validate_submission
 from minicanton.runtime.clock import Clock
 from minicanton.runtime.grpc_errors import stream_typed, typed_rpc
@@ -141,8 +142,11 @@ class SequencerService:
         if len(raw) > limit:
             raise RequestTooLarge(f"request of {len(raw)} bytes exceeds the domain's maximum "
                                   f"of {limit}")
-        signed = parse_submission(raw)
-        validated = await self._validate(signed, len(raw), member.member)
+        signed, serialized = parse_submission_envelopes(raw)
+        checked = await self._validate(signed, len(raw), member.member)
+        # what is stored and delivered: the envelopes' bytes as checked (codec)
+        validated = ValidatedSubmission(checked.request, checked.sender_number,
+                                        with_serialized(checked.envelopes, serialized))
         return signed.request.message_id, self.d.writer.submit(validated, len(raw))
 
     async def _validate(self, signed: Any, size: int, member: MemberId) -> ValidatedSubmission:
