@@ -12,6 +12,9 @@ sequencer instance, phase by phase:
 - read: the feed's read of those rows (`_page`, then `EventFeed` preparing each event);
 - deliver: `member_stream` serving every event to bank, alice and the mediator, signed runs.
 
+Read and deliver go by writes of `PER_WRITE` transactions (under (a) at c=32 a write carries
+~4.7 events and each feed read about as many), so runs are as short as there.
+
 Only entry points that exist unchanged in the trees before and after session 8 are called, so
 the file runs against either: `PYTHONPATH=TREE/services python bench/sequencer_bytes_micro.py`.
 Prints the min over rounds of each phase in µs per transaction.
@@ -48,6 +51,7 @@ from minicanton.store.sequencer import CounterCheckpoint
 DOMAIN = "da::1220" + "ab" * 32
 NOW_US = 1_700_000_000_000_000
 TRANSACTIONS = 32
+PER_WRITE = 2
 ROUNDS = 15
 KEYS = {name: SigningKeyPair.from_private(bytes([n + 1]) * 32)
         for n, name in enumerate(("bank", "alice", "mediator"))}
@@ -149,6 +153,21 @@ async def _read(rows: list[dict[str, Any]]) -> EventFeed:
     return feed
 
 
+def _writes(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The rows in sequencing order, `PER_WRITE` transactions' at a time."""
+    rows = sorted(rows, key=lambda row: row["ts"])
+    size = 3 * PER_WRITE
+    return [rows[start:start + size] for start in range(0, len(rows), size)]
+
+
+async def _read_all(writes: list[list[dict[str, Any]]]) -> list[EventFeed]:
+    return [await _read(rows) for rows in writes]
+
+
+async def _deliver_all(feeds: list[EventFeed], stores: list[_Store]) -> int:
+    return sum([await _deliver(feed, store) for feed, store in zip(feeds, stores, strict=True)])
+
+
 async def _deliver(feed: EventFeed, store: _Store) -> int:
     """Every member served every event it reads; the number of events served."""
     key = KEYS["mediator"]  # any key: the sequencer's
@@ -181,10 +200,10 @@ def main() -> None:
     loop = asyncio.new_event_loop()
     raws = _submissions()
     admitted = loop.run_until_complete(_admit(raws))
-    rows = _rows(_write(admitted))
-    feed = loop.run_until_complete(_read(rows))
-    store = _Store(rows)
-    served = loop.run_until_complete(_deliver(feed, store))
+    writes = _writes(_rows(_write(admitted)))
+    feeds = loop.run_until_complete(_read_all(writes))
+    stores = [_Store(rows) for rows in writes]
+    served = loop.run_until_complete(_deliver_all(feeds, stores))
     assert served == 8 * TRANSACTIONS, served
 
     async def write() -> None:
@@ -193,8 +212,8 @@ def main() -> None:
     phases = {
         "admit": lambda: _admit(raws),
         "write": write,
-        "read": lambda: _read(rows),
-        "deliver": lambda: _deliver(feed, store),
+        "read": lambda: _read_all(writes),
+        "deliver": lambda: _deliver_all(feeds, stores),
     }
     figures = {name: _best(action, loop) for name, action in phases.items()}
     print("  ".join(f"{name} {us:6.1f}" for name, us in figures.items()),

@@ -32,6 +32,7 @@ from minicanton.codec.sequencer import (
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import MemberId
+from minicanton.core.sequencing.batch import Batch, SubmissionRequest
 from minicanton.core.sequencing.errors import (
     AuthenticationFailed,
     MalformedRequest,
@@ -144,10 +145,8 @@ class SequencerService:
                                   f"of {limit}")
         signed, serialized = parse_submission_envelopes(raw)
         checked = await self._validate(signed, len(raw), member.member)
-        # what is stored and delivered: the envelopes' bytes as checked (codec)
-        validated = ValidatedSubmission(checked.request, checked.sender_number,
-                                        with_serialized(checked.envelopes, serialized))
-        return signed.request.message_id, self.d.writer.submit(validated, len(raw))
+        return signed.request.message_id, self.d.writer.submit(_as_bytes(checked, serialized),
+                                                              len(raw))
 
     async def _validate(self, signed: Any, size: int, member: MemberId) -> ValidatedSubmission:
         runs = self._request_runs.get(member)
@@ -297,6 +296,19 @@ class SequencerService:
             raise MalformedRequest("timestamp_us must not be negative")
         await self.d.store.acknowledge(member.number, request.timestamp_us)
         return pb.AcknowledgeResponse().SerializeToString()
+
+
+def _as_bytes(checked: ValidatedSubmission, serialized: tuple[bytes, ...]
+              ) -> ValidatedSubmission:
+    """What the writer stores and members are delivered: the envelopes as the bytes they were
+    checked as (codec `parse_submission_envelopes`). Nothing after admission reads the decoded
+    envelopes, so the request keeps no batch (the writer's queue, bounded by the requests'
+    sizes, would hold every envelope twice)."""
+    request = checked.request
+    return ValidatedSubmission(
+        SubmissionRequest(request.domain_id, request.sender, request.message_id,
+                          request.max_sequencing_time_us, Batch()),
+        checked.sender_number, with_serialized(checked.envelopes, serialized))
 
 
 def _accepted(message_id: str, timestamp_us: int | None) -> bytes:
