@@ -8,6 +8,8 @@ same stored event, the same member and the same run, every byte a member verifie
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -30,6 +32,7 @@ from minicanton.core.sequencing.batch import (
     RecipientGroup,
 )
 from minicanton.core.sequencing.events import DeliverError
+from minicanton.core.sequencing.members import MemberRecord
 from minicanton.core.sequencing.stored import (
     StoredEnvelope,
     StoredEvent,
@@ -37,6 +40,8 @@ from minicanton.core.sequencing.stored import (
     project_event,
 )
 from minicanton.sequencer.delivery import PreparedEvent, signed_run
+from minicanton.sequencer.reader import EventFeed, StreamContext, member_stream
+from minicanton.store.sequencer import CounterCheckpoint, EventPage
 
 DOMAIN = "da::1220" + "ab" * 32
 SEQUENCER = SigningKeyPair.from_private(bytes([7]) * 32)
@@ -78,9 +83,9 @@ def as_read(event: StoredEvent, payload: bytes) -> StoredEvent:
 
 
 def previous_release_run(events: list[StoredEvent], number: int,
-                         cursor: StreamCursor) -> list[bytes]:
+                         cursor: StreamCursor, from_counter: int = 0) -> list[bytes]:
     """The member's run as the previous release built it: envelopes decoded from the stored
-    payload, the event projected, encoded and signed."""
+    payload, the event projected, encoded and signed (those from `from_counter` on)."""
     run = []
     for stored in events:
         if stored.is_for(number):
@@ -92,7 +97,8 @@ def previous_release_run(events: list[StoredEvent], number: int,
             event = project_event(decoded, DOMAIN, MEMBERS[number], number,
                                   MEMBERS[stored.sender_number], cursor)
             cursor = StreamCursor(event.counter, event.timestamp_us)
-            run.append(event)
+            if event.counter >= from_counter:
+                run.append(event)
     signed = sign_events(run, SEQUENCER) if run else []
     return [signed_event_to_proto(s).SerializeToString() for s in signed]
 
@@ -146,3 +152,56 @@ def test_an_envelope_held_as_bytes_is_not_projected_into_a_batch() -> None:
     stored = StoredEvent(5, 0, 1, "m", (StoredEnvelope(frozenset({2}), b"\x12\x01x"),))
     with pytest.raises(TypeError):
         project_event(stored, DOMAIN, MEMBERS[2], 2, MEMBERS[1], StreamCursor())
+
+
+class _Store:
+    """The store as a stream and the feed use it: these events, nothing pruned."""
+
+    def __init__(self, events: list[StoredEvent]) -> None:
+        self.events = events
+        self.checkpoints: list[tuple[int, CounterCheckpoint]] = []
+
+    async def read_events(self, after_us: int, limit: int) -> EventPage:
+        return EventPage([e for e in self.events if e.timestamp_us > after_us][:limit],
+                         max(after_us, *[e.timestamp_us for e in self.events]))
+
+    async def pruned_counter(self, number: int) -> int:
+        return -1
+
+    async def checkpoint_before(self, number: int, counter: int) -> CounterCheckpoint:
+        return CounterCheckpoint(-1, 0)
+
+    async def save_checkpoint(self, number: int, checkpoint: CounterCheckpoint) -> None:
+        self.checkpoints.append((number, checkpoint))
+
+
+_EXAMPLES = [StoredEvent(10 + 7 * n, n % 2, NUMBERS[n % 5], f"m{n}", (
+    StoredEnvelope(frozenset(NUMBERS[n % 3:n % 3 + 2]), Envelope(
+        (MemberRecipient(MEMBERS[NUMBERS[n % 3]]), GroupRecipient(RecipientGroup.ALL_MEMBERS)),
+        bytes([n]) * (n * 40))),
+    StoredEnvelope(frozenset({3}), Envelope((MemberRecipient(MEMBERS[3]),), b"to mediator")),
+) if n % 4 != 3 else (), DeliverError(f"m{n}", "E", "late") if n % 4 == 3 else None)
+    for n in range(12)]
+
+
+@pytest.mark.parametrize("from_counter", [0, 2])
+async def test_a_member_stream_sends_what_the_previous_release_sent(from_counter: int) -> None:
+    """The reader's stream itself (counting, skipping below `from_counter`, signing what
+    one read made ready as one run), from payloads read back as bytes."""
+    store = _Store([as_read(event, encode_stored_envelopes(event.envelopes))
+                    for event in _EXAMPLES])
+    feed = EventFeed(store)  # type: ignore[arg-type]
+    await feed._read_new()
+    context = StreamContext(store, feed, DOMAIN, SEQUENCER,  # type: ignore[arg-type]
+                            MEMBERS.__getitem__, lambda: None)
+    for number in NUMBERS:
+        expected = previous_release_run(_EXAMPLES, number, StreamCursor(), from_counter)
+        stream = member_stream(context, MemberRecord(MEMBERS[number], number,
+                                                     SEQUENCER.public, True), from_counter)
+        got: list[bytes] = []
+        while len(got) < len(expected):
+            got += await stream.__anext__()
+        await stream.aclose()  # type: ignore[attr-defined]
+        assert got == expected
+    await asyncio.sleep(0)  # checkpoints are saved by tasks of their own
+    assert (3, CounterCheckpoint(0, 10)) in store.checkpoints  # every member's counter 0
