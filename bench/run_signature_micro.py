@@ -3,8 +3,9 @@
 A sequencer instance serves a member a run of N events (`sequencer.delivery.signed_run`:
 serialize, hash, sign once, frame) and the member receives them (`codec.sequencer.
 parse_signed_event` and `EventChain.accept`: parse, hash, fold the proof, verify once). Both
-calls have the same signature in the trees before and after session 6, so this file runs
-against either: `PYTHONPATH=TREE/services python bench/run_signature_micro.py`.
+calls have the same signature in the trees before and after session 6 (session 8 serves from
+stored bytes: `PreparedEvent.event_for`), so this file runs against either:
+`PYTHONPATH=TREE/services python bench/run_signature_micro.py`.
 
 Prints, per run length, the min-of-rounds time per event on each side and, with the pure
 Python core (`MINICANTON_NATIVE=0`: the count wraps `hashlib.sha256`, which the compiled core
@@ -64,15 +65,20 @@ def _stored(count: int) -> list[StoredEvent]:
 
 def _serve(stored: list[StoredEvent], number: int) -> list[bytes]:
     prepared = [PreparedEvent(event, warm=False) for event in stored]
+    if hasattr(PreparedEvent, "event_for"):  # session 8 on: events made from stored bytes
+        previous = [None] + [item.stored.timestamp_us for item in prepared]
+        return signed_run([item.event_for(DOMAIN, MEMBERS[number], number, MEMBERS[1],
+                                          counter, previous[counter])  # type: ignore
+                           for counter, item in enumerate(prepared)], KEY)  # type: ignore
     cursor, run, views = StreamCursor(), [], []
     for item in prepared:
-        view = item.view_for(number)
+        view = item.view_for(number)  # type: ignore[attr-defined]
         event = project_event(item.stored, DOMAIN, MEMBERS[number], number, MEMBERS[1],
                               cursor, None if view is None else view.batch)
         cursor = StreamCursor(event.counter, event.timestamp_us)
         run.append(event)
         views.append(view)
-    return signed_run(run, views, KEY)
+    return signed_run(run, views, KEY)  # type: ignore[call-arg,arg-type]
 
 
 def _receive(raws: list[bytes], number: int) -> None:

@@ -2,6 +2,13 @@
 
 The only module that touches the generated sequencer code. Decoding untrusted bytes raises
 `MalformedRequest` (a typed error) rather than a protobuf or enum exception.
+
+The sequencer moves envelopes as bytes: `parse_submission_envelopes` gives, besides the
+request, each envelope's canonical serialization (what the parsed message serializes to with
+unknown fields dropped: byte for byte `envelope_bytes` of the envelope it decodes to, so a
+sender's unknown fields or odd encodings are never passed on), `encode_stored_envelopes` and
+`decode_stored_batch` store and read them as they are, and `deliver_event_bytes` splices a
+member's selection of them into its event.
 """
 
 from __future__ import annotations
@@ -31,9 +38,15 @@ from minicanton.core.sequencing.events import (
     DeliverError,
     SequencedEvent,
     SignedSequencedEvent,
+    event_hash,
 )
 from minicanton.core.sequencing.events import sign_events as core_sign_events
-from minicanton.core.sequencing.run_signature import MAX_PROOF_STEPS, RunProof, proof_step
+from minicanton.core.sequencing.run_signature import (
+    MAX_PROOF_STEPS,
+    RunProof,
+    proof_step,
+    sign_run,
+)
 from minicanton.core.sequencing.stored import StoredEnvelope
 
 _M = TypeVar("_M", bound=Message)
@@ -117,12 +130,28 @@ def submission_from_proto(message: pb.SignedSubmissionRequest) -> SignedSubmissi
 
 def parse_submission(raw: bytes) -> SignedSubmissionRequest:
     """Untrusted wire bytes to a submission, or `MalformedRequest`."""
+    return submission_from_proto(_parse_submission_message(raw))
+
+
+def _parse_submission_message(raw: bytes) -> pb.SignedSubmissionRequest:
     message = pb.SignedSubmissionRequest()
     try:
         message.ParseFromString(raw)
     except (DecodeError, ValueError):
         raise MalformedRequest("the request is not a SignedSubmissionRequest") from None
-    return submission_from_proto(message)
+    return message
+
+
+def parse_submission_envelopes(raw: bytes) -> tuple[SignedSubmissionRequest, tuple[bytes, ...]]:
+    """`parse_submission`, and each envelope of the request serialized canonically: what
+    `envelope_bytes` gives for the envelope it decoded to (unknown fields are dropped, and
+    re-serializing normalizes any other liberty the wire allows: field order, repeated
+    scalar fields, long varints)."""
+    message = _parse_submission_message(raw)
+    signed = submission_from_proto(message)
+    message.DiscardUnknownFields()  # recursively: the envelopes' and their recipients' too
+    return signed, tuple([envelope.SerializeToString()
+                          for envelope in message.request.batch.envelopes])
 
 
 def event_to_proto(event: SequencedEvent) -> pb.SequencedEvent:
@@ -217,29 +246,57 @@ def event_bytes(event: SequencedEvent, known_batch_bytes: bytes | None = None) -
     content = event.content
     if known_batch_bytes is None or not isinstance(content, Deliver):
         return event_to_proto(event).SerializeToString()
+    return deliver_event_bytes(event.domain_id, event.member, event.counter, event.timestamp_us,
+                               event.previous_timestamp_us, content.sender, content.message_id,
+                               known_batch_bytes)
+
+
+def deliver_event_bytes(domain_id: str, member: MemberId, counter: int, timestamp_us: int,
+                        previous_timestamp_us: int | None, sender: MemberId | None,
+                        message_id: str | None, serialized_batch: bytes) -> bytes:
+    """`event_bytes` of the SequencedEvent with these fields whose content is a Deliver of
+    the batch `serialized_batch` (`batch_bytes`) encodes, without that event or batch: the
+    batch is spliced in as the Deliver's last field (batch, 3), itself the event's last
+    (deliver, 6)."""
     header = pb.SequencedEvent(
-        domain_id=event.domain_id, member=event.member, counter=event.counter,
-        timestamp_us=event.timestamp_us,
-        previous_timestamp_us=event.previous_timestamp_us or 0).SerializeToString()
-    deliver = pb.Deliver(sender=content.sender or "",
-                         message_id=content.message_id or "").SerializeToString()
-    return header + _field(6, deliver + _field(3, known_batch_bytes))
+        domain_id=domain_id, member=member, counter=counter, timestamp_us=timestamp_us,
+        previous_timestamp_us=previous_timestamp_us or 0).SerializeToString()
+    deliver = pb.Deliver(sender=sender or "", message_id=message_id or "").SerializeToString()
+    return header + _field(6, deliver + _field(3, serialized_batch))
 
 
 def signed_run_bytes(run: Sequence[SignedSequencedEvent]) -> list[bytes]:
     """Each event of a run serialized as `signed_event_to_proto(...).SerializeToString()`
     would, byte for byte, but building the run's shared signature and proof steps once: on
     the wire a message is its fields in order, each a tag, a length and its bytes."""
+    return _framed_run([(signed.event_bytes, signed.signature, signed.run_proof)
+                        for signed in run])
+
+
+def sign_event_bytes(encoded: Sequence[bytes], key: SigningKeyPair) -> list[bytes]:
+    """Serialized events (`event_bytes`) signed together over the root of their hashes, each
+    framed as a SignedSequencedEvent: byte for byte `signed_run_bytes(sign_events(events,
+    key))` for the events they encode, without those events (a sequencer's delivery never
+    needs them)."""
+    signed = sign_run([event_hash(raw) for raw in encoded], key, HashPurpose.SEQUENCED_EVENT,
+                      HashPurpose.SEQUENCED_EVENT_RUN)
+    return _framed_run([(raw, signature, proof)
+                        for raw, (signature, proof) in zip(encoded, signed, strict=True)])
+
+
+def _framed_run(run: Sequence[tuple[bytes, Signature, RunProof]]) -> list[bytes]:
+    """Each (event bytes, signature, proof) as a serialized SignedSequencedEvent, the run's
+    shared signature and proof steps encoded once."""
     signatures: dict[Signature, bytes] = {}
     steps: dict[tuple[bytes, bool], bytes] = {}
     out = []
-    for signed in run:
-        signature = signatures.get(signed.signature)
+    for event_raw, event_signature, run_proof in run:
+        signature = signatures.get(event_signature)
         if signature is None:
-            signature = signatures[signed.signature] = _field(
-                2, signature_to_proto(signed.signature).SerializeToString())
-        parts = [_field(1, signed.event_bytes), signature]
-        for step in signed.run_proof:
+            signature = signatures[event_signature] = _field(
+                2, signature_to_proto(event_signature).SerializeToString())
+        parts = [_field(1, event_raw), signature]
+        for step in run_proof:
             encoded = steps.get(step)
             if encoded is None:
                 encoded = steps[step] = _field(3, pb.RunProofStep(
@@ -282,18 +339,71 @@ def parse_message(message_type: type[_M], raw: bytes) -> _M:
         raise MalformedRequest(f"the bytes are not a {message_type.__name__}") from None
 
 
-def encode_stored_envelopes(envelopes: tuple[StoredEnvelope, ...]) -> bytes:
-    return pb.StoredBatch(envelopes=[
-        pb.StoredEnvelope(member_numbers=sorted(e.member_numbers),
-                          envelope=envelope_to_proto(e.envelope))
-        for e in envelopes
-    ]).SerializeToString()
+def encode_stored_envelopes(envelopes: Sequence[StoredEnvelope]) -> bytes:
+    """A StoredBatch, byte for byte what protobuf serializes (member numbers sorted and
+    packed, then the envelope), with serialized envelopes (`bytes`) spliced in as they are
+    and `Envelope`s serialized (`envelope_bytes`)."""
+    out = []
+    for stored in envelopes:
+        raw = stored.envelope
+        if not isinstance(raw, bytes):
+            raw = envelope_bytes(raw)
+        numbers = b"".join([_varint(n) if n >= 0 else _varint(n & _U64)
+                            for n in sorted(stored.member_numbers)])
+        item = _field(1, numbers) + _field(2, raw) if numbers else _field(2, raw)
+        out.append(_field(1, item))
+    return b"".join(out)
 
 
 def decode_stored_envelopes(raw: bytes) -> tuple[StoredEnvelope, ...]:
+    """A StoredBatch with its envelopes decoded (`Envelope`s)."""
     message = pb.StoredBatch()
     message.ParseFromString(raw)
     return tuple([StoredEnvelope(frozenset(e.member_numbers), envelope_from_proto(e.envelope))
+                  for e in message.envelopes])
+
+
+def decode_stored_batch(raw: bytes) -> tuple[StoredEnvelope, ...]:
+    """A StoredBatch with each envelope as its serialized bytes (`envelope_bytes` of what
+    `decode_stored_envelopes` gives), sliced out of `raw` where it is in the canonical form
+    every release stores (`encode_stored_envelopes`), else re-serialized from a parse."""
+    envelopes: list[StoredEnvelope] = []
+    position, end = 0, len(raw)
+    while position < end:
+        if raw[position] != _FIELD_1_MESSAGE_BYTE:
+            return _decode_stored_batch_parsed(raw)
+        length, position = _read_varint(raw, position + 1)
+        item_end = position + length
+        numbers: frozenset[int] = frozenset()
+        if position < item_end and raw[position] == _FIELD_1_MESSAGE_BYTE:
+            length, position = _read_varint(raw, position + 1)
+            numbers = _packed_numbers(raw[position:position + length])
+            position += length
+        if position >= item_end or raw[position] != _FIELD_2_MESSAGE_BYTE:
+            return _decode_stored_batch_parsed(raw)
+        length, position = _read_varint(raw, position + 1)
+        if position + length != item_end or item_end > end:
+            return _decode_stored_batch_parsed(raw)
+        envelopes.append(StoredEnvelope(numbers, raw[position:item_end]))
+        position = item_end
+    return tuple(envelopes)
+
+
+def _packed_numbers(packed: bytes) -> frozenset[int]:
+    if not packed or max(packed) < 0x80:  # every number one byte: the bytes are the numbers
+        return frozenset(packed)
+    numbers, position = [], 0
+    while position < len(packed):
+        value, position = _read_varint(packed, position)
+        numbers.append(value - (1 << 64) if value >= 1 << 63 else value)
+    return frozenset(numbers)
+
+
+def _decode_stored_batch_parsed(raw: bytes) -> tuple[StoredEnvelope, ...]:
+    """`decode_stored_batch` of a payload in any other valid encoding."""
+    message = parse_message(pb.StoredBatch, raw)
+    message.DiscardUnknownFields()
+    return tuple([StoredEnvelope(frozenset(e.member_numbers), e.envelope.SerializeToString())
                   for e in message.envelopes])
 
 
@@ -305,6 +415,9 @@ def packed_messages(serialized: list[bytes]) -> bytes:
 
 
 _FIELD_1_MESSAGE = bytes([(1 << 3) | 2])  # field number 1, wire type 2 (length-delimited)
+_FIELD_1_MESSAGE_BYTE = (1 << 3) | 2
+_FIELD_2_MESSAGE_BYTE = (2 << 3) | 2
+_U64 = (1 << 64) - 1  # a negative int32 is sent as its 64-bit two's complement
 _ONE_BYTE = [bytes([value]) for value in range(0x80)]
 
 

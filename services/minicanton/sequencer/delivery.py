@@ -1,84 +1,95 @@
-"""What the deliveries of one stored event share, computed once per instance.
+"""One stored event as the members served by this instance read it, made from bytes.
 
-Theory of operation. A member's copy of a stored event differs from another member's in its
-header (member, counter, previous timestamp, the sender shown, the receipt's message id) and in
-which envelopes it carries: those the member is a recipient of. The rest, envelope by envelope,
-is the same for every member: its serialized bytes. A `PreparedEvent` serializes each envelope
-on first use and, per selection of envelopes, keeps the `Batch` and its serialized bytes, so the
-members served by this instance that read the same envelopes share them. A member's event is
-then its header spliced around those bytes, and that is what is hashed and signed (events.py):
-nothing is hashed per envelope. Everything kept is a pure function of the stored event, which never
-changes once written: a member's signed bytes are exactly what computing them afresh gives.
+Theory of operation. A stored event's envelopes are the serialized bytes its sender's
+submission carried, checked when it was admitted (codec `parse_submission_envelopes`) and
+stored as they are (core/sequencing/stored.py). A member's copy of the event differs from
+another member's in its header (member, counter, previous timestamp, the sender shown, the
+receipt's message id) and in which envelopes it carries: those the member is a recipient of.
+So a member's event is its header spliced around its envelopes' bytes (codec
+`deliver_event_bytes`), and that is what is hashed and signed (`signed_run`): no envelope is
+decoded into objects or encoded again between the submission and the member. The bytes are
+exactly what encoding the projected event (`stored.project_event`) gives: the header follows
+the same rules (`stored.deliver_header`), and an envelope's stored bytes are its canonical
+encoding.
 
-The feed keeps its newest events `warm` (caching) and turns them cold as they age, dropping
-what they cached, so the cache adds a bounded amount to the feed's own bound; a cold event, or
-one read from the database for a subscriber behind the feed, computes what it needs each time.
+A `PreparedEvent` keeps, per selection of envelopes, the serialized batch, so the members
+served by this instance that read the same envelopes share it. Everything kept is a pure
+function of the stored event, which never changes once written. The feed keeps its newest
+events `warm` (caching) and turns them cold as they age, dropping what they cached; a cold
+event, or one read from the database for a subscriber behind the feed, computes what it needs
+each time.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
-from minicanton.codec.sequencer import batch_bytes, envelope_bytes, sign_events, signed_run_bytes
+from minicanton.codec.sequencer import (
+    batch_bytes,
+    deliver_event_bytes,
+    envelope_bytes,
+    event_bytes,
+    sign_event_bytes,
+)
 from minicanton.core.crypto.signing import SigningKeyPair
-from minicanton.core.sequencing.batch import Batch
+from minicanton.core.ids import MemberId
 from minicanton.core.sequencing.events import SequencedEvent
-from minicanton.core.sequencing.stored import StoredEvent, envelope_indices
-
-
-class BatchView(NamedTuple):
-    """One selection of a stored event's envelopes: as a Batch and serialized
-    (`codec.sequencer.batch_bytes`)."""
-
-    batch: Batch
-    serialized: bytes
+from minicanton.core.sequencing.stored import (
+    StoredEvent,
+    deliver_header,
+    envelope_indices,
+)
 
 
 class PreparedEvent:
-    __slots__ = ("_envelopes", "_views", "recipients", "size_bytes", "stored")
+    __slots__ = ("_batches", "recipients", "size_bytes", "stored")
 
     def __init__(self, stored: StoredEvent, warm: bool = True) -> None:
         self.stored = stored
         self.recipients = stored.recipient_numbers
-        # its envelopes' payload bytes: the feed's budget and each stream's run size
-        self.size_bytes = sum([len(e.envelope.content) for e in stored.envelopes])
-        self._envelopes: list[bytes | None] | None = None  # each envelope serialized
-        self._views: dict[tuple[int, ...], BatchView] | None = {} if warm else None
+        # the feed's budget and each stream's run size: the envelopes as they travel (or
+        # their content, for envelopes held as objects)
+        self.size_bytes = sum([len(e.envelope) if isinstance(e.envelope, bytes)
+                               else len(e.envelope.content) for e in stored.envelopes])
+        self._batches: dict[tuple[int, ...], bytes] | None = {} if warm else None
 
     def cool(self) -> None:
         """Drop what was cached and cache nothing more."""
-        self._envelopes = self._views = None
+        self._batches = None
 
-    def view_for(self, number: int) -> BatchView | None:
-        """Member `number`'s envelopes of this event; None for a deliver-error."""
-        if self.stored.error is not None:
-            return None
+    def batch_for(self, number: int) -> bytes:
+        """Member `number`'s envelopes of this event, serialized as a Batch (`batch_bytes`)."""
         indices = envelope_indices(self.stored, number)
-        if self._views is None:
-            return self._view(indices, [None] * len(self.stored.envelopes))
-        view = self._views.get(indices)
-        if view is None:
-            if self._envelopes is None:
-                self._envelopes = [None] * len(self.stored.envelopes)
-            view = self._views[indices] = self._view(indices, self._envelopes)
-        return view
+        if self._batches is None:
+            return self._batch(indices)
+        batch = self._batches.get(indices)
+        if batch is None:
+            batch = self._batches[indices] = self._batch(indices)
+        return batch
 
-    def _view(self, indices: tuple[int, ...],
-              known: list[bytes | None]) -> BatchView:
-        envelopes = tuple(self.stored.envelopes[index].envelope for index in indices)
+    def _batch(self, indices: tuple[int, ...]) -> bytes:
+        envelopes = self.stored.envelopes
         serialized = []
-        for index, envelope in zip(indices, envelopes, strict=True):
-            raw = known[index]
-            if raw is None:
-                raw = known[index] = envelope_bytes(envelope)
-            serialized.append(raw)
-        return BatchView(Batch(envelopes), batch_bytes(serialized))
+        for index in indices:
+            envelope = envelopes[index].envelope
+            serialized.append(envelope if isinstance(envelope, bytes)
+                              else envelope_bytes(envelope))
+        return batch_bytes(serialized)
+
+    def event_for(self, domain_id: str, member: MemberId, number: int, sender: MemberId,
+                  counter: int, previous_timestamp_us: int | None) -> bytes:
+        """The serialized SequencedEvent member `number` reads at `counter` (its previous
+        event at `previous_timestamp_us`), `sender` the member that sent this one: byte for
+        byte `event_bytes(project_event(...))`."""
+        stored = self.stored
+        if stored.error is not None:  # to its sender only, and rare: encoded as an event
+            return event_bytes(SequencedEvent(domain_id, member, counter, stored.timestamp_us,
+                                              previous_timestamp_us, stored.error))
+        shown, message_id = deliver_header(stored, member, number, sender)
+        return deliver_event_bytes(domain_id, member, counter, stored.timestamp_us,
+                                   previous_timestamp_us, shown, message_id,
+                                   self.batch_for(number))
 
 
-def signed_run(run: list[SequencedEvent], views: list[BatchView | None],
-               key: SigningKeyPair) -> list[bytes]:
-    """The run serialized, signed once over the root of its events' byte hashes
-    (run_signature.py) and framed; `views[i]` is the BatchView `run[i]` was projected with
-    (None: serialized from the event)."""
-    known = [None if view is None else view.serialized for view in views]
-    return signed_run_bytes(sign_events(run, key, known))
+def signed_run(run: list[bytes], key: SigningKeyPair) -> list[bytes]:
+    """The run's serialized events signed once over the root of their hashes
+    (run_signature.py), each framed as a SignedSequencedEvent."""
+    return sign_event_bytes(run, key)

@@ -7,14 +7,15 @@ N subscribers cost one query, not N. A read wakes only the streams of members it
 for (idle streams wake once a second to check their liveness).
 A subscription (`member_stream`) starts at the member's counter checkpoint below the requested
 counter and counts forward: from the database while it is behind what the feed holds, then from
-the feed. Each event is projected onto the member (its envelopes only), given the next counter
-and the previous timestamp (what members' copies share is computed once per instance:
-delivery.py); the stream yields them in runs (what one read made ready, at most
-`MAX_RUN_EVENTS` / `MAX_RUN_BYTES`), each run signed once by this sequencer over the root of
-its events' hashes, every event with its inclusion proof (core/sequencing/run_signature.py),
-and serialized; SubscribeBatched sends a run as one message and Subscribe event by event.
-Events below the requested counter are counted but not sent. Every `CHECKPOINT_EVERY` counters
-a checkpoint is stored so a later subscription need not count from the start.
+the feed. Each event is projected onto the member (its envelopes only, spliced as the bytes
+they were stored as), given the next counter and the previous timestamp (what members' copies
+share is computed once per instance: delivery.py); the stream yields them in runs (what one
+read made ready, at most `MAX_RUN_EVENTS` / `MAX_RUN_BYTES`), each run signed once by this
+sequencer over the root of its events' hashes, every event with its inclusion proof
+(core/sequencing/run_signature.py), and serialized; SubscribeBatched sends a run as one message
+and Subscribe event by event. Events below the requested counter are counted but not sent.
+Every `CHECKPOINT_EVERY` counters a checkpoint is stored so a later subscription need not count
+from the start.
 """
 
 from __future__ import annotations
@@ -27,12 +28,10 @@ from collections.abc import AsyncIterator, Callable
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.ids import MemberId
 from minicanton.core.sequencing.errors import CounterPruned
-from minicanton.core.sequencing.events import SequencedEvent
 from minicanton.core.sequencing.members import MemberRecord
 from minicanton.core.sequencing.ordering import safe_watermark
-from minicanton.core.sequencing.stored import StreamCursor, project_event
 from minicanton.runtime.waits import wait_at_most
-from minicanton.sequencer.delivery import BatchView, PreparedEvent, signed_run
+from minicanton.sequencer.delivery import PreparedEvent, signed_run
 from minicanton.store.sequencer import CounterCheckpoint, SequencerStore
 
 log = logging.getLogger(__name__)
@@ -181,41 +180,38 @@ async def member_stream(
     ctx: StreamContext, member: MemberRecord, from_counter: int
 ) -> AsyncIterator[list[bytes]]:
     """The member's signed events from `from_counter` on, serialized, in runs, forever."""
-    if from_counter <= await ctx.store.pruned_counter(member.number):
+    number = member.number
+    if from_counter <= await ctx.store.pruned_counter(number):
         raise CounterPruned(f"events of {member.member} up to counter {from_counter} "
                             "were pruned")
-    checkpoint = await ctx.store.checkpoint_before(member.number, from_counter)
-    cursor = StreamCursor(checkpoint.counter, checkpoint.timestamp_us or None)
+    checkpoint = await ctx.store.checkpoint_before(number, from_counter)
+    counter, previous_us = checkpoint.counter, checkpoint.timestamp_us or None
     position_us = checkpoint.timestamp_us
     while True:
         ctx.check()
-        events, next_us = await _next_events(ctx, member.number, position_us)
-        run: list[SequencedEvent] = []
-        views: list[BatchView | None] = []
+        events, next_us = await _next_events(ctx, number, position_us)
+        run: list[bytes] = []
         run_bytes = 0
         for prepared in events:
-            if member.number not in prepared.recipients:
+            if number not in prepared.recipients:
                 continue
             stored = prepared.stored
-            sent = cursor.counter + 1 >= from_counter
-            view = prepared.view_for(member.number) if sent else None
-            event = project_event(stored, ctx.domain_id, member.member, member.number,
-                                  ctx.sender_of(stored.sender_number), cursor,
-                                  None if view is None else view.batch)
-            cursor = StreamCursor(event.counter, event.timestamp_us)
-            if event.counter % CHECKPOINT_EVERY == 0:
-                _save_checkpoint(ctx, member.number, cursor)
-            if sent:
-                run.append(event)
-                views.append(view)
+            counter += 1
+            if counter >= from_counter:
+                run.append(prepared.event_for(ctx.domain_id, member.member, number,
+                                              ctx.sender_of(stored.sender_number), counter,
+                                              previous_us))
                 run_bytes += prepared.size_bytes + 256  # at most: ids, signature, proof
-                if len(run) >= MAX_RUN_EVENTS or run_bytes >= MAX_RUN_BYTES:
-                    yield signed_run(run, views, ctx.signing_key)
-                    run, views, run_bytes = [], [], 0
+            previous_us = stored.timestamp_us
+            if counter % CHECKPOINT_EVERY == 0:
+                _save_checkpoint(ctx, number, CounterCheckpoint(counter, previous_us))
+            if len(run) >= MAX_RUN_EVENTS or run_bytes >= MAX_RUN_BYTES:
+                yield signed_run(run, ctx.signing_key)
+                run, run_bytes = [], 0
         if run:
-            yield signed_run(run, views, ctx.signing_key)
+            yield signed_run(run, ctx.signing_key)
         if next_us == position_us:
-            await ctx.feed.wait_for_member(member.number, position_us, timeout_s=1.0)
+            await ctx.feed.wait_for_member(number, position_us, timeout_s=1.0)
         position_us = next_us
 
 
@@ -231,8 +227,6 @@ async def _next_events(
     return feed.events_after(position_us), feed.cursor_us
 
 
-def _save_checkpoint(ctx: StreamContext, number: int, cursor: StreamCursor) -> None:
-    assert cursor.timestamp_us is not None
-    checkpoint = CounterCheckpoint(cursor.counter, cursor.timestamp_us)
+def _save_checkpoint(ctx: StreamContext, number: int, checkpoint: CounterCheckpoint) -> None:
     task = asyncio.get_running_loop().create_task(ctx.store.save_checkpoint(number, checkpoint))
     task.add_done_callback(lambda t: t.cancelled() or t.exception())

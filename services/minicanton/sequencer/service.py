@@ -25,13 +25,14 @@ from google.protobuf.message import DecodeError, Message
 from minicanton.codec.gen.minicanton.sequencer.v1 import sequencer_pb2 as pb
 from minicanton.codec.sequencer import (
     packed_messages,
-    parse_submission,
+    parse_submission_envelopes,
     signature_from_proto,
     unpacked_messages,
 )
 from minicanton.core.crypto.signing import SigningKeyPair
 from minicanton.core.errors import MinicantonError
 from minicanton.core.ids import MemberId
+from minicanton.core.sequencing.batch import Batch, SubmissionRequest
 from minicanton.core.sequencing.errors import (
     AuthenticationFailed,
     MalformedRequest,
@@ -44,6 +45,7 @@ from minicanton.core.sequencing.errors import (
 )
 from minicanton.core.sequencing.members import MemberRecord
 from minicanton.core.sequencing.run_signature import RunSignatureCache
+from minicanton.core.sequencing.stored import with_serialized
 from minicanton.core.sequencing.submission import ValidatedSubmission, validate_submission
 from minicanton.runtime.clock import Clock
 from minicanton.runtime.grpc_errors import stream_typed, typed_rpc
@@ -141,9 +143,10 @@ class SequencerService:
         if len(raw) > limit:
             raise RequestTooLarge(f"request of {len(raw)} bytes exceeds the domain's maximum "
                                   f"of {limit}")
-        signed = parse_submission(raw)
-        validated = await self._validate(signed, len(raw), member.member)
-        return signed.request.message_id, self.d.writer.submit(validated, len(raw))
+        signed, serialized = parse_submission_envelopes(raw)
+        checked = await self._validate(signed, len(raw), member.member)
+        return signed.request.message_id, self.d.writer.submit(_as_bytes(checked, serialized),
+                                                              len(raw))
 
     async def _validate(self, signed: Any, size: int, member: MemberId) -> ValidatedSubmission:
         runs = self._request_runs.get(member)
@@ -293,6 +296,19 @@ class SequencerService:
             raise MalformedRequest("timestamp_us must not be negative")
         await self.d.store.acknowledge(member.number, request.timestamp_us)
         return pb.AcknowledgeResponse().SerializeToString()
+
+
+def _as_bytes(checked: ValidatedSubmission, serialized: tuple[bytes, ...]
+              ) -> ValidatedSubmission:
+    """What the writer stores and members are delivered: the envelopes as the bytes they were
+    checked as (codec `parse_submission_envelopes`). Nothing after admission reads the decoded
+    envelopes, so the request keeps no batch (the writer's queue, bounded by the requests'
+    sizes, would hold every envelope twice)."""
+    request = checked.request
+    return ValidatedSubmission(
+        SubmissionRequest(request.domain_id, request.sender, request.message_id,
+                          request.max_sequencing_time_us, Batch()),
+        checked.sender_number, with_serialized(checked.envelopes, serialized))
 
 
 def _accepted(message_id: str, timestamp_us: int | None) -> bytes:

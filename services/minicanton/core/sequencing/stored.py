@@ -1,9 +1,14 @@
 """Events as the sequencer stores them, and their projection onto one member's stream.
 
 The store keeps one row per timestamp with the whole batch, each envelope tagged with the
-member numbers it resolved to when it was sequenced. Projection keeps only the envelopes the
-reading member is a recipient of, so a member's delivered bytes never carry an envelope
-addressed only to others, nor the recipients of such an envelope.
+member numbers it resolved to when it was sequenced. In the sequencer process an envelope
+travels as its serialized bytes (`StoredEnvelope.envelope` is `bytes`): the canonical encoding
+of the envelope the submission carried, checked when it was admitted, stored as it is and
+spliced as it is into every member's delivery, so nothing rebuilds or re-encodes it. The core's
+own machines (the simulation) keep `Envelope` objects; both project by the same rules.
+Projection keeps only the envelopes the reading member is a recipient of, so a member's
+delivered bytes never carry an envelope addressed only to others, nor the recipients of such an
+envelope.
 
 Projection also decides whether the reader learns the sender (`sender_visible`). Seed 003
 asks for sender privacy: "the recipients do not learn the identity of the submitting
@@ -18,6 +23,7 @@ so a reader's event hash is over exactly the bytes it was delivered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from minicanton.core.errors import InvalidArgument
@@ -28,10 +34,13 @@ from minicanton.core.sequencing.events import Deliver, DeliverError, SequencedEv
 
 @dataclass(frozen=True, slots=True)
 class StoredEnvelope:
-    member_numbers: frozenset[int]
-    envelope: Envelope
+    """`envelope`: the envelope, or its serialized bytes (`codec.sequencer.envelope_bytes` of
+    the envelope they encode, exactly), as the sequencer's shell keeps it."""
 
-    def __init__(self, member_numbers: frozenset[int], envelope: Envelope) -> None:
+    member_numbers: frozenset[int]
+    envelope: Envelope | bytes
+
+    def __init__(self, member_numbers: frozenset[int], envelope: Envelope | bytes) -> None:
         object.__setattr__(self, "member_numbers", member_numbers)
         object.__setattr__(self, "envelope", envelope)
 
@@ -103,6 +112,26 @@ def sender_visible(reader: MemberId, sender: MemberId, reader_is_sender: bool) -
     return reader_is_sender or _is_domain_entity(sender) or _is_domain_entity(reader)
 
 
+def with_serialized(envelopes: tuple[StoredEnvelope, ...],
+                    serialized: Sequence[bytes]) -> tuple[StoredEnvelope, ...]:
+    """`envelopes` with each envelope replaced by its serialized bytes (`serialized[i]` must
+    encode `envelopes[i].envelope`: the codec's parse gives both from one message)."""
+    if len(serialized) != len(envelopes):
+        raise ValueError("one serialized envelope per envelope")
+    return tuple([StoredEnvelope(stored.member_numbers, raw)
+                  for stored, raw in zip(envelopes, serialized, strict=True)])
+
+
+def deliver_header(stored: StoredEvent, member: MemberId, number: int,
+                   sender: MemberId) -> tuple[MemberId | None, str | None]:
+    """The sender and the message id that member `number`'s copy of `stored` names: the
+    message id only in the sender's own copy (its receipt), the sender only where
+    `sender_visible` allows."""
+    own = number == stored.sender_number
+    shown = sender if sender_visible(member, sender, own) else None
+    return shown, stored.message_id if own else None
+
+
 def envelope_indices(stored: StoredEvent, number: int) -> tuple[int, ...]:
     """Which of `stored`'s envelopes member `number` reads (its projection), in order."""
     return tuple(index for index, envelope in enumerate(stored.envelopes)
@@ -121,15 +150,20 @@ def project_event(
         content: Deliver | DeliverError = stored.error
     else:
         if batch is None:
-            batch = Batch(tuple(e.envelope for e in stored.envelopes
-                                if number in e.member_numbers))
-        own = number == stored.sender_number
-        message_id = stored.message_id if own else None
-        shown = sender if sender_visible(member, sender, own) else None
+            batch = Batch(tuple([_envelope(e) for e in stored.envelopes
+                                 if number in e.member_numbers]))
+        shown, message_id = deliver_header(stored, member, number, sender)
         content = Deliver(shown, message_id, batch)
     return SequencedEvent(
         domain_id, member, cursor.counter + 1, stored.timestamp_us, cursor.timestamp_us, content
     )
+
+
+def _envelope(stored: StoredEnvelope) -> Envelope:
+    if isinstance(stored.envelope, bytes):
+        raise TypeError("a serialized envelope is delivered as it is (sequencer/delivery.py), "
+                        "not projected into a Batch")
+    return stored.envelope
 
 
 def advance(cursor: StreamCursor, event: SequencedEvent) -> StreamCursor:

@@ -23,7 +23,7 @@ from uuid import UUID
 
 import asyncpg
 
-from minicanton.codec.sequencer import decode_stored_envelopes, encode_stored_envelopes
+from minicanton.codec.sequencer import decode_stored_batch, encode_stored_envelopes
 from minicanton.core.crypto.signing import SigningPublicKey
 from minicanton.core.ids import MemberId
 from minicanton.core.sequencing.errors import MemberDisabled, SequencerUnavailable, UnknownMember
@@ -72,7 +72,8 @@ def _event(row: Any) -> StoredEvent:
     error = None
     if row["error_id"] is not None:
         error = DeliverError(row["message_id"], row["error_id"], row["error_reason"])
-    envelopes = decode_stored_envelopes(row["payload"]) if row["payload"] is not None else ()
+    # envelopes as their bytes: delivered as stored (sequencer/delivery.py)
+    envelopes = decode_stored_batch(row["payload"]) if row["payload"] is not None else ()
     return StoredEvent(row["ts"], row["node_index"], row["sender"], row["message_id"],
                        envelopes, error)
 
