@@ -4,6 +4,7 @@ events written after the upgrade read back the same whether they stay inline or 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import uuid
@@ -13,8 +14,9 @@ import asyncpg
 import pytest
 from tests.unit.sequencing.helpers import ALICE, BOB, request
 
+from minicanton.codec.sequencer import envelope_bytes
 from minicanton.core.sequencing.ordering import TimestampAllocator
-from minicanton.core.sequencing.stored import StoredEnvelope, StoredEvent
+from minicanton.core.sequencing.stored import StoredEnvelope, StoredEvent, with_serialized
 from minicanton.core.sequencing.submission import ValidatedSubmission, plan_events
 from minicanton.store.postgres import sequencer as sequencer_module
 from minicanton.store.postgres.sequencer import MIGRATIONS, PostgresSequencerStore
@@ -47,7 +49,14 @@ async def write_events(store: PostgresSequencerStore, prefix: str, now_us: int
     await store.go_offline(0, session)
     events = [p.event for p in planned if p.event is not None]
     assert result.written == {e.timestamp_us for e in events}
-    return events
+    return [as_read(event) for event in events]
+
+
+def as_read(event: StoredEvent) -> StoredEvent:
+    """`event` as the store reads it back: each envelope as its serialized bytes."""
+    serialized = [envelope_bytes(stored.envelope) for stored in event.envelopes
+                  if not isinstance(stored.envelope, bytes)]
+    return dataclasses.replace(event, envelopes=with_serialized(event.envelopes, serialized))
 
 
 async def out_of_line_values(dsn: str) -> int:
