@@ -3,8 +3,9 @@
 `python -m bench.node_cpu` starts a local network, drives (a) (Iou creates through Bank's
 participant, SubmitAndWait) at concurrency 32, and prints the CPU every process on the machine
 spent per committed transaction (from /proc, so PostgreSQL backends and anything else running
-show too), grouped by program, and each node's threads. It is not part of `make bench`: it is
-for comparing two trees of the code on this noisy machine, in alternating runs:
+show too), grouped by program (PostgreSQL's backends by database), and each node's threads.
+It is not part of `make bench`: it is for comparing two trees of the code on this noisy
+machine, in alternating runs:
 
     PYTHONPATH=/path/to/other/checkout/services python -m bench.node_cpu   # the other tree
     python -m bench.node_cpu                                              # this one
@@ -71,6 +72,11 @@ def _threads(pid: int) -> dict[tuple[int, str], float]:
 def _program(command: str) -> str:
     if "-m minicanton." in command:
         return command.split("-m ", 1)[1].split()[0]
+    if command.startswith("postgres: "):
+        # a backend's title is "postgres: USER DATABASE HOST(PORT) STATE": one line per node's
+        # database; the server's own processes ("postgres: walwriter", ...) are summed
+        words = command.split()
+        return f"postgres {words[2]}" if len(words) > 3 and "(" in words[3] else "postgres"
     return "postgres" if command.startswith("postgres") else command.split()[0][-40:]
 
 
