@@ -206,20 +206,12 @@ def signed_event_from_proto(message: pb.SignedSequencedEvent) -> SignedSequenced
                                 _proof_from_proto(message.run_proof))
 
 
-def sign_events(events: Sequence[SequencedEvent], key: SigningKeyPair,
-                known_batch_bytes: Sequence[bytes | None] | None = None
+def sign_events(events: Sequence[SequencedEvent], key: SigningKeyPair
                 ) -> list[SignedSequencedEvent]:
-    """The events serialized (`event_bytes`, with `known_batch_bytes` per event where the
-    caller has them) and signed together over those bytes (core `sign_events`): the only way
-    a sequencer makes a `SignedSequencedEvent`, so its bytes are exactly its event's."""
-    if known_batch_bytes is None:
-        encoded = [event_bytes(event) for event in events]
-    elif len(known_batch_bytes) != len(events):
-        raise ValueError("one known batch (or None) per event")
-    else:
-        encoded = [event_bytes(event, known)
-                   for event, known in zip(events, known_batch_bytes, strict=True)]
-    return core_sign_events(events, encoded, key)
+    """The events serialized (`event_bytes`) and signed together over those bytes (core
+    `sign_events`), so a `SignedSequencedEvent`'s bytes are exactly its event's. A sequencer
+    serving members signs their events' bytes without the events (`sign_event_bytes`)."""
+    return core_sign_events(events, [event_bytes(event) for event in events], key)
 
 
 def sign_event(event: SequencedEvent, key: SigningKeyPair) -> SignedSequencedEvent:
@@ -238,17 +230,9 @@ def batch_bytes(serialized_envelopes: Sequence[bytes]) -> bytes:
     return packed_messages(list(serialized_envelopes))
 
 
-def event_bytes(event: SequencedEvent, known_batch_bytes: bytes | None = None) -> bytes:
-    """`event_to_proto(event).SerializeToString()`; `known_batch_bytes`, the `batch_bytes` of
-    a Deliver's batch where the caller has them (one envelope served to several members is
-    serialized once), is spliced in as the Deliver's last field (batch, 3), itself the
-    event's last (deliver, 6)."""
-    content = event.content
-    if known_batch_bytes is None or not isinstance(content, Deliver):
-        return event_to_proto(event).SerializeToString()
-    return deliver_event_bytes(event.domain_id, event.member, event.counter, event.timestamp_us,
-                               event.previous_timestamp_us, content.sender, content.message_id,
-                               known_batch_bytes)
+def event_bytes(event: SequencedEvent) -> bytes:
+    """`event_to_proto(event).SerializeToString()`."""
+    return event_to_proto(event).SerializeToString()
 
 
 def deliver_event_bytes(domain_id: str, member: MemberId, counter: int, timestamp_us: int,
@@ -357,8 +341,7 @@ def encode_stored_envelopes(envelopes: Sequence[StoredEnvelope]) -> bytes:
 
 def decode_stored_envelopes(raw: bytes) -> tuple[StoredEnvelope, ...]:
     """A StoredBatch with its envelopes decoded (`Envelope`s)."""
-    message = pb.StoredBatch()
-    message.ParseFromString(raw)
+    message = parse_message(pb.StoredBatch, raw)
     return tuple([StoredEnvelope(frozenset(e.member_numbers), envelope_from_proto(e.envelope))
                   for e in message.envelopes])
 
@@ -414,9 +397,9 @@ def packed_messages(serialized: list[bytes]) -> bytes:
     return b"".join([_FIELD_1_MESSAGE + _varint(len(item)) + item for item in serialized])
 
 
-_FIELD_1_MESSAGE = bytes([(1 << 3) | 2])  # field number 1, wire type 2 (length-delimited)
-_FIELD_1_MESSAGE_BYTE = (1 << 3) | 2
+_FIELD_1_MESSAGE_BYTE = (1 << 3) | 2  # field number 1, wire type 2 (length-delimited)
 _FIELD_2_MESSAGE_BYTE = (2 << 3) | 2
+_FIELD_1_MESSAGE = bytes([_FIELD_1_MESSAGE_BYTE])
 _U64 = (1 << 64) - 1  # a negative int32 is sent as its 64-bit two's complement
 _ONE_BYTE = [bytes([value]) for value in range(0x80)]
 
@@ -439,7 +422,7 @@ def unpacked_messages(raw: bytes) -> list[bytes]:
     of `packed_messages`. Anything else in `raw` is a `MalformedRequest`."""
     items, position = [], 0
     while position < len(raw):
-        if raw[position:position + 1] != _FIELD_1_MESSAGE:
+        if raw[position] != _FIELD_1_MESSAGE_BYTE:
             raise MalformedRequest("a packed message holds something other than its items")
         length, position = _read_varint(raw, position + 1)
         end = position + length

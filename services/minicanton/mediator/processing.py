@@ -33,7 +33,7 @@ from minicanton.core.sequencing.batch import Envelope
 from minicanton.core.sequencing.chain import VerifiedEvent
 from minicanton.core.sequencing.events import Deliver, DeliverError, EventContent, SequencedEvent
 from minicanton.core.topology.transactions import BROADCAST_MAGIC
-from minicanton.runtime.topology_client import IngestResult, TopologyAlarm, TopologyClient
+from minicanton.runtime.topology_client import TopologyAlarm, TopologyClient
 from minicanton.store.mediator_store import MessageIndex, MessageKind, RecordedEvent
 
 
@@ -43,9 +43,6 @@ class Processed:
     sends: tuple[SendVerdict, ...] = ()
     alarms: tuple[RaiseAlarm, ...] = ()
     topology_alarms: tuple[TopologyAlarm, ...] = ()  # already logged by the topology client
-
-
-_NO_TOPOLOGY = IngestResult()
 
 
 class EventProcessor:
@@ -63,16 +60,8 @@ class EventProcessor:
         snapshot = self.topology.snapshot(event.timestamp_us)
         envelopes: tuple[Envelope, ...] = (
             content.batch.envelopes if isinstance(content, Deliver) else ())
-        # the topology client only when a broadcast is there (one event in thousands)
-        topology = (self.topology.ingest_event(event)
-                    if any(e.content.startswith(BROADCAST_MAGIC) for e in envelopes)
-                    else _NO_TOPOLOGY)
+        topology = self.topology.ingest_event(event)
         effects = self.mediator.handle_event(event, snapshot)
-        if not effects:  # a receipt, a time proof, a late message's record aside: most events
-            return Processed(RecordedEvent(
-                verified.position, signed_event, self._index(envelopes, (), ()), (), (), (),
-                topology.rows, self._receipts(content), self._send_errors(content),
-            ), (), (), topology.alarms)
         # one pass sorts the effects (most events cause one or two)
         requests: list[PersistRequest] = []
         responses: list[PersistResponse] = []

@@ -97,6 +97,9 @@ class IngestResult:
                             self.alarms + other.alarms)
 
 
+_NOTHING_INGESTED = IngestResult()
+
+
 def is_topology_payload(content: bytes) -> bool:
     return content.startswith(BROADCAST_MAGIC)
 
@@ -123,14 +126,14 @@ class TopologyClient:
     # --- ingesting ---------------------------------------------------------------------
 
     def ingest_event(self, event: SequencedEvent) -> IngestResult:
-        """Accept the topology broadcasts among the event's envelopes."""
+        """Accept the topology broadcasts among the event's envelopes (most events hold none:
+        they get the one shared empty result, nothing is built for them)."""
         content = event.content
-        if not isinstance(content, Deliver):
-            return IngestResult()
-        result = IngestResult()
-        for envelope in content.batch.envelopes:
-            if is_topology_payload(envelope.content):
-                result += self.ingest(event.timestamp_us, content.sender, envelope.content)
+        result = _NOTHING_INGESTED
+        if isinstance(content, Deliver):
+            for envelope in content.batch.envelopes:
+                if is_topology_payload(envelope.content):
+                    result += self.ingest(event.timestamp_us, content.sender, envelope.content)
         return result
 
     def ingest(self, sequenced_us: int, sender: str | None, content: bytes) -> IngestResult:

@@ -66,7 +66,6 @@ from minicanton.core.protocol.message_codec import (
     decode_protocol_message,
 )
 from minicanton.core.protocol.messages import (
-    Approve,
     ConfirmationResponse,
     InformeeMessage,
     MediatorResult,
@@ -85,7 +84,11 @@ from minicanton.core.protocol.response_aggregation import (
     malformed_request_reasons,
     mediator_reason,
 )
-from minicanton.core.protocol.verdict_disclosure import informee_verdict, sight_of
+from minicanton.core.protocol.verdict_disclosure import (
+    hides_nothing,
+    informee_verdict,
+    sight_of,
+)
 from minicanton.core.sequencing.batch import Batch, Envelope, GroupRecipient, MemberRecipient
 from minicanton.core.sequencing.events import Deliver, SequencedEvent
 from minicanton.core.topology.errors import MemberKeyNotValid
@@ -590,12 +593,12 @@ class Mediator:
         """The submitter's copy is the full verdict; everyone else's shows only its views."""
         informee = pending.aggregation.informee_message
         deliveries = []
-        # an approval hides nothing (`informee_verdict` returns it as it is): everyone gets
-        # the full result, without working out what each recipient saw
-        approved = isinstance(full.verdict, Approve)
+        # a verdict that hides nothing goes to everyone as it is, without working out what
+        # each recipient saw
+        everyone_sees_all = hides_nothing(full.verdict)
         for recipient in pending.recipients:
             verdict = full.verdict
-            if recipient != pending.submitter and not approved:
+            if recipient != pending.submitter and not everyone_sees_all:
                 verdict = informee_verdict(
                     verdict, recipient, sight_of(recipient, informee, pending.snapshot))
             same = verdict is full.verdict or verdict == full.verdict

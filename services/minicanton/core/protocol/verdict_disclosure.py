@@ -92,9 +92,15 @@ def sight_of(
     )
 
 
+def hides_nothing(verdict: Verdict) -> bool:
+    """`informee_verdict` gives every recipient `verdict` as it is (an approval), so no
+    recipient's sight need be worked out (the two are kept side by side and tested to agree)."""
+    return isinstance(verdict, Approve)
+
+
 def informee_verdict(verdict: Verdict, recipient: ParticipantId, sight: Sight) -> Verdict:
     """`verdict` as a recipient other than the submitter may receive it; `verdict` itself
-    when there is nothing to hide (an approval)."""
+    when there is nothing to hide (`hides_nothing`)."""
     if isinstance(verdict, Approve):
         return verdict
     if isinstance(verdict, Timeout):
