@@ -33,6 +33,7 @@ from minicanton.core.sequencing.batch import (
     SubmissionRequest,
 )
 from minicanton.core.sequencing.errors import MalformedRequest
+from minicanton.core.sequencing.event_wire import decode_signed_event, unpack_items
 from minicanton.core.sequencing.events import (
     Deliver,
     DeliverError,
@@ -310,7 +311,13 @@ def _proof_from_proto(steps: Sequence[pb.RunProofStep]) -> RunProof:
 
 def parse_signed_event(raw: bytes) -> SignedSequencedEvent:
     """Untrusted bytes (a sequencer's stream, a stored event) to an event, or
-    `MalformedRequest`: never a protobuf error a caller does not expect."""
+    `MalformedRequest`: never a protobuf error a caller does not expect. Bytes in the form
+    sequencers write are read by the compiled `decode_signed_event`, to exactly what the
+    protobuf path below gives them; that path decides everything else."""
+    if type(raw) is bytes:
+        signed = decode_signed_event(raw)
+        if signed is not None:
+            return signed
     return signed_event_from_proto(parse_message(pb.SignedSequencedEvent, raw))
 
 
@@ -419,18 +426,9 @@ def _varint(value: int) -> bytes:
 
 def unpacked_messages(raw: bytes) -> list[bytes]:
     """The elements of field 1 (repeated message) of `raw`, each as its own bytes: the inverse
-    of `packed_messages`. Anything else in `raw` is a `MalformedRequest`."""
-    items, position = [], 0
-    while position < len(raw):
-        if raw[position] != _FIELD_1_MESSAGE_BYTE:
-            raise MalformedRequest("a packed message holds something other than its items")
-        length, position = _read_varint(raw, position + 1)
-        end = position + length
-        if end > len(raw):
-            raise MalformedRequest("a packed message is cut short")
-        items.append(raw[position:end])
-        position = end
-    return items
+    of `packed_messages`. Anything else in `raw` is a `MalformedRequest`. (Compiled:
+    core `unpack_items`.)"""
+    return unpack_items(raw if type(raw) is bytes else bytes(raw))
 
 
 def _read_varint(raw: bytes, position: int) -> tuple[int, int]:
