@@ -10,10 +10,12 @@ to another. Several events served together may share one signature over a run ro
 its inclusion proof (run_signature.py): the evidence is the same, the signing and verifying
 once per run.
 
-The core never parses or encodes the wire form: a `SignedSequencedEvent` carries the event's
-bytes (`event_bytes`) and the event they encode, and the codec is the only place that makes
-one, from bytes it parses or from an event it encodes (codec/sequencer.py), so the two always
+The core never encodes the wire form: a `SignedSequencedEvent` carries the event's bytes
+(`event_bytes`) and the event they encode, and the codec is the only place that makes one,
+from bytes it parses or from an event it encodes (codec/sequencer.py), so the two always
 agree. Everything signed and checked is the bytes; the event is what a reader then trusts.
+The codec's parse reads the bytes sequencers write through `event_wire.decode_signed_event`,
+compiled here, which gives exactly what its protobuf path gives or declines (event_wire.py).
 """
 
 from __future__ import annotations
