@@ -86,9 +86,9 @@ def submission_request(pb: commands_pb2.Commands, claims: AuthorizedClaims
 
 def random_uuid4() -> str:
     """A random (version 4) UUID's text, as ``str(uuid.uuid4())`` gives it: the same 122
-    random bits from the OS, without building a `uuid.UUID` (half the cost of
-    `submission_request` went to that for each command that leaves its submission id empty,
-    which clients usually do)."""
+    random bits from the OS, without building a `uuid.UUID` (that was a sixth of
+    `submission_request`, about 4 µs, for each command that leaves its submission id empty,
+    which clients usually do; this costs about 1 µs)."""
     digits = os.urandom(16).hex()
     variant = _VARIANT_DIGITS[int(digits[16], 16) & 3]  # the RFC 4122 variant: 10xx
     return (f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-"
