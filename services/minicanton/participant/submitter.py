@@ -32,6 +32,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Iterable
+from typing import cast
 
 from minicanton.core.entropy import Entropy
 from minicanton.core.errors import MinicantonError
@@ -221,11 +222,13 @@ def command_submission(request: SubmissionRequest, now_us: int) -> CommandSubmis
     if request.min_ledger_time_abs_us is not None or request.min_ledger_time_rel_us is not None:
         ledger_time_us = max(now_us, request.min_ledger_time_abs_us or 0,
                              now_us + (request.min_ledger_time_rel_us or 0))
+    # PartyId is a NewType of str: the request's party sets are the machine's as they are
+    # (frozenset() of a frozenset is that frozenset; no set built per submission)
     return CommandSubmission(
-        commands=request.commands, act_as=frozenset(PartyId(p) for p in request.act_as),
+        commands=request.commands, act_as=frozenset(cast(frozenset[PartyId], request.act_as)),
         application_id=request.application_id, command_id=request.command_id,
         submission_id=request.submission_id or secrets.token_hex(16),
-        read_as=frozenset(PartyId(p) for p in request.read_as),
+        read_as=frozenset(cast(frozenset[PartyId], request.read_as)),
         workflow_id=request.workflow_id, ledger_time_us=ledger_time_us,
         deduplication_period=request.deduplication_period,
     )

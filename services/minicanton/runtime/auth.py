@@ -28,7 +28,11 @@ signature) cost a few per cent of a participant's CPU per command. An entry is u
 until the token's own ``exp`` (with the leeway), at most `TOKEN_CACHE_TTL_S` after it was
 verified, and only while the key source still gives the key that verified it (asked every
 call, so a key rotated out of a JWKS is refused at once); everything after the signature
-check (audiences, participant, user rights) runs every call.
+check (audiences, participant, ledger id, user rights) runs every call. Only what a custom
+claims token grants (its actAs, readAs, admin and applicationId, read and type-checked into
+`AuthorizedClaims`) is kept with the entry once built: a pure function of the verified
+payload, and a token whose claims are malformed is refused every time, since nothing is kept
+for it.
 
 Each RPC then asks the claims for what it needs (`check_act_as`, `check_read_as`,
 `check_admin`, `check_application_id`), which raise `PermissionDenied` (PERMISSION_DENIED).
@@ -190,25 +194,32 @@ class VerifiedTokenCache:
         return cached
 
     def put(self, token: str, header: dict[str, Any], key: VerificationKey,
-            payload: dict[str, Any]) -> None:
+            payload: dict[str, Any]) -> _Verified:
+        """The entry for a token just verified; remembered unless already unusable."""
         now_s = self._clock_s()
         until_s = now_s + self._ttl_s
         expiry = _expiry(payload)
         if expiry is not None:
             until_s = min(until_s, expiry + self._leeway_s)
+        verified = _Verified(until_s, header, key, payload)
         if until_s <= now_s:
-            return
+            return verified
         if len(self._verified) >= self._entries:
             del self._verified[next(iter(self._verified))]  # the oldest entry
-        self._verified[token] = _Verified(until_s, header, key, payload)
+        self._verified[token] = verified
+        return verified
 
 
-@dataclass(frozen=True, slots=True)
 class _Verified:
-    until_s: float
-    header: dict[str, Any]
-    key: VerificationKey
-    payload: dict[str, Any]
+    """A verified token; `claims`, once built, what its custom claims grant (a pure function
+    of the payload, which the checks against this participant do not change)."""
+
+    __slots__ = ("claims", "header", "key", "payload", "until_s")
+
+    def __init__(self, until_s: float, header: dict[str, Any], key: VerificationKey,
+                 payload: dict[str, Any]) -> None:
+        self.until_s, self.header, self.key, self.payload = until_s, header, key, payload
+        self.claims: AuthorizedClaims | None = None
 
 
 class LedgerApiAuthenticator:
@@ -220,7 +231,8 @@ class LedgerApiAuthenticator:
 
     async def authenticate(self, authorization: str | None) -> AuthorizedClaims:
         token = bearer_token(authorization)
-        payload = await self._verified_payload(token)
+        verified = await self._verified_token(token)
+        payload = verified.payload
         audiences = _audiences(payload)
         self._check_target_audience(audiences)
         participant_audiences = [a for a in audiences if a.startswith(PARTICIPANT_AUDIENCE_PREFIX)]
@@ -233,24 +245,23 @@ class LedgerApiAuthenticator:
                 raise Unauthenticated("a user token's aud must be empty or one participant id")
             return await self._user_claims(payload, next(iter(audiences), None), expires_at_s)
         if DAML_CLAIMS in payload:
-            return self._custom_claims(payload, expires_at_s)
+            return self._custom_claims(verified, expires_at_s)
         raise Unauthenticated(
             f"the token is neither a user token (scope {LEDGER_API_SCOPE!r}) nor carries "
             f"Daml's {DAML_CLAIMS!r} claims"
         )
 
-    async def _verified_payload(self, token: str) -> dict[str, Any]:
+    async def _verified_token(self, token: str) -> _Verified:
         cached = self._verified.get(token)
         if cached is not None and await self._config.keys.key_for(cached.header) == cached.key:
-            return cached.payload
+            return cached
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise Unauthenticated("the access token is not a well-formed JWT") from None
         key = await self._config.keys.key_for(header)
         payload = self._decode(token, key)
-        self._verified.put(token, header, key, payload)
-        return payload
+        return self._verified.put(token, header, key, payload)
 
     def _decode(self, token: str, key: VerificationKey) -> dict[str, Any]:
         required = ["exp"] if self._config.require_expiry else []
@@ -296,23 +307,32 @@ class LedgerApiAuthenticator:
             identity_provider_admin=rights.identity_provider_admin, expires_at_s=expires_at_s,
         )
 
-    def _custom_claims(self, payload: Mapping[str, Any],
-                       expires_at_s: int | None) -> AuthorizedClaims:
-        claims = payload[DAML_CLAIMS]
+    def _custom_claims(self, verified: _Verified, expires_at_s: int | None
+                       ) -> AuthorizedClaims:
+        """The token's claims once this participant and ledger are checked (every call); what
+        they grant is read from the payload once per verified token."""
+        claims = verified.payload[DAML_CLAIMS]
         if not isinstance(claims, dict):
             raise Unauthenticated(f"{DAML_CLAIMS!r} must be a JSON object")
         self._check_participant(_optional_text(claims, "participantId"))
         ledger_id = _optional_text(claims, "ledgerId")
         if ledger_id is not None and ledger_id != self._config.ledger_id:
             raise Unauthenticated(f"the token is for ledger {ledger_id!r}, not this one")
-        admin = claims.get("admin", False)
-        if not isinstance(admin, bool):
-            raise Unauthenticated("'admin' must be true or false")
-        return AuthorizedClaims(
-            act_as=_party_list(claims, "actAs"), read_as=_party_list(claims, "readAs"),
-            admin=admin, application_id=_optional_text(claims, "applicationId"),
-            expires_at_s=expires_at_s,
-        )
+        if verified.claims is None:
+            verified.claims = _granted(claims, expires_at_s)
+        return verified.claims
+
+
+def _granted(claims: Mapping[str, Any], expires_at_s: int | None) -> AuthorizedClaims:
+    """What Daml's custom claims grant."""
+    admin = claims.get("admin", False)
+    if not isinstance(admin, bool):
+        raise Unauthenticated("'admin' must be true or false")
+    return AuthorizedClaims(
+        act_as=_party_list(claims, "actAs"), read_as=_party_list(claims, "readAs"),
+        admin=admin, application_id=_optional_text(claims, "applicationId"),
+        expires_at_s=expires_at_s,
+    )
 
 
 def _audiences(payload: Mapping[str, Any]) -> list[str]:

@@ -2,7 +2,8 @@
 
 One boundary and one mapping for every gRPC server (sequencer, mediator auditor, topology
 manager, Ledger API). Handlers run through `run_typed` (or the `typed_rpc` decorator) and
-server streams through `stream_typed`:
+server streams through `stream_typed` (`typed_unary` is `run_typed` made into the handler
+itself, for the decorators):
 
 - a `MinicantonError` ends the call with the status `status_of` names: the error's own
   ``grpc_status`` attribute, else `STATUS_BY_ERROR_ID` (Daml's categories for the error ids
@@ -175,12 +176,30 @@ def _facts(request_context: Callable[[], RequestContext] | None) -> RequestConte
         return {}
 
 
+def typed_unary(handler: Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[R]],
+                name: str, *, abort: Abort = abort_with,
+                request_context_of: Callable[[Any], RequestContext] | None = None,
+                ) -> Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[R]]:
+    """A unary handler `(self, request, context)` run as `run_typed` runs a call, in one
+    coroutine and without a closure per call (this wraps every unary call of every server);
+    `request_context_of(request)` (asked only on failure) is `run_typed`'s request context."""
+    async def wrapped(self: Any, request: Any, context: grpc.aio.ServicerContext) -> R:
+        try:
+            return await handler(self, request, context)
+        except _PASS_THROUGH:
+            raise
+        except Exception as error:
+            facts = (None if request_context_of is None
+                     else lambda: request_context_of(request))
+            await _abort_typed(context, name, error, abort, facts)
+            raise AssertionError("unreachable: abort raises") from error
+    return wrapped
+
+
 def typed_rpc(handler: Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[R]],
               ) -> Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[R]]:
-    """A unary handler `(self, request, context)` run through `run_typed`."""
-    async def wrapped(self: Any, request: Any, context: grpc.aio.ServicerContext) -> R:
-        return await run_typed(context, handler.__name__,
-                               lambda: handler(self, request, context))
+    """A unary handler `(self, request, context)` run through the boundary (`typed_unary`)."""
+    wrapped = typed_unary(handler, handler.__name__)
     wrapped.__name__ = handler.__name__
     return wrapped
 

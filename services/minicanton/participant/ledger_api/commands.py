@@ -10,7 +10,7 @@ for the engine to say, against the template. An empty submission id is filled in
 
 from __future__ import annotations
 
-import uuid
+import os
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
@@ -50,7 +50,9 @@ def submission_request(pb: commands_pb2.Commands, claims: AuthorizedClaims
                        ) -> SubmissionRequest:
     if not pb.command_id:
         raise missing_field("commands.command_id")
-    act_as = frozenset(pb.act_as) | ({pb.party} if pb.party else frozenset())
+    act_as = frozenset(pb.act_as)
+    if pb.party:
+        act_as |= {pb.party}
     if not act_as:
         raise missing_field("commands.act_as")
     claims.check_act_as(act_as)
@@ -68,17 +70,32 @@ def submission_request(pb: commands_pb2.Commands, claims: AuthorizedClaims
     return SubmissionRequest(
         application_id=application_id,
         command_id=pb.command_id,
-        submission_id=pb.submission_id or str(uuid.uuid4()),
+        submission_id=pb.submission_id or random_uuid4(),
         workflow_id=pb.workflow_id,
         act_as=act_as,
         read_as=read_as,
-        commands=tuple(_command(c, f"commands.commands[{i}]") for i, c in enumerate(pb.commands)),
+        commands=tuple([_command(c, f"commands.commands[{i}]")
+                        for i, c in enumerate(pb.commands)]),
         deduplication_period=_deduplication_period(pb),
         min_ledger_time_abs_us=(_timestamp_us(pb.min_ledger_time_abs)
                                 if pb.HasField("min_ledger_time_abs") else None),
         min_ledger_time_rel_us=(_duration_us(pb.min_ledger_time_rel, "min_ledger_time_rel")
                                 if pb.HasField("min_ledger_time_rel") else None),
     )
+
+
+def random_uuid4() -> str:
+    """A random (version 4) UUID's text, as ``str(uuid.uuid4())`` gives it: the same 122
+    random bits from the OS, without building a `uuid.UUID` (that was a sixth of
+    `submission_request`, about 4 µs, for each command that leaves its submission id empty,
+    which clients usually do; this costs about 1 µs)."""
+    digits = os.urandom(16).hex()
+    variant = _VARIANT_DIGITS[int(digits[16], 16) & 3]  # the RFC 4122 variant: 10xx
+    return (f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-"
+            f"{digits[20:]}")
+
+
+_VARIANT_DIGITS = "89ab"
 
 
 def _command(pb: commands_pb2.Command, path: str) -> Command:

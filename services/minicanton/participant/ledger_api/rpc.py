@@ -1,7 +1,7 @@
 """What every Ledger API servicer shares: authenticating the caller and the error boundary.
 
 Each RPC is decorated with `unary` or `stream`: the handler runs through the error boundary
-every gRPC server shares (`runtime.grpc_errors.run_typed` / `stream_typed`: one mapping from
+every gRPC server shares (`runtime.grpc_errors.typed_unary` / `stream_typed`: one mapping from
 errors to status codes; an untyped exception is INTERNAL, its trace logged, never sent), and
 `errors.abort_with_error` renders the status as Daml does (google.rpc.Status details). Each
 handler's first line authenticates the call with `LedgerApiService.claims` and then states the
@@ -20,7 +20,7 @@ import grpc
 from minicanton.participant.ledger_api.backend import LedgerApiBackend
 from minicanton.participant.ledger_api.errors import LedgerApiError, abort_with_error
 from minicanton.runtime.auth import AuthorizedClaims, LedgerApiAuthenticator
-from minicanton.runtime.grpc_errors import run_typed, stream_typed
+from minicanton.runtime.grpc_errors import stream_typed, typed_unary
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -68,15 +68,9 @@ def unary(context_of: ContextOf | None = None) -> Callable[
     def decorate(handler: Callable[[Any, Request, grpc.aio.ServicerContext],
                                    Awaitable[Response]]
                  ) -> Callable[[Any, Request, grpc.aio.ServicerContext], Awaitable[Response]]:
-        @functools.wraps(handler)
-        async def wrapper(self: Any, request: Request,
-                          context: grpc.aio.ServicerContext) -> Response:
-            return await run_typed(
-                context, _where(handler), lambda: handler(self, request, context),
-                abort=abort_with_error,
-                request_context=None if context_of is None else lambda: context_of(request))
-
-        return wrapper
+        wrapper = typed_unary(handler, _where(handler), abort=abort_with_error,
+                              request_context_of=context_of)
+        return functools.wraps(handler)(wrapper)
 
     return decorate
 
