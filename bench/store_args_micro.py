@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import hashlib
 import importlib.util
 import itertools
@@ -57,6 +58,7 @@ from minicanton.core.protocol.mediator import (
 )
 from minicanton.core.protocol.messages import Approve, MediatorResult
 from minicanton.core.sequencing.events import SequencerPosition
+from minicanton.participant import effects as participant_effects
 from minicanton.runtime.embedded_postgres import EmbeddedPostgres
 from minicanton.runtime.shutdown import install_uvloop
 from minicanton.store.mediator_store import Lease, MessageIndex, MessageKind, RecordedEvent
@@ -70,6 +72,7 @@ from minicanton.store.participant_store import (
     SubmissionSequenced,
     TransactionEntry,
 )
+from minicanton.store.postgres import participant_fast_writes
 from minicanton.store.postgres.mediator_store import PostgresMediatorStore
 from minicanton.store.postgres.participant_store import PostgresParticipantStore
 
@@ -281,27 +284,105 @@ async def _participant_round(stores: Any, dsn: str,
         await store.close()
 
 
-class Stores:
-    """The PostgreSQL store classes of one source tree (this one, or `--against`'s)."""
+# --- the participants, from the core's own effects (commit sets included) ----------------------
 
-    MODULES = ("pools", "topology_store", "participant_rows", "participant_fast_writes",
-               "participant_slow_writes", "submission_starts", "participant_store",
-               "sequencer_pruning", "sequencer", "mediator_store")
+Captured = list[tuple[CleanPosition, list[Any]]]
+
+
+def captured_events(transactions: int = TRANSACTIONS) -> dict[str, Captured]:
+    """Each event bank's and alice's machines handled for `transactions` Iou creates through
+    every core machine (tests/sim's seeded network, 16 in flight): its clean position and
+    effects, as the pump hands them to `event_effects`. Unlike `participant_batches` these
+    start from the machine's commit sets, so they measure `transaction_entry` (encoding the
+    events and contracts) as well."""
+    from tests.sim import harness
+    from tests.sim.dvp_flow import iou
+
+    captured: dict[str, Captured] = {"bank": [], "alice": []}
+    step = harness.participant_step
+
+    def capturing_step(machine: Any, store: Any, event: Any, snapshot: Any) -> list[Any]:
+        effects = step(machine, store, event, snapshot)
+        for name, node in net.participants.items():
+            if node.store is store and name in captured:
+                captured[name].append(
+                    (CleanPosition(event.counter, event.timestamp_us), list(effects)))
+        return effects
+
+    net = harness.SimNetwork()
+    harness.participant_step = capturing_step  # type: ignore[assignment]
+    try:
+        for start in range(0, transactions, 16):
+            for n in range(start, min(start + 16, transactions)):
+                net.submit("bank", iou(net), act_as=["Bank"], command_id=f"iou-{n}")
+            net.run()
+    finally:
+        harness.participant_step = step
+    return captured
+
+
+def _event_groups(events: Captured) -> list[Captured]:
+    """Consecutive events written together, as the pump merges a delivered batch."""
+    return _cut(events, PARTICIPANT_BATCHES)
+
+
+async def _captured_round(stores: Any, dsn: str, groups: list[Captured]) -> tuple[float, float]:
+    """`event_effects` of each event, merged per group, then `EventWriter.apply_event`."""
+    store = await stores.participant.open(dsn, min_size=1, max_size=1)
+    writer = store.event_writer()
+    event_effects, merge_effects = stores.effects.event_effects, stores.effects.merge_effects
+
+    async def write(group: Captured) -> Any:
+        return await writer.apply_event(merge_effects([event_effects(p, e) for p, e in group]))
+    try:
+        pid = await store.pool.fetchval("SELECT pg_backend_pid()")
+        await write(groups[0])
+        return await _timed(write, groups[1:], pid)
+    finally:
+        await store.close()
+
+
+async def _captured_build_round(stores: Any, _dsn: str, groups: list[Captured]
+                                ) -> tuple[float, float]:
+    """The client's part of `_captured_round` before asyncpg: `event_effects`, merging, and
+    `fast_apply_event`'s arguments (handed to a stand-in connection). No server."""
+    event_effects, merge_effects = stores.effects.event_effects, stores.effects.merge_effects
+    fast_apply_event = stores.fast_writes.fast_apply_event
+    capture, end = _Capture(), 0
+    start = time.process_time()
+    for group in groups:
+        effects = merge_effects([event_effects(p, e) for p, e in group])
+        end = (await fast_apply_event(capture, effects, end))[3]
+    return (time.process_time() - start) / len(groups) * 1e6, 0.0
+
+
+class Stores:
+    """The PostgreSQL store classes of one source tree (this one, or `--against`'s), with the
+    participant's argument builders (`event_effects` and what it calls) of the same tree."""
+
+    MODULES = ("store.participant_store", "participant.effects", "store.postgres.pools",
+               "store.postgres.topology_store", "store.postgres.participant_rows",
+               "store.postgres.participant_fast_writes",
+               "store.postgres.participant_slow_writes", "store.postgres.submission_starts",
+               "store.postgres.participant_store", "store.postgres.sequencer_pruning",
+               "store.postgres.sequencer", "store.postgres.mediator_store")
 
     def __init__(self, tree: Path | None) -> None:
         self.name = "this tree" if tree is None else str(tree)
         if tree is None:
             self.mediator, self.participant = PostgresMediatorStore, PostgresParticipantStore
+            self.effects: Any = participant_effects
+            self.fast_writes: Any = participant_fast_writes
             return
         # the other tree's modules under their own names while they import each other, so
         # each uses its own statements, functions and migrations; then ours come back
-        ours = {n: sys.modules[f"{_PACKAGE}.{n}"] for n in self.MODULES
-                if f"{_PACKAGE}.{n}" in sys.modules}
+        ours = {n: sys.modules[f"minicanton.{n}"] for n in self.MODULES
+                if f"minicanton.{n}" in sys.modules}
         theirs = {}
         try:
             for name in self.MODULES:
-                path = tree / "services/minicanton/store/postgres" / f"{name}.py"
-                spec = importlib.util.spec_from_file_location(f"{_PACKAGE}.{name}", path)
+                path = tree / "services/minicanton" / f"{name.replace('.', '/')}.py"
+                spec = importlib.util.spec_from_file_location(f"minicanton.{name}", path)
                 assert spec is not None and spec.loader is not None
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[spec.name] = module
@@ -309,32 +390,42 @@ class Stores:
                 theirs[name] = module
         finally:
             for name in self.MODULES:
-                sys.modules.pop(f"{_PACKAGE}.{name}", None)
-            sys.modules.update({f"{_PACKAGE}.{n}": m for n, m in ours.items()})
-        self.mediator = theirs["mediator_store"].PostgresMediatorStore
-        self.participant = theirs["participant_store"].PostgresParticipantStore
+                sys.modules.pop(f"minicanton.{name}", None)
+            sys.modules.update({f"minicanton.{n}": m for n, m in ours.items()})
+        self.mediator = theirs["store.postgres.mediator_store"].PostgresMediatorStore
+        self.participant = theirs["store.postgres.participant_store"].PostgresParticipantStore
+        self.effects = theirs["participant.effects"]
+        self.fast_writes = theirs["store.postgres.participant_fast_writes"]
 
 
-_PACKAGE = "minicanton.store.postgres"
+_CAPTURED = functools.cache(captured_events)
 CASES: dict[str, tuple[Callable[..., Awaitable[tuple[float, float]]], Callable[[], Any]]] = {
     "mediator record_events": (_mediator_round, mediator_batches),
     "bank apply_event": (_participant_round, lambda: participant_batches(True)),
     "alice apply_event": (_participant_round, lambda: participant_batches(False)),
+    "bank effects+write": (_captured_round, lambda: _event_groups(_CAPTURED()["bank"])),
+    "alice effects+write": (_captured_round, lambda: _event_groups(_CAPTURED()["alice"])),
+    "bank effects+arguments": (_captured_build_round,
+                               lambda: _event_groups(_CAPTURED()["bank"])),
+    "alice effects+arguments": (_captured_build_round,
+                                lambda: _event_groups(_CAPTURED()["alice"])),
 }
 
 
-async def _main(cluster: EmbeddedPostgres, trees: list[Stores]) -> None:
-    batches = {name: make() for name, (_, make) in CASES.items()}
+async def _main(cluster: EmbeddedPostgres, trees: list[Stores], only: str) -> None:
+    cases = {name: case for name, case in CASES.items() if only in name}
+    batches = {name: make() for name, (_, make) in cases.items()}
     best: dict[tuple[str, str], tuple[float, float]] = {}
     names = itertools.count()
     for _ in range(ROUNDS):
-        for case, (run, _) in CASES.items():
+        for case, (run, _) in cases.items():
             for stores in trees:  # alternating, so a slow minute hits both
-                dsn = cluster.create_database(f"micro{os.getpid()}_{next(names)}")
+                dsn = "" if run is _captured_build_round else cluster.create_database(
+                    f"micro{os.getpid()}_{next(names)}")
                 client, server = await run(stores, dsn, batches[case])
                 old = best.get((case, stores.name), (float("inf"), float("inf")))
                 best[(case, stores.name)] = (min(old[0], client), min(old[1], server))
-    for case in CASES:
+    for case in cases:
         per = TRANSACTIONS / len(batches[case])
         for stores in trees:
             client, server = best[(case, stores.name)]
@@ -435,6 +526,7 @@ async def _breakdown_of(who: str, connection: Any, query: str, arguments: list[A
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--against", type=Path, help="another source tree to alternate with")
+    parser.add_argument("--only", default="", help="the cases whose name contains this")
     parser.add_argument("--breakdown", action="store_true",
                         help="also where this tree's client CPU per write goes")
     trees = [Stores(None)]
@@ -450,7 +542,7 @@ def main() -> None:
         print(f"store_args_micro: {TRANSACTIONS} transactions of (a), "
               f"{len(mediator_batches())} mediator batches, min of {ROUNDS} rounds")
         install_uvloop()  # as the nodes run (runtime/process.py)
-        asyncio.run(_main(cluster, trees))
+        asyncio.run(_main(cluster, trees, options.only))
         if options.breakdown:
             asyncio.run(_breakdown(cluster))
     finally:
