@@ -50,7 +50,7 @@ import grpc
 
 from minicanton.codec.sequencer import (
     parse_signed_event,
-    submission_to_proto,
+    submission_run_bytes,
     unpacked_messages,
 )
 from minicanton.core.crypto.signing import SigningKeyPair, SigningPublicKey
@@ -236,9 +236,9 @@ class SequencerClient:
                     future.set_exception(error)
             return
         connection = self._pick_for_send()
-        for (_, future), signed in zip(queued, runs, strict=True):
+        for (_, future), raw in zip(queued, submission_run_bytes(runs), strict=True):
             if not future.done():
-                future.set_result((submission_to_proto(signed).SerializeToString(), connection))
+                future.set_result((raw, connection))
 
     async def request_time_proof(self) -> int:
         """Sequencer time now: the timestamp of an empty event sent to ourselves."""
