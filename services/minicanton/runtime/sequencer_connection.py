@@ -172,7 +172,9 @@ class SequencerConnection:
         out. Every send has the same timeout, so they time out in the order they were made:
         one timer serves them all (a timer and a shielded wait per send cost ~10 µs each)."""
         loop = asyncio.get_running_loop()
-        now_s, deadlines = loop.time(), self._deadlines
+        # within the timers' resolution (1 ms in uvloop) a deadline counts as reached, or a
+        # timer firing that much early would only re-arm itself
+        now_s, deadlines = loop.time() + 0.001, self._deadlines
         while deadlines and deadlines[0][0] <= now_s:
             future = deadlines.popleft()[1]
             if not future.done():
