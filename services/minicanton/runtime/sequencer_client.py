@@ -229,14 +229,15 @@ class SequencerClient:
     def _sign_queued(self) -> None:
         queued, self._unsigned = self._unsigned, []
         try:
-            runs = sign_submissions([request for request, _ in queued], self._key)
-        except Exception as error:  # a key that cannot sign: every waiting send learns it
-            for _, future in queued:
+            raws = submission_run_bytes(
+                sign_submissions([request for request, _ in queued], self._key))
+        except Exception as error:  # a key that cannot sign, a request that cannot be
+            for _, future in queued:  # written: every waiting send learns it
                 if not future.done():
                     future.set_exception(error)
             return
         connection = self._pick_for_send()
-        for (_, future), raw in zip(queued, submission_run_bytes(runs), strict=True):
+        for (_, future), raw in zip(queued, raws, strict=True):
             if not future.done():
                 future.set_result((raw, connection))
 
