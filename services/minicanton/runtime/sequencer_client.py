@@ -50,7 +50,7 @@ import grpc
 
 from minicanton.codec.sequencer import (
     parse_signed_event,
-    submission_to_proto,
+    submission_run_bytes,
     unpacked_messages,
 )
 from minicanton.core.crypto.signing import SigningKeyPair, SigningPublicKey
@@ -229,16 +229,17 @@ class SequencerClient:
     def _sign_queued(self) -> None:
         queued, self._unsigned = self._unsigned, []
         try:
-            runs = sign_submissions([request for request, _ in queued], self._key)
-        except Exception as error:  # a key that cannot sign: every waiting send learns it
-            for _, future in queued:
+            raws = submission_run_bytes(
+                sign_submissions([request for request, _ in queued], self._key))
+        except Exception as error:  # a key that cannot sign, a request that cannot be
+            for _, future in queued:  # written: every waiting send learns it
                 if not future.done():
                     future.set_exception(error)
             return
         connection = self._pick_for_send()
-        for (_, future), signed in zip(queued, runs, strict=True):
+        for (_, future), raw in zip(queued, raws, strict=True):
             if not future.done():
-                future.set_result((submission_to_proto(signed).SerializeToString(), connection))
+                future.set_result((raw, connection))
 
     async def request_time_proof(self) -> int:
         """Sequencer time now: the timestamp of an empty event sent to ourselves."""
