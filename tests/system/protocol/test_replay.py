@@ -123,6 +123,15 @@ async def _verdict(db: SequencerDb, request_us: int) -> set[str]:
 
 
 async def _local_verdicts(db: SequencerDb, request_us: int) -> dict[str, set[str]]:
+    """The local verdicts sent on the request sequenced at `request_us`, once there is one.
+    The mediator rejects a duplicate without waiting for responses, so its verdict may be
+    sequenced before the participants' responses: wait for them as for the verdict."""
+    found = await _responses_on(db, request_us)
+    assert found, f"no confirmation response yet on {request_us}"
+    return found
+
+
+async def _responses_on(db: SequencerDb, request_us: int) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for _, message in protocol_messages(await db.events_after(request_us)):
         if isinstance(message, ConfirmationResponse) and message.request_ts_us == request_us:
@@ -190,7 +199,7 @@ async def _replayed_under_a_new_message_id_is_a_duplicate_request(captured: Capt
     assert not replay.duplicate and replay.timestamp_us > captured.row["ts"]
     codes = await eventually(lambda: _verdict(captured.db, replay.timestamp_us))
     assert "MEDIATOR_DUPLICATE_REQUEST" in codes, codes
-    assert await _local_verdicts(captured.db, replay.timestamp_us) == {
+    assert await eventually(lambda: _local_verdicts(captured.db, replay.timestamp_us)) == {
         captured.network.participant_id("bank"): {"LOCAL_VERDICT_DUPLICATE_REQUEST"}}
 
 
@@ -205,7 +214,7 @@ async def _replayed_after_its_decision_time_is_still_a_duplicate_request(
                                  wall_clock_us() + 10_000_000)
     codes = await eventually(lambda: _verdict(captured.db, late.timestamp_us))
     assert "MEDIATOR_DUPLICATE_REQUEST" in codes, codes
-    assert await _local_verdicts(captured.db, late.timestamp_us) == {
+    assert await eventually(lambda: _local_verdicts(captured.db, late.timestamp_us)) == {
         captured.network.participant_id("bank"): {"LOCAL_VERDICT_DUPLICATE_REQUEST"}}
 
 
@@ -265,7 +274,7 @@ async def test_a_late_replay_of_a_request_that_creates_and_archives_nothing_is_r
             late = await replayer.send(batch, f"late-read-{secrets.token_hex(4)}",
                                        wall_clock_us() + 10_000_000)
             verdict = await eventually(lambda: _any_verdict(db, late.timestamp_us))
-            local = await _local_verdicts(db, late.timestamp_us)
+            local = await _responses_on(db, late.timestamp_us)  # for the message only
         finally:
             await replayer.close()
             await db.close()
