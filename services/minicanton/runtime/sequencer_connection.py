@@ -195,33 +195,36 @@ class SequencerConnection:
         return self._outbox
 
     async def _run_send_stream(self, outbox: _Outbox) -> None:
+        """However the stream ends (login failed, the call broke or could not start, the
+        task was cancelled), every send still waiting on it fails at once: no send may be
+        left to a timer that `close` cancels."""
+        ended: Exception = ConnectionLost(f"send stream to {self.endpoint} ended")
         try:
-            metadata = await self._metadata()
-        except Exception as error:  # the login failed: every send waiting here learns why
-            if self._outbox is outbox:
-                self._outbox = None
-            self._fail_waiting(error)
-            return
-        batched = outbox.packed
-        method = "SendStreamPacked" if batched else "SendStream"
-        call = self.channel.stream_stream(SERVICE + method)(outbox, metadata=metadata)
-        try:
-            async for raw in call:
-                if batched:
-                    for response in pb.SendResponseBatch.FromString(raw).responses:
-                        self._answered(response)
-                else:
-                    self._answered(pb.SendResponse.FromString(raw))
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.UNAUTHENTICATED:
-                self.forget_token()
-            if error.code() == grpc.StatusCode.UNIMPLEMENTED and batched:
-                self.batched = False  # a previous release: the next stream is the plain one
-            log.debug("send stream to %s ended: %s", self.endpoint, error.code())
+            try:
+                metadata = await self._metadata()
+            except Exception as error:  # the login failed: every send waiting here learns why
+                ended = error
+                return
+            batched = outbox.packed
+            method = "SendStreamPacked" if batched else "SendStream"
+            call = self.channel.stream_stream(SERVICE + method)(outbox, metadata=metadata)
+            try:
+                async for raw in call:
+                    if batched:
+                        for response in pb.SendResponseBatch.FromString(raw).responses:
+                            self._answered(response)
+                    else:
+                        self._answered(pb.SendResponse.FromString(raw))
+            except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+                    self.forget_token()
+                if error.code() == grpc.StatusCode.UNIMPLEMENTED and batched:
+                    self.batched = False  # a previous release: the next stream is plain
+                log.debug("send stream to %s ended: %s", self.endpoint, error.code())
         finally:
             if self._outbox is outbox:
                 self._outbox = None
-            self._fail_waiting(ConnectionLost(f"send stream to {self.endpoint} ended"))
+            self._fail_waiting(ended)
 
     def _answered(self, response: pb.SendResponse) -> None:
         future = self._waiting.pop(response.message_id, None)
@@ -271,4 +274,6 @@ class SequencerConnection:
             self._stream_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._stream_task
+        # a stream task cancelled before it ran never reached its own `finally`
+        self._fail_waiting(ConnectionLost(f"the connection to {self.endpoint} was closed"))
         await self.channel.close()

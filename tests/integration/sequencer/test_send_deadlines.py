@@ -145,3 +145,34 @@ async def test_a_cancelled_send_is_forgotten(connection: SequencerConnection) ->
     await asyncio.sleep(TIMEOUT_S)  # its timeout passes without harm
     _, after = await _timed_send(connection, "e")
     assert isinstance(after, pb.SendResponse)
+
+
+async def _never_answers(raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize("close_after_s", [0.0, 0.1], ids=["before-the-stream-ran",
+                                                           "while-logging-in"])
+async def test_a_send_in_flight_when_the_connection_closes_fails_at_once(
+        close_after_s: float) -> None:
+    """`close` cancels the one timer the sends share, so it must fail them itself: before
+    the stream task ran (its `finally` never runs) and while it waits for the login."""
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, {
+        "GetChallenge": grpc.unary_unary_rpc_method_handler(_never_answers),
+    }),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    long_timeout_s = 30.0  # the close must end the send, not the timer
+    connection = SequencerConnection(f"127.0.0.1:{port}", DOMAIN_ID, MEMBER, KEY, wall_clock_us,
+                                     rpc_timeout_s=long_timeout_s)
+    try:
+        send = asyncio.ensure_future(_timed_send(connection, "in-flight"))
+        await asyncio.sleep(close_after_s)
+        await connection.close()
+        waited_s, outcome = await asyncio.wait_for(send, 5.0)
+        assert isinstance(outcome, ConnectionLost), outcome
+        assert waited_s < 5.0 and connection._waiting == {}
+    finally:
+        await server.stop(None)

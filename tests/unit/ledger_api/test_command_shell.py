@@ -88,6 +88,17 @@ def test_the_template_memo_is_bounded() -> None:
     assert len(filters._TEMPLATE_REFERENCES) == capacity
 
 
+def test_a_template_id_with_long_names_is_checked_but_not_remembered() -> None:
+    """A client may send well-formed names of any length: the memo keeps only short ones, so
+    its bytes stay bounded too."""
+    long_module = "M" * filters.TEMPLATE_REFERENCE_MEMO_MAX_CHARS
+    identifier = value_pb2.Identifier(module_name=long_module, entity_name="Iou")
+    for _ in range(2):
+        assert filters.template_reference_from_proto(identifier, "t") == TemplateReference(
+            None, long_module, "Iou")
+    assert filters._TEMPLATE_REFERENCES.get(("", long_module, "Iou")) is None
+
+
 class _Servicer:
     @unary(lambda request: {"command_id": "cmd-7"})
     async def Typed(self, request: empty_pb2.Empty, context: Any) -> empty_pb2.Empty:

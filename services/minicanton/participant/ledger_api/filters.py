@@ -25,6 +25,8 @@ from minicanton.participant.ledger_api.errors import invalid_field, missing_fiel
 
 _ANY_PACKAGE = "any"  # stands in for an absent package id while the names are checked
 TEMPLATE_REFERENCE_MEMO_ENTRIES = 1_024
+# longer names are checked every call instead: the memo is bounded in bytes, not only entries
+TEMPLATE_REFERENCE_MEMO_MAX_CHARS = 512
 _TEMPLATE_REFERENCES: BoundedMemo[tuple[str, str, str], TemplateReference] = BoundedMemo(
     TEMPLATE_REFERENCE_MEMO_ENTRIES)
 
@@ -41,7 +43,8 @@ def template_reference_from_proto(pb: value_pb2.Identifier, path: str) -> Templa
     known = _TEMPLATE_REFERENCES.get(parts)
     if known is None:
         known = _checked_template_reference(pb, path)
-        _TEMPLATE_REFERENCES.put(parts, known)
+        if sum(map(len, parts)) <= TEMPLATE_REFERENCE_MEMO_MAX_CHARS:
+            _TEMPLATE_REFERENCES.put(parts, known)
     return known
 
 
