@@ -122,21 +122,10 @@ def submission_run_bytes(run: Sequence[SignedSubmissionRequest]) -> list[bytes]:
     """Each request of a run as `submission_to_proto(signed).SerializeToString()` gives it,
     byte for byte, written straight to the wire format: building the message objects copied
     each envelope's content into the batch, the batch into the request and the request into
-    the signed request before serializing. The signature a run shares is encoded once."""
-    signatures: dict[Signature, bytes] = {}
-    out = []
-    for signed in run:
-        signature = signatures.get(signed.signature)
-        if signature is None:
-            signature = signatures[signed.signature] = _field(
-                2, signature_to_proto(signed.signature).SerializeToString())
-        request = _request_bytes(signed.request)
-        parts = [_FIELD_1_MESSAGE, _varint(len(request)), request, signature]
-        for sibling, is_left in signed.run_proof:
-            step = _bytes_field(_FIELD_1_MESSAGE, sibling) + (b"\x10\x01" if is_left else b"")
-            parts += [_PROOF_STEP_TAG, _varint(len(step)), step]
-        out.append(b"".join(parts))
-    return out
+    the signed request before serializing. A signed request is framed as a signed event is
+    (`_framed_run`: the same three fields), the run's signature encoded once."""
+    return _framed_run([(_request_bytes(signed.request), signed.signature, signed.run_proof)
+                        for signed in run])
 
 
 def submission_bytes(signed: SignedSubmissionRequest) -> bytes:
@@ -151,12 +140,8 @@ def _request_bytes(request: SubmissionRequest) -> bytes:
     head = pb.SubmissionRequest(
         domain_id=request.domain_id, sender=request.sender, message_id=request.message_id,
         max_sequencing_time_us=request.max_sequencing_time_us).SerializeToString()
-    batch = []
-    for envelope in request.batch.envelopes:
-        encoded = _envelope_wire(envelope)
-        batch += [_FIELD_1_MESSAGE, _varint(len(encoded)), encoded]
-    body = b"".join(batch)
-    return b"".join([head, b"\x2a", _varint(len(body)), body])
+    return head + _field(5, packed_messages(
+        [_envelope_wire(envelope) for envelope in request.batch.envelopes]))
 
 
 def _envelope_wire(envelope: Envelope) -> bytes:
@@ -168,26 +153,19 @@ def _envelope_wire(envelope: Envelope) -> bytes:
             encoded = _MEMBERS.get(recipient.member)
             parts.append(encoded if encoded is not None else _member_field(recipient.member))
         else:  # a oneof field is written even when it holds its type's default
-            parts.append(_bytes_field(
-                _FIELD_1_MESSAGE, b"\x10" + _int_varint(_GROUP_TO_PB[recipient.group])))
+            parts.append(_field(1, b"\x10" + _int_varint(_GROUP_TO_PB[recipient.group])))
     if envelope.content:
-        parts += [b"\x12", _varint(len(envelope.content)), envelope.content]
+        parts.append(_field(2, envelope.content))
     return b"".join(parts)
 
 
 def _member_field(member: str) -> bytes:
     """A member recipient as field 1 of an Envelope (the oneof member, written even if empty)."""
-    raw = member.encode()
-    inner = b"\x0a" + _varint(len(raw)) + raw
-    encoded = _FIELD_1_MESSAGE + _varint(len(inner)) + inner
+    encoded = _field(1, _field(1, member.encode()))
     if len(_MEMBERS) >= _MAX_CACHED_MEMBERS:
         _MEMBERS.clear()  # a member's sends reach a domain's few members: never hit in practice
     _MEMBERS[member] = encoded
     return encoded
-
-
-def _bytes_field(tag: bytes, value: bytes) -> bytes:
-    return tag + _varint(len(value)) + value if value else b""
 
 
 def _int_varint(value: int) -> bytes:
@@ -195,7 +173,6 @@ def _int_varint(value: int) -> bytes:
     return _varint(value if value >= 0 else value & _U64)
 
 
-_PROOF_STEP_TAG = bytes([(3 << 3) | 2])
 _MEMBERS: dict[str, bytes] = {}
 _MAX_CACHED_MEMBERS = 4_096
 
@@ -352,8 +329,9 @@ def sign_event_bytes(encoded: Sequence[bytes], key: SigningKeyPair) -> list[byte
 
 
 def _framed_run(run: Sequence[tuple[bytes, Signature, RunProof]]) -> list[bytes]:
-    """Each (event bytes, signature, proof) as a serialized SignedSequencedEvent, the run's
-    shared signature and proof steps encoded once."""
+    """Each (content bytes, signature, proof) as a serialized SignedSequencedEvent or
+    SignedSubmissionRequest (both: content 1, signature 2, proof steps 3), the run's shared
+    signature and proof steps encoded once."""
     signatures: dict[Signature, bytes] = {}
     steps: dict[tuple[bytes, bool], bytes] = {}
     out = []
@@ -421,7 +399,7 @@ def encode_stored_envelopes(envelopes: Sequence[StoredEnvelope]) -> bytes:
         raw = stored.envelope
         if not isinstance(raw, bytes):
             raw = envelope_bytes(raw)
-        numbers = b"".join([_varint(n) if n >= 0 else _varint(n & _U64)
+        numbers = b"".join([_int_varint(n)
                             for n in sorted(stored.member_numbers)])
         item = _field(1, numbers) + _field(2, raw) if numbers else _field(2, raw)
         out.append(_field(1, item))

@@ -20,6 +20,7 @@ what queries filter on. `transaction_entry` turns a core `CommitSet` into the ro
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from minicanton.core.protocol.view_serialization import (
     get_contract,
     get_node,
     put_contract,
+    put_contract_creation,
     put_node,
 )
 
@@ -354,20 +356,14 @@ def transaction_entry(
     by a node of the projection is encoded from that node's bytes (`contract_payload`)."""
     creates: dict[str, tuple[CreateNode, bytes]] = {}
     events = stored_events(commit_set.projection, creates)
+    payload = functools.partial(contract_payload, creates=creates)
     divulged = tuple(
-        DivulgedContract(
-            StoredContract(c.contract_id, c.template_id, c.signatories, c.stakeholders, None,
-                           contract_payload(c, creates), c.created_at_us),
-            _divulged_witnesses(commit_set.projection, c.contract_id),
-        )
+        DivulgedContract(stored_contract(c, None, payload),
+                         _divulged_witnesses(commit_set.projection, c.contract_id))
         for c in commit_set.divulged
     ) if commit_set.divulged else ()
-    created = tuple(
-        StoredContract(c.contract.contract_id, c.contract.template_id,
-                       c.contract.signatories, c.contract.stakeholders, c.key_hash,
-                       contract_payload(c.contract, creates), c.contract.created_at_us)
-        for c in commit_set.created
-    )
+    created = tuple(stored_contract(c.contract, c.key_hash, payload)
+                    for c in commit_set.created)
     return TransactionEntry(transaction_id, ledger_time_us, record_time_us, events,
                             commit_set.archived, created, divulged, command_id, workflow_id,
                             application_id, submitters, completion)
@@ -376,9 +372,9 @@ def transaction_entry(
 def contract_payload(contract: ContractInstance,
                      creates: Mapping[str, tuple[CreateNode, bytes]]) -> bytes:
     """`encode_contract(contract)`, taken from its create node's encoding when `creates` has
-    one with the same contents: `put_contract` writes exactly the fields `put_node` writes
-    after a create's tag byte, then the creation time and the salt, and equal values have
-    equal canonical bytes. Comparing costs about a sixth of encoding again."""
+    one with the same contents: `put_contract` is a create node's fields (`put_node` after
+    the tag byte) and then `put_contract_creation`, and equal values have equal canonical
+    bytes. Comparing costs about a sixth of encoding again."""
     found = creates.get(contract.contract_id)
     if found is None:
         return encode_contract(contract)
@@ -387,10 +383,9 @@ def contract_payload(contract: ContractInstance,
             and node.signatories == contract.signatories
             and node.observers == contract.observers and node.key == contract.key):
         return encode_contract(contract)
-    tail = Writer()
-    tail.i64(contract.created_at_us)
-    tail.optional(contract.salt, tail.blob)
-    return node_payload[1:] + tail.out
+    creation = Writer()
+    put_contract_creation(creation, contract)
+    return node_payload[1:] + creation.out
 
 
 def stored_events(projection: ProjectedTransaction,

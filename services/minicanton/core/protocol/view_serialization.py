@@ -267,12 +267,8 @@ def get_record(r: Reader, what: str) -> RecordValue:
 def put_node(w: Writer, node: Node) -> None:
     if isinstance(node, CreateNode):
         w.u8(NodeTag.CREATE)
-        w.text(node.contract_id)
-        put_identifier(w, node.template_id)
-        w.value(node.argument)
-        w.parties(node.signatories)
-        w.parties(node.observers)
-        w.optional(node.key, lambda key: put_key(w, key))
+        _put_created(w, node.contract_id, node.template_id, node.argument, node.signatories,
+                     node.observers, node.key)
     elif isinstance(node, ExerciseNode):
         w.u8(NodeTag.EXERCISE)
         _put_exercise(w, node)
@@ -353,14 +349,28 @@ def _get_exercise(r: Reader) -> ExerciseNode:
 
 
 def put_contract(w: Writer, contract: ContractInstance) -> None:
-    w.text(contract.contract_id)
-    put_identifier(w, contract.template_id)
-    w.value(contract.argument)
-    w.parties(contract.signatories)
-    w.parties(contract.observers)
-    w.optional(contract.key, lambda key: put_key(w, key))
+    """A contract is its create node's fields (`put_node` after the tag) and then
+    `put_contract_creation`: a store may build it from the node's encoding."""
+    _put_created(w, contract.contract_id, contract.template_id, contract.argument,
+                 contract.signatories, contract.observers, contract.key)
+    put_contract_creation(w, contract)
+
+
+def put_contract_creation(w: Writer, contract: ContractInstance) -> None:
+    """What a contract adds to its create node: when, and with which salt, it was created."""
     w.i64(contract.created_at_us)
     w.optional(contract.salt, w.blob)
+
+
+def _put_created(w: Writer, contract_id: str, template_id: Identifier, argument: RecordValue,
+                 signatories: frozenset[Party], observers: frozenset[Party],
+                 key: KeyWithMaintainers | None) -> None:
+    w.text(contract_id)
+    put_identifier(w, template_id)
+    w.value(argument)
+    w.parties(signatories)
+    w.parties(observers)
+    w.optional(key, lambda k: put_key(w, k))
 
 
 def get_contract(r: Reader) -> ContractInstance:
