@@ -16,6 +16,7 @@ from minicanton.cli.ledger_client import LedgerClient, create_command
 from minicanton.cli.localnet.supervisor import is_alive
 from minicanton.core.lf.value import NumericValue, PartyValue, TextValue
 from minicanton.runtime.auth import mint_dev_token
+from minicanton.runtime.embedded_postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.system
 
@@ -80,21 +81,30 @@ async def test_demo_runs_dvp_and_each_party_sees_only_its_share(network_dir: Pat
     assert await _templates_seen(network, "Bob") == {"dvp:Iou"}
 
 
-async def test_a_submission_waits_for_its_completion_alone(network_dir: Path) -> None:
+async def _submit_iou_from_bank_to_bob(network: dict, currency: str) -> None:
     """The client call `make bench` drives (a) with: SubmitAndWait, no transaction back."""
-    network = json.loads((network_dir / "network.json").read_text())
     bank, bob = network["parties"]["Bank"], network["parties"]["Bob"]
     token = mint_dev_token(network["auth"]["hs256_secret"], act_as=[bank["party"]])
-    bob_token = mint_dev_token(network["auth"]["hs256_secret"], act_as=[bob["party"]])
     iou = create_command("dvp", "Iou", issuer=PartyValue(bank["party"]),
                          owner=PartyValue(bob["party"]), amount=NumericValue(Decimal(7)),
-                         currency=TextValue("EUR"))
+                         currency=TextValue(currency))
     async with LedgerClient(network["participants"]["bank"]["ledger_api"]) as client:
         assert await client.submit_and_wait_for_completion(token, [bank["party"]], [iou]) is None
+
+
+async def _bobs_ious_in(network: dict, currency: str) -> int:
+    bob = network["parties"]["Bob"]
+    bob_token = mint_dev_token(network["auth"]["hs256_secret"], act_as=[bob["party"]])
     async with LedgerClient(network["participants"]["bob"]["ledger_api"]) as client:
-        euros = [c for c in await client.active_contracts(bob["party"], bob_token)
-                 if c.template == "dvp:Iou" and c.argument.field("currency") == TextValue("EUR")]
-    assert len(euros) == 1
+        return sum(1 for c in await client.active_contracts(bob["party"], bob_token)
+                   if c.template == "dvp:Iou"
+                   and c.argument.field("currency") == TextValue(currency))
+
+
+async def test_a_submission_waits_for_its_completion_alone(network_dir: Path) -> None:
+    network = json.loads((network_dir / "network.json").read_text())
+    await _submit_iou_from_bank_to_bob(network, "EUR")
+    assert await _bobs_ious_in(network, "EUR") == 1
 
 
 def _query_over_http(network: dict, hint: str, template: str) -> list[dict]:
@@ -139,3 +149,17 @@ def test_down_leaves_no_process_behind(tmp_path: Path, network_dir: Path) -> Non
     assert not any(is_alive(pid) for pid in pids)
     status = minicanton("localnet", "status", "--dir", str(network_dir))
     assert status.returncode == 3
+    assert not EmbeddedPostgres(network_dir / "postgres").is_running()
+
+
+async def test_up_after_down_keeps_the_ledger_and_goes_on(network_dir: Path) -> None:
+    """`down` keeps the data for the next `up` (as root too, where the tightened directory
+    must still let the `postgres` user reach its cluster)."""
+    again = minicanton("localnet", "up", "--dir", str(network_dir))
+    assert again.returncode == 0, again.stderr
+    network = json.loads((network_dir / "network.json").read_text())
+    assert await _templates_seen(network, "Alice") == {"dvp:Share"}
+    assert await _templates_seen(network, "Bob") == {"dvp:Iou"}
+    assert await _bobs_ious_in(network, "EUR") == 1, "the Iou created before the restart"
+    await _submit_iou_from_bank_to_bob(network, "CHF")
+    assert await _bobs_ious_in(network, "CHF") == 1

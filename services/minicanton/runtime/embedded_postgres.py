@@ -45,6 +45,9 @@ def find_pg_bin() -> Path:
     )
 
 
+_PG_CTL_NOT_RUNNING = 3  # pg_ctl status: 0 running, 3 not running, 4 no data dir it can read
+
+
 def _running_as_root() -> bool:
     return os.geteuid() == 0
 
@@ -69,19 +72,26 @@ class EmbeddedPostgres:
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = [str(self.bin_dir / args[0]), *args[1:]]
         if _running_as_root():
+            self._let_postgres_reach_the_data_dir()
             command = ["runuser", "-u", "postgres", "--", *command]
         return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
+
+    def _let_postgres_reach_the_data_dir(self) -> None:
+        """As root the server runs as `postgres`, which must traverse every parent. Checked
+        before each command, not only at initdb: an owner may tighten a parent between
+        runs (the localnet keeps its directory at 0700 for its secrets), and a cluster it
+        can no longer reach would neither start nor stop."""
+        for parent in self.data_dir.parents:
+            if parent == Path("/") or not parent.exists():
+                continue
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(parent, mode | 0o011)
 
     def _prepare_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if _running_as_root():
-            # postgres must reach the folder through every parent
-            for parent in [self.data_dir, *self.data_dir.parents]:
-                if parent == Path("/"):
-                    break
-                mode = parent.stat().st_mode
-                if not mode & 0o001:
-                    os.chmod(parent, mode | 0o011)
+            self._let_postgres_reach_the_data_dir()
             shutil.chown(self.data_dir, "postgres", "postgres")
         os.chmod(self.data_dir, 0o700)
 
@@ -140,11 +150,20 @@ class EmbeddedPostgres:
     def is_running(self) -> bool:
         if not self.initialised():
             return False
-        return self._run("pg_ctl", "-D", str(self.data_dir), "status", check=False).returncode == 0
+        result = self._run("pg_ctl", "-D", str(self.data_dir), "status", check=False)
+        if result.returncode not in (0, _PG_CTL_NOT_RUNNING):
+            # "not running" must not be guessed from an error: a cluster taken for stopped
+            # would be left running when its directory is wiped
+            raise EmbeddedPostgresError(f"pg_ctl status failed: {result.stderr.strip()}")
+        return result.returncode == 0
 
     def stop(self) -> None:
-        if self.is_running():
-            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop", check=False)
+        if not self.is_running():
+            return
+        result = self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop",
+                           check=False)
+        if result.returncode != 0:
+            raise EmbeddedPostgresError(f"pg_ctl stop failed: {result.stderr.strip()}")
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         psql = shutil.which("psql") or str(self.bin_dir / "psql")

@@ -69,6 +69,10 @@ def status(directory: Path = DIR_OPTION) -> None:
 def down(directory: Path = DIR_OPTION,
          wipe: bool = typer.Option(False, "--wipe", help="also delete all data")) -> None:
     """Stop every process cleanly (data kept for the next `up` unless --wipe)."""
-    launcher.down(directory, wipe, _progress)
+    try:
+        launcher.down(directory, wipe, _progress)
+    except (EmbeddedPostgresError, NetworkFileError, OSError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from None
     console.print("[green]local network down[/green]")
 
