@@ -10,9 +10,15 @@ answer one request and keep its answer to another, which stopping a process cann
 
 Diagram 2 — the rejected request keeps its lock until its verdict. tx2 is in flight (A
 holds its approval back); tx1 arrives: P's participant rejects it (c2 locked by tx2), A's
-approves c1's archival and rejects c2's, the Bank approves; tx1 is rejected as locked, c1
-stays active, A's lock of c1 for tx1 went with tx1's verdict while tx2 keeps c2. Released,
-tx2 commits.
+approves c1's archival and rejects c2's, the Bank approves. One rejection decides, so P's
+would end tx1 at once: the mediator is frozen (SIGSTOP) meanwhile, which keeps tx1 in flight
+without keeping anyone's answer. While it is, the Bank's participant and, for consistency,
+A's hold c1 locked by tx1, and P's and A's hold c2 locked by both (the locks read from A's
+machine and from the Bank's and P's own stores, whose pending requests are the locks they
+restore after a restart); a transfer of c1 sequenced meanwhile is rejected as locked by A's
+and the Bank's participants. The mediator resumes: tx1 and the transfer are rejected as
+locked, tx1's verdict frees c1 everywhere while tx2 keeps c2. Released, tx2 commits, and
+c1, active all along, transfers.
 
 Diagram 3 — the incorrect negative. A spends c1 first; P, who only had it divulged, never
 hears. tx1 is in flight (A holds its answer back, the Bank's participant is stopped): A's
@@ -29,11 +35,14 @@ clock.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import grpc
 import pytest
 import pytest_asyncio
@@ -60,6 +69,7 @@ from minicanton.core.protocol.validation import request_id_of
 pytestmark = pytest.mark.system
 LOCKED = "LOCAL_VERDICT_LOCKED_CONTRACTS"
 INACTIVE = "LOCAL_VERDICT_INACTIVE_CONTRACTS"
+FROZEN_S = 4.0  # the longest wait with the mediator frozen: inside its lease and tx2's timeout
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -92,6 +102,11 @@ class Paint:
         """tx2: A retracts it, from the rogue (the honest submission path)."""
         return self.rogue.submit(self.a, command_id,
                                  exercise("paint:Counteroffer", self.c2, "Retract"))
+
+    def spend_c1(self, command_id: str) -> Any:
+        """A hands the Iou back to the Bank, from the rogue: a request that uses c1 only."""
+        return self.rogue.submit(self.a, command_id, exercise(
+            "paint:Iou", self.c1, "Transfer", recipient=PartyValue(PartyId(self.bank))))
 
     def locks(self, contract_id: str) -> tuple[str, ...]:
         """A's participant's locks (the rogue's machine is in this process)."""
@@ -131,10 +146,11 @@ async def _holds(rogue: Rogue, *contract_ids: str) -> None:
     assert set(contract_ids) <= set(rogue.store.active)
 
 
-async def honest_verdicts(paint: Paint, request_ts_us: int) -> dict[str, list[str]]:
-    """Bank's and P's participants' local verdicts on the request, view by view, as the
-    mediator received them (auditor API); waits until both answered."""
-    names = {paint.network.participant_id(n): n for n in ("bank", "bob")}
+async def honest_verdicts(paint: Paint, request_ts_us: int,
+                         of: tuple[str, ...] = ("bank", "bob")) -> dict[str, list[str]]:
+    """Bank's and P's participants' (or those `of`) local verdicts on the request, view by
+    view, as the mediator received them (auditor API); waits until each answered."""
+    names = {paint.network.participant_id(n): n for n in of}
 
     async def answered() -> dict[str, list[str]]:
         _, responses = await audited_request(paint.network, request_ts_us)
@@ -171,19 +187,37 @@ async def test_diagram_2_the_rejected_request_keeps_its_lock_until_its_verdict(
     assert rogue.held_verdicts("tx2") == ["APPROVE"]
     assert paint.locks(paint.c2) == (rid2,)
 
-    with pytest.raises(grpc.aio.AioRpcError) as tx1:
-        await paint.accept()
-    failure = failure_of(tx1.value)
+    with mediator_stopped(network):
+        tx1 = asyncio.ensure_future(paint.accept())
+        tx1_us = await eventually(lambda: _answered_one(rogue, tx2_us), FROZEN_S)
+        rid1 = request_id_of(tx1_us)
+        # A answers tx1 view by view: approves c1's archival, rejects c2's (locked by tx2)
+        assert rogue.sent_verdicts(tx1_us) == ["APPROVE", LOCKED]
+        # yet tx1, rejected, holds c1 at A and the Bank, and c2 after tx2 at A and P
+        assert paint.locks(paint.c1) == (rid1,)
+        assert paint.locks(paint.c2) == (rid2, rid1)
+        await eventually(lambda: _store_locks(network, "bank", paint.c1, [rid1]), FROZEN_S)
+        await eventually(lambda: _store_locks(network, "bob", paint.c2, [rid2, rid1]), FROZEN_S)
+        tx3 = paint.spend_c1("D2-tx3-spend-c1")  # a request using c1 meanwhile
+        tx3_us = await rogue.request_ts(tx3, FROZEN_S)
+        assert await eventually(lambda: _sent(rogue, tx3_us), FROZEN_S) == [LOCKED]
+        assert not tx1.done() and not rogue.store.completion_of("D2-tx3-spend-c1")
+        # locks are counted: tx3, rejected, takes its own after tx1's
+        rid3 = request_id_of(tx3_us)
+        assert paint.locks(paint.c1) == (rid1, rid3)
+        await eventually(lambda: _store_locks(network, "bank", paint.c1, [rid1, rid3]), FROZEN_S)
+    with pytest.raises(grpc.aio.AioRpcError) as tx1_error:
+        await tx1
+    failure = failure_of(tx1_error.value)
     assert failure.error_id == LOCKED, failure
     assert paint.c2 in failure.message
-    (tx1_us,) = answered_others(rogue, tx2_us)
-    # A answers tx1 view by view: approves c1's archival, rejects c2's (locked by tx2);
-    # the Bank also confirms the new Iou that the transfer creates; P's rejects (locked)
-    assert rogue.sent_verdicts(tx1_us) == ["APPROVE", LOCKED]
-    assert await honest_verdicts(paint, tx1_us) == {"bank": ["APPROVE", "APPROVE"],
-                                                    "bob": [LOCKED]}
-    # tx1's verdict released its lock of c1; tx2 still holds c2, still undecided
-    assert paint.locks(paint.c1) == ()
+    tx3_done = await rogue.completion("D2-tx3-spend-c1")
+    rejected(tx3_done, LOCKED)
+    assert tx3_done.rejection is not None and paint.c1 in tx3_done.rejection.message
+    # the verdicts freed c1 everywhere; tx2, still undecided, keeps c2
+    await eventually(lambda: _free_at_a(paint, paint.c1))
+    await eventually(lambda: _store_locks(network, "bank", paint.c1, []))
+    await eventually(lambda: _store_locks(network, "bob", paint.c2, [rid2]))
     assert paint.locks(paint.c2) == (rid2,)
     assert paint.c1 in rogue.store.active and await paint.bank_sees(paint.c1)
     assert not rogue.store.completion_of("D2-tx2-retract")
@@ -194,8 +228,61 @@ async def test_diagram_2_the_rejected_request_keeps_its_lock_until_its_verdict(
     assert (await rogue.completion("D2-tx2-retract")).accepted
     assert paint.c2 in rogue.store.archived
     await eventually(lambda: _gone_at_p(paint, paint.c2))
-    assert paint.c1 in rogue.store.active and await paint.bank_sees(paint.c1)
+    assert await honest_verdicts(paint, tx1_us) == {"bank": ["APPROVE", "APPROVE"],
+                                                    "bob": [LOCKED]}
+    # the Bank rejected tx3's archival of c1 as locked (and approved the new Iou's view)
+    assert await honest_verdicts(paint, tx3_us, ("bank",)) == {"bank": ["APPROVE", LOCKED]}
+    # c1, unlocked by tx1's rejection and never archived, transfers now
+    paint.spend_c1("D2-tx3-spend-c1-again")
+    assert (await rogue.completion("D2-tx3-spend-c1-again")).accepted
+    assert paint.c1 in rogue.store.archived and not await paint.bank_sees(paint.c1)
     assert paint.locks(paint.c1) == paint.locks(paint.c2) == ()
+
+
+@contextmanager
+def mediator_stopped(network: Network) -> Iterator[None]:
+    """The mediator frozen (SIGSTOP) for the block: no verdict, so every request sequenced
+    meanwhile stays in flight (the protocol domain's stop wakes it should the test fail)."""
+    (node,) = [n for n in network.domain.nodes if n.name == "mediator"]
+    assert node.process is not None and node.process.poll() is None
+    node.process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        node.process.send_signal(signal.SIGCONT)
+
+
+async def _answered_one(rogue: Rogue, after_us: int) -> int:
+    rogue.check_running()
+    found = answered_others(rogue, after_us)
+    assert len(found) == 1, found
+    return found[0]
+
+
+async def _sent(rogue: Rogue, request_ts_us: int) -> list[str]:
+    rogue.check_running()
+    verdicts = rogue.sent_verdicts(request_ts_us)
+    assert verdicts, f"no answer to {request_ts_us} yet"
+    return verdicts
+
+
+async def _free_at_a(paint: Paint, contract_id: str) -> None:
+    paint.rogue.check_running()
+    assert paint.locks(contract_id) == ()
+
+
+async def _store_locks(network: Network, name: str, contract_id: str,
+                       expected: list[str]) -> None:
+    """The participant's own store keeps `contract_id` locked by the `expected` requests (in
+    sequencing order): its pending requests, from which it rebuilds its locks on a restart."""
+    connection = await asyncpg.connect(network.node(name).config["database_dsn"])
+    try:
+        rows = await connection.fetch(
+            "SELECT request_id FROM pending_requests WHERE $1 = ANY(locked_contracts) "
+            "ORDER BY request_ts_us", contract_id)
+    finally:
+        await connection.close()
+    assert [r["request_id"] for r in rows] == expected, (name, contract_id)
 
 
 async def _held(rogue: Rogue, name: str) -> None:
@@ -211,8 +298,7 @@ async def test_diagram_3_an_incorrect_negative_the_earlier_request_fails_yet_the
         network: Network, rogue: Rogue) -> None:
     paint = await paint_setup(network, rogue, "D3")
     # c1 is archived first (A hands the Iou back); P, who only had it divulged, never hears
-    rogue.submit(paint.a, "D3-spend-c1", exercise(
-        "paint:Iou", paint.c1, "Transfer", recipient=PartyValue(PartyId(paint.bank))))
+    paint.spend_c1("D3-spend-c1")
     assert (await rogue.completion("D3-spend-c1")).accepted
     assert paint.c1 in rogue.store.archived and not await paint.bank_sees(paint.c1)
 
