@@ -45,12 +45,23 @@ from minicanton.core.sequencing.events import Deliver
 from minicanton.core.sequencing.send_tracking import SendDelivered
 from minicanton.core.topology.transactions import TopologyBroadcast
 from minicanton.runtime.embedded_postgres import EmbeddedPostgres
+from minicanton.runtime.grpc_errors import error_id_of
 from minicanton.runtime.ports import free_port
 from minicanton.runtime.sequencer_client import SequencerClient
 
 RESPONSE_TIMEOUT_MS = 2_000
 REACTION_TIMEOUT_MS = 2_000
 AUDITOR_TOKEN = "auditor-secret-token"
+# What a caller without the admin token might send: nothing, another token, the token one
+# character short or long or in another case, the bare token, an empty bearer token.
+NOT_THE_TOKEN: tuple[tuple[tuple[str, str], ...], ...] = (
+    (), (("authorization", "Bearer not-the-auditor-token"),),
+    (("authorization", f"Bearer {AUDITOR_TOKEN[:-1]}"),),
+    (("authorization", f"Bearer {AUDITOR_TOKEN}x"),),
+    (("authorization", f"Bearer {AUDITOR_TOKEN.upper()}"),),
+    (("authorization", AUDITOR_TOKEN),), (("authorization", "Bearer "),),
+    (("authorization", ""),),
+)
 HINTS = ("alice", "bob", "bank", "sr")
 
 
@@ -273,13 +284,29 @@ async def test_a_mediator_whose_lease_was_taken_records_and_sends_nothing_and_ex
     assert all(network.verdicts(hint, request_ts_us) == [] for hint in HINTS)
 
 
+async def _refused_without_the_token(stub: apb_grpc.MediatorAuditorServiceStub,
+                                     request_ts_us: int) -> None:
+    """Every call without the exact admin token is UNAUTHENTICATED and returns nothing of
+    the request (the refusal names neither the request nor the token)."""
+    calls = (lambda m: stub.GetRequest(apb.GetRequestRequest(request_id_us=request_ts_us),
+                                       metadata=m),
+             lambda m: stub.ListMessages(apb.ListMessagesRequest(
+                 from_us=request_ts_us, to_us=request_ts_us), metadata=m))
+    for metadata in NOT_THE_TOKEN:
+        for call in calls:
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await call(metadata)
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED, metadata
+            assert error_id_of(refused.value) == "MEDIATOR_AUDITOR_UNAUTHENTICATED"
+            details = refused.value.details() or ""
+            assert str(request_ts_us) not in details and "auditor-secret" not in details
+
+
 async def _check_auditor(network: Network, request_ts_us: int) -> None:
     port = network.mediator.config["port"]
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = apb_grpc.MediatorAuditorServiceStub(channel)
-        with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await stub.GetRequest(apb.GetRequestRequest(request_id_us=request_ts_us))
-        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        await _refused_without_the_token(stub, request_ts_us)
         metadata = (("authorization", f"Bearer {AUDITOR_TOKEN}"),)
         for _ in range(50):  # the participants may see the verdict before our own receipt
             answer = await stub.GetRequest(apb.GetRequestRequest(request_id_us=request_ts_us),

@@ -10,6 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.sim.dvp_flow import DvpContracts, setup_until_dvp, swap
 from tests.sim.harness import SimNetwork
+from tests.sim.permission_flow import (
+    hosting_alice_with,
+    issue_iou_to_alice,
+    rehost,
+    submit_regardless,
+    transfer_to_bob,
+)
 from tests.sim.sim_domain import TOLERANCE_US
 
 from minicanton.core.crypto.encryption import decrypt_view, encrypt_view
@@ -31,6 +38,7 @@ from minicanton.core.protocol.view_message import (
     sign_root_hash,
 )
 from minicanton.core.sequencing.events import Deliver
+from minicanton.core.topology.mappings import ParticipantPermission
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +196,60 @@ def test_a_mutated_genuine_view_is_rejected_never_crashes(swapped, data: st.Data
     result = validate(net, "bank", ts, [encode_view_message(mutated), *views[1:]], roots)
     assert isinstance(result, ValidatedRequest)
     assert result.rejection is not None or any(v.rejection for v in result.views)
+
+
+# --- the submitting participant's permission (issue 5) -------------------------------------
+
+
+def transfer_sent(permission: ParticipantPermission) -> tuple[SimNetwork, int]:
+    """Alice's participant, hosting her with `permission`, sends her transfer of the Bank's
+    Iou anyway; the network and the request's timestamp."""
+    net = SimNetwork(hosting_alice_with(permission))
+    iou_id = issue_iou_to_alice(net)
+    prepared = submit_regardless(net, "alice", "Alice", transfer_to_bob(net, iou_id), "transfer")
+    net.run()
+    return net, net.request_ts(prepared)
+
+
+def submitter_rejection(net: SimNetwork, name: str, ts_us: int,
+                        at_us: int | None = None) -> str | None:
+    """The request-wide rejection `name` gives the transfer (its message), None if none."""
+    result = validate(net, name, ts_us, *arrived(net, name, ts_us), at_us=at_us)
+    assert isinstance(result, ValidatedRequest) and result.submitter is not None
+    if result.rejection is None:
+        return None
+    assert result.rejection.code == validation.SUBMITTER_NOT_AUTHORIZED, result.rejection
+    return result.rejection.message
+
+
+@pytest.mark.parametrize("permission", [ParticipantPermission.CONFIRMATION,
+                                        ParticipantPermission.OBSERVATION],
+                         ids=lambda p: p.name.lower())
+def test_a_participant_hosting_a_party_without_submission_permission_may_not_submit_for_it(
+        permission: ParticipantPermission) -> None:
+    """The Bank's participant (the root view's other holder) and the submitter's own both
+    reject, naming the submitting participant, the party and the request's time."""
+    net, ts = transfer_sent(permission)
+    for name in ("bank", "alice"):
+        message = submitter_rejection(net, name, ts)
+        assert message == (f"{net.domain.participant_of('alice')} may not submit for "
+                           f"{net.domain.party('Alice')} at {ts}"), name
+
+
+def test_a_participant_hosting_a_party_with_submission_permission_may_submit_for_it() -> None:
+    net, ts = transfer_sent(ParticipantPermission.SUBMISSION)
+    assert submitter_rejection(net, "bank", ts) is None
+    assert submitter_rejection(net, "alice", ts) is None
+
+
+def test_the_permission_is_the_one_in_force_at_the_request_timestamp() -> None:
+    """The same request bytes, judged as sequenced at two times: before Alice's participant
+    lost Submission permission for her (accepted, though the change is known by then) and
+    after it took effect (rejected)."""
+    net, ts = transfer_sent(ParticipantPermission.SUBMISSION)
+    effective_us = rehost(net, "Alice", {"alice": ParticipantPermission.CONFIRMATION}, ts)
+    assert ts < effective_us < ts + TOLERANCE_US
+    assert submitter_rejection(net, "bank", ts) is None
+    assert submitter_rejection(net, "bank", ts, at_us=effective_us - 1) is None
+    message = submitter_rejection(net, "bank", ts, at_us=effective_us)
+    assert message is not None and str(net.domain.party("Alice")) in message
