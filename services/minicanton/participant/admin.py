@@ -10,8 +10,8 @@ so a party just allocated can submit at once and a package just uploaded can be 
   comes first, so a crash before vetting leaves a stored package that `revet_stored` vets at
   the next start.
 
-Parties hosted elsewhere are recorded by the event pump as their mappings arrive
-(`record_parties`), so ListKnownParties shows every party of the domain.
+The event pump records the domain's parties as their mappings arrive (`record_parties`),
+so ListKnownParties shows every party of the domain, `is_local` as hosted now.
 """
 
 from __future__ import annotations
@@ -106,18 +106,19 @@ class NodeAdmin:
             raise PartyAlreadyExists(f"party {party} already exists")
         await self._wait_effective(change, f"the hosting of {party}")
         row = PartyRow(party, display_name, True, self.clock())
-        await self.store.add_party(row)
+        await self.store.record_allocated_party(row)
         log.info("allocated party %s", party)
         return row
 
-    async def record_parties(self, snapshot: TopologySnapshot, *, local_too: bool) -> None:
-        """Record the domain's parties. Ours are recorded by `allocate_party` with their
-        display name; `local_too` (at start) catches one a crash kept from being recorded."""
-        known = {row.party for row in await self.store.list_parties()}
-        for party in sorted(snapshot.known_parties() - known):
+    async def record_parties(self, snapshot: TopologySnapshot) -> None:
+        """Record the domain's parties as `snapshot` hosts them: new ones, and known ones
+        whose hosting here began or ended (a domain admin may host a party on this node
+        without this node allocating it). A party gone from the topology stays known."""
+        known = {row.party: row.is_local for row in await self.store.list_parties()}
+        for party in sorted(snapshot.known_parties()):
             local = self.participant in snapshot.hosting_participants(party)
-            if local_too or not local:
-                await self.store.add_party(PartyRow(party, "", local, self.clock()))
+            if known.get(party) != local:
+                await self.store.record_hosting(party, local, self.clock())
 
     # -- packages --------------------------------------------------------------------------
 

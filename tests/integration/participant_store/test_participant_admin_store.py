@@ -36,6 +36,18 @@ async def test_parties_are_recorded_once(admin: PostgresParticipantAdminStore) -
     assert [p.party for p in await admin.get_parties(["bob::12ab", "zed::00"])] == ["bob::12ab"]
 
 
+async def test_hosting_changes_is_local_and_keeps_the_display_name(
+        admin: PostgresParticipantAdminStore) -> None:
+    await admin.record_hosting("carol::12ab", True, 1)  # the pump first: no display name yet
+    await admin.record_allocated_party(PartyRow("carol::12ab", "Carol", True, 2))
+    await admin.record_hosting("dave::12ab", False, 3)
+    await admin.record_hosting("dave::12ab", True, 4)  # now hosted here as well
+    await admin.record_hosting("carol::12ab", False, 5)  # no longer hosted here
+    parties = {p.party: (p.display_name, p.is_local, p.added_at_us)
+               for p in await admin.list_parties()}
+    assert parties == {"carol::12ab": ("Carol", False, 1), "dave::12ab": ("", True, 3)}
+
+
 async def test_users_and_rights(admin: PostgresParticipantAdminStore) -> None:
     act = UserRight("can_act_as", "alice::12ab")
     read = UserRight("can_read_as", "bob::12ab")

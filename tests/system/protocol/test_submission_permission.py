@@ -91,6 +91,10 @@ async def test_a_party_hosted_for_confirmation_only_cannot_submit_through_the_le
     connie = party_id("PermConnie", network.participant_id("alice").split("::")[-1])
     await _host_on_alice(network, domain_admin, connie, CONFIRMATION, "perm-marker-1", bank, a)
     alice, bank_client = network.clients["alice"], network.clients["bank"]
+    # the admin hosted Connie here without alice's node allocating her: still local to it
+    hosted_here = {p.party: p.is_local for p in await alice.known_parties()}
+    assert hosted_here.get(connie) is True, hosted_here
+    assert {p.party: p.is_local for p in await bank_client.known_parties()}.get(connie) is False
     before = {x.contract_id for x in await bank_client.active_contracts(bank)}
 
     with pytest.raises(grpc.aio.AioRpcError) as refused:

@@ -77,6 +77,26 @@ class PostgresParticipantAdminStore:
         )
         return status.endswith(" 1")
 
+    async def record_allocated_party(self, party: PartyRow) -> None:
+        """A party this node allocated: its display name wins over a bare record the event
+        pump may have made first, when the hosting became effective."""
+        await self._pool.execute(
+            "INSERT INTO parties (party, display_name, is_local, added_at_us) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (party) DO UPDATE "
+            "SET display_name = EXCLUDED.display_name, is_local = EXCLUDED.is_local",
+            party.party, party.display_name, party.is_local, party.added_at_us,
+        )
+
+    async def record_hosting(self, party: str, is_local: bool, at_us: int) -> None:
+        """A party as the domain's topology now hosts it: new ones are added, known ones
+        keep their display name and change `is_local` only."""
+        await self._pool.execute(
+            "INSERT INTO parties (party, display_name, is_local, added_at_us) "
+            "VALUES ($1, '', $2, $3) ON CONFLICT (party) DO UPDATE "
+            "SET is_local = EXCLUDED.is_local WHERE parties.is_local <> EXCLUDED.is_local",
+            party, is_local, at_us,
+        )
+
     async def list_parties(self) -> list[PartyRow]:
         rows = await self._pool.fetch("SELECT * FROM parties ORDER BY party")
         return [_party(r) for r in rows]
