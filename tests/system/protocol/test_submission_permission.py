@@ -14,8 +14,8 @@ permission at the request's timestamp").
    nothing altered but its own check skipped) hosts Connie for confirmation only and
    transfers the Bank's Iou to A. The Bank's participant, holding the root view, rejects
    with LOCAL_VERDICT_SUBMITTER_NOT_AUTHORIZED, the mediator's verdict (auditor API) and the
-   rogue's completion name it alone, and nothing is committed anywhere (test_malicious.py's
-   checks, shared).
+   rogue's completion name it alone, and nothing is committed anywhere (rogue_checks.py,
+   shared with test_malicious.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from tests.system.participant.harness import TM_ADMIN_TOKEN, created, eventually
 from tests.system.protocol.ledger import create_in, failure_of, known_everywhere, sees
 from tests.system.protocol.network import Network
 from tests.system.protocol.rogue import Rogue
-from tests.system.protocol.test_malicious import Setting, _rejected_by_the_bank
+from tests.system.protocol.rogue_checks import Setting, rejected_by_the_bank
 
 from minicanton.codec.gen.com.daml.ledger.api.v1 import commands_pb2
 from minicanton.codec.gen.com.daml.ledger.api.v1.value_pb2 import Value
@@ -148,7 +148,7 @@ async def test_a_request_sent_anyway_is_rejected_by_the_other_participants(
     setting = await _rogue_setting(network, rogue, "PermRogue", CONFIRMATION)
     with pytest.raises(SubmittingPartyNotHosted):  # what an honest participant does
         rogue.submit(setting.mallory, "perm-honest", setting.transfer())
-    await _rejected_by_the_bank(setting, "perm-rogue", validation.SUBMITTER_NOT_AUTHORIZED)
+    await rejected_by_the_bank(setting, "perm-rogue", validation.SUBMITTER_NOT_AUTHORIZED)
 
 
 async def test_submission_permission_withdrawn_while_the_request_waits_rejects_it(
@@ -175,7 +175,7 @@ async def test_submission_permission_withdrawn_while_the_request_waits_rejects_i
         return change.effective_us
 
     withdrawal = asyncio.create_task(withdraw_then_release())
-    await _rejected_by_the_bank(setting, "perm-late", validation.SUBMITTER_NOT_AUTHORIZED)
+    await rejected_by_the_bank(setting, "perm-late", validation.SUBMITTER_NOT_AUTHORIZED)
     effective_us = await withdrawal
     request = [s for s in rogue.sent if s.message_id.startswith(REQUEST_MESSAGE_ID_PREFIX)][-1]
     sequenced = await rogue.outcomes[request.message_id]
