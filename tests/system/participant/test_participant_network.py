@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -22,13 +23,16 @@ from tests.system.participant.harness import (
     eventually,
     exercise,
 )
+from tests.system.protocol.ledger import failure_of
 
 from minicanton.codec.gen.com.daml.ledger.api.v1.value_pb2 import Value
 from minicanton.runtime.embedded_postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.system
-ERRORS: dict[str, str] = {}
 DVP = (Path(__file__).parents[3] / "examples" / "dvp.py").read_bytes()
+# The restart tests kill a participant after KILL_AFTER of LOAD_SIZE calls have completed, so
+# LOAD_CONCURRENCY calls are in flight and most of the load is still to come.
+LOAD_SIZE, LOAD_CONCURRENCY, KILL_AFTER = 240, 8, 40
 
 
 @dataclass
@@ -84,78 +88,137 @@ async def test_an_iou_created_on_one_participant_is_seen_on_both(network: Networ
     await eventually(seen_by_both)
 
 
-async def _load(client: LedgerClient, issuer: str, owner: str, prefix: str, count: int,
-                concurrency: int = 4) -> dict[str, str | None]:
-    """Create `count` Ious; command id -> transaction id, or None when the call failed."""
-    outcomes: dict[str, str | None] = {}
-    errors = ERRORS
-    queue = [f"{prefix}-{i}" for i in range(count)]
+@dataclass
+class Load:
+    """A sustained load of Iou creates on bank's participant, call by call: the command ids
+    sent, and how each call ended (its transaction id, or None when it failed)."""
 
-    async def worker() -> None:
-        while queue:
-            command_id = queue.pop(0)
-            try:
-                outcomes[command_id] = await client.create_iou(issuer, owner, "1.0", command_id)
-            except grpc.aio.AioRpcError as error:
-                outcomes[command_id] = None
-                errors[command_id] = f"{error.code().name}: {error.details()}"
+    prefix: str
+    count: int
+    started: set[str] = field(default_factory=set)
+    outcomes: dict[str, str | None] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return outcomes
+    @property
+    def command_ids(self) -> set[str]:
+        return {f"{self.prefix}-{i}" for i in range(self.count)}
+
+    @property
+    def in_flight(self) -> set[str]:
+        return self.started - self.outcomes.keys()
+
+    async def run(self, network: Network, concurrency: int) -> None:
+        queue = sorted(self.command_ids)
+
+        async def worker() -> None:
+            while queue:
+                command_id = queue.pop()
+                self.started.add(command_id)
+                try:
+                    self.outcomes[command_id] = await network.bank.create_iou(
+                        network.bank_party, network.alice_party, "1.0", command_id)
+                except grpc.aio.AioRpcError as error:
+                    self.outcomes[command_id] = None
+                    self.errors[command_id] = f"{error.code().name}: {error.details()}"
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def _ledger(client: LedgerClient, party: str) -> list[str]:
-    transactions = await client.transactions_of(party)
-    offsets = [t.offset for t in transactions]
-    assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
-    return [t.transaction_id for t in transactions]
+async def _ledger(client: LedgerClient, party: str) -> list[tuple[str, str, str]]:
+    """(offset, transaction id, command id) of every transaction `party` sees, in order."""
+    ledger = [(t.offset, t.transaction_id, t.command_id)
+              for t in await client.transactions_of(party)]
+    offsets = [offset for offset, _, _ in ledger]
+    assert offsets == sorted(set(offsets)), "offsets out of order or given twice"
+    return ledger
 
 
-async def _restart_during_load(network: Network, victim: str, prefix: str) -> None:
+async def _retry(network: Network, command_id: str) -> str:
+    """Submit a failed command again under its command id until the participant settles it:
+    "committed" now, or "duplicate" when the first submission had committed after all."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            await network.bank.create_iou(network.bank_party, network.alice_party, "1.0",
+                                          command_id)
+            return "committed"
+        except grpc.aio.AioRpcError as error:
+            failure = failure_of(error)
+            if failure.error_id == "DUPLICATE_COMMAND":
+                return "duplicate"
+            # the restarted participant still tracks the first submission until its verdict
+            if failure.error_id != "SUBMISSION_ALREADY_IN_FLIGHT" or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.2)
+
+
+async def _kill_mid_load(network: Network, victim: str, prefix: str) -> tuple[Load, set[str]]:
+    """SIGKILL `victim` once KILL_AFTER calls of a LOAD_SIZE load have completed, with calls
+    provably still in flight, and restart it while the load goes on. The load, once both
+    ledgers agree, and the ids of its calls that failed (retried by then)."""
     node = network.domain.participants[victim]
-    bank, alice = network.bank_party, network.alice_party
-    before = set(await _ledger(network.bank, bank))
-    loading = asyncio.ensure_future(_load(network.bank, bank, alice, prefix, 24))
-    await eventually(lambda: _grown(network.bank, bank, len(before) + 4), timeout_s=60)
+    client = network.bank if victim == "bank" else network.alice
+    party = network.bank_party if victim == "bank" else network.alice_party
+    load = Load(prefix, LOAD_SIZE)
+    loading = asyncio.ensure_future(load.run(network, LOAD_CONCURRENCY))
+    deadline = time.monotonic() + 60
+    while len(load.outcomes) < KILL_AFTER and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
+    before_kill = await _ledger(client, party)
+    in_flight = load.in_flight
     node.kill()  # kill -9: no chance to finish anything
-    await asyncio.sleep(0.5)
+    assert in_flight and not loading.done(), "the kill did not land in the middle of the load"
+    completed_at_kill = len(load.outcomes)
     node.spawn()
     await node.wait_ready()
-    outcomes = await loading
-    for command_id, transaction_id in list(outcomes.items()):
-        if transaction_id is None:  # lost with the killed process: retrying is safe
-            try:
-                outcomes[command_id] = await network.bank.create_iou(bank, alice, "1.0",
-                                                                     command_id)
-            except grpc.aio.AioRpcError as error:
-                ERRORS[command_id + " retry"] = f"{error.code().name}: {error.details()}"
+    if victim == "alice":  # bank went on committing while alice was away
+        assert len(load.outcomes) > completed_at_kill, "no command completed while alice was down"
+    await loading
+    return load, await _consistent_after_restart(network, load, before_kill, client, party)
+
+
+async def _consistent_after_restart(network: Network, load: Load,
+                                    before_kill: list[tuple[str, str, str]],
+                                    victim: LedgerClient, party: str) -> set[str]:
+    """Both ledgers hold each command of the load exactly once, the same transactions, and the
+    victim's ledger as it was before the kill, continued at later offsets. The retried ids."""
+    failed = {c for c, transaction in load.outcomes.items() if transaction is None}
+    retries = {c: await _retry(network, c) for c in sorted(failed)}
 
     async def consistent() -> None:
-        on_bank = await _ledger(network.bank, bank)
-        on_alice = await _ledger(network.alice, alice)
-        assert len(set(on_bank)) == len(on_bank), "a transaction twice on bank's ledger"
-        assert len(set(on_alice)) == len(on_alice), "a transaction twice on alice's ledger"
-        assert set(on_bank) == set(on_alice)
-        new = set(on_bank) - before
-        accepted = {t for t in outcomes.values() if t is not None}
-        assert accepted <= new, "an accepted command is missing from the ledger"
-        assert len(new) == len(outcomes), (len(new), len(outcomes), ERRORS)
+        on_bank = await _ledger(network.bank, network.bank_party)
+        on_alice = await _ledger(network.alice, network.alice_party)
+        ours = Counter(c for _, _, c in on_bank if c.startswith(f"{load.prefix}-"))
+        assert set(ours) == load.command_ids, load.command_ids - set(ours)
+        assert set(ours.values()) == {1}, [c for c, n in ours.items() if n > 1]
+        assert {t for _, t, _ in on_bank} == {t for _, t, _ in on_alice}
+        assert len(on_bank) == len({t for _, t, _ in on_bank}), "a transaction twice on bank"
+        assert len(on_alice) == len({t for _, t, _ in on_alice}), "a transaction twice on alice"
+        accepted = {t for t in load.outcomes.values() if t is not None}
+        assert accepted <= {t for _, t, c in on_bank if c in ours}
+        after = await _ledger(victim, party)
+        assert after[:len(before_kill)] == before_kill, "the restart rewrote the ledger"
 
     await eventually(consistent, timeout_s=60)
-
-
-async def _grown(client: LedgerClient, party: str, size: int) -> None:
-    assert len(await _ledger(client, party)) >= size
+    assert set(retries.values()) <= {"committed", "duplicate"}, (retries, load.errors)
+    return failed
 
 
 async def test_restarting_the_observing_participant_mid_load_loses_and_duplicates_nothing(
         network: Network) -> None:
-    await _restart_during_load(network, "alice", "observer-restart")
+    """Signatory confirmation: bank's calls go on while alice is down, and none fails; alice
+    catches up on what was sequenced in her absence."""
+    load, failed = await _kill_mid_load(network, "alice", "observer-restart")
+    assert not failed, load.errors
 
 
 async def test_restarting_the_submitting_participant_mid_load_loses_and_duplicates_nothing(
         network: Network) -> None:
-    await _restart_during_load(network, "bank", "submitter-restart")
+    """The calls in flight die with bank's process; resubmitted under the same command id after
+    the restart, each commits once: DUPLICATE_COMMAND when the first one had committed."""
+    load, failed = await _kill_mid_load(network, "bank", "submitter-restart")
+    assert failed, "no call was in flight when bank died"
+    assert all(load.errors[c].startswith("UNAVAILABLE") for c in failed), load.errors
 
 
 async def test_health_answers_and_sigterm_stops_gracefully(network: Network) -> None:
