@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import duration_pb2
-from tests.system.participant import test_participant_network as neighbour
+from tests.system.participant.conftest import Network
 from tests.system.participant.harness import (
     APPLICATION_ID,
     SECRET,
@@ -20,7 +20,6 @@ from tests.system.participant.harness import (
     create,
     party_token,
 )
-from tests.system.participant.test_participant_network import Network
 from tests.system.protocol.ledger import RpcFailure, failure_of
 
 from minicanton.codec.gen.com.daml.ledger.api.v1 import command_service_pb2 as command_pb
@@ -30,7 +29,6 @@ from minicanton.core.topology.parameters import DomainParameters
 from minicanton.runtime.auth import mint_dev_token
 
 pytestmark = pytest.mark.system
-network = neighbour.network  # the same two-participant domain, one for this module
 TOLERANCE_US = DomainParameters().ledger_time_record_time_tolerance_us  # the harness's domain
 
 

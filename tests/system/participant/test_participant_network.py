@@ -6,17 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import grpc
 import httpx
 import pytest
-import pytest_asyncio
 from grpc_health.v1 import health_pb2
+from tests.system.participant.conftest import Network
 from tests.system.participant.harness import (
-    Domain,
     LedgerClient,
     create,
     created,
@@ -26,42 +23,11 @@ from tests.system.participant.harness import (
 from tests.system.protocol.ledger import failure_of
 
 from minicanton.codec.gen.com.daml.ledger.api.v1.value_pb2 import Value
-from minicanton.runtime.embedded_postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.system
-DVP = (Path(__file__).parents[3] / "examples" / "dvp.py").read_bytes()
 # The restart tests kill a participant after KILL_AFTER of LOAD_SIZE calls have completed, so
 # LOAD_CONCURRENCY calls are in flight and most of the load is still to come.
 LOAD_SIZE, LOAD_CONCURRENCY, KILL_AFTER = 240, 8, 40
-
-
-@dataclass
-class Network:
-    domain: Domain
-    bank: LedgerClient
-    alice: LedgerClient
-    bank_party: str
-    alice_party: str
-
-
-@pytest_asyncio.fixture(scope="module")
-async def network(postgres_cluster: EmbeddedPostgres,
-                  tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Network]:
-    domain = Domain(postgres_cluster, Path(tmp_path_factory.mktemp("domain")))
-    clients: list[LedgerClient] = []
-    try:
-        await domain.start()
-        for name in ("bank", "alice"):
-            clients.append(LedgerClient(await domain.add_participant(name)))
-        bank, alice = clients
-        for client in clients:
-            await client.upload(DVP)
-        yield Network(domain, bank, alice, await bank.allocate("Bank"),
-                      await alice.allocate("Alice"))
-    finally:
-        for client in clients:
-            await client.close()
-        await domain.stop()
 
 
 async def test_parties_are_hosted_where_they_were_allocated(network: Network) -> None:
