@@ -14,15 +14,18 @@ Minimal file::
     hs256_secret = "${LEDGER_API_SECRET}"            # or public_key_file / jwks_url
 
 Every port may be 0 (the OS picks one); the bound ports are written to `ready_file` once the
-node is ready. `domain_namespace` pins the domain's trust anchor (the fingerprint of its root
+node is ready. Every participant has the Ledger API user `participant_admin` (participant
+admin, created at start if absent, as in Daml); `additional_admin_user_id` names one more.
+`domain_namespace` pins the domain's trust anchor (the fingerprint of its root
 key); left empty, the participant trusts what the topology manager announces at its FIRST
 start and remembers it in the key file (trust on first use, fine on one machine).
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from minicanton.participant.ledger_api.users import USER_ID
 from minicanton.runtime.auth_settings import AuthSettings
 from minicanton.runtime.config_fields import (
     DomainNamespace,
@@ -54,9 +57,19 @@ class ParticipantConfig(NodeSettings):
     ledger_api: ListenAddress = ListenAddress(port=6865)
     health_port: Port | None = 0
     auth: AuthSettings
+    # Created at start with the participant admin right if absent, besides Daml's
+    # `participant_admin` (Canton's user-management-service.additional-admin-user-id).
+    additional_admin_user_id: str | None = None
     ledger_id: str = Field("minicanton", min_length=1)
     # Submissions not sequenced by now + this are completed as not sequenced.
     max_sequencing_time_ms: DurationMs = Field(30_000, ge=100)
     max_deduplication_duration_ms: DurationOrZeroMs = 24 * 3_600_000
     onboarding_timeout_ms: DurationMs = Field(60_000, ge=100)
     topology_wait_timeout_ms: DurationMs = Field(30_000, ge=100)
+
+    @field_validator("additional_admin_user_id")
+    @classmethod
+    def _valid_user_id(cls, user_id: str | None) -> str | None:
+        if user_id is not None and not USER_ID.fullmatch(user_id):
+            raise ValueError(f"{user_id[:140]!r} is not a valid Ledger API user id")
+        return user_id

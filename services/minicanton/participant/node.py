@@ -1,13 +1,14 @@
 """Wiring of one participant node: keys, store, domain, machine, pump, Ledger API, health.
 
-Start order: the key file (created at the first start); the database (migrations); the
-domain from the topology manager (trust anchor checked and remembered) and onboarding (wait
-until admitted); the sequencers' keys; the topology and the packages restored from the
-database; the machine restored (in-flight submissions, pending requests with their locks);
-the subscription from the stored clean position; the responses and requests a crash may have
-kept from being sent, sent again (deduplicated by message id); caught up with the domain (a
-time proof) so our own admission and parties are effective; parties recorded and stored
-packages vetted; then the Ledger API and health, and ready.
+Start order: the key file (created at the first start); the database (migrations) and its
+admin users (`participant_admin`, created if absent); the domain from the topology manager
+(trust anchor checked and remembered) and onboarding (wait until admitted); the sequencers'
+keys; the topology and the packages restored from the database; the machine restored
+(in-flight submissions, pending requests with their locks); the subscription from the stored
+clean position; the responses and requests a crash may have kept from being sent, sent again
+(deduplicated by message id); caught up with the domain (a time proof) so our own admission
+and parties are effective; parties recorded and stored packages vetted; then the Ledger API
+and health, and ready.
 
 Stop (SIGTERM) runs it backwards: not ready, the Ledger API stops taking calls (in-flight ones
 get a grace period), the subscription closes (the event being processed either commits or
@@ -51,6 +52,7 @@ from minicanton.participant.ledger_api.server import (
     LedgerApiServer,
     start_ledger_api_server,
 )
+from minicanton.participant.ledger_api.users import DEFAULT_PARTICIPANT_ADMIN_USER_ID
 from minicanton.participant.pump import EventPump, PumpActions
 from minicanton.participant.submitter import Submitter, tracked_submissions, unsequenced_sends
 from minicanton.runtime.auth import LedgerApiAuthenticator
@@ -103,6 +105,7 @@ class ParticipantNode:
         self.store = await PostgresParticipantStore.open(config.database_dsn,
                                                          max_size=config.pool_size)
         self.admin_store = PostgresParticipantAdminStore(self.store.pool)
+        await self._ensure_admin_users()
         keys, effective_us = await self._join(keys)
         self.keys = keys
         await self._restore(keys)
@@ -115,6 +118,16 @@ class ParticipantNode:
         self._write_ready_file()
         log.info("participant %s serving the Ledger API on %s:%d", keys.participant_id,
                  config.ledger_api.host, self.ledger_api_port)
+
+    async def _ensure_admin_users(self) -> None:
+        """Daml's `participant_admin`, and the configured additional admin user, exist before
+        the Ledger API serves: with an identity provider that issues only user tokens they are
+        the only way to create the first users. Created only when absent (Daml and Canton do
+        the same): an operator's later revocation or deactivation stays."""
+        wanted = (DEFAULT_PARTICIPANT_ADMIN_USER_ID, self.config.additional_admin_user_id)
+        for user_id in dict.fromkeys(u for u in wanted if u is not None):
+            if await self.admin_store.ensure_admin_user(user_id, self.clock()):
+                log.info("created the participant admin user %r", user_id)
 
     # -- joining the domain ----------------------------------------------------------------
 
