@@ -35,7 +35,7 @@ from tests.system.participant.harness import (
     created,
     exercise,
 )
-from tests.unit.runtime.test_auth import _certificate_pem, _handmade, _jwk, _public_pem
+from tests.unit.runtime.token_forgery import certificate_pem, handmade_token, jwk_of, public_pem
 
 from minicanton.codec.gen.com.daml.ledger.api.v1 import command_service_pb2 as command_pb
 from minicanton.codec.gen.com.daml.ledger.api.v1 import commands_pb2
@@ -141,11 +141,11 @@ async def setup(postgres_cluster: EmbeddedPostgres,
     workdir = Path(tmp_path_factory.mktemp("production-auth"))
     ec_key = ec.generate_private_key(ec.SECP256R1())
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwks = {"keys": [_jwk(ec_key, "ec1"), _jwk(rsa_key, "rsa1")]}
+    jwks = {"keys": [jwk_of(ec_key, "ec1"), jwk_of(rsa_key, "rsa1")]}
     (workdir / "idp").mkdir()
     (workdir / "idp" / "jwks.json").write_text(json.dumps(jwks))
     certificate = workdir / "idp" / "idp-cert.pem"
-    certificate.write_bytes(_certificate_pem(rsa_key))
+    certificate.write_bytes(certificate_pem(rsa_key))
     domain = Domain(postgres_cluster, workdir, sequencer_instances=1)
     client: LedgerClient | None = None
     with served(workdir / "idp") as base_url:
@@ -267,12 +267,12 @@ async def test_es256_jwks_refuses_forged_misdirected_and_expired_tokens(setup: S
     jwk_json, jwks_json = (json.dumps(d).encode() for d in (idp.jwks["keys"][0], idp.jwks))
     not_accepted = "algorithm '{}' is not accepted"
     cases = [
-        ("alg none", _handmade({"alg": "none", "kid": "ec1"}, claims, None),
+        ("alg none", handmade_token({"alg": "none", "kid": "ec1"}, claims, None),
          not_accepted.format("none")),
         *((f"HS256 keyed with the {what}",
-           _handmade({"alg": "HS256", "kid": "ec1"}, claims, secret),
+           handmade_token({"alg": "HS256", "kid": "ec1"}, claims, secret),
            not_accepted.format("HS256"))
-          for what, secret in (("EC public key PEM", _public_pem(idp.ec_key)),
+          for what, secret in (("EC public key PEM", public_pem(idp.ec_key)),
                                ("JWK", jwk_json), ("JWKS document", jwks_json))),
         ("RS256 by a key the JWKS holds", idp.rs256(claims, kid="rsa1"),
          not_accepted.format("RS256")),
@@ -314,13 +314,13 @@ async def test_restarted_with_a_certificate_rs256_only_and_admin_users_kept(setu
     claims = admin_claims_payload()
     not_accepted = "algorithm '{}' is not accepted"
     cases = [
-        ("alg none", _handmade({"alg": "none", "typ": "JWT"}, claims, None),
+        ("alg none", handmade_token({"alg": "none", "typ": "JWT"}, claims, None),
          not_accepted.format("none")),
         ("HS256 keyed with the RSA public key PEM",
-         _handmade({"alg": "HS256", "typ": "JWT"}, claims, _public_pem(idp.rsa_key)),
+         handmade_token({"alg": "HS256", "typ": "JWT"}, claims, public_pem(idp.rsa_key)),
          not_accepted.format("HS256")),
         ("HS256 keyed with the certificate",
-         _handmade({"alg": "HS256", "typ": "JWT"}, claims, idp.certificate.read_bytes()),
+         handmade_token({"alg": "HS256", "typ": "JWT"}, claims, idp.certificate.read_bytes()),
          not_accepted.format("HS256")),
         ("ES256 by the JWKS's EC key", idp.es256(claims), not_accepted.format("ES256")),
         ("PS256 by the certificate's key", jwt.encode(claims, idp.rsa_key, algorithm="PS256"),

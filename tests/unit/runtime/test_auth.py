@@ -5,10 +5,6 @@ Keys are real `cryptography` keys; JWKS is served by a real HTTP server on 127.0
 
 from __future__ import annotations
 
-import base64
-import datetime
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -18,10 +14,14 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from tests.unit.runtime.token_forgery import (
+    b64url,
+    certificate_pem,
+    handmade_token,
+    jwk_of,
+    public_pem,
+)
 
 from minicanton.core.errors import InvalidArgument
 from minicanton.runtime.auth import (
@@ -65,35 +65,8 @@ def ec_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _public_pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def _certificate_pem(key: rsa.RSAPrivateKey) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "idp.example")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-                   .sign(key, hashes.SHA256()))
-    return certificate.public_bytes(serialization.Encoding.PEM)
-
-
 def _sign(payload: dict[str, Any], key: object, algorithm: str, **headers: Any) -> str:
     return jwt.encode(payload, key, algorithm=algorithm, headers=headers or None)  # type: ignore[arg-type]
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _handmade(header: dict[str, Any], payload: dict[str, Any], secret: bytes | None) -> str:
-    """A token PyJWT would refuse to make: ``alg: none`` or HMAC keyed with a PEM."""
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}"
-    signature = b"" if secret is None else hmac.new(secret, signing_input.encode(),
-                                                    hashlib.sha256).digest()
-    return f"{signing_input}.{_b64(signature)}"
 
 
 def _custom(act_as: list[str] | None = None, **extra: Any) -> dict[str, Any]:
@@ -167,15 +140,6 @@ def jwks_server() -> Iterator[tuple[str, _Jwks]]:
         thread.join(timeout=5)
 
 
-def _jwk(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, kid: str) -> dict[str, Any]:
-    if isinstance(key, rsa.RSAPrivateKey):
-        text = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())
-    else:
-        text = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key())
-    jwk: dict[str, Any] = json.loads(text)
-    return {**jwk, "kid": kid, "use": "sig"}
-
-
 # ------------------------------------------------------------------------------ happy paths
 
 
@@ -191,14 +155,14 @@ async def test_dev_token_gives_its_custom_claims() -> None:
 async def test_rs256_token_verifies_with_a_pem_public_key_and_with_a_certificate(
         rsa_key: rsa.RSAPrivateKey) -> None:
     token = _sign(_custom(), rsa_key, "RS256")
-    for keys in (PublicKeyKeys.from_pem(_public_pem(rsa_key), "RS256"),
-                 PublicKeyKeys.from_pem(_certificate_pem(rsa_key), "RS256")):
+    for keys in (PublicKeyKeys.from_pem(public_pem(rsa_key), "RS256"),
+                 PublicKeyKeys.from_pem(certificate_pem(rsa_key), "RS256")):
         assert (await _claims(_auth(keys), token)).act_as == {"alice"}
 
 
 async def test_es256_token_verifies_with_a_pem_public_key(ec_key: ec.EllipticCurvePrivateKey
                                                           ) -> None:
-    keys = PublicKeyKeys.from_pem(_public_pem(ec_key), "ES256")
+    keys = PublicKeyKeys.from_pem(public_pem(ec_key), "ES256")
     claims = await _claims(_auth(keys), _sign(_custom(admin=True), ec_key, "ES256"))
     assert claims.admin
 
@@ -241,9 +205,9 @@ async def test_missing_or_malformed_credentials_are_unauthenticated() -> None:
 async def test_alg_none_is_refused_whatever_the_configuration(
         rsa_key: rsa.RSAPrivateKey, jwks_server: tuple[str, _Jwks]) -> None:
     url, jwks = jwks_server
-    jwks.document = {"keys": [_jwk(rsa_key, "k1")]}
-    token = _handmade({"alg": "none", "typ": "JWT", "kid": "k1"}, _custom(admin=True), None)
-    for keys in (SharedSecretKeys(SECRET), PublicKeyKeys.from_pem(_public_pem(rsa_key), "RS256"),
+    jwks.document = {"keys": [jwk_of(rsa_key, "k1")]}
+    token = handmade_token({"alg": "none", "typ": "JWT", "kid": "k1"}, _custom(admin=True), None)
+    for keys in (SharedSecretKeys(SECRET), PublicKeyKeys.from_pem(public_pem(rsa_key), "RS256"),
                  JwksKeys(url)):
         with pytest.raises(Unauthenticated, match="algorithm 'none'"):
             await _claims(_auth(keys), token)
@@ -252,11 +216,11 @@ async def test_alg_none_is_refused_whatever_the_configuration(
 async def test_hs256_signed_with_the_rsa_public_key_is_refused(
         rsa_key: rsa.RSAPrivateKey, jwks_server: tuple[str, _Jwks]) -> None:
     url, jwks = jwks_server
-    jwks.document = {"keys": [_jwk(rsa_key, "k1")]}
-    public_pem = _public_pem(rsa_key)
-    forged = _handmade({"alg": "HS256", "typ": "JWT", "kid": "k1"}, _custom(admin=True),
-                       public_pem)
-    for keys in (PublicKeyKeys.from_pem(public_pem, "RS256"), JwksKeys(url)):
+    jwks.document = {"keys": [jwk_of(rsa_key, "k1")]}
+    rsa_public_pem = public_pem(rsa_key)
+    forged = handmade_token({"alg": "HS256", "typ": "JWT", "kid": "k1"}, _custom(admin=True),
+                            rsa_public_pem)
+    for keys in (PublicKeyKeys.from_pem(rsa_public_pem, "RS256"), JwksKeys(url)):
         with pytest.raises(Unauthenticated, match="algorithm 'HS256' is not accepted"):
             await _claims(_auth(keys), forged)
 
@@ -264,7 +228,7 @@ async def test_hs256_signed_with_the_rsa_public_key_is_refused(
 async def test_tokens_of_another_algorithm_or_key_are_refused(
         rsa_key: rsa.RSAPrivateKey, other_rsa_key: rsa.RSAPrivateKey,
         ec_key: ec.EllipticCurvePrivateKey) -> None:
-    rs_auth = _auth(PublicKeyKeys.from_pem(_public_pem(rsa_key), "RS256"))
+    rs_auth = _auth(PublicKeyKeys.from_pem(public_pem(rsa_key), "RS256"))
     with pytest.raises(Unauthenticated, match="ES256"):
         await _claims(rs_auth, _sign(_custom(), ec_key, "ES256"))
     with pytest.raises(Unauthenticated, match="does not verify"):
@@ -278,8 +242,8 @@ async def test_tokens_of_another_algorithm_or_key_are_refused(
 
 async def test_a_tampered_payload_is_refused(rsa_key: rsa.RSAPrivateKey) -> None:
     header, _, signature = _sign(_custom(["alice"]), rsa_key, "RS256").split(".")
-    forged_payload = _b64(json.dumps(_custom(["alice", "bank"], admin=True)).encode())
-    auth = _auth(PublicKeyKeys.from_pem(_public_pem(rsa_key), "RS256"))
+    forged_payload = b64url(json.dumps(_custom(["alice", "bank"], admin=True)).encode())
+    auth = _auth(PublicKeyKeys.from_pem(public_pem(rsa_key), "RS256"))
     with pytest.raises(Unauthenticated, match="does not verify"):
         await _claims(auth, f"{header}.{forged_payload}.{signature}")
 
@@ -398,7 +362,7 @@ async def test_jwks_keys_are_fetched_once_and_cached(
         rsa_key: rsa.RSAPrivateKey, ec_key: ec.EllipticCurvePrivateKey,
         jwks_server: tuple[str, _Jwks]) -> None:
     url, jwks = jwks_server
-    jwks.document = {"keys": [_jwk(rsa_key, "rsa-1"), _jwk(ec_key, "ec-1")]}
+    jwks.document = {"keys": [jwk_of(rsa_key, "rsa-1"), jwk_of(ec_key, "ec-1")]}
     auth = _auth(JwksKeys(url))
     for _ in range(3):
         assert (await _claims(auth, _sign(_custom(), rsa_key, "RS256", kid="rsa-1"))).act_as
@@ -410,12 +374,12 @@ async def test_jwks_rotation_is_picked_up_but_refetches_are_rate_limited(
         rsa_key: rsa.RSAPrivateKey, other_rsa_key: rsa.RSAPrivateKey,
         jwks_server: tuple[str, _Jwks]) -> None:
     url, jwks = jwks_server
-    jwks.document = {"keys": [_jwk(rsa_key, "old")]}
+    jwks.document = {"keys": [jwk_of(rsa_key, "old")]}
     now = [1000.0]
     keys = JwksKeys(url, min_refresh_interval_s=10, clock=lambda: now[0])
     auth = _auth(keys)
     await _claims(auth, _sign(_custom(), rsa_key, "RS256", kid="old"))
-    jwks.document = {"keys": [_jwk(other_rsa_key, "new")]}
+    jwks.document = {"keys": [jwk_of(other_rsa_key, "new")]}
     rotated = _sign(_custom(), other_rsa_key, "RS256", kid="new")
     with pytest.raises(Unauthenticated, match="no key 'new'"):
         await _claims(auth, rotated)  # within the refresh interval: no refetch
@@ -432,9 +396,9 @@ async def test_jwks_rotation_is_picked_up_but_refetches_are_rate_limited(
 async def test_jwks_refuses_symmetric_keys_missing_kids_and_alg_mismatches(
         rsa_key: rsa.RSAPrivateKey, jwks_server: tuple[str, _Jwks]) -> None:
     url, jwks = jwks_server
-    oct_key = {"kty": "oct", "kid": "shared", "k": _b64(SECRET), "alg": "HS256"}
-    jwks.document = {"keys": [oct_key, _jwk(rsa_key, "rsa-1"),
-                              {**_jwk(rsa_key, "lying"), "alg": "ES256"}]}
+    oct_key = {"kty": "oct", "kid": "shared", "k": b64url(SECRET), "alg": "HS256"}
+    jwks.document = {"keys": [oct_key, jwk_of(rsa_key, "rsa-1"),
+                              {**jwk_of(rsa_key, "lying"), "alg": "ES256"}]}
     auth = _auth(JwksKeys(url))
     with pytest.raises(Unauthenticated, match="HS256"):
         await _claims(auth, _sign(_custom(), SECRET, "HS256", kid="shared"))
@@ -442,7 +406,7 @@ async def test_jwks_refuses_symmetric_keys_missing_kids_and_alg_mismatches(
         await _claims(auth, _sign(_custom(), rsa_key, "RS256"))
     with pytest.raises(Unauthenticated, match="no key 'lying'"):
         await _claims(auth, _sign(_custom(), rsa_key, "RS256", kid="lying"))
-    forged_header = _handmade({"alg": "ES256", "kid": "rsa-1"}, _custom(), None)
+    forged_header = handmade_token({"alg": "ES256", "kid": "rsa-1"}, _custom(), None)
     with pytest.raises(Unauthenticated, match="is for RS256"):
         await _claims(auth, forged_header)
 
@@ -465,7 +429,7 @@ async def test_a_jwks_answer_without_keys_is_unauthenticated_and_refetch_throttl
         with pytest.raises(Unauthenticated, match=r"could not fetch the JWKS: .*no 'keys' list"):
             await _claims(auth, _sign(_custom(), rsa_key, "RS256", kid=f"k{index}"))
     assert jwks.requests == 1
-    jwks.document = {"keys": [_jwk(rsa_key, "k")]}
+    jwks.document = {"keys": [jwk_of(rsa_key, "k")]}
     now[0] += 11
     assert (await _claims(auth, _sign(_custom(), rsa_key, "RS256", kid="k"))).act_as
     assert jwks.requests == 2
@@ -514,14 +478,14 @@ def test_weak_or_confused_key_configuration_is_rejected(
     with pytest.raises(InvalidArgument, match="32 bytes"):
         SharedSecretKeys(b"short")
     with pytest.raises(InvalidArgument, match="PEM"):
-        SharedSecretKeys(_public_pem(rsa_key))
+        SharedSecretKeys(public_pem(rsa_key))
     with pytest.raises(InvalidArgument, match="cannot verify ES256"):
-        PublicKeyKeys.from_pem(_public_pem(rsa_key), "ES256")
+        PublicKeyKeys.from_pem(public_pem(rsa_key), "ES256")
     with pytest.raises(InvalidArgument, match="cannot verify RS256"):
-        PublicKeyKeys.from_pem(_public_pem(ec_key), "RS256")
+        PublicKeyKeys.from_pem(public_pem(ec_key), "RS256")
     small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     with pytest.raises(InvalidArgument, match="2048"):
-        PublicKeyKeys.from_pem(_public_pem(small), "RS256")
+        PublicKeyKeys.from_pem(public_pem(small), "RS256")
     with pytest.raises(InvalidArgument, match="PEM"):
         PublicKeyKeys.from_pem(b"not a key", "RS256")
     with pytest.raises(InvalidArgument):
