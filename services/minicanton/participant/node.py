@@ -52,7 +52,6 @@ from minicanton.participant.ledger_api.server import (
     LedgerApiServer,
     start_ledger_api_server,
 )
-from minicanton.participant.ledger_api.users import DEFAULT_PARTICIPANT_ADMIN_USER_ID
 from minicanton.participant.pump import EventPump, PumpActions
 from minicanton.participant.submitter import Submitter, tracked_submissions, unsequenced_sends
 from minicanton.runtime.auth import LedgerApiAuthenticator
@@ -120,14 +119,14 @@ class ParticipantNode:
                  config.ledger_api.host, self.ledger_api_port)
 
     async def _ensure_admin_users(self) -> None:
-        """Daml's `participant_admin`, and the configured additional admin user, exist before
-        the Ledger API serves: with an identity provider that issues only user tokens they are
-        the only way to create the first users. Created only when absent (Daml and Canton do
-        the same): an operator's later revocation or deactivation stays."""
-        wanted = (DEFAULT_PARTICIPANT_ADMIN_USER_ID, self.config.additional_admin_user_id)
-        for user_id in dict.fromkeys(u for u in wanted if u is not None):
-            if await self.admin_store.ensure_admin_user(user_id, self.clock()):
-                log.info("created the participant admin user %r", user_id)
+        """The configured additional admin user (Canton's `additional-admin-user-id`) exists
+        before the Ledger API serves; Daml's `participant_admin` comes from a migration, once
+        per database. Created only when absent: an operator's later revocation or
+        deactivation stays."""
+        user_id = self.config.additional_admin_user_id
+        if user_id is not None and await self.admin_store.ensure_admin_user(user_id,
+                                                                            self.clock()):
+            log.info("created the additional participant admin user %r", user_id)
 
     # -- joining the domain ----------------------------------------------------------------
 

@@ -126,11 +126,13 @@ async def test_users_and_rights(api: Harness) -> None:
     for index in range(3):
         await users.CreateUser(user_pb2.CreateUserRequest(
             user=user_pb2.User(id=f"u{index}")), metadata=admin)
-    first = await users.ListUsers(user_pb2.ListUsersRequest(page_size=2), metadata=admin)
-    rest = await users.ListUsers(user_pb2.ListUsersRequest(
-        page_size=2, page_token=first.next_page_token), metadata=admin)
-    assert [u.id for u in first.users] + [u.id for u in rest.users] == [
-        "alice-app", "u0", "u1", "u2"]
+    pages, token = [], ""
+    while not pages or token:
+        page = await users.ListUsers(user_pb2.ListUsersRequest(page_size=2, page_token=token),
+                                     metadata=admin)
+        pages.append([u.id for u in page.users])
+        token = page.next_page_token
+    assert pages == [["alice-app", "participant_admin"], ["u0", "u1"], ["u2"]]
     await users.DeleteUser(user_pb2.DeleteUserRequest(user_id="alice-app"), metadata=admin)
     with pytest.raises(grpc.aio.AioRpcError) as gone:
         await users.GetUser(user_pb2.GetUserRequest(user_id="alice-app"), metadata=admin)

@@ -60,7 +60,8 @@ async def test_users_and_rights(admin: PostgresParticipantAdminStore) -> None:
     assert await admin.revoke_rights("u1", [read, UserRight("participant_admin")]) == [read]
     assert (await admin.get_user("u1")).primary_party == "alice::12ab"
     await admin.create_user(UserRow("u2", "", False, 3))
-    assert [u.user_id for u in await admin.list_users()] == ["u1", "u2"]
+    # participant_admin: every participant's database starts with it, as Daml's does
+    assert [u.user_id for u in await admin.list_users()] == ["participant_admin", "u1", "u2"]
     assert [u.user_id for u in await admin.list_users(after_user_id="u1")] == ["u2"]
     await admin.delete_user("u1")
     for missing in (admin.get_user("u1"), admin.delete_user("u1"), admin.list_rights("u1"),
@@ -83,3 +84,21 @@ async def test_packages_by_content_id(admin: PostgresParticipantAdminStore) -> N
     assert await admin.get_package("f" * 64) == package
     assert await admin.get_package("0" * 64) is None
     assert await admin.list_packages() == [package]
+
+
+async def test_participant_admin_is_created_once_per_database(fresh_database: str) -> None:
+    """Daml's default admin user comes with the database; deleted, it stays deleted when the
+    node opens its store again (a start must not overrule the operator)."""
+    store = await PostgresParticipantStore.open(fresh_database)
+    try:
+        admin = PostgresParticipantAdminStore(store.pool)
+        assert await admin.list_rights("participant_admin") == [UserRight("participant_admin")]
+        await admin.delete_user("participant_admin")
+    finally:
+        await store.close()
+    reopened = await PostgresParticipantStore.open(fresh_database)
+    try:
+        users = await PostgresParticipantAdminStore(reopened.pool).list_users()
+        assert "participant_admin" not in [u.user_id for u in users]
+    finally:
+        await reopened.close()

@@ -35,9 +35,6 @@ from minicanton.participant.ledger_api.rpc import LedgerApiService, unary
 from minicanton.runtime.auth import AuthorizedClaims
 from minicanton.store.postgres.participant_admin_store import UserRight, UserRow
 
-# The admin user every Daml participant has (Daml's DefaultParticipantAdminUserId), so an
-# identity provider that issues only user tokens can create the first users.
-DEFAULT_PARTICIPANT_ADMIN_USER_ID = "participant_admin"
 USER_ID = re.compile(r"[A-Za-z0-9@^$.!`\-#+'~_|:]{1,128}")
 MAX_RIGHTS_PER_USER = 1000
 
