@@ -10,6 +10,12 @@ rejection. SIGCONT: the Bank answers before the confirmation response timeout an
 commits; tx2 stays rejected. Kept stopped past the timeout instead, the Bank's silence times
 tx1 out, and that verdict is what releases A's lock on c2.
 
+The locks survive a crash: with tx1 in flight, A's participant is killed (-9) and restarted.
+Its locks are its store's pending requests (`store_locks`), written with the clean position
+that passed tx1's request, so the restarted node does not read tx1 again: only rebuilding its
+locks from those rows makes it still reject tx2 — itself, not just P's participant — and
+still accept tx1's commit.
+
 (Diagrams 2 and 3 need one participant to answer one request and hold back its answer to
 another, which stopping a process cannot do: test_counteroffer_held.py runs them with A on
 the rogue participant of rogue.py, a real domain member living in the test process.)
@@ -25,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import grpc
 import pytest
 from tests.system.participant.harness import created, eventually
@@ -46,8 +53,9 @@ from tests.system.protocol.ledger import (
 from tests.system.protocol.network import CONFIRMATION_RESPONSE_TIMEOUT_MS, Network
 
 from minicanton.codec.gen.com.daml.ledger.api.v1.value_pb2 import Value
-from minicanton.core.protocol.messages import ConfirmationResponse, LocalApprove
+from minicanton.core.protocol.messages import ConfirmationResponse, LocalApprove, LocalReject
 from minicanton.core.protocol.participant_effects import MEDIATOR_TIMEOUT
+from minicanton.core.protocol.validation import request_id_of
 
 pytestmark = pytest.mark.system
 LOCKED = "LOCAL_VERDICT_LOCKED_CONTRACTS"
@@ -63,6 +71,31 @@ def stopped(network: Network, name: str) -> Iterator[None]:
         yield
     finally:
         process.send_signal(signal.SIGCONT)
+
+
+async def store_locks(network: Network, name: str, contract_id: str,
+                      expected: list[str]) -> None:
+    """The participant's own store keeps `contract_id` locked by the `expected` requests (in
+    sequencing order): its pending requests, from which it rebuilds its locks on a restart."""
+    connection = await asyncpg.connect(network.node(name).config["database_dsn"])
+    try:
+        rows = await connection.fetch(
+            "SELECT request_id FROM pending_requests WHERE $1 = ANY(locked_contracts) "
+            "ORDER BY request_ts_us", contract_id)
+    finally:
+        await connection.close()
+    assert [r["request_id"] for r in rows] == expected, (name, contract_id)
+
+
+async def clean_position_us(network: Network, name: str) -> int:
+    """The sequencing time of the last event whose effects the participant stored: where a
+    restart resumes reading."""
+    connection = await asyncpg.connect(network.node(name).config["database_dsn"])
+    try:
+        value = await connection.fetchval("SELECT sequencer_ts_us FROM ledger_state")
+    finally:
+        await connection.close()
+    return int(value or 0)
 
 
 async def _responses(db: SequencerDb, sender: int, request_us: int) -> list[ConfirmationResponse]:
@@ -142,6 +175,75 @@ async def test_diagram_1_the_later_conflicting_request_is_rejected_while_the_ear
     # the Bank came back in time: tx1 was decided by its confirmations, not by a timeout
     assert resumed_us < request_us + CONFIRMATION_RESPONSE_TIMEOUT_MS * 1_000
     await _tx1_committed_and_tx2_never(paint, created(accepted, "PaintAgreement"))
+
+
+async def test_a_participant_killed_and_restarted_keeps_the_locks_of_its_pending_request(
+        network: Network) -> None:
+    paint = await paint_setup(network, "Restart")
+    db = await SequencerDb.connect(network)
+    node = network.node("alice")
+    try:
+        head_us = await db.head()
+        bob = await db.number_of(keys_of(network, "bob").participant_id)
+        alice = await db.number_of(keys_of(network, "alice").participant_id)
+        with stopped(network, "bank"):
+            tx1 = asyncio.ensure_future(paint.accept())
+            request_us = await eventually(lambda: db.request_ts(bob, head_us))
+            rid1 = request_id_of(request_us)
+            await eventually(lambda: _responses(db, alice, request_us))
+            await eventually(lambda: _a_holds(network, paint, [rid1]))
+            # stored with the clean position past tx1: a restart resumes after it
+            assert await clean_position_us(network, "alice") >= request_us
+            node.kill()
+            await _a_holds(network, paint, [rid1])
+            node.spawn()
+            await node.wait_ready()
+            restarted_us = time.time_ns() // 1_000
+            await _a_holds(network, paint, [rid1])
+            with pytest.raises(grpc.aio.AioRpcError) as tx2:
+                await paint.retract()
+            # the restarted participant itself rejects tx2 because c2 is locked
+            tx2_us = await db.request_ts(alice, request_us)
+            for response in await eventually(lambda: _responses(db, alice, tx2_us)):
+                verdict = response.local_verdict
+                assert isinstance(verdict, LocalReject) and verdict.code == LOCKED, verdict
+                assert paint.c2 in verdict.message
+            assert not tx1.done()  # still waiting for the Bank
+            # tx2's verdict released the lock tx2 took; tx1's stays
+            await eventually(lambda: _a_holds(network, paint, [rid1]))
+        accepted = await tx1
+    finally:
+        await db.close()
+
+    assert restarted_us < request_us + CONFIRMATION_RESPONSE_TIMEOUT_MS * 1_000
+    rejected = failure_of(tx2.value)
+    assert rejected.error_id == LOCKED, rejected
+    assert paint.c2 in rejected.message
+    assert network.participant_id("alice") in rejected.message
+    agreement = created(accepted, "PaintAgreement")
+    await _tx1_committed_and_tx2_never(paint, agreement)
+    await eventually(lambda: _no_locks_left(paint))
+    await _each_transaction_once(paint, str(accepted.transaction_id))
+
+
+async def _a_holds(network: Network, paint: Paint, expected: list[str]) -> None:
+    await store_locks(network, "alice", paint.c1, expected)
+    await store_locks(network, "alice", paint.c2, expected)
+
+
+async def _no_locks_left(paint: Paint) -> None:
+    for name, contract_id in (("alice", paint.c1), ("alice", paint.c2), ("bob", paint.c2),
+                              ("bank", paint.c1)):
+        await store_locks(paint.network, name, contract_id, [])
+
+
+async def _each_transaction_once(paint: Paint, accept_id: str) -> None:
+    """Every ledger of the scenario's parties holds tx1 once and no transaction twice (the
+    Bank's sees tx1 as c1's transfer only)."""
+    c = paint.network.clients
+    for name, party in (("alice", paint.a), ("bob", paint.p), ("bank", paint.bank)):
+        ids = [t.transaction_id for t in await trees_of(c[name], party)]
+        assert len(ids) == len(set(ids)) and accept_id in ids, (name, ids)
 
 
 async def _tx1_committed_and_tx2_never(paint: Paint, agreement: str) -> None:

@@ -42,7 +42,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import grpc
 import pytest
 import pytest_asyncio
@@ -58,7 +57,7 @@ from tests.system.protocol.ledger import (
 )
 from tests.system.protocol.network import CONFIRMATION_RESPONSE_TIMEOUT_MS, Network
 from tests.system.protocol.rogue import Rogue, audited_request, responses_in, verdict_code
-from tests.system.protocol.test_counteroffer import stopped
+from tests.system.protocol.test_counteroffer import stopped, store_locks
 
 from minicanton.codec.gen.com.daml.ledger.api.v1.value_pb2 import Value
 from minicanton.core.ids import PartyId
@@ -196,8 +195,8 @@ async def test_diagram_2_the_rejected_request_keeps_its_lock_until_its_verdict(
         # yet tx1, rejected, holds c1 at A and the Bank, and c2 after tx2 at A and P
         assert paint.locks(paint.c1) == (rid1,)
         assert paint.locks(paint.c2) == (rid2, rid1)
-        await eventually(lambda: _store_locks(network, "bank", paint.c1, [rid1]), FROZEN_S)
-        await eventually(lambda: _store_locks(network, "bob", paint.c2, [rid2, rid1]), FROZEN_S)
+        await eventually(lambda: store_locks(network, "bank", paint.c1, [rid1]), FROZEN_S)
+        await eventually(lambda: store_locks(network, "bob", paint.c2, [rid2, rid1]), FROZEN_S)
         tx3 = paint.spend_c1("D2-tx3-spend-c1")  # a request using c1 meanwhile
         tx3_us = await rogue.request_ts(tx3, FROZEN_S)
         assert await eventually(lambda: _sent(rogue, tx3_us), FROZEN_S) == [LOCKED]
@@ -205,7 +204,7 @@ async def test_diagram_2_the_rejected_request_keeps_its_lock_until_its_verdict(
         # locks are counted: tx3, rejected, takes its own after tx1's
         rid3 = request_id_of(tx3_us)
         assert paint.locks(paint.c1) == (rid1, rid3)
-        await eventually(lambda: _store_locks(network, "bank", paint.c1, [rid1, rid3]), FROZEN_S)
+        await eventually(lambda: store_locks(network, "bank", paint.c1, [rid1, rid3]), FROZEN_S)
     with pytest.raises(grpc.aio.AioRpcError) as tx1_error:
         await tx1
     failure = failure_of(tx1_error.value)
@@ -216,8 +215,8 @@ async def test_diagram_2_the_rejected_request_keeps_its_lock_until_its_verdict(
     assert tx3_done.rejection is not None and paint.c1 in tx3_done.rejection.message
     # the verdicts freed c1 everywhere; tx2, still undecided, keeps c2
     await eventually(lambda: _free_at_a(paint, paint.c1))
-    await eventually(lambda: _store_locks(network, "bank", paint.c1, []))
-    await eventually(lambda: _store_locks(network, "bob", paint.c2, [rid2]))
+    await eventually(lambda: store_locks(network, "bank", paint.c1, []))
+    await eventually(lambda: store_locks(network, "bob", paint.c2, [rid2]))
     assert paint.locks(paint.c2) == (rid2,)
     assert paint.c1 in rogue.store.active and await paint.bank_sees(paint.c1)
     assert not rogue.store.completion_of("D2-tx2-retract")
@@ -269,20 +268,6 @@ async def _sent(rogue: Rogue, request_ts_us: int) -> list[str]:
 async def _free_at_a(paint: Paint, contract_id: str) -> None:
     paint.rogue.check_running()
     assert paint.locks(contract_id) == ()
-
-
-async def _store_locks(network: Network, name: str, contract_id: str,
-                       expected: list[str]) -> None:
-    """The participant's own store keeps `contract_id` locked by the `expected` requests (in
-    sequencing order): its pending requests, from which it rebuilds its locks on a restart."""
-    connection = await asyncpg.connect(network.node(name).config["database_dsn"])
-    try:
-        rows = await connection.fetch(
-            "SELECT request_id FROM pending_requests WHERE $1 = ANY(locked_contracts) "
-            "ORDER BY request_ts_us", contract_id)
-    finally:
-        await connection.close()
-    assert [r["request_id"] for r in rows] == expected, (name, contract_id)
 
 
 async def _held(rogue: Rogue, name: str) -> None:
