@@ -1,7 +1,8 @@
 """The FastAPI application: routes, exact JSON numbers, body limits, and error envelopes.
 
-Request bodies are parsed with ``parse_float=Decimal`` (a Numeric never passes through a
-float) and bounded by `max_request_bytes`; every error of every route, including unknown
+Request bodies are read as JSON whatever their Content-Type (as Daml's JSON API reads them),
+parsed with ``parse_float=Decimal`` (a Numeric never passes through a float) and bounded by
+`max_request_bytes`; every error of every route, including unknown
 paths, wrong methods, malformed JSON and failed validation, is answered with Daml's error
 envelope by the handlers installed here. OpenAPI is served at ``/openapi.json`` and
 ``/docs``; the WebSocket streams are in `streams.py`.
@@ -28,7 +29,6 @@ def create_app(services: JsonApiServices) -> FastAPI:
         title="minicanton HTTP JSON API", version="1.0",
         description="Daml's HTTP JSON API v1 over one participant's Ledger API.",
         docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
-        strict_content_type=False,
     )
     app.state.services = services
     for router in ROUTERS:

@@ -7,8 +7,11 @@ failure of every path goes through `error_response`, so a client never sees a st
 - a Ledger API failure keeps the participant's message and Daml's details, with the status
   Daml's JSON API gives its gRPC code (INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE 400;
   UNAUTHENTICATED 401; PERMISSION_DENIED 403; NOT_FOUND 404; ALREADY_EXISTS, ABORTED 409;
-  RESOURCE_EXHAUSTED 429; UNAVAILABLE 503; DEADLINE_EXCEEDED 504; the rest 500);
-- our typed errors by kind (bad input 400, auth 401/403, store trouble 503);
+  RESOURCE_EXHAUSTED 429; CANCELLED 499; UNAVAILABLE 503; DEADLINE_EXCEEDED 504; the rest
+  500);
+- our typed errors: bad input (and a template that does not resolve) 400, auth 401/403, a
+  body over the limit 413, any other by the same table from the gRPC status the Ledger API
+  would give it (`runtime.grpc_errors.status_of`: store trouble 503, contention 409, ...);
 - anything else is a bug: logged with an incident id, answered 500 with only that id.
 """
 
@@ -27,14 +30,16 @@ from minicanton.core.errors import InvalidArgument, MinicantonError
 from minicanton.core.lf.package import AmbiguousTemplate, TemplateNotFound
 from minicanton.json_api.ledger_client import LedgerError
 from minicanton.runtime.auth_keys import PermissionDenied, Unauthenticated
+from minicanton.runtime.grpc_errors import status_of
 
 log = logging.getLogger("minicanton.json_api")
 
 _C = grpc.StatusCode
-HTTP_STATUS_OF_GRPC: dict[grpc.StatusCode, int] = {
+HTTP_STATUS_OF_GRPC: dict[grpc.StatusCode, int] = {  # Daml's GrpcHttpErrorCodes
     _C.INVALID_ARGUMENT: 400, _C.FAILED_PRECONDITION: 400, _C.OUT_OF_RANGE: 400,
     _C.UNAUTHENTICATED: 401, _C.PERMISSION_DENIED: 403, _C.NOT_FOUND: 404,
     _C.ALREADY_EXISTS: 409, _C.ABORTED: 409, _C.RESOURCE_EXHAUSTED: 429,
+    _C.CANCELLED: 499, _C.UNKNOWN: 500, _C.INTERNAL: 500, _C.DATA_LOSS: 500,
     _C.UNIMPLEMENTED: 501, _C.UNAVAILABLE: 503, _C.DEADLINE_EXCEEDED: 504,
 }
 
@@ -107,9 +112,10 @@ def _typed_failure(error: MinicantonError) -> dict[str, Any]:
         return failure(413, [error.message])
     if isinstance(error, InvalidArgument | TemplateNotFound | AmbiguousTemplate):
         return failure(400, [error.message])
-    if getattr(error, "grpc_status", None) == "UNAVAILABLE":
-        return failure(503, [error.message])
-    return _internal(error)
+    status = HTTP_STATUS_OF_GRPC.get(status_of(error), 500)
+    if status == 500:
+        return _internal(error)
+    return failure(status, [error.message])
 
 
 def _internal(error: BaseException) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import grpc
 
 from minicanton.core.errors import InvalidArgument, MinicantonError
+from minicanton.core.protocol.participant_effects import REJECTION_STATUS_BY_CODE
 
 log = logging.getLogger(__name__)
 ERROR_ID_KEY = "error-id"
@@ -42,8 +43,22 @@ Abort = Callable[[grpc.aio.ServicerContext, MinicantonError, RequestContext], Aw
 _PASS_THROUGH = (grpc.aio.AbortError, asyncio.CancelledError)
 
 _C = grpc.StatusCode
+# Every error id the code base raises whose class names no ``grpc_status`` of its own, with
+# the code of the category Canton/Daml give it (Canton's error-code reference):
+# InvalidIndependentOfSystemState INVALID_ARGUMENT; InvalidGivenCurrentSystemStateOther
+# FAILED_PRECONDITION; ...ResourceMissing NOT_FOUND; ...ResourceExists ALREADY_EXISTS;
+# ...SeekAfterEnd OUT_OF_RANGE; ContentionOnSharedResources ABORTED; TransientServerFailure
+# UNAVAILABLE; DeadlineExceededRequestStateUnknown DEADLINE_EXCEEDED;
+# MaliciousOrFaultyBehaviour UNKNOWN; SystemInternalAssumptionViolated INTERNAL. INTERNAL is
+# kept for our own faults (a broken invariant, a corrupt store), listed under "server faults".
+# The codes a rejection (a completion) carries come from the core's table, as the core
+# reports them. tests/unit/runtime/test_error_catalog.py holds every error id to an entry.
+_CODE_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 STATUS_BY_ERROR_ID: Mapping[str, grpc.StatusCode] = {
+    **{error_id: _CODE_BY_NUMBER[number]
+       for error_id, number in REJECTION_STATUS_BY_CODE.items()},
     # requests
+    "INVALID_ARGUMENT": _C.INVALID_ARGUMENT,
     "MISSING_FIELD": _C.INVALID_ARGUMENT,
     "INVALID_FIELD": _C.INVALID_ARGUMENT,
     "LEDGER_ID_MISMATCH": _C.NOT_FOUND,
@@ -55,18 +70,51 @@ STATUS_BY_ERROR_ID: Mapping[str, grpc.StatusCode] = {
     "USER_NOT_FOUND": _C.NOT_FOUND,
     "USER_ALREADY_EXISTS": _C.ALREADY_EXISTS,
     "PARTY_ALLOCATION_FAILED": _C.FAILED_PRECONDITION,
-    # submissions and deduplication
+    "CONFIG_INVALID": _C.INVALID_ARGUMENT,
+    "CRYPTO_ERROR": _C.INVALID_ARGUMENT,
+    "CONTRACT_AUTHENTICATION_FAILED": _C.INVALID_ARGUMENT,
+    # submissions, routing and deduplication
     "SUBMITTING_PARTY_NOT_KNOWN_ON_LEDGER": _C.NOT_FOUND,  # also: hosted without Submission
+    "INFORMEES_NOT_ACTIVE": _C.FAILED_PRECONDITION,
+    "PACKAGE_NOT_VETTED_BY_RECIPIENTS": _C.FAILED_PRECONDITION,
+    "NO_MEDIATOR_AVAILABLE": _C.FAILED_PRECONDITION,
+    "CONFIRMATION_POLICY_NOT_APPLICABLE": _C.FAILED_PRECONDITION,
+    "VIEW_DECOMPOSITION_FAILED": _C.INVALID_ARGUMENT,
+    "COMMAND_REJECTED": _C.INVALID_ARGUMENT,
     "DUPLICATE_COMMAND": _C.ALREADY_EXISTS,
     "SUBMISSION_ALREADY_IN_FLIGHT": _C.ABORTED,
     "INVALID_DEDUPLICATION_PERIOD": _C.FAILED_PRECONDITION,
+    # sequencing (the classes of core/sequencing/errors.py mostly name their own status)
     "SEQUENCER_UNAVAILABLE": _C.UNAVAILABLE,
-    "SEQUENCER_REQUEST_TOO_LARGE": _C.INVALID_ARGUMENT,
-    "SEQUENCER_MAX_SEQUENCING_TIME_PASSED": _C.ABORTED,
+    "SEQUENCER_REQUEST_TOO_LARGE": _C.RESOURCE_EXHAUSTED,
+    "SEQUENCER_CONNECTION_LOST": _C.UNAVAILABLE,
+    "SEQUENCER_TRUST_FAILED": _C.UNAVAILABLE,
+    "SEQUENCER_SEND_REJECTED": _C.FAILED_PRECONDITION,
+    "SEQUENCER_CLIENT_ERROR": _C.UNAVAILABLE,
+    "SEQUENCER_EVENT_VERIFICATION_FAILED": _C.UNKNOWN,
+    "SEQUENCER_EVENT_CHAIN_BROKEN": _C.UNKNOWN,
+    "SEQUENCER_FORK_DETECTED": _C.UNKNOWN,
+    # protocol messages from other members
+    "MALFORMED_PROTOCOL_MESSAGE": _C.INVALID_ARGUMENT,
+    "UNKNOWN_PROTOCOL_MESSAGE_KIND": _C.INVALID_ARGUMENT,
+    "MALFORMED_VIEW_MESSAGE": _C.INVALID_ARGUMENT,
+    "VIEW_DECODE_ERROR": _C.INVALID_ARGUMENT,
+    "MEDIATOR_INVALID_CONFIRMATION_RESPONSE": _C.INVALID_ARGUMENT,
+    # nodes joining, starting, failing over
+    "MEDIATOR_DOMAIN_UNKNOWN": _C.NOT_FOUND,
+    "MEDIATOR_LEASE_LOST": _C.UNAVAILABLE,
+    "PARTICIPANT_DOMAIN_JOIN_FAILED": _C.UNAVAILABLE,
+    "PARTICIPANT_KEY_FILE_INVALID": _C.FAILED_PRECONDITION,
+    "TOPOLOGY_ERROR": _C.FAILED_PRECONDITION,
+    "INVALID_DOMAIN_PARAMETERS": _C.INVALID_ARGUMENT,
+    "INVALID_TOPOLOGY_MAPPING": _C.INVALID_ARGUMENT,
     # packages
     "TEMPLATE_NOT_FOUND": _C.NOT_FOUND,
     "AMBIGUOUS_TEMPLATE": _C.INVALID_ARGUMENT,
     "PACKAGE_LOAD_FAILED": _C.INVALID_ARGUMENT,
+    "INVALID_DAR": _C.INVALID_ARGUMENT,
+    "ZIP_BOMB": _C.INVALID_ARGUMENT,
+    "INVALID_ZIP_ENTRY": _C.INVALID_ARGUMENT,
     # interpretation
     "CHOICE_NOT_FOUND": _C.INVALID_ARGUMENT,
     "FAILED_AUTHORIZATION": _C.INVALID_ARGUMENT,
@@ -78,6 +126,20 @@ STATUS_BY_ERROR_ID: Mapping[str, grpc.StatusCode] = {
     "TEMPLATE_PRECONDITION_VIOLATED": _C.INVALID_ARGUMENT,
     "WRONGLY_TYPED_CONTRACT": _C.FAILED_PRECONDITION,
     "DAML_INTERPRETATION_ERROR": _C.FAILED_PRECONDITION,
+    "INTERPRETATION_DEPTH_LIMIT": _C.FAILED_PRECONDITION,
+    "INTERPRETATION_STEP_LIMIT": _C.FAILED_PRECONDITION,
+    "INTERPRETATION_LOOKUP_LIMIT": _C.FAILED_PRECONDITION,
+    # the JSON API's own
+    "TEMPLATE_HAS_NO_KEY": _C.INVALID_ARGUMENT,
+    "PACKAGE_UNUSABLE": _C.FAILED_PRECONDITION,
+    "PAYLOAD_TOO_LARGE": _C.RESOURCE_EXHAUSTED,
+    "JSON_API_START_FAILED": _C.UNAVAILABLE,
+    # server faults: our own invariants or stores broken, never the caller's doing
+    "INTERNAL_ERROR": _C.INTERNAL,
+    "CONFLICT_DETECTION_STATE": _C.INTERNAL,
+    "PARTICIPANT_STORE_ROW_INVALID": _C.INTERNAL,
+    "MIGRATION_ERROR": _C.INTERNAL,
+    "LEDGER_ANSWER_UNREADABLE": _C.INTERNAL,
 }
 
 

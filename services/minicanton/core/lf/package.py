@@ -31,6 +31,7 @@ import ast
 import builtins
 import decimal
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, ModuleType
@@ -178,8 +179,24 @@ def _execute(tree: ast.Module, module_name: str) -> dict[str, Any]:
         raise
     except Exception as error:
         line = package_line_of(error)
-        raise PackageLoadError(line, f"{type(error).__name__}: {error}") from None
+        raise PackageLoadError(line, f"{type(error).__name__}: {complaint_of(error)}") from None
     return namespace
+
+
+# An absolute path to a file of this server (Python's own messages name modules' files).
+_SERVER_FILE = re.compile(r"(?<![\w./\\])(?:[A-Za-z]:)?[/\\][^\s'\"()<>]*\.(?:py|pyc|so|pyd)\b")
+
+
+def complaint_of(error: Exception) -> str:
+    """What the package's author is told of `error`: its message in the package's terms,
+    without the paths of this server's files (``from minicanton.dsl import Nmeric`` fails
+    naming the DSL module's file) or the DSL's internal module name."""
+    text = str(error)
+    if isinstance(error, ImportError):
+        if error.path:
+            text = text.replace(f" ({error.path})", "")
+        text = text.replace(" (unknown location)", "").replace(dsl.__name__, DSL_MODULE)
+    return _SERVER_FILE.sub("<server file>", text)
 
 
 def package_line_of(error: BaseException) -> int:

@@ -1,5 +1,6 @@
 """What the routes share: the request class (exact numbers, bounded bodies), the route class
-that installs it, the dependencies (services, the authenticated caller) and template lookup."""
+that installs it and reads every body as JSON whatever its Content-Type, the dependencies
+(services, the authenticated caller) and template lookup."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Depends, Request, Response, Security
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
+from starlette.types import Scope
 
 from minicanton.core.errors import InvalidArgument
 from minicanton.core.lf.package import AmbiguousTemplate, TemplateNotFound
@@ -60,12 +62,25 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+_JSON_CONTENT_TYPE = (b"content-type", b"application/json")
+
+
+def as_json_body(scope: Scope) -> Scope:
+    """`scope` with its body declared JSON. Daml's JSON API reads a request body as JSON
+    whatever its Content-Type (``curl -d`` sends application/x-www-form-urlencoded), so the
+    route's body model must not depend on the header either; malformed JSON is still a 400."""
+    headers = [(name, value) for name, value in scope["headers"] if name != b"content-type"]
+    return {**scope, "headers": [*headers, _JSON_CONTENT_TYPE]}
+
+
 class JsonApiRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        reads_json = self.body_field is not None  # not the package upload's raw bytes
 
         async def with_exact_json(request: Request) -> Response:
-            return await handler(JsonApiRequest(request.scope, request.receive))
+            scope = as_json_body(request.scope) if reads_json else request.scope
+            return await handler(JsonApiRequest(scope, request.receive))
 
         return with_exact_json
 
