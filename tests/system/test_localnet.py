@@ -241,7 +241,7 @@ async def test_up_over_a_half_started_network_stops_it_and_starts_properly(
         network_dir: Path) -> None:
     """An `up` killed outright (no chance to clean up) leaves nodes running; the network is
     not complete, so the next `up` must not call it running."""
-    up = _start_up_until(network_dir, "starting the mediator")
+    up = _start_up_until(network_dir, "participant bank ready")
     up.kill()
     up.wait()
     leftovers = list(recorded_pids(network_dir / "run").values())
