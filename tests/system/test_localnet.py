@@ -254,3 +254,24 @@ async def test_up_over_a_half_started_network_stops_it_and_starts_properly(
     network = json.loads((network_dir / "network.json").read_text())
     assert set(network["parties"]) == {"Bank", "SR", "Alice", "Bob"}
     assert await _bobs_ious_in(network, "CHF") == 1
+
+
+def test_a_node_that_fails_to_start_is_named_with_its_cause_and_the_rest_stopped(
+        network_dir: Path) -> None:
+    assert minicanton("localnet", "down", "--dir", str(network_dir)).returncode == 0
+    key_file = network_dir / "keys" / "alice.json"
+    key = key_file.read_bytes()
+    key_file.write_text('{"not": "a key"}')
+    try:
+        up = minicanton("localnet", "up", "--dir", str(network_dir))
+    finally:
+        key_file.write_bytes(key)
+    assert up.returncode == 1 and "Traceback" not in up.stderr
+    assert "error: alice exited during start-up" in up.stderr
+    causes = [line for line in up.stderr.splitlines() if "cannot start" in line]
+    assert causes == [f"cannot start: PARTICIPANT_KEY_FILE_INVALID: {key_file}: unsupported "
+                      "key file version None"], up.stderr
+    assert '"level"' not in up.stderr, "the node's error, not its raw log lines"
+    assert "stopped what this up had started (" in up.stderr
+    assert not recorded_pids(network_dir / "run")
+    assert not EmbeddedPostgres(network_dir / "postgres").is_running()

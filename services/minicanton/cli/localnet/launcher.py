@@ -59,7 +59,7 @@ def _spawn(spec: NodeSpec, layout: LocalnetLayout) -> int:
     logs = directory / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{spec.name}.log"
-    _log_offsets[spec.name] = log_size(log_path)
+    layout.log_offsets[spec.name] = log_size(log_path)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", spec.module, "--config", str(config_path)],
@@ -67,9 +67,6 @@ def _spawn(spec: NodeSpec, layout: LocalnetLayout) -> int:
             start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     record_pid(layout.ready_dir, spec.name, process.pid)
     return process.pid
-
-
-_log_offsets: dict[str, int] = {}  # node -> where this start's output begins in its log
 
 
 def _wait_ready(spec: NodeSpec, pid: int, layout: LocalnetLayout,
@@ -80,7 +77,7 @@ def _wait_ready(spec: NodeSpec, pid: int, layout: LocalnetLayout,
     while not ready_path.exists():
         if not is_alive(pid):
             raise LocalnetError(startup_failure(
-                spec.name, log_path, _log_offsets.get(spec.name, 0), layout.state,
+                spec.name, log_path, layout.log_offsets.get(spec.name, 0), layout.state,
                 layout.directory / STATE_FILE))
         if time.monotonic() > deadline:
             raise LocalnetError(f"{spec.name} not ready after {timeout_s:.0f} s; see {log_path}")

@@ -112,6 +112,8 @@ class LocalnetLayout:
     dsn_of: dict[str, str] = field(repr=False)  # database name -> DSN
     ready_dir: Path
     participants: tuple[str, ...] = tuple(DVP_PARTICIPANTS)
+    # node -> where this start's output begins in its (appended) log
+    log_offsets: dict[str, int] = field(default_factory=dict, repr=False)
 
     def _common(self, name: str) -> dict[str, Any]:
         return {"ready_file": str(self.ready_dir / f"{name}.ready"), "log_json": True}
