@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import signal
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.integration.cli.localnet_cli import minicanton, spawn_minicanton
 
 from minicanton.cli.ledger_client import LedgerClient, create_command
-from minicanton.cli.localnet.supervisor import is_alive
+from minicanton.cli.localnet.supervisor import is_alive, recorded_pids
 from minicanton.core.lf.value import NumericValue, PartyValue, TextValue
 from minicanton.runtime.auth import mint_dev_token
 from minicanton.runtime.embedded_postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.system
-
-
-def minicanton(*args: str, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "minicanton.cli.main", *args],
-                          capture_output=True, text=True, timeout=timeout_s,
-                          env={**os.environ, "COLUMNS": "200"})
+NODES = {"sequencer1", "sequencer2", "topology", "mediator", "bank", "sr", "alice", "bob",
+         "bank-json-api", "sr-json-api", "alice-json-api", "bob-json-api"}
 
 
 @pytest.fixture(scope="module")
 def network_dir(tmp_path_factory: pytest.TempPathFactory):
-    directory = tmp_path_factory.mktemp("localnet")
+    # a space in the path, as in a user's "My Networks" folder
+    directory = tmp_path_factory.mktemp("local net")
     started = minicanton("localnet", "up", "--dir", str(directory))
     try:
         assert started.returncode == 0, started.stderr
@@ -43,6 +42,7 @@ def test_network_json_describes_every_node(network_dir: Path) -> None:
     assert set(network["participants"]) == {"bank", "sr", "alice", "bob"}
     for node in network["participants"].values():
         assert node["ledger_api"].startswith("127.0.0.1:") and is_alive(node["pid"])
+        assert node["admin_api"] == node["ledger_api"]
         assert node["json_api"].startswith("http://127.0.0.1:")
         assert is_alive(node["json_api_pid"])
     assert len(network["sequencers"]) == 2
@@ -52,6 +52,15 @@ def test_network_json_describes_every_node(network_dir: Path) -> None:
     assert network["auth"]["hs256_secret"] and network["postgres"]["dsn"]
     assert {entry["participant"] for entry in network["parties"].values()} == {
         "bank", "sr", "alice", "bob"}
+
+
+def test_each_process_logs_to_its_own_file(network_dir: Path) -> None:
+    logs = {path.stem: path for path in (network_dir / "logs").glob("*.log")}
+    assert set(logs) == NODES
+    for name, path in logs.items():
+        records = [json.loads(line) for line in path.read_text().splitlines()[:5]]
+        assert {record["node"] for record in records} == {
+            "topology-manager" if name == "topology" else name}
 
 
 def test_secrets_are_readable_by_the_owner_only(network_dir: Path) -> None:
@@ -130,7 +139,28 @@ def test_up_again_is_a_no_op_and_status_reports_running(network_dir: Path) -> No
     again = minicanton("localnet", "up", "--dir", str(network_dir))
     assert again.returncode == 0 and "already running" in again.stderr
     status = minicanton("localnet", "status", "--dir", str(network_dir))
-    assert status.returncode == 0 and status.stdout.count("yes") == 12
+    assert status.returncode == 0 and status.stdout.count("yes") == 13
+    postgres = next(line for line in status.stdout.splitlines() if "postgres" in line)
+    assert "yes" in postgres
+
+
+def _claims(token: str) -> dict:
+    payload = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+async def test_a_token_from_the_cli_is_accepted_by_the_party_s_participant(
+        network_dir: Path) -> None:
+    result = minicanton("token", "--dir", str(network_dir), "--act-as", "Alice")
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    network = json.loads((network_dir / "network.json").read_text())
+    alice = network["parties"]["Alice"]["party"]
+    claims = _claims(token)["https://daml.com/ledger-api"]
+    assert claims["actAs"] == [alice] and claims["applicationId"] == "minicanton-cli"
+    async with LedgerClient(network["participants"]["alice"]["ledger_api"]) as client:
+        assert {c.template for c in await client.active_contracts(alice, token)} == {
+            "dvp:Share"}
 
 
 def test_token_for_an_unknown_party_is_a_clear_error(network_dir: Path) -> None:
@@ -163,3 +193,85 @@ async def test_up_after_down_keeps_the_ledger_and_goes_on(network_dir: Path) -> 
     assert await _bobs_ious_in(network, "EUR") == 1, "the Iou created before the restart"
     await _submit_iou_from_bank_to_bob(network, "CHF")
     assert await _bobs_ious_in(network, "CHF") == 1
+
+
+async def test_down_with_an_unreadable_network_json_still_stops_everything(
+        network_dir: Path) -> None:
+    """The pids in run/ are enough: a corrupt network.json must not leave nodes running
+    (and PostgreSQL's files are never wiped under them)."""
+    network = json.loads((network_dir / "network.json").read_text())
+    pids = list(recorded_pids(network_dir / "run").values())
+    assert len(pids) == 12 and all(is_alive(pid) for pid in pids)
+    (network_dir / "network.json").write_text('{"participants": {')
+    down = minicanton("localnet", "down", "--dir", str(network_dir))
+    assert down.returncode == 0, down.stderr
+    assert "network.json is not valid JSON" in down.stderr
+    assert not any(is_alive(pid) for pid in pids)
+    assert not EmbeddedPostgres(network_dir / "postgres").is_running()
+    assert network["parties"], "the data stays for the next up"
+
+
+def _start_up_until(network_dir: Path, progress: str) -> subprocess.Popen[str]:
+    up = spawn_minicanton("localnet", "up", "--dir", str(network_dir))
+    assert up.stderr is not None
+    for line in up.stderr:
+        if progress in line:
+            return up
+    raise AssertionError(f"up ended before {progress!r}: rc {up.wait()}")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_up_stops_what_it_started_and_says_so(
+        network_dir: Path, signum: int) -> None:
+    up = _start_up_until(network_dir, "participant bank ready")  # all 8 nodes spawned
+    started = list(recorded_pids(network_dir / "run").values())
+    os.killpg(up.pid, signum)  # a terminal's Ctrl-C reaches the whole foreground group
+    _, rest = up.communicate(timeout=120)
+    assert up.returncode == 130, rest
+    said = [line for line in rest.splitlines() if line.startswith("interrupted")]
+    assert len(said) == 1 and "stopped what this up had started" in said[0], rest
+    assert "PostgreSQL" in said[0] and "Traceback" not in rest
+    assert len(started) >= 8 and not any(is_alive(pid) for pid in started)
+    assert not EmbeddedPostgres(network_dir / "postgres").is_running()
+    status = minicanton("localnet", "status", "--dir", str(network_dir))
+    assert status.returncode != 0 and "yes" not in status.stdout
+
+
+async def test_up_over_a_half_started_network_stops_it_and_starts_properly(
+        network_dir: Path) -> None:
+    """An `up` killed outright (no chance to clean up) leaves nodes running; the network is
+    not complete, so the next `up` must not call it running."""
+    up = _start_up_until(network_dir, "participant bank ready")
+    up.kill()
+    up.wait()
+    leftovers = list(recorded_pids(network_dir / "run").values())
+    assert leftovers and all(is_alive(pid) for pid in leftovers)
+    again = minicanton("localnet", "up", "--dir", str(network_dir))
+    assert again.returncode == 0, again.stderr
+    assert "already running" not in again.stderr
+    assert "an earlier start left" in again.stderr
+    assert not any(is_alive(pid) for pid in leftovers)
+    network = json.loads((network_dir / "network.json").read_text())
+    assert set(network["parties"]) == {"Bank", "SR", "Alice", "Bob"}
+    assert await _bobs_ious_in(network, "CHF") == 1
+
+
+def test_a_node_that_fails_to_start_is_named_with_its_cause_and_the_rest_stopped(
+        network_dir: Path) -> None:
+    assert minicanton("localnet", "down", "--dir", str(network_dir)).returncode == 0
+    key_file = network_dir / "keys" / "alice.json"
+    key = key_file.read_bytes()
+    key_file.write_text('{"not": "a key"}')
+    try:
+        up = minicanton("localnet", "up", "--dir", str(network_dir))
+    finally:
+        key_file.write_bytes(key)
+    assert up.returncode == 1 and "Traceback" not in up.stderr
+    assert "error: alice exited during start-up" in up.stderr
+    causes = [line for line in up.stderr.splitlines() if "cannot start" in line]
+    assert causes == [f"cannot start: PARTICIPANT_KEY_FILE_INVALID: {key_file}: unsupported "
+                      "key file version None"], up.stderr
+    assert '"level"' not in up.stderr, "the node's error, not its raw log lines"
+    assert "stopped what this up had started (" in up.stderr
+    assert not recorded_pids(network_dir / "run")
+    assert not EmbeddedPostgres(network_dir / "postgres").is_running()

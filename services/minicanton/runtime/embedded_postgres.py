@@ -13,6 +13,7 @@ import contextlib
 import glob
 import logging
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -43,6 +44,17 @@ def find_pg_bin() -> Path:
         "PostgreSQL server binaries (initdb, pg_ctl) not found: install Debian's 'postgresql' "
         "package or run 'make test' / 'make run', which install it"
     )
+
+
+def _cause(log_file: Path, offset: int) -> str:
+    """This start's FATAL/PANIC lines from the server log (earlier starts are above them)."""
+    if not log_file.exists():
+        return f"no server log at {log_file}"
+    with log_file.open("rb") as log:
+        log.seek(offset)
+        lines = log.read().decode(errors="replace").splitlines()
+    causes = [line.split(":  ", 1)[-1] for line in lines if "FATAL:" in line or "PANIC:" in line]
+    return "; ".join(causes or lines[-5:]) + f" (log: {log_file})"
 
 
 _PG_CTL_NOT_RUNNING = 3  # pg_ctl status: 0 running, 3 not running, 4 no data dir it can read
@@ -110,10 +122,11 @@ class EmbeddedPostgres:
             raise EmbeddedPostgresError(f"initdb failed: {result.stderr.strip()}")
 
     def _server_options(self) -> str:
+        """pg_ctl hands `-o` to a shell: a folder with spaces must be one quoted word."""
         options = [
             "-c listen_addresses=127.0.0.1",
             f"-p {self.port}",
-            f"-c unix_socket_directories={self.data_dir}",
+            f"-c {shlex.quote(f'unix_socket_directories={self.data_dir}')}",
             "-c max_connections=300",
             "-c shared_buffers=128MB",
         ]
@@ -126,13 +139,14 @@ class EmbeddedPostgres:
         if self.port == 0:
             self.port = free_port()
         log_file = self.data_dir / "server.log"
+        offset = log_file.stat().st_size if log_file.exists() else 0
         result = self._run(
             "pg_ctl", "-D", str(self.data_dir), "-l", str(log_file), "-w", "-t", "60",
             "-o", self._server_options(), "start", check=False,
         )
         if result.returncode != 0:
-            tail = log_file.read_text()[-2000:] if log_file.exists() else ""
-            raise EmbeddedPostgresError(f"pg_ctl start failed: {result.stderr.strip()}\n{tail}")
+            raise EmbeddedPostgresError(f"PostgreSQL in {self.data_dir} did not start on "
+                                        f"127.0.0.1:{self.port}: {_cause(log_file, offset)}")
         self._wait_ready()
         log.info("embedded PostgreSQL on 127.0.0.1:%d (%s)", self.port, self.data_dir)
         return self.dsn

@@ -35,10 +35,46 @@ class NodeSpec:
         return f"mc_{self.name.replace('-', '_')}"
 
 
+SECRET_KEYS = ("hs256_secret", "sequencer_seed_hex", "mediator_seed_hex",
+               "sequencer_admin_token", "topology_admin_token", "mediator_admin_token")
+
+
+class StateFileError(RuntimeError):
+    """DIR/state.json cannot be used as it is: the message names the file and the fault."""
+
+
+def _validated_state(path: Path) -> dict[str, Any]:
+    try:
+        state = json.loads(path.read_text())
+    except ValueError as error:
+        raise StateFileError(f"{path} is not valid JSON ({error}); restore it, or start "
+                             "over with 'localnet down --wipe'") from None
+    if not isinstance(state, dict):
+        raise StateFileError(f"{path} does not hold a JSON object")
+    for key in SECRET_KEYS:
+        if not isinstance(state.get(key), str) or not state[key]:
+            raise StateFileError(f"{path}: {key!r} is missing or not a string")
+    for seed in ("sequencer_seed_hex", "mediator_seed_hex"):
+        try:
+            bytes.fromhex(state[seed])
+        except ValueError:
+            raise StateFileError(f"{path}: {seed!r} is not hex") from None
+    ports = state.setdefault("ports", {})
+    if not isinstance(ports, dict):
+        raise StateFileError(f"{path}: 'ports' must be an object of name -> port number")
+    for name, port in ports.items():
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+            raise StateFileError(f"{path}: ports.{name} is {port!r}, not a port number "
+                                 "(delete the entry to have the next up pick a free port)")
+    if not isinstance(state.get("external_dsn", ""), str):
+        raise StateFileError(f"{path}: 'external_dsn' must be a string")
+    return state
+
+
 def load_or_create_state(directory: Path) -> dict[str, Any]:
     path = directory / STATE_FILE
     if path.exists():
-        return dict(json.loads(path.read_text()))
+        return _validated_state(path)
     state: dict[str, Any] = {
         "hs256_secret": secrets.token_hex(32),
         "sequencer_seed_hex": secrets.token_hex(32),
@@ -76,6 +112,8 @@ class LocalnetLayout:
     dsn_of: dict[str, str] = field(repr=False)  # database name -> DSN
     ready_dir: Path
     participants: tuple[str, ...] = tuple(DVP_PARTICIPANTS)
+    # node -> where this start's output begins in its (appended) log
+    log_offsets: dict[str, int] = field(default_factory=dict, repr=False)
 
     def _common(self, name: str) -> dict[str, Any]:
         return {"ready_file": str(self.ready_dir / f"{name}.ready"), "log_json": True}

@@ -37,7 +37,39 @@ def load_network(directory: Path) -> dict[str, Any]:
         raise NetworkFileError(f"{path} is not valid JSON: {error}") from None
     if not isinstance(data, dict):
         raise NetworkFileError(f"{path} does not hold a JSON object")
+    fault = _shape_fault(data)
+    if fault:
+        raise NetworkFileError(f"{path}: {fault}; 'minicanton localnet up --dir {directory}' "
+                               "writes it again")
     return data
+
+
+def _shape_fault(data: dict[str, Any]) -> str | None:
+    """What is wrong with a parsed network.json, in words; None if nothing is."""
+    for group in ("participants", "sequencers", "mediators", "parties"):
+        entries = data.get(group)
+        if not isinstance(entries, dict) or not all(
+                isinstance(entry, dict) for entry in entries.values()):
+            return f"{group!r} must be an object of name -> object"
+    for section in ("topology_manager", "auth", "postgres"):
+        if not isinstance(data.get(section), dict):
+            return f"{section!r} must be an object"
+    if not isinstance(data["auth"].get("hs256_secret"), str):
+        return "auth.hs256_secret must be a string"
+    nodes = [*data["participants"].values(), *data["sequencers"].values(),
+             *data["mediators"].values(), data["topology_manager"]]
+    for node in nodes:
+        for key in ("pid", "json_api_pid"):
+            if not isinstance(node.get(key, 0), int) or isinstance(node.get(key), bool):
+                return f"{key} {node[key]!r} is not a process id"
+    for name, node in data["participants"].items():
+        if not isinstance(node.get("ledger_api"), str):
+            return f"participants.{name}.ledger_api must be a string"
+    for hint, entry in data["parties"].items():
+        if not isinstance(entry.get("party"), str) or not isinstance(
+                entry.get("participant"), str):
+            return f"parties.{hint} needs string 'party' and 'participant'"
+    return None
 
 
 def save_network(directory: Path, network: dict[str, Any]) -> Path:
