@@ -11,12 +11,11 @@ named and not for an unrelated one.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import ValidationError
 from tests.integration.ledger_api.harness import rich_status
+from tests.local_http import local_http_server
 from tests.system.participant.harness import (
     Domain,
     LedgerClient,
@@ -124,15 +124,8 @@ def served(directory: Path) -> Iterator[str]:
         def log_message(self, *_: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with local_http_server(Handler) as address:
+        yield f"http://{address}"
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -9,12 +9,12 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from tests.local_http import QuietHandler, local_http_server
 from tests.unit.runtime.token_forgery import (
     b64url,
     certificate_pem,
@@ -115,7 +115,7 @@ class _Jwks:
 def jwks_server() -> Iterator[tuple[str, _Jwks]]:
     state = _Jwks()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             with state.lock:
                 state.requests += 1
@@ -126,18 +126,8 @@ def jwks_server() -> Iterator[tuple[str, _Jwks]]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json", state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with local_http_server(Handler) as address:
+        yield f"http://{address}/jwks.json", state
 
 
 # ------------------------------------------------------------------------------ happy paths

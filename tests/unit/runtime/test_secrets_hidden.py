@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import BaseModel
+from tests.local_http import QuietHandler, local_http_server
 
 from minicanton.cli.localnet.layout import LocalnetLayout, load_or_create_state
 from minicanton.core.crypto.encryption import EncryptionKeyPair
@@ -92,24 +91,14 @@ def test_a_refused_hs256_secret_is_not_repeated(tmp_path: Path) -> None:
 def refusing_jwks() -> Iterator[str]:
     """A JWKS endpoint that answers 401 to everything (a credential it does not accept)."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             self.send_response(401)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with local_http_server(Handler) as address:
+        yield address
 
 
 async def test_a_jwks_url_with_credentials_is_in_no_repr_and_no_refusal(
