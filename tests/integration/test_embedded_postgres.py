@@ -4,7 +4,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from minicanton.runtime.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
+from minicanton.runtime.embedded_postgres import (
+    EmbeddedPostgres,
+    EmbeddedPostgresError,
+    _cause,
+)
 
 
 async def test_fresh_database_is_empty_and_writable(fresh_database: str) -> None:
@@ -58,3 +62,15 @@ def test_a_failed_start_names_this_start_s_cause_only(tmp_path: Path) -> None:
     assert f"did not start on 127.0.0.1:{cluster.port}" in message
     assert message.count("could not create any TCP/IP sockets") == 1, message
     assert "\n" not in message
+
+
+def test_a_start_whose_server_writes_no_log_is_explained_by_pg_ctl(tmp_path: Path) -> None:
+    """pg_ctl's own complaint (a data directory it cannot open, say) when the server never
+    got to write to its log: the error must not end with an empty cause."""
+    log_file = tmp_path / "server.log"
+    log_file.write_text("2026-01-01 LOG:  an earlier start\n")
+    cause = _cause(log_file, log_file.stat().st_size,
+                   'pg_ctl: could not open PID file "/x/postmaster.pid": Permission denied\n'
+                   "pg_ctl: could not start server\nExamine the log output.\n")
+    assert cause.startswith('pg_ctl: could not open PID file "/x/postmaster.pid"')
+    assert "earlier start" not in cause and "Examine" not in cause

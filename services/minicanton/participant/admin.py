@@ -16,6 +16,7 @@ so ListKnownParties shows every party of the domain, `is_local` as hosted now.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Iterable
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable
 from minicanton.codec.gen.minicanton.topology.v1 import topology_admin_pb2 as pb
 from minicanton.codec.package_archive import PackageArchive
 from minicanton.core.errors import InvalidArgument, MinicantonError
-from minicanton.core.ids import PackageId, ParticipantId, party_id
+from minicanton.core.ids import PackageId, ParticipantId, PartyId, party_id
 from minicanton.core.lf.package import Package, PackageRegistry, load_package
 from minicanton.core.topology.mappings import ParticipantPermission
 from minicanton.core.topology.snapshot import TopologySnapshot
@@ -91,6 +92,7 @@ class NodeAdmin:
         self.registry = registry
         self.clock = clock
         self.wait_timeout_s = wait_timeout_s
+        self._recording_parties = asyncio.Lock()
 
     # -- parties ---------------------------------------------------------------------------
 
@@ -110,14 +112,22 @@ class NodeAdmin:
         log.info("allocated party %s", party)
         return row
 
-    async def record_parties(self, snapshot: TopologySnapshot) -> None:
-        """Record the domain's parties as `snapshot` hosts them: new ones, and known ones
-        whose hosting here began or ended (a domain admin may host a party on this node
-        without this node allocating it). A party gone from the topology stays known."""
-        known = {row.party: row.is_local for row in await self.store.list_parties()}
-        for party in sorted(snapshot.known_parties()):
-            local = self.participant in snapshot.hosting_participants(party)
-            if known.get(party) != local:
+    async def record_parties(self) -> None:
+        """Record the domain's parties as the newest topology hosts them: new ones, and known
+        ones whose hosting here began or ended (a domain admin may host a party on this node
+        without this node allocating it). A party gone from the topology stays known, no
+        longer local. One recording at a time, each from the head: a slower, older one must
+        not write back a hosting a newer one already replaced."""
+        async with self._recording_parties:
+            snapshot = self.head()
+            hosted = {party: self.participant in snapshot.hosting_participants(party)
+                      for party in snapshot.known_parties()}
+            for row in await self.store.list_parties():
+                local = hosted.get(PartyId(row.party), False)
+                if row.is_local != local:
+                    await self.store.record_hosting(row.party, local, self.clock())
+                hosted.pop(PartyId(row.party), None)
+            for party, local in sorted(hosted.items()):
                 await self.store.record_hosting(party, local, self.clock())
 
     # -- packages --------------------------------------------------------------------------

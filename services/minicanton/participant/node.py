@@ -110,7 +110,7 @@ class ParticipantNode:
         await self._restore(keys)
         await self._subscribe(keys)
         await self.domain_time.wait_processed(max(effective_us, self.clock()), self.timeout_s)
-        await self.admin.record_parties(self.topology.head())
+        await self.admin.record_parties()
         await self.admin.revet_stored()
         await self._serve()
         await self.health.set_ready(True)
@@ -284,7 +284,7 @@ class ParticipantNode:
     def _parties_changed(self, snapshot: TopologySnapshot) -> None:
         async def record() -> None:
             try:
-                await self.admin.record_parties(snapshot)
+                await self.admin.record_parties()
             except Exception as error:
                 log.warning("could not record the domain's parties: %s", error)
 

@@ -46,15 +46,23 @@ def find_pg_bin() -> Path:
     )
 
 
-def _cause(log_file: Path, offset: int) -> str:
-    """This start's FATAL/PANIC lines from the server log (earlier starts are above them)."""
-    if not log_file.exists():
-        return f"no server log at {log_file}"
-    with log_file.open("rb") as log:
-        log.seek(offset)
-        lines = log.read().decode(errors="replace").splitlines()
+_PG_CTL_GENERIC = ("could not start server", "Examine the log output")
+
+
+def _cause(log_file: Path, offset: int, pg_ctl_stderr: str) -> str:
+    """This start's FATAL/PANIC lines from the server log (earlier starts are above them),
+    else what pg_ctl said beyond its generic lines (a server that never got to write its
+    log, e.g. a data directory it cannot open)."""
+    lines: list[str] = []
+    if log_file.exists():
+        with log_file.open("rb") as log:
+            log.seek(offset)
+            lines = log.read().decode(errors="replace").splitlines()
     causes = [line.split(":  ", 1)[-1] for line in lines if "FATAL:" in line or "PANIC:" in line]
-    return "; ".join(causes or lines[-5:]) + f" (log: {log_file})"
+    if not causes:
+        causes = [line for line in pg_ctl_stderr.splitlines()
+                  if line.strip() and not any(g in line for g in _PG_CTL_GENERIC)]
+    return "; ".join(causes or lines[-5:] or ["no cause in its log"]) + f" (log: {log_file})"
 
 
 _PG_CTL_NOT_RUNNING = 3  # pg_ctl status: 0 running, 3 not running, 4 no data dir it can read
@@ -146,7 +154,8 @@ class EmbeddedPostgres:
         )
         if result.returncode != 0:
             raise EmbeddedPostgresError(f"PostgreSQL in {self.data_dir} did not start on "
-                                        f"127.0.0.1:{self.port}: {_cause(log_file, offset)}")
+                                        f"127.0.0.1:{self.port}: "
+                                        f"{_cause(log_file, offset, result.stderr)}")
         self._wait_ready()
         log.info("embedded PostgreSQL on 127.0.0.1:%d (%s)", self.port, self.data_dir)
         return self.dsn

@@ -86,6 +86,28 @@ def test_a_dir_that_is_a_file_is_one_line_without_hints(tmp_path: Path) -> None:
     assert a_file.read_text() == "not a folder"
 
 
+def test_wipe_refuses_a_folder_that_holds_no_network(tmp_path: Path) -> None:
+    """`down --wipe --dir` given the wrong folder (a home, a project) deletes nothing."""
+    notes = tmp_path / "docs" / "thesis.txt"
+    notes.parent.mkdir()
+    notes.write_text("three years of work")
+    result = minicanton("localnet", "down", "--wipe", "--dir", str(tmp_path))
+    assert result.returncode == 1
+    assert "holds no local network" in one_error_line(result)
+    assert notes.read_text() == "three years of work"
+
+
+def test_a_malformed_dsn_with_a_password_is_refused_without_showing_it(
+        tmp_path: Path) -> None:
+    result = minicanton("localnet", "up", "--dir", str(tmp_path), "--dsn",
+                        "postgres://admin:hunter2@/x?password=hunter3")
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "is not a PostgreSQL URL" in line
+    assert "hunter2" not in result.stderr + result.stdout
+    assert "hunter3" not in result.stderr + result.stdout
+
+
 def test_a_taken_postgres_port_names_the_port_and_the_key_to_change(
         tmp_path: Path, held_port: int) -> None:
     state_with_ports(tmp_path, postgres=held_port)

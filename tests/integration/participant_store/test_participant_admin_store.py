@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import asyncpg
 import pytest
 
 from minicanton.core.errors import InvalidArgument
+from minicanton.store.migrations import apply_migrations
 from minicanton.store.postgres.participant_admin_store import (
     PackageRow,
     PartyRow,
@@ -16,7 +20,11 @@ from minicanton.store.postgres.participant_admin_store import (
     UserRight,
     UserRow,
 )
-from minicanton.store.postgres.participant_store import PostgresParticipantStore
+from minicanton.store.postgres.participant_store import (
+    MIGRATIONS,
+    STORE_NAME,
+    PostgresParticipantStore,
+)
 
 
 @pytest.fixture
@@ -102,3 +110,31 @@ async def test_participant_admin_is_created_once_per_database(fresh_database: st
         assert "participant_admin" not in [u.user_id for u in users]
     finally:
         await reopened.close()
+
+
+async def test_a_participant_admin_made_before_the_migration_keeps_its_rights(
+        fresh_database: str, tmp_path: Path) -> None:
+    """An operator's own `participant_admin` from before the default user existed is not
+    made an admin by the migration that brings the default."""
+    earlier = tmp_path / "migrations"
+    earlier.mkdir()
+    for migration in sorted(MIGRATIONS.glob("*.sql")):
+        if not migration.name.startswith("0013_"):
+            shutil.copy(migration, earlier / migration.name)
+        else:
+            break
+    await apply_migrations(fresh_database, STORE_NAME, earlier)
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        await connection.execute("INSERT INTO users (user_id, created_at_us) "
+                                 "VALUES ('participant_admin', 1)")
+        await connection.execute("INSERT INTO user_rights (user_id, kind, party) "
+                                 "VALUES ('participant_admin', 'can_read_as', 'alice::12ab')")
+    finally:
+        await connection.close()
+    store = await PostgresParticipantStore.open(fresh_database)
+    try:
+        rights = await PostgresParticipantAdminStore(store.pool).list_rights("participant_admin")
+        assert rights == [UserRight("can_read_as", "alice::12ab")]
+    finally:
+        await store.close()

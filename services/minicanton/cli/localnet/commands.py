@@ -77,7 +77,15 @@ def _stop_what_started(directory: Path) -> str | None:
     return f"stopped what this up had started ({names}); data kept in {directory}"
 
 
-def _start(directory: Path, dsn: str | None) -> dict:
+def _start(directory: Path, dsn: str | None, starting: list[bool]) -> dict:
+    """Start the network unless all of it already runs; `starting` gets an entry once this
+    up may have started something, so only then does a failure stop what runs."""
+    if directory.is_dir():
+        already = processes.running_network(directory.resolve(), lambda message: None)
+        if already is not None:
+            _progress(f"the network in {directory.resolve()} is already running")
+            return already
+    starting.append(True)
     network = launcher.up(directory, dsn, _progress)
     asyncio.run(bootstrap_dvp(network, _progress))
     save_network(directory.resolve(), network)  # only now does the network count as running
@@ -91,16 +99,17 @@ def up(directory: Path = DIR_OPTION,
     """Start two sequencers, a mediator, the topology manager, four participants and a JSON
     API for each."""
     signal.signal(signal.SIGTERM, _interrupt)
+    starting: list[bool] = []
     try:
-        network = _start(directory, dsn)
+        network = _start(directory, dsn, starting)
     except KeyboardInterrupt:
-        stopped = _stop_what_started(directory) if directory.is_dir() else None
+        stopped = _stop_what_started(directory) if starting and directory.is_dir() else None
         console.print(f"interrupted: {stopped or 'nothing had started'}", highlight=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as error:  # whatever failed, stop what this up started
         _error(describe(error) if isinstance(error, USER_ERRORS)
                else f"{type(error).__name__}: {error}")
-        stopped = _stop_what_started(directory) if directory.is_dir() else None
+        stopped = _stop_what_started(directory) if starting and directory.is_dir() else None
         if stopped:
             console.print(f"{stopped}; logs in {directory / 'logs'}", highlight=False)
         raise typer.Exit(1) from None

@@ -9,6 +9,7 @@ and the participants would time out against them instead of saying so.
 from __future__ import annotations
 
 import asyncio
+import re
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import asyncpg
@@ -21,7 +22,7 @@ CONNECT_TIMEOUT_S = 5.0
 def _parsed(dsn: str) -> SplitResult:
     parts = urlsplit(dsn)
     if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
-        raise LocalnetError(f"--dsn {dsn!r} is not a PostgreSQL URL: expected "
+        raise LocalnetError(f"--dsn {redacted(dsn)!r} is not a PostgreSQL URL: expected "
                             "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
     try:
         _ = parts.port
@@ -31,11 +32,17 @@ def _parsed(dsn: str) -> SplitResult:
 
 
 def redacted(dsn: str) -> str:
-    parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@",
-                                                                 ":***@", 1)))
+    """`dsn` fit for a message: its password, in the user part or a `password=` query
+    parameter (libpq takes both), replaced by ***."""
+    try:
+        parts = urlsplit(dsn)
+        password = parts.password
+    except ValueError:
+        return "<unreadable URL>"
+    if password is not None:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@", 1))
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    return urlunsplit(parts._replace(query=query))
 
 
 def dsn_for(dsn: str, database: str) -> str:

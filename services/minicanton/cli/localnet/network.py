@@ -51,9 +51,11 @@ def _shape_fault(data: dict[str, Any]) -> str | None:
         if not isinstance(entries, dict) or not all(
                 isinstance(entry, dict) for entry in entries.values()):
             return f"{group!r} must be an object of name -> object"
-    for section in ("topology_manager", "auth", "postgres"):
+    for section in ("topology_manager", "auth"):
         if not isinstance(data.get(section), dict):
             return f"{section!r} must be an object"
+    if not isinstance(data.get("postgres", {}), dict):  # none for a deployed network's clients
+        return "'postgres' must be an object"
     if not isinstance(data["auth"].get("hs256_secret"), str):
         return "auth.hs256_secret must be a string"
     nodes = [*data["participants"].values(), *data["sequencers"].values(),

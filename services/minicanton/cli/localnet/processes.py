@@ -144,6 +144,9 @@ def down(directory: Path, wipe: bool, progress: Progress) -> None:
     directory = directory.resolve()
     if directory.exists() and not directory.is_dir():
         raise LocalnetError(f"{directory} is a file, not a local network folder")
+    if wipe and directory.exists() and not _is_network_folder(directory):
+        raise LocalnetError(f"{directory} holds no local network (no state.json, network.json, "
+                            f"run/ or postgres/): not wiped")
     stop_all(directory, progress)
     if wipe and directory.exists():
         external = _external_dsn(directory)
@@ -155,10 +158,17 @@ def down(directory: Path, wipe: bool, progress: Progress) -> None:
                      f"alone; to start over, drop and create them: {drop_hint(external, names)}")
 
 
+def _is_network_folder(directory: Path) -> bool:
+    """What `up` leaves in a folder, so `--wipe` never deletes one `up` did not make."""
+    return any((directory / name).exists()
+               for name in ("state.json", "network.json", "run", "postgres"))
+
+
 def _external_dsn(directory: Path) -> str | None:
     network = _readable(directory)
-    if network and not network["postgres"].get("embedded", True):
-        return str(network["postgres"]["dsn"])
+    postgres = network.get("postgres", {}) if network else {}
+    if not postgres.get("embedded", True):
+        return str(postgres["dsn"])
     if not (directory / STATE_FILE).exists():
         return None
     try:
