@@ -69,6 +69,8 @@ def test_secrets_are_readable_by_the_owner_only(network_dir: Path) -> None:
     assert len(secret_files) >= 10
     for path in secret_files:
         assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
+    for folder in ("logs", "run", "configs"):  # DIR itself is 0711 as root
+        assert (network_dir / folder).stat().st_mode & 0o077 == 0, folder
 
 
 async def _templates_seen(network: dict, hint: str) -> set[str]:

@@ -3,6 +3,7 @@ file, port or server and what is wrong (never a traceback), and nothing left run
 
 from __future__ import annotations
 
+import fcntl
 import json
 import socket
 from collections.abc import Iterator
@@ -84,6 +85,20 @@ def test_a_dir_that_is_a_file_is_one_line_without_hints(tmp_path: Path) -> None:
         assert "is a file, not" in one_error_line(result)
         assert "logs" not in result.stderr and "stopped" not in result.stderr
     assert a_file.read_text() == "not a folder"
+
+
+def test_up_and_down_refuse_while_another_command_works_on_the_folder(tmp_path: Path) -> None:
+    """A second command on the same folder while one works (here: its lock held) is one
+    line, and touches nothing: an `up` would otherwise stop the first one's new nodes."""
+    (tmp_path / "run").mkdir()
+    with (tmp_path / "run" / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for command in (("up",), ("down", "--wipe")):
+            result = minicanton("localnet", *command, "--dir", str(tmp_path))
+            assert result.returncode == 1
+            assert "another 'minicanton localnet' command is working on" in one_error_line(
+                result)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
 def test_wipe_refuses_a_folder_that_holds_no_network(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,6 +62,24 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # SIGTERM ends `up` the way Ctrl-C does
 
 
+@contextlib.contextmanager
+def _alone_on(directory: Path) -> Iterator[None]:
+    """`up` and `down` on one folder exclude each other: a second `up` would take the first
+    one's half-started nodes for leftovers and stop them. The lock lives in DIR/run/, which
+    only a network folder has (so `down --dir` on another folder writes nothing there)."""
+    run_dir = directory / "run"
+    if not run_dir.is_dir():
+        yield
+        return
+    with (run_dir / ".lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LocalnetError(f"another 'minicanton localnet' command is working on "
+                                f"{directory.resolve()}: wait for it to end") from None
+        yield
+
+
 def _stop_what_started(directory: Path) -> str | None:
     """Stop this start's processes (uninterruptibly); a one-line account, None when nothing
     had started (an error found before any start needs no clean-up hint)."""
@@ -101,7 +120,10 @@ def up(directory: Path = DIR_OPTION,
     signal.signal(signal.SIGTERM, _interrupt)
     starting: list[bool] = []
     try:
-        network = _start(directory, dsn, starting)
+        if not directory.exists():
+            (directory / "run").mkdir(mode=0o700, parents=True)
+        with _alone_on(directory):
+            network = _start(directory, dsn, starting)
     except KeyboardInterrupt:
         stopped = _stop_what_started(directory) if starting and directory.is_dir() else None
         console.print(f"interrupted: {stopped or 'nothing had started'}", highlight=False)
@@ -137,6 +159,6 @@ def down(directory: Path = DIR_OPTION,
          wipe: bool = typer.Option(False, "--wipe", help="also delete all data (an external "
                                    "--dsn server's databases are left alone)")) -> None:
     """Stop every process cleanly (data kept for the next `up` unless --wipe)."""
-    with _one_line_errors():
+    with _one_line_errors(), _alone_on(directory):
         processes.down(directory, wipe, _progress)
     console.print("[green]local network down[/green]")

@@ -57,7 +57,8 @@ def _spawn(spec: NodeSpec, layout: LocalnetLayout) -> int:
     write_private(config_path, json.dumps(spec.config, indent=2))  # holds seeds and tokens
     Path(spec.config["ready_file"]).unlink(missing_ok=True)
     logs = directory / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+    logs.mkdir(mode=0o700, parents=True, exist_ok=True)
+    logs.chmod(0o700)  # as root DIR is 0711 (the postgres user must pass): logs stay ours
     log_path = logs / f"{spec.name}.log"
     layout.log_offsets[spec.name] = log_size(log_path)
     with log_path.open("ab") as log:
@@ -128,7 +129,8 @@ def up(directory: Path, dsn: str | None, progress: Progress,
     stop_leftovers(directory, progress)
     network_path(directory).unlink(missing_ok=True)  # written again once all is up
     ready_dir = directory / "run"
-    ready_dir.mkdir(exist_ok=True)
+    ready_dir.mkdir(mode=0o700, exist_ok=True)
+    ready_dir.chmod(0o700)
     names = LocalnetLayout(directory, state, {}, ready_dir, participants).database_names()
     try:
         dsns, postgres = _start_postgres(directory, dsn, names, state, progress)
