@@ -14,8 +14,9 @@ Minimal file::
     hs256_secret = "${LEDGER_API_SECRET}"            # or public_key_file / jwks_url
 
 Every port may be 0 (the OS picks one); the bound ports are written to `ready_file` once the
-node is ready. Every participant has the Ledger API user `participant_admin` (participant
-admin, created at start if absent, as in Daml); `additional_admin_user_id` names one more.
+node is ready. Every participant's database comes with the Ledger API user
+`participant_admin` (participant admin, as in Daml); `additional_admin_user_id` names one
+more, created at start if absent.
 `domain_namespace` pins the domain's trust anchor (the fingerprint of its root
 key); left empty, the participant trusts what the topology manager announces at its FIRST
 start and remembers it in the key file (trust on first use, fine on one machine).

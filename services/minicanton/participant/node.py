@@ -1,7 +1,7 @@
 """Wiring of one participant node: keys, store, domain, machine, pump, Ledger API, health.
 
 Start order: the key file (created at the first start); the database (migrations) and its
-admin users (`participant_admin`, created if absent); the domain from the topology manager
+configured additional admin user (created if absent); the domain from the topology manager
 (trust anchor checked and remembered) and onboarding (wait until admitted); the sequencers'
 keys; the topology and the packages restored from the database; the machine restored
 (in-flight submissions, pending requests with their locks); the subscription from the stored
@@ -63,7 +63,12 @@ from minicanton.runtime.sequencer_client import SendRejected, SequencerClient, S
 from minicanton.runtime.topology_admin_client import TopologyAdminClient
 from minicanton.runtime.topology_client import TopologyClient
 from minicanton.store.participant_store import CompletionRow
-from minicanton.store.postgres.participant_admin_store import PostgresParticipantAdminStore
+from minicanton.store.postgres.participant_admin_store import (
+    PostgresParticipantAdminStore,
+    UserAlreadyExists,
+    UserRight,
+    UserRow,
+)
 from minicanton.store.postgres.participant_store import PostgresParticipantStore
 
 log = logging.getLogger(__name__)
@@ -124,8 +129,11 @@ class ParticipantNode:
         per database. Created only when absent: an operator's later revocation or
         deactivation stays."""
         user_id = self.config.additional_admin_user_id
-        if user_id is not None and await self.admin_store.ensure_admin_user(user_id,
-                                                                            self.clock()):
+        if user_id is None:
+            return
+        with contextlib.suppress(UserAlreadyExists):
+            await self.admin_store.create_user(UserRow(user_id, "", False, self.clock()),
+                                               [UserRight("participant_admin")])
             log.info("created the additional participant admin user %r", user_id)
 
     # -- joining the domain ----------------------------------------------------------------

@@ -105,7 +105,7 @@ def _start(directory: Path, dsn: str | None, starting: list[bool]) -> dict:
             _progress(f"the network in {directory.resolve()} is already running")
             return already
     starting.append(True)
-    network = launcher.up(directory, dsn, _progress)
+    network = launcher.start(directory, dsn, _progress)
     asyncio.run(bootstrap_dvp(network, _progress))
     save_network(directory.resolve(), network)  # only now does the network count as running
     return network

@@ -34,7 +34,7 @@ from minicanton.runtime.embedded_postgres import EmbeddedPostgres
 from minicanton.runtime.files import write_private
 from minicanton.topology.changes import initial_key_mapping
 
-__all__ = ["down", "status", "up"]  # down, status: processes.py (benches call them here)
+__all__ = ["down", "start", "status", "up"]  # down, status: processes.py (benches call them here)
 Progress = Callable[[str], None]
 
 
@@ -56,10 +56,7 @@ def _spawn(spec: NodeSpec, layout: LocalnetLayout) -> int:
     config_path = directory / "configs" / f"{spec.name}.json"
     write_private(config_path, json.dumps(spec.config, indent=2))  # holds seeds and tokens
     Path(spec.config["ready_file"]).unlink(missing_ok=True)
-    logs = directory / "logs"
-    logs.mkdir(mode=0o700, parents=True, exist_ok=True)
-    logs.chmod(0o700)  # as root DIR is 0711 (the postgres user must pass): logs stay ours
-    log_path = logs / f"{spec.name}.log"
+    log_path = directory / "logs" / f"{spec.name}.log"
     layout.log_offsets[spec.name] = log_size(log_path)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
@@ -116,21 +113,34 @@ def _prepare_directory(directory: Path) -> Path:
     return directory
 
 
+def _private_folder(path: Path) -> Path:
+    """Owner-only: as root DIR is 0711 (the postgres user must pass through it)."""
+    path.mkdir(mode=0o700, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
 def up(directory: Path, dsn: str | None, progress: Progress,
        participants: tuple[str, ...] = tuple(DVP_PARTICIPANTS)) -> dict[str, Any]:
-    """Start the nodes. The caller bootstraps the parties and only then writes network.json:
-    a network without it never counts as running, and the next `up` stops its leftovers."""
-    directory = _prepare_directory(directory)
-    already = running_network(directory, progress)
+    """The network in `directory` if all of it runs, else `start` it."""
+    already = running_network(directory.resolve(), progress)
     if already is not None:
-        progress(f"the network in {directory} is already running")
+        progress(f"the network in {directory.resolve()} is already running")
         return already
+    return start(directory, dsn, progress, participants)
+
+
+def start(directory: Path, dsn: str | None, progress: Progress,
+          participants: tuple[str, ...] = tuple(DVP_PARTICIPANTS)) -> dict[str, Any]:
+    """Start the nodes, stopping first what an unfinished start left. The caller bootstraps
+    the parties and only then writes network.json: a network without it never counts as
+    running, and the next `up` stops its leftovers."""
+    directory = _prepare_directory(directory)
     state = load_or_create_state(directory)
     stop_leftovers(directory, progress)
     network_path(directory).unlink(missing_ok=True)  # written again once all is up
-    ready_dir = directory / "run"
-    ready_dir.mkdir(mode=0o700, exist_ok=True)
-    ready_dir.chmod(0o700)
+    ready_dir = _private_folder(directory / "run")
+    _private_folder(directory / "logs")
     names = LocalnetLayout(directory, state, {}, ready_dir, participants).database_names()
     try:
         dsns, postgres = _start_postgres(directory, dsn, names, state, progress)

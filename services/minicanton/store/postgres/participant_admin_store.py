@@ -121,21 +121,6 @@ class PostgresParticipantAdminStore:
                 raise UserAlreadyExists(f"user {user.user_id!r} already exists") from None
             await _insert_rights(conn, user.user_id, rights)
 
-    async def ensure_admin_user(self, user_id: str, created_at_us: int) -> bool:
-        """Create `user_id` with the participant admin right unless a user of that id exists;
-        True if it was created. An existing user is left as it is, so rights an operator
-        revoked (or a deactivation) are not undone by the next start."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            status = await conn.execute(
-                "INSERT INTO users (user_id, primary_party, is_deactivated, created_at_us) "
-                "VALUES ($1, '', false, $2) ON CONFLICT (user_id) DO NOTHING",
-                user_id, created_at_us,
-            )
-            if not status.endswith(" 1"):
-                return False
-            await _insert_rights(conn, user_id, [UserRight("participant_admin")])
-        return True
-
     async def get_user(self, user_id: str) -> UserRow:
         row = await self._pool.fetchrow("SELECT * FROM users WHERE user_id = $1", user_id)
         if row is None:
